@@ -1,0 +1,50 @@
+"""Administrative areas (optional): polygons for per-area figures and as a map background."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import folium
+import geopandas as gpd
+
+from layers import mapping
+from layers.feeds import RawTable
+from layers.problems import Problem
+from layers.schema import AREA_TYPES, Field, FeedSpec, ReadContext, build_frame
+
+if TYPE_CHECKING:
+    from layers.scene import Scene
+
+SPEC = FeedSpec(
+    name="areas",
+    title="Areas",
+    geometry=AREA_TYPES,
+    id_field=None,
+    optional=True,
+    doc="Admin-area polygons (counties, districts...). Optional.",
+    fields=(
+        Field("name", aliases=("area", "admin1", "county", "county_nam", "district", "province",
+                               "shapename", "name_1", "#adm1+name"), doc="Area name."),
+        Field("code", aliases=("pcode", "admin1pcode", "county_cod", "iso_3166_2", "#adm1+code"),
+              doc="Area code (optional)."),
+        Field("level", "int", aliases=("admin_level", "adm_level"), minimum=0, maximum=5,
+              doc="Admin level, 1 = first level (optional)."),
+    ),
+)
+
+STYLES = ({"color": "#4d4d4d", "weight": 1.5, "fillColor": "#f0f0f0", "fillOpacity": 0.05},)
+
+
+def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Clean areas frame and problems."""
+    return build_frame(raw, SPEC, ctx)
+
+
+def derive(areas: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
+    """Areas as loaded (per-area figures come from the coverage and incident analyses)."""
+    return areas.copy()
+
+
+def render(areas: gpd.GeoDataFrame, name: str = "Areas") -> folium.FeatureGroup:
+    """Area outlines with their names as tooltips."""
+    return mapping.feature_group(name, areas, STYLES, tooltip="name", popup=(("Area", "name"),))

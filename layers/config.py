@@ -1,0 +1,71 @@
+"""Settings read from the environment, and the feed folder's optional scenario manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+SAMPLE_FEEDS = Path(__file__).resolve().parents[1] / "data" / "sample"
+MANIFEST = "scenario.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the feeds are and how to read them.
+
+    ``POLLWATCH_FEEDS``: feed folder (default: the bundled sample scenario).
+    ``POLLWATCH_TZ``: IANA zone for times written without a zone (default UTC).
+    ``POLLWATCH_TILES``: 'osm' (default), 'none', or a local tile URL template
+    such as ``http://tiles.local/{z}/{x}/{y}.png``.
+    """
+
+    feeds: Path
+    timezone: str = "UTC"
+    tiles: str = "osm"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Settings from environment variables, with defaults."""
+        env = os.environ if environ is None else environ
+        tz = env.get("POLLWATCH_TZ", "UTC") or "UTC"
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError(f"POLLWATCH_TZ={tz!r} is not an IANA time zone such as "
+                             f"'Africa/Monrovia'") from err
+        return cls(Path(env.get("POLLWATCH_FEEDS") or SAMPLE_FEEDS), tz,
+                   env.get("POLLWATCH_TILES", "osm") or "osm")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The feed folder's manifest: a label to show, and whether to move its times to now."""
+
+    label: str | None = None
+    synthetic: bool = False
+    time_shift: pd.Timedelta = pd.Timedelta(0)
+
+
+def read_scenario(folder: Path, now: pd.Timestamp | None = None) -> Scenario:
+    """Read ``scenario.json`` if the folder has one.
+
+    A generated exercise is written once and replayed any day: with
+    ``"shift_times_to_now": true`` every time in its feeds is moved by
+    (now - ``anchor``), whole minutes, so the default view shows recent activity.
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return Scenario()
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    shift = pd.Timedelta(0)
+    if doc.get("shift_times_to_now") and doc.get("anchor"):
+        now = pd.Timestamp.now(tz="UTC") if now is None else now
+        anchor = pd.Timestamp(doc["anchor"])
+        anchor = anchor.tz_localize("UTC") if anchor.tzinfo is None else anchor
+        shift = (now - anchor).floor("min")
+    return Scenario(doc.get("label"), bool(doc.get("synthetic")), shift)

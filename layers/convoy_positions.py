@@ -1,0 +1,102 @@
+"""Convoy position pings, and each convoy's latest position with its status."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from layers import geodesy, mapping
+from layers.feeds import RawTable
+from layers.problems import Problem
+from layers.schema import POINT_TYPES, Field, FeedSpec, ReadContext, build_frame
+
+if TYPE_CHECKING:
+    from layers.scene import Scene
+
+ARRIVED_WITHIN_M = 1_000.0
+STALE_AFTER = pd.Timedelta(minutes=30)
+
+SPEC = FeedSpec(
+    name="convoy_positions",
+    title="Convoy positions",
+    geometry=POINT_TYPES,
+    id_field=None,
+    doc="Position pings: one row per convoy per report.",
+    fields=(
+        Field("convoy_id", required=True, aliases=("convoy", "vehicle_id", "unit_id"),
+              doc="Which convoy reported."),
+        Field("time", "time", required=True,
+              aliases=("timestamp", "datetime", "recorded_at", "ping_time", "reported_at"),
+              doc="When the position was recorded."),
+        Field("speed_kmh", "float", aliases=("speed",), minimum=0, maximum=300, unit="km/h",
+              doc="Reported speed (optional)."),
+    ),
+)
+
+STATES = ("scheduled", "en route", "arrived", "delayed", "no position")
+STYLES = (
+    {"radius": 7, "color": "#ffffff", "weight": 2, "fillColor": "#969696", "fillOpacity": 1},
+    {"radius": 8, "color": "#ffffff", "weight": 2, "fillColor": "#54278f", "fillOpacity": 1},
+    {"radius": 7, "color": "#ffffff", "weight": 2, "fillColor": "#1b7837", "fillOpacity": 1},
+    {"radius": 9, "color": "#000000", "weight": 3, "fillColor": "#e66101", "fillOpacity": 1},
+    {"radius": 7, "color": "#000000", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 1},
+)
+POPUP = (("Convoy", "convoy_id"), ("State", "state"), ("Route", "route_id"),
+         ("Cargo", "cargo"), ("To", "destination"), ("Last ping", "time"),
+         ("Ping age, min", "ping_age_min"), ("Position stale", "stale"))
+
+
+def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Clean pings frame and problems."""
+    return build_frame(raw, SPEC, ctx)
+
+
+def latest(pings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Each convoy's most recent located ping."""
+    located = pings[pings.geometry.notna() & pings["time"].notna()]
+    order = located.sort_values(["convoy_id", "time"])
+    return order.groupby("convoy_id", sort=True).tail(1).reset_index(drop=True)
+
+
+def derive(pings: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
+    """One row per convoy: latest position, its route, and a state.
+
+    scheduled: before planned departure and not moved yet; arrived: within 1 km of the
+    route's end; delayed: past planned arrival and not arrived; en route otherwise.
+    """
+    routes = scene["convoy_routes"]
+    last = latest(pings)
+    plan = routes.drop(columns="geometry").drop_duplicates("convoy_id")
+    out = last.merge(plan, on="convoy_id", how="left", suffixes=("", "_route"))
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    end = {c: _end_point(g) for c, g in zip(routes["convoy_id"], routes.geometry, strict=True)}
+    ends = [end.get(c) for c in out["convoy_id"]]
+    dist_to_end = np.array([
+        geodesy.distance_m(p.x, p.y, e[0], e[1]).item() if e is not None else np.nan
+        for p, e in zip(out.geometry, ends, strict=True)])
+    now = scene.now
+    arrived = dist_to_end <= ARRIVED_WITHIN_M
+    late = (out["planned_arrival"] < now).fillna(False).to_numpy(dtype=bool)
+    early = (out["planned_departure"] > now).fillna(False).to_numpy(dtype=bool)
+    out["state"] = np.select([arrived, late, early], ["arrived", "delayed", "scheduled"],
+                             "en route")
+    out["ping_age_min"] = ((now - out["time"]).dt.total_seconds() / 60).round(0)
+    out["stale"] = (~arrived) & ((now - out["time"]) > STALE_AFTER).to_numpy(dtype=bool)
+    return out
+
+
+def _end_point(line: object) -> tuple[float, float] | None:
+    if line is None:
+        return None
+    coords = np.asarray(getattr(line, "geoms", [line])[-1].coords)
+    return float(coords[-1, 0]), float(coords[-1, 1])
+
+
+def render(convoys: gpd.GeoDataFrame, name: str = "Convoys (latest position)") -> folium.FeatureGroup:
+    """Latest convoy positions coloured by state (derived frame)."""
+    index = mapping.category_index(convoys["state"], STATES)
+    return mapping.feature_group(name, convoys, STYLES, index, tooltip="convoy_id", popup=POPUP)

@@ -1,0 +1,481 @@
+"""Feed files: find them, read them whole, parse them into raw tables, keep the last good copy.
+
+A feed is one file in the feed folder, named after the layer it feeds
+(``incidents.csv``, ``polling_stations.geojson``...). This module knows nothing
+about what the columns mean: it turns bytes into a :class:`RawTable` of text
+values (plus coordinates or shapes for GeoJSON) and reports what it could not read.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+import shapely.errors
+import shapely.geometry
+from shapely.geometry.base import BaseGeometry
+
+from layers.problems import Level, Problem
+
+FEED_SUFFIXES = (".geojson", ".json", ".csv", ".tsv", ".txt")
+LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "#geo+lat")
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "#geo+lon")
+WGS84_NAMES = {
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "urn:ogc:def:crs:ogc::crs84",
+    "crs84",
+    "epsg:4326",
+    "urn:ogc:def:crs:epsg::4326",
+    "urn:ogc:def:crs:epsg:4326",
+}
+
+
+class FeedError(Exception):
+    """A whole feed could not be used; carries the problem to show."""
+
+    def __init__(self, problem: Problem):
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Cheap identity of one version of a file."""
+
+    mtime_ns: int
+    size: int
+
+    @property
+    def mtime(self) -> pd.Timestamp:
+        return pd.Timestamp(self.mtime_ns, unit="ns", tz="UTC")
+
+
+@dataclass
+class RawTable:
+    """One feed file as read: text values per record, plus geometry for GeoJSON.
+
+    ``values`` has one row per record and the file's own column names (normalised
+    with :func:`normalise_name`). For GeoJSON, ``geom_type`` gives each feature's
+    geometry type ('' when missing), ``lon``/``lat`` hold point coordinates (NaN
+    otherwise) and ``shapes`` the other geometries by position.
+    """
+
+    feed: str
+    file: str
+    values: pd.DataFrame
+    rows: np.ndarray
+    problems: list[Problem] = field(default_factory=list)
+    hxl: dict[str, str] = field(default_factory=dict)
+    geom_type: list[str] | None = None
+    lon: np.ndarray | None = None
+    lat: np.ndarray | None = None
+    shapes: dict[int, BaseGeometry] = field(default_factory=dict)
+
+    @property
+    def is_geojson(self) -> bool:
+        return self.geom_type is not None
+
+    def problem(self, row: int | None, column: str | None, message: str, fix: str,
+                level: Level = Level.ERROR, kind: str = "other") -> None:
+        """Record a problem in this feed."""
+        self.problems.append(Problem(self.feed, self.file, row, column, message, fix, level, kind))
+
+
+def normalise_name(name: object) -> str:
+    """Column name as compared: 'Event Date ' -> 'event_date', 'incident:type' -> 'incident_type'."""
+    text = str(name).strip().lower()
+    if text.startswith("#"):  # an HXL tag keeps its own syntax
+        return re.sub(r"\s+", "", text)
+    return re.sub(r"[^0-9a-z]+", "_", text).strip("_")
+
+
+def locate(folder: Path, feed: str) -> tuple[Path | None, list[Problem]]:
+    """The file that holds ``feed`` in ``folder``, or None, with a problem if it is ambiguous."""
+    found = [folder / f"{feed}{suffix}" for suffix in FEED_SUFFIXES
+             if (folder / f"{feed}{suffix}").is_file()]
+    if not found:
+        return None, []
+    problems = []
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        problems.append(Problem(
+            feed, found[0].name, None, None, f"several files for this feed ({names}); using {found[0].name}.",
+            "Keep one file per feed in the folder.", Level.WARNING, "several_files"))
+    return found[0], problems
+
+
+def signature(path: Path) -> Signature:
+    """Modification time and size of ``path``."""
+    st = path.stat()
+    return Signature(st.st_mtime_ns, st.st_size)
+
+
+def read_whole(path: Path, attempts: int = 5) -> tuple[bytes, Signature]:
+    """Read a file in one piece: if it changed while being read, read it again."""
+    for attempt in range(attempts):
+        before = signature(path)
+        data = path.read_bytes()
+        after = signature(path)
+        if before == after and len(data) == after.size:
+            return data, after
+        time.sleep(0.02 * (attempt + 1))
+    return data, after
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write ``path`` so that a reader sees the old file or the new one, never half of one."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # a feed folder is shared: readable by the dashboard's user
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def parse(feed: str, path: Path, data: bytes) -> RawTable:
+    """Parse one feed file's bytes; raises FeedError when nothing usable is in it."""
+    name = path.name
+    if not data.strip():
+        raise FeedError(Problem(feed, name, None, None, "the file is empty.",
+                                "Check that the system writing this feed finished writing it.",
+                                kind="empty_file"))
+    text, encoding_problem = _decode(feed, name, data)
+    looks_json = text.lstrip()[:1] in ("{", "[")
+    if path.suffix.lower() in (".geojson", ".json") or looks_json:
+        table = _parse_geojson(feed, name, text)
+    else:
+        table = _parse_csv(feed, name, text)
+    if encoding_problem:
+        table.problems.insert(0, encoding_problem)
+    return table
+
+
+def _decode(feed: str, name: str, data: bytes) -> tuple[str, Problem | None]:
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), None
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as err:
+        problem = Problem(
+            feed, name, None, None,
+            f"the file is not UTF-8 (byte {err.start}); it was read as Windows-1252.",
+            "Save the file as UTF-8 so that names with accents read correctly.",
+            Level.WARNING, "encoding")
+        return data.decode("cp1252", errors="replace"), problem
+
+
+def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise FeedError(Problem(
+            feed, name, None, None,
+            f"the file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}).",
+            "It may be half-written or cut off: check the system that writes it.",
+            kind="unparseable")) from err
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        features = doc.get("features")
+    elif isinstance(doc, dict) and doc.get("type") == "Feature":
+        features = [doc]
+    elif isinstance(doc, list):
+        features = doc
+    else:
+        found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
+        raise FeedError(Problem(
+            feed, name, None, None, f"expected a GeoJSON FeatureCollection, got {found!r}.",
+            "Export the layer as a GeoJSON FeatureCollection.", kind="unparseable"))
+    if not isinstance(features, list):
+        raise FeedError(Problem(feed, name, None, None, "'features' is not a list.",
+                                "Export the layer as a GeoJSON FeatureCollection.",
+                                kind="unparseable"))
+    transformer = _crs_transformer(feed, name, doc)
+
+    n = len(features)
+    props: list[dict[str, Any]] = []
+    geom_type = [""] * n
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    shapes: dict[int, BaseGeometry] = {}
+    problems: list[Problem] = []
+    for i, feat in enumerate(features):
+        if not isinstance(feat, dict):
+            props.append({})
+            problems.append(Problem(feed, name, i + 1, "geometry", "this entry is not a GeoJSON Feature.",
+                                    "Remove it or make it a Feature.", kind="invalid_geometry"))
+            continue
+        p = feat.get("properties")
+        p = dict(p) if isinstance(p, dict) else {}
+        if "id" in feat and "id" not in p:
+            p["id"] = feat["id"]
+        props.append(p)
+        geom = feat.get("geometry")
+        if not geom:
+            continue
+        gtype = geom.get("type", "") if isinstance(geom, dict) else ""
+        geom_type[i] = str(gtype)
+        coords = geom.get("coordinates") if isinstance(geom, dict) else None
+        if gtype == "Point" and isinstance(coords, list) and len(coords) >= 2:
+            lon[i], lat[i] = _number(coords[0]), _number(coords[1])
+            continue
+        try:
+            shapes[i] = shapely.geometry.shape(geom)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError,
+                shapely.errors.ShapelyError) as err:
+            problems.append(Problem(
+                feed, name, i + 1, "geometry", f"the geometry could not be read ({err}).",
+                "Fix the feature's coordinates in the source.", kind="invalid_geometry"))
+            geom_type[i] = ""
+    if transformer is not None:
+        ok = ~(np.isnan(lon) | np.isnan(lat))
+        lon[ok], lat[ok] = transformer.transform(lon[ok], lat[ok])
+        for i, shape in shapes.items():
+            shapes[i] = shapely.transform(shape, lambda xy: np.column_stack(
+                transformer.transform(xy[:, 0], xy[:, 1])))
+    values = pd.DataFrame.from_records(props, index=range(n)) if n else pd.DataFrame(index=range(0))
+    values = _normalise_columns(values, feed, name, problems)
+    return RawTable(feed, name, values, np.arange(1, n + 1), problems, {}, geom_type, lon, lat, shapes)
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _crs_transformer(feed: str, name: str, doc: Any) -> pyproj.Transformer | None:
+    """Transformer to WGS84 lon/lat when the document declares another CRS (old GeoJSON)."""
+    crs = doc.get("crs") if isinstance(doc, dict) else None
+    if not isinstance(crs, dict):
+        return None
+    crs_name = str((crs.get("properties") or {}).get("name", "")).strip()
+    if not crs_name or crs_name.lower() in WGS84_NAMES:
+        return None
+    try:
+        source = pyproj.CRS.from_user_input(crs_name)
+    except pyproj.exceptions.CRSError as err:
+        raise FeedError(Problem(
+            feed, name, None, None, f"the file declares a CRS that is not known: {crs_name!r}.",
+            "Export it in WGS84 (EPSG:4326), as RFC 7946 asks.", kind="unknown_crs")) from err
+    if source.equals(pyproj.CRS("EPSG:4326"), ignore_axis_order=True):
+        return None
+    return pyproj.Transformer.from_crs(source, "EPSG:4326", always_xy=True)
+
+
+def _parse_csv(feed: str, name: str, text: str) -> RawTable:
+    problems: list[Problem] = []
+    lines = text.splitlines()
+    sample = "\n".join(lines[:20])
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = "\t" if name.endswith(".tsv") else ","
+    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    numbered = [(i + 1, r) for i, r in enumerate(records) if any(c.strip() for c in r)]
+    if not numbered:
+        raise FeedError(Problem(feed, name, None, None, "the file has no rows.",
+                                "Check that the system writing this feed finished writing it.",
+                                kind="empty_file"))
+    header = [h.strip() for h in numbered[0][1]]
+    header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
+    body = numbered[1:]
+    hxl: dict[str, str] = {}
+    if body and _is_hxl_row(body[0][1]):
+        hxl = {normalise_name(h): normalise_name(t) for h, t in zip(header, body[0][1], strict=False)
+               if t.strip().startswith("#")}
+        body = body[1:]
+    header = _fit_header(feed, name, header, body, problems)
+    width = len(header)
+    rows = np.array([line for line, _ in body], dtype=int)
+    cells: list[list[str | None]] = []
+    for line, rec in body:
+        if len(rec) != width:
+            what = "fewer" if len(rec) < width else "more"
+            problems.append(Problem(
+                feed, name, line, None,
+                f"this row has {len(rec)} fields where the header has {width} ({what}).",
+                "Check the row for a missing or extra delimiter; a cut-off last row means the file "
+                "was half-written.", Level.WARNING, "row_length"))
+            rec = (rec + [""] * width)[:width]
+        cells.append([c.strip() or None for c in rec])
+    values = pd.DataFrame(cells, columns=header, dtype=object) if cells else pd.DataFrame(
+        columns=header, dtype=object)
+    values = _normalise_columns(values, feed, name, problems)
+    return RawTable(feed, name, values, rows, problems, hxl)
+
+
+def _is_hxl_row(cells: Sequence[str]) -> bool:
+    """An HXL hashtag row: (almost) every filled cell is a tag; an index column may hold a number."""
+    filled = [c.strip() for c in cells if c.strip()]
+    tags = [c for c in filled if c.startswith("#")]
+    return len(tags) >= 2 and len(tags) >= 0.8 * len(filled)
+
+
+def _fit_header(feed: str, name: str, header: list[str], body: list[tuple[int, list[str]]],
+                problems: list[Problem]) -> list[str]:
+    """Header with one name per field; notices a header shorter than its rows.
+
+    A naive reader shifts every column left of the gap; here the missing names are
+    placed where the coordinate columns read as coordinates, and the user is told.
+    """
+    if not body:
+        return header
+    widths = pd.Series([len(r) for _, r in body])
+    width = int(widths.mode().iloc[0])
+    missing = width - len(header)
+    if missing <= 0:
+        return header
+    sample = [r for _, r in body if len(r) == width][:500]
+    best, best_score = len(header), -1.0
+    for k in range(len(header), -1, -1):
+        names = header[:k] + [f"column_{k + j + 1}" for j in range(missing)] + header[k:]
+        score = _coordinate_score(names, sample)
+        if score > best_score:
+            best, best_score = k, score
+    names = header[:best] + [f"column_{best + j + 1}" for j in range(missing)] + header[best:]
+    unnamed = ", ".join(names[best:best + missing])
+    problems.append(Problem(
+        feed, name, 1, None,
+        f"the header has {len(header)} names but the rows have {width} fields; the field(s) "
+        f"without a name were read as {unnamed}, placed so that "
+        f"{', '.join(header[best:]) or 'the named columns'} keep their values.",
+        f"Add the missing column name(s) to the header of {name}.", Level.WARNING, "short_header"))
+    return names
+
+
+def _coordinate_score(names: list[str], sample: list[list[str]]) -> float:
+    """Share of sample values in columns named like coordinates that read as numbers in range."""
+    checks = [(i, 90.0) for i, n in enumerate(names) if normalise_name(n) in LAT_NAMES]
+    checks += [(i, 180.0) for i, n in enumerate(names) if normalise_name(n) in LON_NAMES]
+    if not checks or not sample:
+        return 0.0
+    good = total = 0
+    for rec in sample:
+        for i, limit in checks:
+            total += 1
+            v = _number(rec[i]) if i < len(rec) else math.nan
+            good += int(not math.isnan(v) and abs(v) <= limit)
+    return good / total
+
+
+def _normalise_columns(values: pd.DataFrame, feed: str, name: str,
+                       problems: list[Problem]) -> pd.DataFrame:
+    seen: dict[str, str] = {}
+    keep = []
+    new_names = []
+    for i, col in enumerate(values.columns):
+        norm = normalise_name(col) or f"column_{i + 1}"
+        if norm in seen:
+            problems.append(Problem(
+                feed, name, None, str(col),
+                f"two columns are both called {norm!r} (also {seen[norm]!r}); the first is used.",
+                "Give each column its own name.", Level.WARNING, "duplicate_column"))
+            continue
+        seen[norm] = str(col)
+        keep.append(i)
+        new_names.append(norm)
+    out = values.iloc[:, keep].copy()
+    out.columns = new_names
+    return out
+
+
+# ---------------------------------------------------------------------------- last good copy
+
+T = TypeVar("T")
+
+
+@dataclass
+class FeedVersion(Generic[T]):
+    """What a page shows for one feed: the data, where it came from, and what went wrong."""
+
+    feed: str
+    path: Path | None
+    data: T | None
+    signature: Signature | None
+    problems: list[Problem]
+    loaded_at: pd.Timestamp | None = None
+    stale_copy: bool = False  # True when data is an older version kept because the new one failed
+
+
+class FeedStore(Generic[T]):
+    """Reads feeds from a folder, re-reading a file only when its signature changes.
+
+    When a new version of a file cannot be used at all, the last good version is
+    kept and the failure is reported beside it.
+    """
+
+    def __init__(self, folder: Path, build: Callable[[str, RawTable], tuple[T, list[Problem]]]):
+        self.folder = Path(folder)
+        self._build = build
+        self._good: dict[str, FeedVersion[T]] = {}
+        self._seen: dict[str, tuple[Path | None, Signature | None, FeedVersion[T]]] = {}
+
+    def get(self, feed: str) -> FeedVersion[T]:
+        """The current version of ``feed`` (cached while its file is unchanged)."""
+        path, locate_problems = locate(self.folder, feed)
+        sig = signature(path) if path is not None else None
+        seen = self._seen.get(feed)
+        if seen is not None and seen[0] == path and seen[1] == sig:
+            return seen[2]
+        version = self._load(feed, path, locate_problems)
+        self._seen[feed] = (path, version.signature, version)
+        return version
+
+    def _load(self, feed: str, path: Path | None, problems: list[Problem]) -> FeedVersion[T]:
+        if path is None:
+            missing = Problem(feed, None, None, None,
+                              f"no {feed}.geojson or {feed}.csv in the feed folder.",
+                              f"Put the {feed} feed in {self.folder.name}/ or set POLLWATCH_FEEDS.",
+                              kind="missing_file")
+            return self._failed(feed, None, None, [*problems, missing])
+        try:
+            data, sig = read_whole(path)
+            raw = parse(feed, path, data)
+            built, build_problems = self._build(feed, raw)
+        except FeedError as err:
+            sig = signature(path)
+            return self._failed(feed, path, sig, [*problems, err.problem])
+        version = FeedVersion(feed, path, built, sig, [*problems, *raw.problems, *build_problems],
+                              pd.Timestamp.now(tz="UTC"))
+        self._good[feed] = version
+        return version
+
+    def _failed(self, feed: str, path: Path | None, sig: Signature | None,
+                problems: list[Problem]) -> FeedVersion[T]:
+        good = self._good.get(feed)
+        if good is None:
+            return FeedVersion(feed, path, None, sig, problems)
+        when = good.signature.mtime.strftime("%H:%M") if good.signature else "earlier"
+        failed_at = sig.mtime.strftime("%H:%M") if sig else "now"
+        kept = Problem(feed, good.path.name if good.path else None, None, None,
+                       f"showing the {when} data; the {failed_at} file failed: "
+                       f"{'; '.join(str(p) for p in problems)}",
+                       "The last good version stays on screen until a good file arrives.",
+                       Level.WARNING, "kept_last_good")
+        return FeedVersion(feed, good.path, good.data, sig, [kept, *problems, *good.problems],
+                           good.loaded_at, stale_copy=True)

@@ -1,0 +1,70 @@
+"""All feeds of a folder, loaded, with their problems: the input of every page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+
+from layers.config import Scenario, Settings, read_scenario
+from layers.feeds import FeedStore, FeedVersion, RawTable
+from layers.problems import Problem
+from layers.schema import ReadContext, empty_frame
+
+if TYPE_CHECKING:
+    from layers import Layer
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Clean frames of every registered feed (empty when missing), at one moment."""
+
+    frames: dict[str, gpd.GeoDataFrame]
+    versions: dict[str, FeedVersion[gpd.GeoDataFrame]] = field(default_factory=dict)
+    now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
+    scenario: Scenario = Scenario()
+
+    def __getitem__(self, feed: str) -> gpd.GeoDataFrame:
+        return self.frames[feed]
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Every problem of every feed, feed by feed."""
+        return [p for v in self.versions.values() for p in v.problems]
+
+
+class SceneLoader:
+    """Loads a feed folder into Scenes, re-reading only the files that changed."""
+
+    def __init__(self, settings: Settings, now: pd.Timestamp | None = None):
+        from layers import REGISTRY  # the registry imports the layers, which use Scene
+
+        self.registry: dict[str, Layer] = REGISTRY
+        self.settings = settings
+        self.scenario = read_scenario(settings.feeds, now)
+        self.context = ReadContext(settings.timezone, self.scenario.time_shift)
+        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(settings.feeds, self._build)
+
+    def _build(self, feed: str, raw: RawTable) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+        return self.registry[feed].load(raw, self.context)
+
+    def load(self, now: pd.Timestamp | None = None) -> Scene:
+        """The current Scene of the folder."""
+        versions = {}
+        frames = {}
+        for name, layer in self.registry.items():
+            version = self.store.get(name)
+            if version.data is None and layer.SPEC.optional and version.path is None:
+                version = replace(version, problems=[])  # an absent optional feed is no problem
+            versions[name] = version
+            frames[name] = version.data if version.data is not None else empty_frame(layer.SPEC)
+        return Scene(frames, versions, now or pd.Timestamp.now(tz="UTC"), self.scenario)
+
+
+def derive_all(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
+    """Every registered layer's derived frame for this scene."""
+    from layers import REGISTRY
+
+    return {name: layer.derive(scene[name], scene) for name, layer in REGISTRY.items()}
