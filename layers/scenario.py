@@ -119,7 +119,7 @@ class _Builder:
             self.cells[region.name] = cell.intersection(geo.outline)
         self.spread = 0.5 * np.sqrt(geo.outline.area / len(geo.regions))
 
-    def points_in(self, region: Region, n: int, clustered: float = 0.55) -> np.ndarray:
+    def points_in(self, region: Region, n: int, clustered: float = 0.72) -> np.ndarray:
         """n points in a region: a share clustered round the capital and a few towns."""
         cell = self.cells[region.name]
         minx, miny, maxx, maxy = cell.bounds

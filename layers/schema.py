@@ -220,8 +220,9 @@ class _Reader:
         for i in np.flatnonzero(bad.to_numpy()):
             self.report(int(i), col, f"{text.iloc[i]!r} is not a known {f.name}.",
                         f"Use one of: {', '.join(f.choices)}.", Level.WARNING, "unknown_value")
+        # An empty cell takes the default; a value we cannot read is 'unknown', never guessed.
         fill = f.default if f.default is not None else UNKNOWN
-        return mapped.where(mapped.notna(), fill).astype(object)
+        return mapped.where(mapped.notna(), np.where(bad, UNKNOWN, fill)).astype(object)
 
     def booleans(self, f: Field, col: str, text: pd.Series) -> pd.Series:
         truth = {"true": True, "yes": True, "y": True, "1": True, "t": True, "verified": True,
@@ -339,6 +340,13 @@ class _Reader:
                         "Check the two values in the source and correct them.", Level.ERROR,
                         "swapped")
         ok &= ~swapped
+        if "Point" not in self.spec.geometry:
+            for i in np.flatnonzero(ok):
+                self.report(int(i), "geometry", f"a Point where this feed takes "
+                            f"{' or '.join(self.spec.geometry)}.", f"Give {self.spec.name} "
+                            f"{' or '.join(self.spec.geometry)} geometries.", Level.ERROR,
+                            "wrong_geometry_type")
+            ok[:] = False
         xs = np.where(ok, lon, np.nan)
         ys = np.where(ok, lat, np.nan)
         pts = shapely.points(xs, ys)
@@ -349,14 +357,15 @@ class _Reader:
         result = np.zeros(len(lon), dtype=bool)
         if ok.sum() < 20:
             return result
-        lo_x, hi_x = np.quantile(lon[ok], [0.01, 0.99])
-        lo_y, hi_y = np.quantile(lat[ok], [0.01, 0.99])
-        pad_x = max(1.0, 0.5 * (hi_x - lo_x))
-        pad_y = max(1.0, 0.5 * (hi_y - lo_y))
+        # A robust box round the bulk (quartiles widened by twice their spread and half a
+        # degree), which a few wild points cannot stretch the way min/max would.
+        q1x, q3x = np.quantile(lon[ok], [0.25, 0.75])
+        q1y, q3y = np.quantile(lat[ok], [0.25, 0.75])
+        lo_x, hi_x = q1x - 2 * (q3x - q1x) - 0.5, q3x + 2 * (q3x - q1x) + 0.5
+        lo_y, hi_y = q1y - 2 * (q3y - q1y) - 0.5, q3y + 2 * (q3y - q1y) + 0.5
 
         def inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-            return ((x >= lo_x - pad_x) & (x <= hi_x + pad_x)
-                    & (y >= lo_y - pad_y) & (y <= hi_y + pad_y))
+            return (x >= lo_x) & (x <= hi_x) & (y >= lo_y) & (y <= hi_y)
 
         far = ok & ~inside(lon, lat)
         return far & (inside(lat, lon) | np.isclose(lat, lon))

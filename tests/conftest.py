@@ -1,0 +1,67 @@
+"""Shared fixtures: feed folders written by the tests, the real public data, a sample scene."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from layers import REGISTRY, feeds
+from layers.problems import Problem
+from layers.schema import ReadContext
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+ANCHOR = pd.Timestamp("2026-10-11T12:00:00Z")
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real public files beside the checkout; tests using them skip on a user's machine."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (it is present in CI)")
+    return SHARED_DATA
+
+
+def load_text(feed: str, name: str, text: str | bytes, ctx: ReadContext = ReadContext()):
+    """Parse and load one feed file given as text: (frame, problems)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    raw = feeds.parse(feed, Path(name), data)
+    frame, problems = REGISTRY[feed].load(raw, ctx)
+    return frame, [*raw.problems, *problems]
+
+
+def load_path(feed: str, path: Path, ctx: ReadContext = ReadContext()):
+    """Parse and load one feed file from disk: (frame, problems)."""
+    raw = feeds.parse(feed, path, path.read_bytes())
+    frame, problems = REGISTRY[feed].load(raw, ctx)
+    return frame, [*raw.problems, *problems]
+
+
+def kinds(problems: list[Problem]) -> Counter:
+    """How many problems of each kind."""
+    return Counter(p.kind for p in problems)
+
+
+def geojson(features: list[dict]) -> str:
+    """A FeatureCollection as text."""
+    return json.dumps({"type": "FeatureCollection", "features": features})
+
+
+def point(lon: float, lat: float, **props: object) -> dict:
+    """A Point feature."""
+    return {"type": "Feature", "properties": props,
+            "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+
+
+@pytest.fixture(scope="session")
+def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample scenario generated with a fixed anchor time."""
+    from layers.scenario import generate
+
+    folder = tmp_path_factory.mktemp("sample")
+    generate(folder, "sample", anchor=ANCHOR)
+    return folder
