@@ -1,1 +1,1 @@
-"""Streamlit pages of the dashboard: layout, caching and messages only; the domain lives in layers/."""
+"""Streamlit pages: layout, caching and messages only; the domain lives in layers/."""

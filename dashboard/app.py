@@ -52,19 +52,28 @@ def main() -> None:
 
 def show_problems(scene) -> None:  # type: ignore[no-untyped-def]
     problems = scene.problems
-    counts = {name: sum(p.level != Level.NOTICE for p in v.problems)
-              for name, v in scene.versions.items()}
+    counts = {
+        name: sum(p.level != Level.NOTICE for p in v.problems) for name, v in scene.versions.items()
+    }
     title = f"Feed problems: {sum(counts.values())}"
     with st.expander(title, expanded=False):
         for name, version in scene.versions.items():
-            state = "missing or unreadable" if version.data is None and not (
-                REGISTRY[name].SPEC.optional and version.path is None) else (
-                f"{len(version.data)} rows" if version.data is not None else "not provided")
-            st.markdown(f"**{REGISTRY[name].SPEC.title}** ({version.path.name if version.path else name}): "
-                        f"{state}, {counts[name]} problem(s)")
+            state = (
+                "missing or unreadable"
+                if version.data is None
+                and not (REGISTRY[name].SPEC.optional and version.path is None)
+                else (f"{len(version.data)} rows" if version.data is not None else "not provided")
+            )
+            st.markdown(
+                f"**{REGISTRY[name].SPEC.title}** ({version.path.name if version.path else name}): "
+                f"{state}, {counts[name]} problem(s)"
+            )
         if problems:
-            st.dataframe(pd.DataFrame([p.as_dict() for p in problems]), hide_index=True,
-                         use_container_width=True)
+            st.dataframe(
+                pd.DataFrame([p.as_dict() for p in problems]),
+                hide_index=True,
+                use_container_width=True,
+            )
 
 
 main()

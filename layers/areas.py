@@ -10,7 +10,7 @@ import geopandas as gpd
 from layers import mapping
 from layers.feeds import RawTable
 from layers.problems import Problem
-from layers.schema import AREA_TYPES, Field, FeedSpec, ReadContext, build_frame
+from layers.schema import AREA_TYPES, FeedSpec, Field, ReadContext, build_frame
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -23,12 +23,34 @@ SPEC = FeedSpec(
     optional=True,
     doc="Admin-area polygons (counties, districts...). Optional.",
     fields=(
-        Field("name", aliases=("area", "admin1", "county", "county_nam", "district", "province",
-                               "shapename", "name_1", "#adm1+name"), doc="Area name."),
-        Field("code", aliases=("pcode", "admin1pcode", "county_cod", "iso_3166_2", "#adm1+code"),
-              doc="Area code (optional)."),
-        Field("level", "int", aliases=("admin_level", "adm_level"), minimum=0, maximum=5,
-              doc="Admin level, 1 = first level (optional)."),
+        Field(
+            "name",
+            aliases=(
+                "area",
+                "admin1",
+                "county",
+                "county_nam",
+                "district",
+                "province",
+                "shapename",
+                "name_1",
+                "#adm1+name",
+            ),
+            doc="Area name.",
+        ),
+        Field(
+            "code",
+            aliases=("pcode", "admin1pcode", "county_cod", "iso_3166_2", "#adm1+code"),
+            doc="Area code (optional).",
+        ),
+        Field(
+            "level",
+            "int",
+            aliases=("admin_level", "adm_level"),
+            minimum=0,
+            maximum=5,
+            doc="Admin level, 1 = first level (optional).",
+        ),
     ),
 )
 

@@ -36,10 +36,14 @@ class Settings:
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError(f"POLLWATCH_TZ={tz!r} is not an IANA time zone such as "
-                             f"'Africa/Monrovia'") from err
-        return cls(Path(env.get("POLLWATCH_FEEDS") or SAMPLE_FEEDS), tz,
-                   env.get("POLLWATCH_TILES", "osm") or "osm")
+            raise ValueError(
+                f"POLLWATCH_TZ={tz!r} is not an IANA time zone such as 'Africa/Monrovia'"
+            ) from err
+        return cls(
+            Path(env.get("POLLWATCH_FEEDS") or SAMPLE_FEEDS),
+            tz,
+            env.get("POLLWATCH_TILES", "osm") or "osm",
+        )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pandas as pd
 from layers import geodesy, mapping
 from layers.feeds import RawTable
 from layers.problems import Problem
-from layers.schema import POINT_TYPES, Field, FeedSpec, ReadContext, build_frame
+from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -27,13 +27,28 @@ SPEC = FeedSpec(
     id_field=None,
     doc="Position pings: one row per convoy per report.",
     fields=(
-        Field("convoy_id", required=True, aliases=("convoy", "vehicle_id", "unit_id"),
-              doc="Which convoy reported."),
-        Field("time", "time", required=True,
-              aliases=("timestamp", "datetime", "recorded_at", "ping_time", "reported_at"),
-              doc="When the position was recorded."),
-        Field("speed_kmh", "float", aliases=("speed",), minimum=0, maximum=300, unit="km/h",
-              doc="Reported speed (optional)."),
+        Field(
+            "convoy_id",
+            required=True,
+            aliases=("convoy", "vehicle_id", "unit_id"),
+            doc="Which convoy reported.",
+        ),
+        Field(
+            "time",
+            "time",
+            required=True,
+            aliases=("timestamp", "datetime", "recorded_at", "ping_time", "reported_at"),
+            doc="When the position was recorded.",
+        ),
+        Field(
+            "speed_kmh",
+            "float",
+            aliases=("speed",),
+            minimum=0,
+            maximum=300,
+            unit="km/h",
+            doc="Reported speed (optional).",
+        ),
     ),
 )
 
@@ -45,9 +60,16 @@ STYLES = (
     {"radius": 9, "color": "#000000", "weight": 3, "fillColor": "#e66101", "fillOpacity": 1},
     {"radius": 7, "color": "#000000", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 1},
 )
-POPUP = (("Convoy", "convoy_id"), ("State", "state"), ("Route", "route_id"),
-         ("Cargo", "cargo"), ("To", "destination"), ("Last ping", "time"),
-         ("Ping age, min", "ping_age_min"), ("Position stale", "stale"))
+POPUP = (
+    ("Convoy", "convoy_id"),
+    ("State", "state"),
+    ("Route", "route_id"),
+    ("Cargo", "cargo"),
+    ("To", "destination"),
+    ("Last ping", "time"),
+    ("Ping age, min", "ping_age_min"),
+    ("Position stale", "stale"),
+)
 
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -75,15 +97,21 @@ def derive(pings: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
     end = {c: _end_point(g) for c, g in zip(routes["convoy_id"], routes.geometry, strict=True)}
     ends = [end.get(c) for c in out["convoy_id"]]
-    dist_to_end = np.array([
-        geodesy.distance_m(p.x, p.y, e[0], e[1]).item() if e is not None else np.nan
-        for p, e in zip(out.geometry, ends, strict=True)])
+    dist_to_end = np.array(
+        [
+            geodesy.distance_m(*np.array([[p.x], [p.y], [e[0]], [e[1]]])).item()
+            if e is not None
+            else np.nan
+            for p, e in zip(out.geometry, ends, strict=True)
+        ]
+    )
     now = scene.now
     arrived = dist_to_end <= ARRIVED_WITHIN_M
     late = (out["planned_arrival"] < now).fillna(False).to_numpy(dtype=bool)
     early = (out["planned_departure"] > now).fillna(False).to_numpy(dtype=bool)
-    out["state"] = np.select([arrived, late, early], ["arrived", "delayed", "scheduled"],
-                             "en route")
+    out["state"] = np.select(
+        [arrived, late, early], ["arrived", "delayed", "scheduled"], "en route"
+    )
     out["ping_age_min"] = ((now - out["time"]).dt.total_seconds() / 60).round(0)
     out["stale"] = (~arrived) & ((now - out["time"]) > STALE_AFTER).to_numpy(dtype=bool)
     return out
@@ -96,7 +124,9 @@ def _end_point(line: object) -> tuple[float, float] | None:
     return float(coords[-1, 0]), float(coords[-1, 1])
 
 
-def render(convoys: gpd.GeoDataFrame, name: str = "Convoys (latest position)") -> folium.FeatureGroup:
+def render(
+    convoys: gpd.GeoDataFrame, name: str = "Convoys (latest position)"
+) -> folium.FeatureGroup:
     """Latest convoy positions coloured by state (derived frame)."""
     index = mapping.category_index(convoys["state"], STATES)
     return mapping.feature_group(name, convoys, STYLES, index, tooltip="convoy_id", popup=POPUP)

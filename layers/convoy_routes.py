@@ -10,7 +10,7 @@ import geopandas as gpd
 from layers import mapping
 from layers.feeds import RawTable
 from layers.problems import Problem
-from layers.schema import LINE_TYPES, Field, FeedSpec, ReadContext, build_frame
+from layers.schema import LINE_TYPES, FeedSpec, Field, ReadContext, build_frame
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -24,21 +24,38 @@ SPEC = FeedSpec(
     fields=(
         Field("route_id", aliases=("id", "route"), doc="Unique route id."),
         Field("convoy_id", aliases=("convoy",), doc="The convoy that drives this route."),
-        Field("cargo", aliases=("load", "payload"),
-              doc="What it carries (ballots, result sheets, materials...)."),
+        Field(
+            "cargo",
+            aliases=("load", "payload"),
+            doc="What it carries (ballots, result sheets, materials...).",
+        ),
         Field("origin", aliases=("from", "start"), doc="Name of the starting point."),
         Field("destination", aliases=("to", "end"), doc="Name of the end point."),
-        Field("planned_departure", "time", aliases=("departure", "depart_at"),
-              doc="Planned departure time."),
-        Field("planned_arrival", "time", aliases=("arrival", "arrive_at", "eta"),
-              doc="Planned arrival time."),
+        Field(
+            "planned_departure",
+            "time",
+            aliases=("departure", "depart_at"),
+            doc="Planned departure time.",
+        ),
+        Field(
+            "planned_arrival",
+            "time",
+            aliases=("arrival", "arrive_at", "eta"),
+            doc="Planned arrival time.",
+        ),
     ),
 )
 
 STYLES = ({"color": "#54278f", "weight": 4, "opacity": 0.8},)
-POPUP = (("Route", "route_id"), ("Convoy", "convoy_id"), ("Cargo", "cargo"), ("From", "origin"),
-         ("To", "destination"), ("Planned departure", "planned_departure"),
-         ("Planned arrival", "planned_arrival"))
+POPUP = (
+    ("Route", "route_id"),
+    ("Convoy", "convoy_id"),
+    ("Cargo", "cargo"),
+    ("From", "origin"),
+    ("To", "destination"),
+    ("Planned departure", "planned_departure"),
+    ("Planned arrival", "planned_arrival"),
+)
 
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:

@@ -25,19 +25,22 @@ def active_bases(bases: gpd.GeoDataFrame, at: pd.Timestamp | None = None) -> gpd
     return bases[keep]
 
 
-def coverage(stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
-             at: pd.Timestamp | None = None) -> pd.DataFrame:
+def coverage(
+    stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame, at: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """Per station: covered, how many bases cover it, nearest active base and its distance.
 
     Stations without a location get <NA>: their coverage is unknown, not 'uncovered'.
     """
     located = stations.geometry.notna() & ~stations.geometry.is_empty
-    out = pd.DataFrame({
-        "covered": pd.Series(pd.NA, index=stations.index, dtype="boolean"),
-        "covering_bases": pd.Series(pd.NA, index=stations.index, dtype="Int64"),
-        "nearest_base": pd.Series(None, index=stations.index, dtype=object),
-        "nearest_base_m": pd.Series(np.nan, index=stations.index, dtype="float64"),
-    })
+    out = pd.DataFrame(
+        {
+            "covered": pd.Series(pd.NA, index=stations.index, dtype="boolean"),
+            "covering_bases": pd.Series(pd.NA, index=stations.index, dtype="Int64"),
+            "nearest_base": pd.Series(None, index=stations.index, dtype=object),
+            "nearest_base_m": pd.Series(np.nan, index=stations.index, dtype="float64"),
+        }
+    )
     if not located.any():
         return out
     pts = stations.geometry[located]
@@ -57,12 +60,21 @@ def coverage(stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame,
 def _base_arrays(bases: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     centres = gpd.GeoSeries(shapely.centroid(bases.geometry.to_numpy()), crs=bases.crs)
     extents = np.array([geodesy.extent_m(g) for g in bases.geometry])
-    return (centres.x.to_numpy(), centres.y.to_numpy(),
-            bases["radius_m"].to_numpy(dtype=float), extents)
+    return (
+        centres.x.to_numpy(),
+        centres.y.to_numpy(),
+        bases["radius_m"].to_numpy(dtype=float),
+        extents,
+    )
 
 
-def pair_distances(lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame,
-                   station_idx: np.ndarray, base_idx: np.ndarray) -> np.ndarray:
+def pair_distances(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    bases: gpd.GeoDataFrame,
+    station_idx: np.ndarray,
+    base_idx: np.ndarray,
+) -> np.ndarray:
     """Exact distance (m) from each station in ``station_idx`` to its base in ``base_idx``.
 
     Point bases: the geodesic to the point. Compound bases: to the compound's edge.
@@ -86,8 +98,9 @@ def pair_distances(lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame,
 def _covering_counts(lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame) -> np.ndarray:
     blon, blat, radius, extent = _base_arrays(bases)
     tree = cKDTree(geodesy.unit_vectors(lon, lat))
-    hits = tree.query_ball_point(geodesy.unit_vectors(blon, blat),
-                                 geodesy.chord(radius + extent), return_sorted=False)
+    hits = tree.query_ball_point(
+        geodesy.unit_vectors(blon, blat), geodesy.chord(radius + extent), return_sorted=False
+    )
     lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
     if lengths.sum() == 0:
         return np.zeros(len(lon), dtype="int64")
@@ -97,8 +110,9 @@ def _covering_counts(lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame) 
     return np.bincount(station_idx[inside], minlength=len(lon))
 
 
-def _nearest(lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame,
-             candidates: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def _nearest(
+    lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame, candidates: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
     """Index into ``bases`` of each station's nearest base, and the distance in metres.
 
     The sphere ranks a few candidates; the ellipsoid decides among them.

@@ -90,14 +90,21 @@ class RawTable:
     def is_geojson(self) -> bool:
         return self.geom_type is not None
 
-    def problem(self, row: int | None, column: str | None, message: str, fix: str,
-                level: Level = Level.ERROR, kind: str = "other") -> None:
+    def problem(
+        self,
+        row: int | None,
+        column: str | None,
+        message: str,
+        fix: str,
+        level: Level = Level.ERROR,
+        kind: str = "other",
+    ) -> None:
         """Record a problem in this feed."""
         self.problems.append(Problem(self.feed, self.file, row, column, message, fix, level, kind))
 
 
 def normalise_name(name: object) -> str:
-    """Column name as compared: 'Event Date ' -> 'event_date', 'incident:type' -> 'incident_type'."""
+    """Column name as compared: 'Event Date ' -> 'event_date', 'a:b' -> 'a_b'."""
     text = str(name).strip().lower()
     if text.startswith("#"):  # an HXL tag keeps its own syntax
         return re.sub(r"\s+", "", text)
@@ -106,16 +113,28 @@ def normalise_name(name: object) -> str:
 
 def locate(folder: Path, feed: str) -> tuple[Path | None, list[Problem]]:
     """The file that holds ``feed`` in ``folder``, or None, with a problem if it is ambiguous."""
-    found = [folder / f"{feed}{suffix}" for suffix in FEED_SUFFIXES
-             if (folder / f"{feed}{suffix}").is_file()]
+    found = [
+        folder / f"{feed}{suffix}"
+        for suffix in FEED_SUFFIXES
+        if (folder / f"{feed}{suffix}").is_file()
+    ]
     if not found:
         return None, []
     problems = []
     if len(found) > 1:
         names = ", ".join(p.name for p in found)
-        problems.append(Problem(
-            feed, found[0].name, None, None, f"several files for this feed ({names}); using {found[0].name}.",
-            "Keep one file per feed in the folder.", Level.WARNING, "several_files"))
+        problems.append(
+            Problem(
+                feed,
+                found[0].name,
+                None,
+                None,
+                f"several files for this feed ({names}); using {found[0].name}.",
+                "Keep one file per feed in the folder.",
+                Level.WARNING,
+                "several_files",
+            )
+        )
     return found[0], problems
 
 
@@ -161,9 +180,17 @@ def parse(feed: str, path: Path, data: bytes) -> RawTable:
     """Parse one feed file's bytes; raises FeedError when nothing usable is in it."""
     name = path.name
     if not data.strip():
-        raise FeedError(Problem(feed, name, None, None, "the file is empty.",
-                                "Check that the system writing this feed finished writing it.",
-                                kind="empty_file"))
+        raise FeedError(
+            Problem(
+                feed,
+                name,
+                None,
+                None,
+                "the file is empty.",
+                "Check that the system writing this feed finished writing it.",
+                kind="empty_file",
+            )
+        )
     text, encoding_problem = _decode(feed, name, data)
     looks_json = text.lstrip()[:1] in ("{", "[")
     if path.suffix.lower() in (".geojson", ".json") or looks_json:
@@ -182,10 +209,15 @@ def _decode(feed: str, name: str, data: bytes) -> tuple[str, Problem | None]:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
         problem = Problem(
-            feed, name, None, None,
+            feed,
+            name,
+            None,
+            None,
             f"the file is not UTF-8 (byte {err.start}); it was read as Windows-1252.",
             "Save the file as UTF-8 so that names with accents read correctly.",
-            Level.WARNING, "encoding")
+            Level.WARNING,
+            "encoding",
+        )
         return data.decode("cp1252", errors="replace"), problem
 
 
@@ -193,11 +225,17 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
-        raise FeedError(Problem(
-            feed, name, None, None,
-            f"the file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}).",
-            "It may be half-written or cut off: check the system that writes it.",
-            kind="unparseable")) from err
+        raise FeedError(
+            Problem(
+                feed,
+                name,
+                None,
+                None,
+                f"the file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}).",
+                "It may be half-written or cut off: check the system that writes it.",
+                kind="unparseable",
+            )
+        ) from err
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         features = doc.get("features")
     elif isinstance(doc, dict) and doc.get("type") == "Feature":
@@ -206,13 +244,29 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
         features = doc
     else:
         found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
-        raise FeedError(Problem(
-            feed, name, None, None, f"expected a GeoJSON FeatureCollection, got {found!r}.",
-            "Export the layer as a GeoJSON FeatureCollection.", kind="unparseable"))
+        raise FeedError(
+            Problem(
+                feed,
+                name,
+                None,
+                None,
+                f"expected a GeoJSON FeatureCollection, got {found!r}.",
+                "Export the layer as a GeoJSON FeatureCollection.",
+                kind="unparseable",
+            )
+        )
     if not isinstance(features, list):
-        raise FeedError(Problem(feed, name, None, None, "'features' is not a list.",
-                                "Export the layer as a GeoJSON FeatureCollection.",
-                                kind="unparseable"))
+        raise FeedError(
+            Problem(
+                feed,
+                name,
+                None,
+                None,
+                "'features' is not a list.",
+                "Export the layer as a GeoJSON FeatureCollection.",
+                kind="unparseable",
+            )
+        )
     transformer = _crs_transformer(feed, name, doc)
 
     n = len(features)
@@ -225,8 +279,17 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
     for i, feat in enumerate(features):
         if not isinstance(feat, dict):
             props.append({})
-            problems.append(Problem(feed, name, i + 1, "geometry", "this entry is not a GeoJSON Feature.",
-                                    "Remove it or make it a Feature.", kind="invalid_geometry"))
+            problems.append(
+                Problem(
+                    feed,
+                    name,
+                    i + 1,
+                    "geometry",
+                    "this entry is not a GeoJSON Feature.",
+                    "Remove it or make it a Feature.",
+                    kind="invalid_geometry",
+                )
+            )
             continue
         p = feat.get("properties")
         p = dict(p) if isinstance(p, dict) else {}
@@ -244,21 +307,38 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
             continue
         try:
             shapes[i] = shapely.geometry.shape(geom)
-        except (ValueError, TypeError, KeyError, AttributeError, IndexError,
-                shapely.errors.ShapelyError) as err:
-            problems.append(Problem(
-                feed, name, i + 1, "geometry", f"the geometry could not be read ({err}).",
-                "Fix the feature's coordinates in the source.", kind="invalid_geometry"))
+        except (
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            IndexError,
+            shapely.errors.ShapelyError,
+        ) as err:
+            problems.append(
+                Problem(
+                    feed,
+                    name,
+                    i + 1,
+                    "geometry",
+                    f"the geometry could not be read ({err}).",
+                    "Fix the feature's coordinates in the source.",
+                    kind="invalid_geometry",
+                )
+            )
             geom_type[i] = ""
     if transformer is not None:
         ok = ~(np.isnan(lon) | np.isnan(lat))
         lon[ok], lat[ok] = transformer.transform(lon[ok], lat[ok])
         for i, shape in shapes.items():
-            shapes[i] = shapely.transform(shape, lambda xy: np.column_stack(
-                transformer.transform(xy[:, 0], xy[:, 1])))
+            shapes[i] = shapely.transform(
+                shape, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+            )
     values = pd.DataFrame.from_records(props, index=range(n)) if n else pd.DataFrame(index=range(0))
     values = _normalise_columns(values, feed, name, problems)
-    return RawTable(feed, name, values, np.arange(1, n + 1), problems, {}, geom_type, lon, lat, shapes)
+    return RawTable(
+        feed, name, values, np.arange(1, n + 1), problems, {}, geom_type, lon, lat, shapes
+    )
 
 
 def _number(value: object) -> float:
@@ -279,9 +359,17 @@ def _crs_transformer(feed: str, name: str, doc: Any) -> pyproj.Transformer | Non
     try:
         source = pyproj.CRS.from_user_input(crs_name)
     except pyproj.exceptions.CRSError as err:
-        raise FeedError(Problem(
-            feed, name, None, None, f"the file declares a CRS that is not known: {crs_name!r}.",
-            "Export it in WGS84 (EPSG:4326), as RFC 7946 asks.", kind="unknown_crs")) from err
+        raise FeedError(
+            Problem(
+                feed,
+                name,
+                None,
+                None,
+                f"the file declares a CRS that is not known: {crs_name!r}.",
+                "Export it in WGS84 (EPSG:4326), as RFC 7946 asks.",
+                kind="unknown_crs",
+            )
+        ) from err
     if source.equals(pyproj.CRS("EPSG:4326"), ignore_axis_order=True):
         return None
     return pyproj.Transformer.from_crs(source, "EPSG:4326", always_xy=True)
@@ -298,16 +386,27 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
     numbered = [(i + 1, r) for i, r in enumerate(records) if any(c.strip() for c in r)]
     if not numbered:
-        raise FeedError(Problem(feed, name, None, None, "the file has no rows.",
-                                "Check that the system writing this feed finished writing it.",
-                                kind="empty_file"))
+        raise FeedError(
+            Problem(
+                feed,
+                name,
+                None,
+                None,
+                "the file has no rows.",
+                "Check that the system writing this feed finished writing it.",
+                kind="empty_file",
+            )
+        )
     header = [h.strip() for h in numbered[0][1]]
     header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
     body = numbered[1:]
     hxl: dict[str, str] = {}
     if body and _is_hxl_row(body[0][1]):
-        hxl = {normalise_name(h): normalise_name(t) for h, t in zip(header, body[0][1], strict=False)
-               if t.strip().startswith("#")}
+        hxl = {
+            normalise_name(h): normalise_name(t)
+            for h, t in zip(header, body[0][1], strict=False)
+            if t.strip().startswith("#")
+        }
         body = body[1:]
     header = _fit_header(feed, name, header, body, problems)
     width = len(header)
@@ -316,28 +415,45 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     for line, rec in body:
         if len(rec) != width:
             what = "fewer" if len(rec) < width else "more"
-            problems.append(Problem(
-                feed, name, line, None,
-                f"this row has {len(rec)} fields where the header has {width} ({what}).",
-                "Check the row for a missing or extra delimiter; a cut-off last row means the file "
-                "was half-written.", Level.WARNING, "row_length"))
+            problems.append(
+                Problem(
+                    feed,
+                    name,
+                    line,
+                    None,
+                    f"this row has {len(rec)} fields where the header has {width} ({what}).",
+                    "Check the row for a missing or extra delimiter; a cut-off last row means "
+                    "the file "
+                    "was half-written.",
+                    Level.WARNING,
+                    "row_length",
+                )
+            )
             rec = (rec + [""] * width)[:width]
         cells.append([c.strip() or None for c in rec])
-    values = pd.DataFrame(cells, columns=header, dtype=object) if cells else pd.DataFrame(
-        columns=header, dtype=object)
+    values = (
+        pd.DataFrame(cells, columns=header, dtype=object)
+        if cells
+        else pd.DataFrame(columns=header, dtype=object)
+    )
     values = _normalise_columns(values, feed, name, problems)
     return RawTable(feed, name, values, rows, problems, hxl)
 
 
 def _is_hxl_row(cells: Sequence[str]) -> bool:
-    """An HXL hashtag row: (almost) every filled cell is a tag; an index column may hold a number."""
+    """An HXL hashtag row: (almost) every filled cell is a tag; an index cell may be a number."""
     filled = [c.strip() for c in cells if c.strip()]
     tags = [c for c in filled if c.startswith("#")]
     return len(tags) >= 2 and len(tags) >= 0.8 * len(filled)
 
 
-def _fit_header(feed: str, name: str, header: list[str], body: list[tuple[int, list[str]]],
-                problems: list[Problem]) -> list[str]:
+def _fit_header(
+    feed: str,
+    name: str,
+    header: list[str],
+    body: list[tuple[int, list[str]]],
+    problems: list[Problem],
+) -> list[str]:
     """Header with one name per field; notices a header shorter than its rows.
 
     A naive reader shifts every column left of the gap; here the missing names are
@@ -358,13 +474,21 @@ def _fit_header(feed: str, name: str, header: list[str], body: list[tuple[int, l
         if score > best_score:
             best, best_score = k, score
     names = header[:best] + [f"column_{best + j + 1}" for j in range(missing)] + header[best:]
-    unnamed = ", ".join(names[best:best + missing])
-    problems.append(Problem(
-        feed, name, 1, None,
-        f"the header has {len(header)} names but the rows have {width} fields; the field(s) "
-        f"without a name were read as {unnamed}, placed so that "
-        f"{', '.join(header[best:]) or 'the named columns'} keep their values.",
-        f"Add the missing column name(s) to the header of {name}.", Level.WARNING, "short_header"))
+    unnamed = ", ".join(names[best : best + missing])
+    problems.append(
+        Problem(
+            feed,
+            name,
+            1,
+            None,
+            f"the header has {len(header)} names but the rows have {width} fields; the field(s) "
+            f"without a name were read as {unnamed}, placed so that "
+            f"{', '.join(header[best:]) or 'the named columns'} keep their values.",
+            f"Add the missing column name(s) to the header of {name}.",
+            Level.WARNING,
+            "short_header",
+        )
+    )
     return names
 
 
@@ -383,18 +507,28 @@ def _coordinate_score(names: list[str], sample: list[list[str]]) -> float:
     return good / total
 
 
-def _normalise_columns(values: pd.DataFrame, feed: str, name: str,
-                       problems: list[Problem]) -> pd.DataFrame:
+def _normalise_columns(
+    values: pd.DataFrame, feed: str, name: str, problems: list[Problem]
+) -> pd.DataFrame:
     seen: dict[str, str] = {}
     keep = []
     new_names = []
     for i, col in enumerate(values.columns):
         norm = normalise_name(col) or f"column_{i + 1}"
         if norm in seen:
-            problems.append(Problem(
-                feed, name, None, str(col),
-                f"two columns are both called {norm!r} (also {seen[norm]!r}); the first is used.",
-                "Give each column its own name.", Level.WARNING, "duplicate_column"))
+            problems.append(
+                Problem(
+                    feed,
+                    name,
+                    None,
+                    str(col),
+                    f"two columns are both called {norm!r} (also {seen[norm]!r}); "
+                    "the first is used.",
+                    "Give each column its own name.",
+                    Level.WARNING,
+                    "duplicate_column",
+                )
+            )
             continue
         seen[norm] = str(col)
         keep.append(i)
@@ -448,10 +582,15 @@ class FeedStore(Generic[T]):
 
     def _load(self, feed: str, path: Path | None, problems: list[Problem]) -> FeedVersion[T]:
         if path is None:
-            missing = Problem(feed, None, None, None,
-                              f"no {feed}.geojson or {feed}.csv in the feed folder.",
-                              f"Put the {feed} feed in {self.folder.name}/ or set POLLWATCH_FEEDS.",
-                              kind="missing_file")
+            missing = Problem(
+                feed,
+                None,
+                None,
+                None,
+                f"no {feed}.geojson or {feed}.csv in the feed folder.",
+                f"Put the {feed} feed in {self.folder.name}/ or set POLLWATCH_FEEDS.",
+                kind="missing_file",
+            )
             return self._failed(feed, None, None, [*problems, missing])
         try:
             data, sig = read_whole(path)
@@ -460,22 +599,42 @@ class FeedStore(Generic[T]):
         except FeedError as err:
             sig = signature(path)
             return self._failed(feed, path, sig, [*problems, err.problem])
-        version = FeedVersion(feed, path, built, sig, [*problems, *raw.problems, *build_problems],
-                              pd.Timestamp.now(tz="UTC"))
+        version = FeedVersion(
+            feed,
+            path,
+            built,
+            sig,
+            [*problems, *raw.problems, *build_problems],
+            pd.Timestamp.now(tz="UTC"),
+        )
         self._good[feed] = version
         return version
 
-    def _failed(self, feed: str, path: Path | None, sig: Signature | None,
-                problems: list[Problem]) -> FeedVersion[T]:
+    def _failed(
+        self, feed: str, path: Path | None, sig: Signature | None, problems: list[Problem]
+    ) -> FeedVersion[T]:
         good = self._good.get(feed)
         if good is None:
             return FeedVersion(feed, path, None, sig, problems)
         when = good.signature.mtime.strftime("%H:%M") if good.signature else "earlier"
         failed_at = sig.mtime.strftime("%H:%M") if sig else "now"
-        kept = Problem(feed, good.path.name if good.path else None, None, None,
-                       f"showing the {when} data; the {failed_at} file failed: "
-                       f"{'; '.join(str(p) for p in problems)}",
-                       "The last good version stays on screen until a good file arrives.",
-                       Level.WARNING, "kept_last_good")
-        return FeedVersion(feed, good.path, good.data, sig, [kept, *problems, *good.problems],
-                           good.loaded_at, stale_copy=True)
+        kept = Problem(
+            feed,
+            good.path.name if good.path else None,
+            None,
+            None,
+            f"showing the {when} data; the {failed_at} file failed: "
+            f"{'; '.join(str(p) for p in problems)}",
+            "The last good version stays on screen until a good file arrives.",
+            Level.WARNING,
+            "kept_last_good",
+        )
+        return FeedVersion(
+            feed,
+            good.path,
+            good.data,
+            sig,
+            [kept, *problems, *good.problems],
+            good.loaded_at,
+            stale_copy=True,
+        )

@@ -33,11 +33,16 @@ def chord(metres: np.ndarray | float) -> np.ndarray:
     return 2.0 * np.sin(angle / 2.0)
 
 
-def distance_m(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray,
-               lat2: np.ndarray) -> np.ndarray:
+def distance_m(
+    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+) -> np.ndarray:
     """Geodesic distances in metres on WGS84, element by element."""
-    _, _, dist = GEOD.inv(np.asarray(lon1, float), np.asarray(lat1, float),
-                          np.asarray(lon2, float), np.asarray(lat2, float))
+    _, _, dist = GEOD.inv(
+        np.asarray(lon1, float),
+        np.asarray(lat1, float),
+        np.asarray(lon2, float),
+        np.asarray(lat2, float),
+    )
     return np.asarray(dist, dtype=float)
 
 
@@ -54,8 +59,9 @@ def distance_to_shape_m(shape: BaseGeometry, lon: np.ndarray, lat: np.ndarray) -
     """
     centre = shape.centroid
     fwd = local_projection(centre.x, centre.y)
-    projected = shapely.transform(shape, lambda xy: np.column_stack(fwd.transform(xy[:, 0],
-                                                                                  xy[:, 1])))
+    projected = shapely.transform(
+        shape, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))
+    )
     x, y = fwd.transform(np.asarray(lon, float), np.asarray(lat, float))
     return np.asarray(shapely.distance(projected, shapely.points(x, y)), dtype=float)
 
@@ -66,15 +72,22 @@ def extent_m(shape: BaseGeometry) -> float:
         return 0.0
     centre = shape.centroid
     coords = shapely.get_coordinates(shape)
-    return float(distance_m(np.full(len(coords), centre.x), np.full(len(coords), centre.y),
-                            coords[:, 0], coords[:, 1]).max())
+    return float(
+        distance_m(
+            np.full(len(coords), centre.x),
+            np.full(len(coords), centre.y),
+            coords[:, 0],
+            coords[:, 1],
+        ).max()
+    )
 
 
 def geodesic_circle(lon: float, lat: float, radius_m: float, vertices: int = 72) -> Polygon:
     """Polygon of the points at ``radius_m`` from (lon, lat) along geodesics."""
     azimuths = np.linspace(0.0, 360.0, vertices, endpoint=False)
-    x, y, _ = GEOD.fwd(np.full(vertices, lon), np.full(vertices, lat), azimuths,
-                       np.full(vertices, float(radius_m)))
+    x, y, _ = GEOD.fwd(
+        np.full(vertices, lon), np.full(vertices, lat), azimuths, np.full(vertices, float(radius_m))
+    )
     return Polygon(np.column_stack((x, y)))
 
 
@@ -84,8 +97,10 @@ def buffer_m(shape: BaseGeometry, radius_m: float) -> BaseGeometry:
         return geodesic_circle(shape.x, shape.y, radius_m)
     centre = shape.centroid
     fwd = local_projection(centre.x, centre.y)
-    projected = shapely.transform(shape, lambda xy: np.column_stack(fwd.transform(xy[:, 0],
-                                                                                  xy[:, 1])))
+    projected = shapely.transform(
+        shape, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))
+    )
     grown = projected.buffer(radius_m, quad_segs=16)
-    return shapely.transform(grown, lambda xy: np.column_stack(
-        fwd.transform(xy[:, 0], xy[:, 1], direction="INVERSE")))
+    return shapely.transform(
+        grown, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1], direction="INVERSE"))
+    )

@@ -12,7 +12,7 @@ import pandas as pd
 from layers import mapping
 from layers.feeds import RawTable
 from layers.problems import Level, Problem
-from layers.schema import POINT_TYPES, Field, FeedSpec, ReadContext, build_frame
+from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -25,60 +25,153 @@ SPEC = FeedSpec(
     title="Incidents",
     geometry=POINT_TYPES,
     doc="One point per incident. ACLED exports, UCDP GED (with or without its HXL row) "
-        "and OpenStreetMap incident tags are read as they are.",
+    "and OpenStreetMap incident tags are read as they are.",
     fields=(
-        Field("id", aliases=("event_id_cnty", "event_id", "incident_id", "#event+id"),
-              doc="Unique incident id."),
-        Field("time", "time", required=True,
-              aliases=("event_date", "date", "date_start", "datetime", "timestamp",
-                       "incident_date_start", "#date+start", "#date+occurred", "#date"),
-              doc="When it happened."),
-        Field("type", aliases=("event_type", "incident_type", "type_of_violence", "category",
-                               "#event+type"), doc="Kind of incident (free text)."),
+        Field(
+            "id",
+            aliases=("event_id_cnty", "event_id", "incident_id", "#event+id"),
+            doc="Unique incident id.",
+        ),
+        Field(
+            "time",
+            "time",
+            required=True,
+            aliases=(
+                "event_date",
+                "date",
+                "date_start",
+                "datetime",
+                "timestamp",
+                "incident_date_start",
+                "#date+start",
+                "#date+occurred",
+                "#date",
+            ),
+            doc="When it happened.",
+        ),
+        Field(
+            "type",
+            aliases=("event_type", "incident_type", "type_of_violence", "category", "#event+type"),
+            doc="Kind of incident (free text).",
+        ),
         Field("sub_type", aliases=("sub_event_type", "subtype"), doc="Finer kind (optional)."),
-        Field("severity", "choice", choices=SEVERITIES,
-              synonyms={"minor": "low", "moderate": "medium", "major": "high",
-                        "severe": "high", "extreme": "critical", "1": "low", "2": "medium",
-                        "3": "high", "4": "critical"},
-              doc="low / medium / high / critical. When the feed has none it is derived from "
-                  "fatalities and type, and marked as derived."),
-        Field("fatalities", "int", aliases=("deaths", "killed", "best", "#affected+killed"),
-              minimum=0, maximum=100_000, unit="people", doc="Reported deaths."),
-        Field("description", aliases=("notes", "details", "summary", "source_headline",
-                                      "incident_detail", "#description"),
-              doc="What happened (free text; shown as text, never as HTML)."),
-        Field("source", aliases=("source_office", "reported_by", "incident_source_url",
-                                 "#meta+source"), doc="Who reported it."),
+        Field(
+            "severity",
+            "choice",
+            choices=SEVERITIES,
+            synonyms={
+                "minor": "low",
+                "moderate": "medium",
+                "major": "high",
+                "severe": "high",
+                "extreme": "critical",
+                "1": "low",
+                "2": "medium",
+                "3": "high",
+                "4": "critical",
+            },
+            doc="low / medium / high / critical. When the feed has none it is derived from "
+            "fatalities and type, and marked as derived.",
+        ),
+        Field(
+            "fatalities",
+            "int",
+            aliases=("deaths", "killed", "best", "#affected+killed"),
+            minimum=0,
+            maximum=100_000,
+            unit="people",
+            doc="Reported deaths.",
+        ),
+        Field(
+            "description",
+            aliases=(
+                "notes",
+                "details",
+                "summary",
+                "source_headline",
+                "incident_detail",
+                "#description",
+            ),
+            doc="What happened (free text; shown as text, never as HTML).",
+        ),
+        Field(
+            "source",
+            aliases=("source_office", "reported_by", "incident_source_url", "#meta+source"),
+            doc="Who reported it.",
+        ),
         Field("verified", "bool", aliases=("confirmed",), doc="Verified (true/false)."),
-        Field("admin1", aliases=("adm_1", "county", "region", "state", "province", "#adm1+name"),
-              doc="First-level area."),
-        Field("admin2", aliases=("adm_2", "district", "lga", "#adm2+name"),
-              doc="Second-level area."),
+        Field(
+            "admin1",
+            aliases=("adm_1", "county", "region", "state", "province", "#adm1+name"),
+            doc="First-level area.",
+        ),
+        Field(
+            "admin2", aliases=("adm_2", "district", "lga", "#adm2+name"), doc="Second-level area."
+        ),
     ),
 )
 
 CATEGORIES = ("violence", "unrest", "intimidation", "electoral", "other")
 _CATEGORY_WORDS = (
-    ("violence", ("violence", "clash", "battle", "attack", "armed", "explosion", "conflict",
-                  "killing", "shooting", "abduction")),
+    (
+        "violence",
+        (
+            "violence",
+            "clash",
+            "battle",
+            "attack",
+            "armed",
+            "explosion",
+            "conflict",
+            "killing",
+            "shooting",
+            "abduction",
+        ),
+    ),
     ("unrest", ("riot", "protest", "demonstration", "unrest", "mob")),
     ("intimidation", ("intimidation", "threat", "harass", "hate speech")),
     ("electoral", ("electoral", "ballot", "fraud", "malpractice", "vote", "destruction")),
 )
-SEVERITY_FILL = {"low": "#fed976", "medium": "#fd8d3c", "high": "#e31a1c", "critical": "#67000d",
-                 "unknown": "#bdbdbd"}
+SEVERITY_FILL = {
+    "low": "#fed976",
+    "medium": "#fd8d3c",
+    "high": "#e31a1c",
+    "critical": "#67000d",
+    "unknown": "#bdbdbd",
+}
 SEVERITY_RADIUS = {"low": 4, "medium": 5, "high": 7, "critical": 9, "unknown": 4}
-CATEGORY_EDGE = {"violence": "#000000", "unrest": "#6a3d9a", "intimidation": "#1f78b4",
-                 "electoral": "#33a02c", "other": "#636363"}
+CATEGORY_EDGE = {
+    "violence": "#000000",
+    "unrest": "#6a3d9a",
+    "intimidation": "#1f78b4",
+    "electoral": "#33a02c",
+    "other": "#636363",
+}
 SEVERITY_ORDER = (*SEVERITIES, "unknown")
 STYLES = tuple(
-    {"radius": SEVERITY_RADIUS[s], "color": CATEGORY_EDGE[c], "weight": 2,
-     "fillColor": SEVERITY_FILL[s], "fillOpacity": 0.9}
-    for s in SEVERITY_ORDER for c in CATEGORIES)
-POPUP = (("Incident", "type"), ("Sub-type", "sub_type"), ("Time", "time"),
-         ("Severity", "severity"), ("Severity from", "severity_source"),
-         ("Fatalities", "fatalities"), ("Area", "admin1"), ("Description", "description"),
-         ("Source", "source"), ("Verified", "verified"), ("Id", "id"))
+    {
+        "radius": SEVERITY_RADIUS[s],
+        "color": CATEGORY_EDGE[c],
+        "weight": 2,
+        "fillColor": SEVERITY_FILL[s],
+        "fillOpacity": 0.9,
+    }
+    for s in SEVERITY_ORDER
+    for c in CATEGORIES
+)
+POPUP = (
+    ("Incident", "type"),
+    ("Sub-type", "sub_type"),
+    ("Time", "time"),
+    ("Severity", "severity"),
+    ("Severity from", "severity_source"),
+    ("Fatalities", "fatalities"),
+    ("Area", "admin1"),
+    ("Description", "description"),
+    ("Source", "source"),
+    ("Verified", "verified"),
+    ("Id", "id"),
+)
 
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -86,19 +179,29 @@ def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Proble
     frame, problems = build_frame(raw, SPEC, ctx)
     if "type_of_violence" in raw.values.columns and frame["type"].notna().any():
         codes = frame["type"].map(lambda v: None if v is None else str(v).split(".")[0])
-        frame["type"] = codes.map(UCDP_VIOLENCE).where(codes.isin(list(UCDP_VIOLENCE)),
-                                                       frame["type"])
+        frame["type"] = codes.map(UCDP_VIOLENCE).where(
+            codes.isin(list(UCDP_VIOLENCE)), frame["type"]
+        )
     reported = frame["severity"] != "unknown"
     derived = derive_severity(frame["fatalities"], frame["type"])
     frame["severity"] = frame["severity"].where(reported, derived)
-    frame["severity_source"] = np.where(reported, "reported",
-                                        np.where(derived != "unknown", "derived", "unknown"))
+    frame["severity_source"] = np.where(
+        reported, "reported", np.where(derived != "unknown", "derived", "unknown")
+    )
     if len(frame) and not reported.any():
-        problems.append(Problem(SPEC.name, raw.file, None, "severity",
-                                "the feed has no severity; it was derived from fatalities and "
-                                "type (10+ deaths critical, 1+ high, violence medium, else low).",
-                                "Add a severity column (low/medium/high/critical) to set it.",
-                                Level.NOTICE, "derived_severity"))
+        problems.append(
+            Problem(
+                SPEC.name,
+                raw.file,
+                None,
+                "severity",
+                "the feed has no severity; it was derived from fatalities and "
+                "type (10+ deaths critical, 1+ high, violence medium, else low).",
+                "Add a severity column (low/medium/high/critical) to set it.",
+                Level.NOTICE,
+                "derived_severity",
+            )
+        )
     if frame["id"].isna().all() and len(frame):
         frame["id"] = [f"row-{r}" for r in frame["source_row"]]
     return frame, problems
@@ -106,12 +209,14 @@ def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Proble
 
 def category(types: pd.Series) -> pd.Series:
     """Broad category of each free-text incident type, for styling and filters."""
+
     def one(value: object) -> str:
         text = str(value).lower() if value is not None else ""
         for name, words in _CATEGORY_WORDS:
             if any(w in text for w in words):
                 return name
         return "other"
+
     return types.map(one)
 
 
@@ -122,7 +227,9 @@ def derive_severity(fatalities: pd.Series, types: pd.Series) -> pd.Series:
     has_info = deaths.notna() | types.notna()
     sev = np.select(
         [deaths >= 10, deaths >= 1, cats == "violence", cats.isin(["unrest", "intimidation"])],
-        ["critical", "high", "medium", "low"], "low")
+        ["critical", "high", "medium", "low"],
+        "low",
+    )
     return pd.Series(np.where(has_info, sev, "unknown"), index=fatalities.index, dtype=object)
 
 
@@ -134,8 +241,7 @@ def derive(incidents: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     return out
 
 
-def in_window(incidents: gpd.GeoDataFrame, now: pd.Timestamp,
-              hours: float) -> gpd.GeoDataFrame:
+def in_window(incidents: gpd.GeoDataFrame, now: pd.Timestamp, hours: float) -> gpd.GeoDataFrame:
     """Incidents of the last ``hours`` before ``now`` (none from the future)."""
     t = incidents["time"]
     return incidents[(t > now - pd.Timedelta(hours=hours)) & (t <= now)]
@@ -145,5 +251,6 @@ def render(incidents: gpd.GeoDataFrame, name: str = "Incidents") -> folium.Featu
     """Incidents: fill and size by severity, outline colour by category (derived frame)."""
     sev = mapping.category_index(incidents["severity"], SEVERITY_ORDER)
     cats = mapping.category_index(incidents["category"], CATEGORIES)
-    return mapping.feature_group(name, incidents, STYLES, sev * len(CATEGORIES) + cats,
-                                 tooltip="type", popup=POPUP)
+    return mapping.feature_group(
+        name, incidents, STYLES, sev * len(CATEGORIES) + cats, tooltip="type", popup=POPUP
+    )

@@ -80,8 +80,13 @@ class FeatureLayer(MacroElement):
         """
     )
 
-    def __init__(self, data: dict[str, Any], styles: Sequence[dict[str, Any]],
-                 tooltip: str | None = None, popup: Sequence[tuple[str, str]] = ()):
+    def __init__(
+        self,
+        data: dict[str, Any],
+        styles: Sequence[dict[str, Any]],
+        tooltip: str | None = None,
+        popup: Sequence[tuple[str, str]] = (),
+    ):
         super().__init__()
         self._name = "FeatureLayer"
         self.data = data
@@ -107,19 +112,24 @@ def display_value(value: object) -> object:
     return value if isinstance(value, int | float) else str(value)
 
 
-def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str],
-                       style_index: Sequence[int] | np.ndarray | None = None) -> dict[str, Any]:
+def feature_collection(
+    frame: gpd.GeoDataFrame,
+    properties: Sequence[str],
+    style_index: Sequence[int] | np.ndarray | None = None,
+) -> dict[str, Any]:
     """Compact FeatureCollection of the located rows: chosen properties, coordinates to 1 m."""
     located = frame.geometry.notna() & ~frame.geometry.is_empty
     rows = frame[located]
-    styles = (np.zeros(len(frame), dtype=int) if style_index is None
-              else np.asarray(style_index))[located.to_numpy()]
+    styles = (np.zeros(len(frame), dtype=int) if style_index is None else np.asarray(style_index))[
+        located.to_numpy()
+    ]
     geoms = rows.geometry.to_numpy()
     if len(rows) and (rows.geom_type == "Point").all():
         xs = np.round(shapely.get_x(geoms), PRECISION).tolist()
         ys = np.round(shapely.get_y(geoms), PRECISION).tolist()
-        shapes: list[dict[str, Any]] = [{"type": "Point", "coordinates": [x, y]}
-                                        for x, y in zip(xs, ys, strict=True)]
+        shapes: list[dict[str, Any]] = [
+            {"type": "Point", "coordinates": [x, y]} for x, y in zip(xs, ys, strict=True)
+        ]
     else:
         rounded = shapely.transform(geoms, lambda xy: np.round(xy, PRECISION))
         shapes = [json.loads(s) for s in shapely.to_geojson(rounded)]
@@ -132,15 +142,21 @@ def feature_collection(frame: gpd.GeoDataFrame, properties: Sequence[str],
     return {"type": "FeatureCollection", "features": features}
 
 
-def feature_group(name: str, frame: gpd.GeoDataFrame, styles: Sequence[dict[str, Any]],
-                  style_index: Sequence[int] | np.ndarray | None = None,
-                  tooltip: str | None = None, popup: Sequence[tuple[str, str]] = (),
-                  show: bool = True) -> folium.FeatureGroup:
+def feature_group(
+    name: str,
+    frame: gpd.GeoDataFrame,
+    styles: Sequence[dict[str, Any]],
+    style_index: Sequence[int] | np.ndarray | None = None,
+    tooltip: str | None = None,
+    popup: Sequence[tuple[str, str]] = (),
+    show: bool = True,
+) -> folium.FeatureGroup:
     """A named, switchable FeatureGroup holding one FeatureLayer of ``frame``."""
     group = folium.FeatureGroup(name=name, show=show)
     props = list(dict.fromkeys([*(p for _, p in popup), *([tooltip] if tooltip else [])]))
-    FeatureLayer(feature_collection(frame, props, style_index), styles, tooltip,
-                 popup).add_to(group)
+    FeatureLayer(feature_collection(frame, props, style_index), styles, tooltip, popup).add_to(
+        group
+    )
     return group
 
 
@@ -157,9 +173,10 @@ OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 LEAFLET = "leaflet-1.9.4"
 
 
-def base_map(bounds: tuple[float, float, float, float] | None, tiles: str = "osm",
-             assets: str | None = None) -> folium.Map:
-    """The map everything is drawn on: canvas renderer, fitted to ``bounds`` (minx, miny, maxx, maxy).
+def base_map(
+    bounds: tuple[float, float, float, float] | None, tiles: str = "osm", assets: str | None = None
+) -> folium.Map:
+    """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
 
     ``tiles``: 'osm', 'none' (no basemap: areas still draw), or a tile URL template.
     ``assets``: URL prefix where Leaflet is served (``{assets}/leaflet-1.9.4/leaflet.js``);
@@ -170,8 +187,9 @@ def base_map(bounds: tuple[float, float, float, float] | None, tiles: str = "osm
         m.default_js = [("leaflet", f"{assets}/{LEAFLET}/leaflet.js")]
         m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
     if tiles == "osm":
-        folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
-                         max_zoom=19).add_to(m)
+        folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(
+            m
+        )
     elif tiles != "none":
         folium.TileLayer(tiles, attr="Local tiles", name="Local tiles").add_to(m)
     if bounds is not None:

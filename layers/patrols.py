@@ -10,7 +10,7 @@ import geopandas as gpd
 from layers import geodesy, mapping
 from layers.feeds import RawTable
 from layers.problems import Problem
-from layers.schema import AREA_TYPES, POINT_TYPES, Field, FeedSpec, ReadContext, build_frame
+from layers.schema import AREA_TYPES, POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -22,18 +22,39 @@ SPEC = FeedSpec(
     title="Patrol bases",
     geometry=(*POINT_TYPES, *AREA_TYPES),
     doc="Patrol bases or positions: a point, or a compound polygon whose edge the radius is "
-        "measured from.",
+    "measured from.",
     fields=(
         Field("id", aliases=("base_id", "patrol_id", "#loc+code"), doc="Unique base id."),
-        Field("unit", aliases=("name", "unit_name", "contingent", "#org+name"),
-              doc="Unit or base name."),
-        Field("radius_m", "float", aliases=("radius", "patrol_radius_m", "coverage_m"),
-              default=DEFAULT_RADIUS_M, minimum=0, maximum=200_000, unit="metres",
-              doc="Patrol radius in metres, measured from the point or the compound's edge."),
-        Field("status", "choice", choices=("active", "standby"), default="active",
-              synonyms={"on_duty": "active", "deployed": "active", "patrolling": "active",
-                        "inactive": "standby", "off_duty": "standby", "reserve": "standby"},
-              doc="Only active bases cover stations."),
+        Field(
+            "unit",
+            aliases=("name", "unit_name", "contingent", "#org+name"),
+            doc="Unit or base name.",
+        ),
+        Field(
+            "radius_m",
+            "float",
+            aliases=("radius", "patrol_radius_m", "coverage_m"),
+            default=DEFAULT_RADIUS_M,
+            minimum=0,
+            maximum=200_000,
+            unit="metres",
+            doc="Patrol radius in metres, measured from the point or the compound's edge.",
+        ),
+        Field(
+            "status",
+            "choice",
+            choices=("active", "standby"),
+            default="active",
+            synonyms={
+                "on_duty": "active",
+                "deployed": "active",
+                "patrolling": "active",
+                "inactive": "standby",
+                "off_duty": "standby",
+                "reserve": "standby",
+            },
+            doc="Only active bases cover stations.",
+        ),
         Field("shift_start", "time", doc="Start of the shift (optional; none = always)."),
         Field("shift_end", "time", doc="End of the shift (optional; none = always)."),
     ),
@@ -47,8 +68,14 @@ DISC_STYLES = (
     {"color": "#2171b5", "weight": 1, "fillColor": "#6baed6", "fillOpacity": 0.15},
     {"color": "#6b6b6b", "weight": 1, "dashArray": "4 4", "fillOpacity": 0.0},
 )
-POPUP = (("Base", "unit"), ("Id", "id"), ("Status", "status"), ("Radius, km", "radius_km"),
-         ("Shift start", "shift_start"), ("Shift end", "shift_end"))
+POPUP = (
+    ("Base", "unit"),
+    ("Id", "id"),
+    ("Status", "status"),
+    ("Radius, km", "radius_km"),
+    ("Shift start", "shift_start"),
+    ("Shift end", "shift_end"),
+)
 
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -64,9 +91,13 @@ def derive(bases: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     out = bases.copy()
     out["radius_km"] = (out["radius_m"] / 1000).round(2)
     out["disc"] = gpd.GeoSeries(
-        [geodesy.buffer_m(g, r) if g is not None and not g.is_empty else None
-         for g, r in zip(out.geometry, out["radius_m"], strict=True)],
-        index=out.index, crs="EPSG:4326")
+        [
+            geodesy.buffer_m(g, r) if g is not None and not g.is_empty else None
+            for g, r in zip(out.geometry, out["radius_m"], strict=True)
+        ],
+        index=out.index,
+        crs="EPSG:4326",
+    )
     return out
 
 
@@ -75,11 +106,16 @@ def render(bases: gpd.GeoDataFrame, name: str = "Patrol coverage") -> folium.Fea
     standby = (bases["status"] != "active").to_numpy(dtype=int)
     group = folium.FeatureGroup(name=name)
     discs = bases.set_geometry("disc") if "disc" in bases else bases
-    mapping.FeatureLayer(mapping.feature_collection(discs, ["unit"], standby), DISC_STYLES,
-                         tooltip="unit").add_to(group)
+    mapping.FeatureLayer(
+        mapping.feature_collection(discs, ["unit"], standby), DISC_STYLES, tooltip="unit"
+    ).add_to(group)
     centres = bases.copy()
     centres.geometry = bases.geometry.representative_point()
     props = [p for _, p in POPUP]
-    mapping.FeatureLayer(mapping.feature_collection(centres, props, standby), BASE_STYLES,
-                         tooltip="unit", popup=POPUP).add_to(group)
+    mapping.FeatureLayer(
+        mapping.feature_collection(centres, props, standby),
+        BASE_STYLES,
+        tooltip="unit",
+        popup=POPUP,
+    ).add_to(group)
     return group

@@ -1,4 +1,4 @@
-"""Polling stations: where people vote, how many are registered, and whether a patrol covers them."""
+"""Polling stations: where people vote, how many are registered, whether a patrol covers them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from layers import coverage, mapping
 from layers.feeds import RawTable
 from layers.problems import Problem
-from layers.schema import POINT_TYPES, Field, FeedSpec, ReadContext, build_frame
+from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -24,23 +24,58 @@ SPEC = FeedSpec(
     geometry=POINT_TYPES,
     doc="One point per polling station (or polling place).",
     fields=(
-        Field("id", aliases=("station_id", "code", "ps_code", "polling_station_id", "#loc+code"),
-              doc="Unique station code. Without one, rows are told apart by their row number."),
-        Field("name", aliases=("station_name", "polling_station", "ps_name", "#loc+name"),
-              doc="Station name."),
-        Field("admin1", aliases=("county", "region", "province", "state", "district", "adm_1",
-                                 "admin1name", "#adm1+name"),
-              doc="First-level area (county, province...)."),
-        Field("admin2", aliases=("constituency", "constituen", "lga", "adm_2", "admin2name",
-                                 "#adm2+name"), doc="Second-level area."),
+        Field(
+            "id",
+            aliases=("station_id", "code", "ps_code", "polling_station_id", "#loc+code"),
+            doc="Unique station code. Without one, rows are told apart by their row number.",
+        ),
+        Field(
+            "name",
+            aliases=("station_name", "polling_station", "ps_name", "#loc+name"),
+            doc="Station name.",
+        ),
+        Field(
+            "admin1",
+            aliases=(
+                "county",
+                "region",
+                "province",
+                "state",
+                "district",
+                "adm_1",
+                "admin1name",
+                "#adm1+name",
+            ),
+            doc="First-level area (county, province...).",
+        ),
+        Field(
+            "admin2",
+            aliases=("constituency", "constituen", "lga", "adm_2", "admin2name", "#adm2+name"),
+            doc="Second-level area.",
+        ),
         Field("admin3", aliases=("ward", "adm_3", "#adm3+name"), doc="Third-level area."),
-        Field("registered_voters", "int", aliases=("voters", "registered", "reg_voters",
-                                                   "registered_voters_total"),
-              minimum=0, maximum=100_000, unit="people", doc="Registered voters."),
-        Field("status", "choice", choices=STATUSES,
-              synonyms={"opened": "open", "active": "open", "moved": "relocated",
-                        "shut": "closed", "postponed": "suspended"},
-              doc="Station status; unknown when absent."),
+        Field(
+            "registered_voters",
+            "int",
+            aliases=("voters", "registered", "reg_voters", "registered_voters_total"),
+            minimum=0,
+            maximum=100_000,
+            unit="people",
+            doc="Registered voters.",
+        ),
+        Field(
+            "status",
+            "choice",
+            choices=STATUSES,
+            synonyms={
+                "opened": "open",
+                "active": "open",
+                "moved": "relocated",
+                "shut": "closed",
+                "postponed": "suspended",
+            },
+            doc="Station status; unknown when absent.",
+        ),
         Field("materials_delivered", "bool", doc="Polling materials delivered (true/false)."),
         Field("staff_trained", "bool", doc="Polling staff trained (true/false)."),
     ),
@@ -52,10 +87,17 @@ STYLES = (
     {"radius": 5, "color": "#7f0000", "weight": 2, "fillColor": "#d7301f", "fillOpacity": 0.95},
     {"radius": 4, "color": "#555555", "weight": 1, "fillColor": "#bbbbbb", "fillOpacity": 0.8},
 )
-POPUP = (("Station", "name"), ("Id", "id"), ("Area", "admin1"), ("Sub-area", "admin2"),
-         ("Registered voters", "registered_voters"), ("Status", "status"),
-         ("Coverage", "coverage_state"), ("Nearest patrol", "nearest_base"),
-         ("Nearest patrol, km", "nearest_base_km"))
+POPUP = (
+    ("Station", "name"),
+    ("Id", "id"),
+    ("Area", "admin1"),
+    ("Sub-area", "admin2"),
+    ("Registered voters", "registered_voters"),
+    ("Status", "status"),
+    ("Coverage", "coverage_state"),
+    ("Nearest patrol", "nearest_base"),
+    ("Nearest patrol, km", "nearest_base_km"),
+)
 
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -72,9 +114,11 @@ def derive(stations: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     cov = coverage.coverage(stations, scene["patrols"], at=scene.now)
     for col in cov.columns:
         out[col] = cov[col]
-    out["coverage_state"] = np.where(cov["covered"].isna(), "unknown",
-                                     np.where(cov["covered"].fillna(False), "covered",
-                                              "uncovered"))
+    out["coverage_state"] = np.where(
+        cov["covered"].isna(),
+        "unknown",
+        np.where(cov["covered"].fillna(False), "covered", "uncovered"),
+    )
     out["nearest_base_km"] = (cov["nearest_base_m"] / 1000).round(2)
     return out
 
@@ -82,6 +126,9 @@ def derive(stations: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
 def render(stations: gpd.GeoDataFrame, name: str = "Polling stations") -> folium.FeatureGroup:
     """Stations coloured by coverage (derived frame) as one canvas layer."""
     state = stations["coverage_state"] if "coverage_state" in stations else None
-    index = (mapping.category_index(state, COVERAGE_ORDER) if state is not None
-             else np.full(len(stations), 2))
+    index = (
+        mapping.category_index(state, COVERAGE_ORDER)
+        if state is not None
+        else np.full(len(stations), 2)
+    )
     return mapping.feature_group(name, stations, STYLES, index, tooltip="name", popup=POPUP)

@@ -46,38 +46,79 @@ class Geography:
 
 
 # Coarse outline of Liberia (lon, lat), traced by hand from public maps.
-LIBERIA_OUTLINE = Polygon([
-    (-11.49, 6.92), (-11.08, 7.40), (-10.70, 7.75), (-10.60, 8.05), (-10.28, 8.49),
-    (-9.90, 8.50), (-9.65, 8.52), (-9.45, 8.25), (-9.40, 7.90), (-9.10, 7.55), (-8.80, 7.60),
-    (-8.48, 7.58), (-8.30, 7.10), (-8.40, 6.60), (-8.10, 6.30), (-7.90, 5.85), (-7.55, 5.50),
-    (-7.40, 5.10), (-7.53, 4.36), (-7.72, 4.37), (-8.23, 4.60), (-9.04, 4.98), (-9.58, 5.42),
-    (-10.05, 5.82), (-10.80, 6.28), (-11.37, 6.72)])
+LIBERIA_OUTLINE = Polygon(
+    [
+        (-11.49, 6.92),
+        (-11.08, 7.40),
+        (-10.70, 7.75),
+        (-10.60, 8.05),
+        (-10.28, 8.49),
+        (-9.90, 8.50),
+        (-9.65, 8.52),
+        (-9.45, 8.25),
+        (-9.40, 7.90),
+        (-9.10, 7.55),
+        (-8.80, 7.60),
+        (-8.48, 7.58),
+        (-8.30, 7.10),
+        (-8.40, 6.60),
+        (-8.10, 6.30),
+        (-7.90, 5.85),
+        (-7.55, 5.50),
+        (-7.40, 5.10),
+        (-7.53, 4.36),
+        (-7.72, 4.37),
+        (-8.23, 4.60),
+        (-9.04, 4.98),
+        (-9.58, 5.42),
+        (-10.05, 5.82),
+        (-10.80, 6.28),
+        (-11.37, 6.72),
+    ]
+)
 
 # County, ISO 3166-2 code, capital, capital lon/lat, 2008 census population (thousands).
-LIBERIA = Geography("Liberia", LIBERIA_OUTLINE, tuple(Region(*r) for r in (
-    ("Bomi", "LR-BM", "Tubmanburg", -10.817, 6.871, 84),
-    ("Bong", "LR-BG", "Gbarnga", -9.472, 6.996, 333),
-    ("Gbarpolu", "LR-GP", "Bopolu", -10.488, 7.067, 83),
-    ("Grand Bassa", "LR-GB", "Buchanan", -10.047, 5.881, 221),
-    ("Grand Cape Mount", "LR-CM", "Robertsport", -11.369, 6.753, 127),
-    ("Grand Gedeh", "LR-GG", "Zwedru", -8.128, 6.067, 125),
-    ("Grand Kru", "LR-GK", "Barclayville", -8.234, 4.680, 57),
-    ("Lofa", "LR-LO", "Voinjama", -9.748, 8.422, 276),
-    ("Margibi", "LR-MG", "Kakata", -10.353, 6.530, 209),
-    ("Maryland", "LR-MY", "Harper", -7.717, 4.400, 135),
-    ("Montserrado", "LR-MO", "Monrovia", -10.797, 6.315, 1118),
-    ("Nimba", "LR-NI", "Sanniquellie", -8.711, 7.362, 462),
-    ("River Cess", "LR-RI", "Cestos City", -9.583, 5.467, 71),
-    ("River Gee", "LR-RG", "Fish Town", -7.876, 5.197, 67),
-    ("Sinoe", "LR-SI", "Greenville", -9.039, 5.011, 102),
-)))
+LIBERIA = Geography(
+    "Liberia",
+    LIBERIA_OUTLINE,
+    tuple(
+        Region(*r)
+        for r in (
+            ("Bomi", "LR-BM", "Tubmanburg", -10.817, 6.871, 84),
+            ("Bong", "LR-BG", "Gbarnga", -9.472, 6.996, 333),
+            ("Gbarpolu", "LR-GP", "Bopolu", -10.488, 7.067, 83),
+            ("Grand Bassa", "LR-GB", "Buchanan", -10.047, 5.881, 221),
+            ("Grand Cape Mount", "LR-CM", "Robertsport", -11.369, 6.753, 127),
+            ("Grand Gedeh", "LR-GG", "Zwedru", -8.128, 6.067, 125),
+            ("Grand Kru", "LR-GK", "Barclayville", -8.234, 4.680, 57),
+            ("Lofa", "LR-LO", "Voinjama", -9.748, 8.422, 276),
+            ("Margibi", "LR-MG", "Kakata", -10.353, 6.530, 209),
+            ("Maryland", "LR-MY", "Harper", -7.717, 4.400, 135),
+            ("Montserrado", "LR-MO", "Monrovia", -10.797, 6.315, 1118),
+            ("Nimba", "LR-NI", "Sanniquellie", -8.711, 7.362, 462),
+            ("River Cess", "LR-RI", "Cestos City", -9.583, 5.467, 71),
+            ("River Gee", "LR-RG", "Fish Town", -7.876, 5.197, 67),
+            ("Sinoe", "LR-SI", "Greenville", -9.039, 5.011, 102),
+        )
+    ),
+)
 
 SCALES = {
     "sample": {"stations": 4_500, "bases": 60, "routes": 12, "incidents": 600},
     "national": {"stations": 180_000, "bases": 3_000, "routes": 500, "incidents": 50_000},
 }
-PLACES = ("Public School", "Community Hall", "Town Hall", "Market Hall", "Church Hall",
-          "Mosque Compound", "Youth Centre", "Health Post Yard", "Primary School", "Palava Hut")
+PLACES = (
+    "Public School",
+    "Community Hall",
+    "Town Hall",
+    "Market Hall",
+    "Church Hall",
+    "Mosque Compound",
+    "Youth Centre",
+    "Health Post Yard",
+    "Primary School",
+    "Palava Hut",
+)
 INCIDENT_TYPES = (  # type, share, typical severities
     ("Intimidation of voters", 0.22, (0.55, 0.35, 0.10, 0.00)),
     ("Protest", 0.20, (0.60, 0.30, 0.10, 0.00)),
@@ -93,16 +134,35 @@ SEVERITIES = ("low", "medium", "high", "critical")
 
 def national_geography(rng: np.random.Generator) -> Geography:
     """A DR Congo-sized country (2.3 million km2, 19 degrees of longitude) with 26 provinces."""
-    outline = Polygon([(12.2, -6.0), (16.0, -5.0), (18.0, 5.3), (27.0, 5.4), (31.3, 2.0),
-                       (29.5, -8.0), (30.5, -13.5), (22.0, -12.0), (16.0, -8.0)])
-    regions = []
+    outline = Polygon(
+        [
+            (12.2, -6.0),
+            (16.0, -5.0),
+            (18.0, 5.3),
+            (27.0, 5.4),
+            (31.3, 2.0),
+            (29.5, -8.0),
+            (30.5, -13.5),
+            (22.0, -12.0),
+            (16.0, -8.0),
+        ]
+    )
+    regions: list[Region] = []
     minx, miny, maxx, maxy = outline.bounds
     while len(regions) < 26:
         lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if outline.contains(shapely.Point(lon, lat)):
             i = len(regions) + 1
-            regions.append(Region(f"Province {i:02d}", f"P{i:02d}", f"Capital {i:02d}", lon,
-                                  lat, float(rng.lognormal(5.5, 0.6))))
+            regions.append(
+                Region(
+                    f"Province {i:02d}",
+                    f"P{i:02d}",
+                    f"Capital {i:02d}",
+                    lon,
+                    lat,
+                    float(rng.lognormal(5.5, 0.6)),
+                )
+            )
     return Geography("Synthetic national-scale country", outline, tuple(regions))
 
 
@@ -110,8 +170,10 @@ class _Builder:
     def __init__(self, geo: Geography, counts: dict[str, int], seed: int, anchor: pd.Timestamp):
         self.geo, self.counts, self.anchor = geo, counts, anchor
         self.rng = np.random.default_rng(seed)
-        cells = shapely.voronoi_polygons(MultiPoint([(r.lon, r.lat) for r in geo.regions]),
-                                         extend_to=box(*geo.outline.buffer(2).bounds))
+        cells = shapely.voronoi_polygons(
+            MultiPoint([(r.lon, r.lat) for r in geo.regions]),
+            extend_to=box(*geo.outline.buffer(2).bounds),
+        )
         self.cells = {}
         for region in geo.regions:
             centre = shapely.Point(region.lon, region.lat)
@@ -135,10 +197,16 @@ class _Builder:
             pick = self.rng.choice(len(towns), batch, p=[0.55, 0.15, 0.15, 0.15])
             centre = np.asarray(towns)[pick]
             sd = self.spread * np.where(pick == 0, 0.12, 0.08)
-            xs = np.where(near, centre[:, 0] + self.rng.normal(0, 1, batch) * sd,
-                          self.rng.uniform(minx, maxx, batch))
-            ys = np.where(near, centre[:, 1] + self.rng.normal(0, 1, batch) * sd,
-                          self.rng.uniform(miny, maxy, batch))
+            xs = np.where(
+                near,
+                centre[:, 0] + self.rng.normal(0, 1, batch) * sd,
+                self.rng.uniform(minx, maxx, batch),
+            )
+            ys = np.where(
+                near,
+                centre[:, 1] + self.rng.normal(0, 1, batch) * sd,
+                self.rng.uniform(miny, maxy, batch),
+            )
             inside = shapely.contains_xy(cell, xs, ys)
             out.extend(zip(xs[inside], ys[inside], strict=True))
         return np.asarray(out[:n])
@@ -150,24 +218,34 @@ class _Builder:
         frames = []
         for region, n in zip(self.geo.regions, per_region, strict=True):
             xy = self.points_in(region, int(n))
-            district = 1 + (np.floor((xy[:, 0] - xy[:, 0].min()) * 3 / (np.ptp(xy[:, 0]) + 1e-9))
-                            ).astype(int)
-            frames.append(pd.DataFrame({
-                "id": [f"{region.code}-{i + 1:05d}" for i in range(n)],
-                "name": [f"{region.capital} {PLACES[i % len(PLACES)]} {i // len(PLACES) + 1}"
-                         for i in range(n)],
-                "admin1": region.name,
-                "admin2": [f"{region.name} District {d}" for d in district],
-                "registered_voters": np.clip(self.rng.lognormal(6.0, 0.5, n), 80, 3000).round()
-                .astype(int),
-                "status": self.rng.choice(
-                    ["open", "planned", "relocated", "suspended", "closed"], n,
-                    p=[0.92, 0.03, 0.02, 0.015, 0.015]),
-                "materials_delivered": self.rng.random(n) < 0.9,
-                "staff_trained": self.rng.random(n) < 0.95,
-                "latitude": xy[:, 1].round(5),
-                "longitude": xy[:, 0].round(5),
-            }))
+            district = 1 + (
+                np.floor((xy[:, 0] - xy[:, 0].min()) * 3 / (np.ptp(xy[:, 0]) + 1e-9))
+            ).astype(int)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "id": [f"{region.code}-{i + 1:05d}" for i in range(n)],
+                        "name": [
+                            f"{region.capital} {PLACES[i % len(PLACES)]} {i // len(PLACES) + 1}"
+                            for i in range(n)
+                        ],
+                        "admin1": region.name,
+                        "admin2": [f"{region.name} District {d}" for d in district],
+                        "registered_voters": np.clip(self.rng.lognormal(6.0, 0.5, n), 80, 3000)
+                        .round()
+                        .astype(int),
+                        "status": self.rng.choice(
+                            ["open", "planned", "relocated", "suspended", "closed"],
+                            n,
+                            p=[0.92, 0.03, 0.02, 0.015, 0.015],
+                        ),
+                        "materials_delivered": self.rng.random(n) < 0.9,
+                        "staff_trained": self.rng.random(n) < 0.95,
+                        "latitude": xy[:, 1].round(5),
+                        "longitude": xy[:, 0].round(5),
+                    }
+                )
+            )
         return pd.concat(frames, ignore_index=True)
 
     def bases(self, stations: pd.DataFrame) -> list[dict]:
@@ -176,10 +254,14 @@ class _Builder:
         thin = {r.name for r in self.geo.regions[::5]}
         pool = stations[~stations["admin1"].isin(thin) | (self.rng.random(len(stations)) < 0.2)]
         capitals = [(r.lon, r.lat, r.name) for r in self.geo.regions]
-        picks = pool.sample(max(0, n - len(capitals)), random_state=int(self.rng.integers(1e9)),
-                            weights=pool["registered_voters"])
-        sites = capitals + list(zip(picks["longitude"], picks["latitude"], picks["admin1"],
-                                    strict=True))
+        picks = pool.sample(
+            max(0, n - len(capitals)),
+            random_state=int(self.rng.integers(10**9)),
+            weights=pool["registered_voters"],
+        )
+        sites = capitals + list(
+            zip(picks["longitude"], picks["latitude"], picks["admin1"], strict=True)
+        )
         features = []
         day = self.anchor.floor("D")
         for i, (lon, lat, area) in enumerate(sites[:n]):
@@ -189,7 +271,7 @@ class _Builder:
             props: dict[str, object] = {
                 "id": f"B{i + 1:04d}",
                 "unit": f"{['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo'][i % 5]} Bn / "
-                        f"Coy {i // 5 + 1} ({area})",
+                f"Coy {i // 5 + 1} ({area})",
                 "radius_m": radius,
                 "status": "standby" if self.rng.random() < 0.12 else "active",
             }
@@ -209,8 +291,20 @@ class _Builder:
         hub = max(regions, key=lambda r: r.weight)
         others = [r for r in regions if r is not hub]
         routes, pings = [], []
-        states = ["en route", "en route", "en route", "arrived", "scheduled", "delayed",
-                  "en route", "stale", "en route", "arrived", "en route", "off route"]
+        states = [
+            "en route",
+            "en route",
+            "en route",
+            "arrived",
+            "scheduled",
+            "delayed",
+            "en route",
+            "stale",
+            "en route",
+            "arrived",
+            "en route",
+            "off route",
+        ]
         for i in range(self.counts["routes"]):
             dest = others[i % len(others)]
             a, b = (hub, dest) if i % 2 == 0 else (dest, hub)
@@ -233,10 +327,21 @@ class _Builder:
             arrive = depart + pd.Timedelta(hours=hours)
             convoy = f"C{i + 1:03d}"
             cargo = ["ballot papers", "result sheets", "polling kits"][i % 3]
-            routes.append({"type": "Feature", "geometry": mapping(line), "properties": {
-                "route_id": f"R{i + 1:03d}", "convoy_id": convoy, "cargo": cargo,
-                "origin": a.capital, "destination": b.capital,
-                "planned_departure": _iso(depart), "planned_arrival": _iso(arrive)}})
+            routes.append(
+                {
+                    "type": "Feature",
+                    "geometry": mapping(line),
+                    "properties": {
+                        "route_id": f"R{i + 1:03d}",
+                        "convoy_id": convoy,
+                        "cargo": cargo,
+                        "origin": a.capital,
+                        "destination": b.capital,
+                        "planned_departure": _iso(depart),
+                        "planned_arrival": _iso(arrive),
+                    },
+                }
+            )
             pings.extend(self._pings(convoy, line, depart, speed, state, length_km))
         return routes, pd.DataFrame(pings)
 
@@ -249,11 +354,19 @@ class _Builder:
         bend = np.sin(np.pi * t) * self.rng.normal(0, 0.08) * length
         wiggle = np.cumsum(self.rng.normal(0, 0.004, len(t))) * np.sin(np.pi * t)
         nx, ny = -(b.lat - a.lat) / length, (b.lon - a.lon) / length
-        return LineString(np.column_stack((x + (bend + wiggle) * nx,
-                                           y + (bend + wiggle) * ny)).round(5))
+        return LineString(
+            np.column_stack((x + (bend + wiggle) * nx, y + (bend + wiggle) * ny)).round(5)
+        )
 
-    def _pings(self, convoy: str, line: LineString, depart: pd.Timestamp, speed: float,
-               state: str, length_km: float) -> list[dict]:
+    def _pings(
+        self,
+        convoy: str,
+        line: LineString,
+        depart: pd.Timestamp,
+        speed: float,
+        state: str,
+        length_km: float,
+    ) -> list[dict]:
         if state == "scheduled":
             return []
         end = min(self.anchor, depart + pd.Timedelta(hours=length_km / speed))
@@ -271,48 +384,84 @@ class _Builder:
             x, y = point.x + self.rng.normal(0, 0.0002), point.y + self.rng.normal(0, 0.0002)
             if state == "off route" and k > len(times) * 0.7:
                 x += 0.03 * (k - len(times) * 0.7) / max(1, len(times) * 0.3)
-            out.append({"convoy_id": convoy, "time": _iso(when), "latitude": round(y, 5),
-                        "longitude": round(x, 5), "speed_kmh": round(speed, 1)})
+            out.append(
+                {
+                    "convoy_id": convoy,
+                    "time": _iso(when),
+                    "latitude": round(y, 5),
+                    "longitude": round(x, 5),
+                    "speed_kmh": round(speed, 1),
+                }
+            )
         if state == "arrived":
             x, y = line.coords[-1]
-            out.append({"convoy_id": convoy, "time": _iso(end), "latitude": round(y, 5),
-                        "longitude": round(x, 5), "speed_kmh": 0.0})
+            out.append(
+                {
+                    "convoy_id": convoy,
+                    "time": _iso(end),
+                    "latitude": round(y, 5),
+                    "longitude": round(x, 5),
+                    "speed_kmh": 0.0,
+                }
+            )
         return out
 
     def incidents(self, stations: pd.DataFrame) -> pd.DataFrame:
         n = self.counts["incidents"]
         # Three weeks up to election day, busier towards the end; a steady trickle today.
-        ages_h = np.concatenate([
-            self.rng.power(2.5, int(n * 0.9)) * -21 * 24 + 21 * 24,
-            self.rng.uniform(0, 24, n - int(n * 0.9)),
-        ])
-        near = stations.sample(n, replace=True, random_state=int(self.rng.integers(1e9)))
+        ages_h = np.concatenate(
+            [
+                self.rng.power(2.5, int(n * 0.9)) * -21 * 24 + 21 * 24,
+                self.rng.uniform(0, 24, n - int(n * 0.9)),
+            ]
+        )
+        near = stations.sample(n, replace=True, random_state=int(self.rng.integers(10**9)))
         types = self.rng.choice(len(INCIDENT_TYPES), n, p=[t[1] for t in INCIDENT_TYPES])
         sev = [self.rng.choice(SEVERITIES, p=INCIDENT_TYPES[t][2]) for t in types]
-        fatal = [int(self.rng.poisson(2)) if s == "critical" else
-                 int(self.rng.random() < 0.2) if s == "high" else 0 for s in sev]
+        fatal = [
+            int(self.rng.poisson(2))
+            if s == "critical"
+            else int(self.rng.random() < 0.2)
+            if s == "high"
+            else 0
+            for s in sev
+        ]
         times = [self.anchor - pd.Timedelta(hours=float(a)) for a in ages_h]
-        sources = ("UNPOL", "Electoral commission hotline", "Observer mission", "Local media",
-                   "Civil society monitor")
-        return pd.DataFrame({
-            "id": [f"INC-{i + 1:05d}" for i in range(n)],
-            "time": [_iso(t) for t in times],
-            "type": [INCIDENT_TYPES[t][0] for t in types],
-            "severity": sev,
-            "fatalities": fatal,
-            "description": [f"Exercise inject: {INCIDENT_TYPES[t][0].lower()} reported near "
-                            f"{name}." for t, name in zip(types, near["name"], strict=True)],
-            "source": self.rng.choice(sources, n),
-            "verified": self.rng.random(n) < 0.6,
-            "admin1": near["admin1"].to_numpy(),
-            "latitude": (near["latitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5),
-            "longitude": (near["longitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5),
-        }).sort_values("time", ignore_index=True)
+        sources = (
+            "UNPOL",
+            "Electoral commission hotline",
+            "Observer mission",
+            "Local media",
+            "Civil society monitor",
+        )
+        return pd.DataFrame(
+            {
+                "id": [f"INC-{i + 1:05d}" for i in range(n)],
+                "time": [_iso(t) for t in times],
+                "type": [INCIDENT_TYPES[t][0] for t in types],
+                "severity": sev,
+                "fatalities": fatal,
+                "description": [
+                    f"Exercise inject: {INCIDENT_TYPES[t][0].lower()} reported near {name}."
+                    for t, name in zip(types, near["name"], strict=True)
+                ],
+                "source": self.rng.choice(sources, n),
+                "verified": self.rng.random(n) < 0.6,
+                "admin1": near["admin1"].to_numpy(),
+                "latitude": (near["latitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5),
+                "longitude": (near["longitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5),
+            }
+        ).sort_values("time", ignore_index=True)
 
     def areas(self) -> list[dict]:
-        return [{"type": "Feature", "geometry": mapping(self.cells[r.name].simplify(0.002)),
-                 "properties": {"name": r.name, "code": r.code, "level": 1,
-                                "capital": r.capital}} for r in self.geo.regions]
+        return [
+            {
+                "type": "Feature",
+                "geometry": mapping(self.cells[r.name].simplify(0.002)),
+                "properties": {"name": r.name, "code": r.code, "level": 1, "capital": r.capital},
+            }
+            for r in self.geo.regions
+        ]
 
 
 def _iso(t: pd.Timestamp) -> str:
@@ -323,8 +472,9 @@ def _collection(features: list[dict]) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
 
 
-def generate(out: Path, scale: str = "sample", seed: int = 20261011,
-             anchor: pd.Timestamp | None = None) -> dict[str, int]:
+def generate(
+    out: Path, scale: str = "sample", seed: int = 20261011, anchor: pd.Timestamp | None = None
+) -> dict[str, int]:
     """Write a scenario's feeds into ``out`` (atomically, file by file); returns row counts.
 
     Times are relative to ``anchor`` (default: now, to the minute), which the manifest
@@ -345,11 +495,30 @@ def generate(out: Path, scale: str = "sample", seed: int = 20261011,
     write_atomic(out / "convoy_positions.csv", pings.to_csv(index=False))
     write_atomic(out / "incidents.csv", incidents.to_csv(index=False))
     write_atomic(out / "areas.geojson", _collection(b.areas()))
-    write_atomic(out / MANIFEST, json.dumps({
-        "label": LABEL, "synthetic": True, "geography": geo.name, "scale": scale, "seed": seed,
-        "anchor": _iso(anchor), "shift_times_to_now": True}, indent=2) + "\n")
-    return {"polling_stations": len(stations), "patrols": len(bases), "convoy_routes": len(routes),
-            "convoy_positions": len(pings), "incidents": len(incidents), "areas": len(geo.regions)}
+    write_atomic(
+        out / MANIFEST,
+        json.dumps(
+            {
+                "label": LABEL,
+                "synthetic": True,
+                "geography": geo.name,
+                "scale": scale,
+                "seed": seed,
+                "anchor": _iso(anchor),
+                "shift_times_to_now": True,
+            },
+            indent=2,
+        )
+        + "\n",
+    )
+    return {
+        "polling_stations": len(stations),
+        "patrols": len(bases),
+        "convoy_routes": len(routes),
+        "convoy_positions": len(pings),
+        "incidents": len(incidents),
+        "areas": len(geo.regions),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

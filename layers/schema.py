@@ -65,8 +65,9 @@ class FeedSpec:
         for f in self.fields:
             if f.name == name:
                 return f
-        raise KeyError(f"{self.name} has no field {name!r}; it has "
-                       f"{', '.join(f.name for f in self.fields)}")
+        raise KeyError(
+            f"{self.name} has no field {name!r}; it has {', '.join(f.name for f in self.fields)}"
+        )
 
     @property
     def columns(self) -> list[str]:
@@ -91,12 +92,17 @@ def empty_frame(spec: FeedSpec) -> gpd.GeoDataFrame:
 
 
 def _dtype(f: Field) -> str:
-    return {"int": "Int64", "float": "float64", "time": "datetime64[ns, UTC]",
-            "bool": "boolean"}.get(f.kind, "object")
+    return {
+        "int": "Int64",
+        "float": "float64",
+        "time": "datetime64[ns, UTC]",
+        "bool": "boolean",
+    }.get(f.kind, "object")
 
 
-def build_frame(raw: RawTable, spec: FeedSpec,
-                ctx: ReadContext = ReadContext()) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+def build_frame(
+    raw: RawTable, spec: FeedSpec, ctx: ReadContext = ReadContext()
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Clean GeoDataFrame (EPSG:4326) of ``raw`` under ``spec``, and the problems found."""
     reader = _Reader(raw, spec, ctx)
     return reader.run()
@@ -108,11 +114,19 @@ class _Reader:
         self.problems: list[Problem] = []
         self.rows = raw.rows
 
-    def report(self, index: int | None, column: str | None, message: str, fix: str,
-               level: Level = Level.ERROR, kind: str = "other") -> None:
+    def report(
+        self,
+        index: int | None,
+        column: str | None,
+        message: str,
+        fix: str,
+        level: Level = Level.ERROR,
+        kind: str = "other",
+    ) -> None:
         row = int(self.rows[index]) if index is not None else None
-        self.problems.append(Problem(self.spec.name, self.raw.file, row, column, message, fix,
-                                     level, kind))
+        self.problems.append(
+            Problem(self.spec.name, self.raw.file, row, column, message, fix, level, kind)
+        )
 
     def source_column(self, names: tuple[str, ...]) -> str | None:
         cols = list(self.raw.values.columns)
@@ -133,25 +147,39 @@ class _Reader:
             col = self.source_column((f.name, *f.aliases))
             if col is None:
                 if f.required:
-                    raise FeedError(Problem(
-                        self.spec.name, self.raw.file, None, f.name,
-                        f"the required column {f.name!r} is missing (also looked for "
-                        f"{', '.join(f.aliases) or 'no other name'}).",
-                        f"Add a {f.name!r} column; see docs/feeds.md.", kind="missing_column"))
+                    raise FeedError(
+                        Problem(
+                            self.spec.name,
+                            self.raw.file,
+                            None,
+                            f.name,
+                            f"the required column {f.name!r} is missing (also looked for "
+                            f"{', '.join(f.aliases) or 'no other name'}).",
+                            f"Add a {f.name!r} column; see docs/feeds.md.",
+                            kind="missing_column",
+                        )
+                    )
                 out[f.name] = self.default_column(f, n)
                 continue
             used.add(col)
             if col != f.name:
-                self.report(None, col, f"read column {col!r} as {f.name!r}.", "", Level.NOTICE,
-                            "column_mapping")
+                self.report(
+                    None,
+                    col,
+                    f"read column {col!r} as {f.name!r}.",
+                    "",
+                    Level.NOTICE,
+                    "column_mapping",
+                )
             out[f.name] = self.convert(f, col, self.raw.values[col])
         geometry = self.geometry(used)
         frame = pd.DataFrame(out, index=range(n))
         for col in self.raw.values.columns:
             if col not in used and col not in frame.columns and col != "geometry":
                 frame[col] = self.raw.values[col].to_numpy()
-        gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"),
-                               crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame(
+            frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"), crs="EPSG:4326"
+        )
         gdf = self.drop_repeated_ids(gdf)
         return gdf.reset_index(drop=True), self.problems
 
@@ -159,9 +187,14 @@ class _Reader:
 
     def default_column(self, f: Field, n: int) -> pd.Series:
         if f.default is not None and n:
-            self.report(None, f.name, f"no {f.name!r} column; every row takes the default "
-                        f"{f.default!r}.", f"Add a {f.name!r} column to set it per row.",
-                        Level.NOTICE, "default_used")
+            self.report(
+                None,
+                f.name,
+                f"no {f.name!r} column; every row takes the default {f.default!r}.",
+                f"Add a {f.name!r} column to set it per row.",
+                Level.NOTICE,
+                "default_used",
+            )
         value = f.default if f.default is not None else (UNKNOWN if f.kind == "choice" else None)
         return pd.Series([value] * n, dtype=_dtype(f))
 
@@ -181,24 +214,42 @@ class _Reader:
         nums = to_numbers(text)
         bad = nums.isna() & text.notna()
         for i in np.flatnonzero(bad.to_numpy()):
-            self.report(int(i), col, f"{text.iloc[i]!r} is not a number.",
-                        f"Write {f.name} as a plain number{' in ' + f.unit if f.unit else ''}.",
-                        Level.WARNING, "not_a_number")
+            self.report(
+                int(i),
+                col,
+                f"{text.iloc[i]!r} is not a number.",
+                f"Write {f.name} as a plain number{' in ' + f.unit if f.unit else ''}.",
+                Level.WARNING,
+                "not_a_number",
+            )
         low = nums < f.minimum if f.minimum is not None else pd.Series(False, index=nums.index)
         high = nums > f.maximum if f.maximum is not None else pd.Series(False, index=nums.index)
         for i in np.flatnonzero((low | high).to_numpy()):
-            self.report(int(i), col, f"{nums.iloc[i]:g} is outside {f.minimum:g} to {f.maximum:g}"
-                        f"{' ' + f.unit if f.unit else ''}." if f.maximum is not None else
-                        f"{nums.iloc[i]:g} is below {f.minimum:g}.",
-                        f"Correct {f.name} in the source.", Level.WARNING, "out_of_range")
+            self.report(
+                int(i),
+                col,
+                f"{nums.iloc[i]:g} is outside {f.minimum:g} to {f.maximum:g}"
+                f"{' ' + f.unit if f.unit else ''}."
+                if f.maximum is not None
+                else f"{nums.iloc[i]:g} is below {f.minimum:g}.",
+                f"Correct {f.name} in the source.",
+                Level.WARNING,
+                "out_of_range",
+            )
         nums = nums.mask(low | high)
         if f.default is not None:
             filled = nums.isna()
             nums = nums.fillna(float(f.default))  # type: ignore[arg-type]
             if filled.any() and text.notna().any():
                 for i in np.flatnonzero((filled & text.isna()).to_numpy()):
-                    self.report(int(i), col, f"{f.name} is empty; using {f.default}.",
-                                f"Fill in {f.name}.", Level.NOTICE, "default_used")
+                    self.report(
+                        int(i),
+                        col,
+                        f"{f.name} is empty; using {f.default}.",
+                        f"Fill in {f.name}.",
+                        Level.NOTICE,
+                        "default_used",
+                    )
         if f.kind == "int":
             return nums.round().astype("Int64")
         return nums.astype("float64")
@@ -207,9 +258,14 @@ class _Reader:
         parsed = parse_times(text, self.ctx.timezone)
         bad = parsed.isna() & text.notna()
         for i in np.flatnonzero(bad.to_numpy()):
-            self.report(int(i), col, f"{text.iloc[i]!r} is not a time.",
-                        "Write times as ISO 8601, e.g. 2026-10-11T14:05:00+00:00.",
-                        Level.WARNING, "bad_time")
+            self.report(
+                int(i),
+                col,
+                f"{text.iloc[i]!r} is not a time.",
+                "Write times as ISO 8601, e.g. 2026-10-11T14:05:00+00:00.",
+                Level.WARNING,
+                "bad_time",
+            )
         return parsed + self.ctx.time_shift
 
     def choices(self, f: Field, col: str, text: pd.Series) -> pd.Series:
@@ -218,21 +274,47 @@ class _Reader:
         mapped = norm.map(lambda v: lookup.get(v) if v is not None else None)
         bad = mapped.isna() & norm.notna() & (norm != "")
         for i in np.flatnonzero(bad.to_numpy()):
-            self.report(int(i), col, f"{text.iloc[i]!r} is not a known {f.name}.",
-                        f"Use one of: {', '.join(f.choices)}.", Level.WARNING, "unknown_value")
+            self.report(
+                int(i),
+                col,
+                f"{text.iloc[i]!r} is not a known {f.name}.",
+                f"Use one of: {', '.join(f.choices)}.",
+                Level.WARNING,
+                "unknown_value",
+            )
         # An empty cell takes the default; a value we cannot read is 'unknown', never guessed.
         fill = f.default if f.default is not None else UNKNOWN
-        return mapped.where(mapped.notna(), np.where(bad, UNKNOWN, fill)).astype(object)
+        fallback = pd.Series(
+            np.where(bad.to_numpy(dtype=bool), UNKNOWN, str(fill)), index=mapped.index, dtype=object
+        )
+        return mapped.where(mapped.notna(), fallback).astype(object)
 
     def booleans(self, f: Field, col: str, text: pd.Series) -> pd.Series:
-        truth = {"true": True, "yes": True, "y": True, "1": True, "t": True, "verified": True,
-                 "false": False, "no": False, "n": False, "0": False, "f": False,
-                 "unverified": False}
+        truth = {
+            "true": True,
+            "yes": True,
+            "y": True,
+            "1": True,
+            "t": True,
+            "verified": True,
+            "false": False,
+            "no": False,
+            "n": False,
+            "0": False,
+            "f": False,
+            "unverified": False,
+        }
         norm = text.map(lambda v: None if v is None else normalise_name(v))
         mapped = norm.map(lambda v: truth.get(v) if v is not None else None)
         for i in np.flatnonzero((mapped.isna() & norm.notna()).to_numpy()):
-            self.report(int(i), col, f"{text.iloc[i]!r} is not yes or no.",
-                        "Write true or false.", Level.WARNING, "unknown_value")
+            self.report(
+                int(i),
+                col,
+                f"{text.iloc[i]!r} is not yes or no.",
+                "Write true or false.",
+                Level.WARNING,
+                "unknown_value",
+            )
         return mapped.astype("boolean")
 
     # ------------------------------------------------------------------ geometry
@@ -245,9 +327,14 @@ class _Reader:
             types = list(raw.geom_type)
             for i in range(n):
                 if not types[i]:
-                    self.report(i, "geometry", "the feature has no geometry.",
-                                "Add coordinates to it in the source.", Level.ERROR,
-                                "missing_coordinates")
+                    self.report(
+                        i,
+                        "geometry",
+                        "the feature has no geometry.",
+                        "Add coordinates to it in the source.",
+                        Level.ERROR,
+                        "missing_coordinates",
+                    )
             point_cols = None
         else:
             lat_col, lon_col = self.source_column(LAT_NAMES), self.source_column(LON_NAMES)
@@ -260,12 +347,19 @@ class _Reader:
             else:
                 wkt_col = self.source_column(WKT_NAMES)
                 if wkt_col is None:
-                    raise FeedError(Problem(
-                        self.spec.name, raw.file, None, None,
-                        "no latitude/longitude columns (looked for "
-                        f"{'/'.join(LAT_NAMES[:3])} and {'/'.join(LON_NAMES[:4])}) and no WKT "
-                        "geometry column.", "Add latitude and longitude columns in decimal "
-                        "degrees (WGS84).", kind="missing_column"))
+                    raise FeedError(
+                        Problem(
+                            self.spec.name,
+                            raw.file,
+                            None,
+                            None,
+                            "no latitude/longitude columns (looked for "
+                            f"{'/'.join(LAT_NAMES[:3])} and {'/'.join(LON_NAMES[:4])}) and no WKT "
+                            "geometry column.",
+                            "Add latitude and longitude columns in decimal degrees (WGS84).",
+                            kind="missing_column",
+                        )
+                    )
                 used.add(wkt_col)
                 return self.check_shapes(self.wkt(wkt_col), wkt_col)
         geoms = self.points(lon, lat, types, point_cols)
@@ -278,13 +372,23 @@ class _Reader:
         nums = to_numbers(text)
         bad = nums.isna() & text.notna()
         for i in np.flatnonzero(bad.to_numpy()):
-            self.report(int(i), col, f"{text.iloc[i]!r} is not a number.",
-                        "Write coordinates as decimal degrees, e.g. 6.3156.", Level.ERROR,
-                        "not_a_number")
+            self.report(
+                int(i),
+                col,
+                f"{text.iloc[i]!r} is not a number.",
+                "Write coordinates as decimal degrees, e.g. 6.3156.",
+                Level.ERROR,
+                "not_a_number",
+            )
         for i in np.flatnonzero(text.isna().to_numpy()):
-            self.report(int(i), col, "the coordinate is empty.",
-                        "Fill in the location, or the row stays off the map.", Level.ERROR,
-                        "missing_coordinates")
+            self.report(
+                int(i),
+                col,
+                "the coordinate is empty.",
+                "Fill in the location, or the row stays off the map.",
+                Level.ERROR,
+                "missing_coordinates",
+            )
         return nums.to_numpy(dtype="float64")
 
     def wkt(self, col: str) -> list[BaseGeometry | None]:
@@ -292,60 +396,94 @@ class _Reader:
         out: list[BaseGeometry | None] = []
         for i, value in enumerate(text):
             if value is None:
-                self.report(i, col, "the geometry is empty.", "Fill in the WKT geometry.",
-                            Level.ERROR, "missing_coordinates")
+                self.report(
+                    i,
+                    col,
+                    "the geometry is empty.",
+                    "Fill in the WKT geometry.",
+                    Level.ERROR,
+                    "missing_coordinates",
+                )
                 out.append(None)
                 continue
             try:
                 out.append(shapely.from_wkt(str(value)))
             except shapely.errors.ShapelyError as err:
-                self.report(i, col, f"{str(value)[:40]!r} is not WKT ({err}).",
-                            "Write the geometry as WKT, e.g. POINT (10.8 6.3).", Level.ERROR,
-                            "invalid_geometry")
+                self.report(
+                    i,
+                    col,
+                    f"{str(value)[:40]!r} is not WKT ({err}).",
+                    "Write the geometry as WKT, e.g. POINT (10.8 6.3).",
+                    Level.ERROR,
+                    "invalid_geometry",
+                )
                 out.append(None)
         return out
 
-    def points(self, lon: np.ndarray, lat: np.ndarray, types: list[str],
-               cols: tuple[str, str] | None) -> list[BaseGeometry | None]:
+    def points(
+        self, lon: np.ndarray, lat: np.ndarray, types: list[str], cols: tuple[str, str] | None
+    ) -> list[BaseGeometry | None]:
         lat_col, lon_col = cols if cols else ("geometry", "geometry")
         is_point = np.array([t == "Point" for t in types], dtype=bool)
         present = is_point & ~np.isnan(lon) & ~np.isnan(lat)
         if self.raw.is_geojson:
             for i in np.flatnonzero(is_point & ~present):
-                self.report(int(i), "geometry", "the point's coordinates are not numbers.",
-                            "Fix the coordinates in the source.", Level.ERROR, "not_a_number")
+                self.report(
+                    int(i),
+                    "geometry",
+                    "the point's coordinates are not numbers.",
+                    "Fix the coordinates in the source.",
+                    Level.ERROR,
+                    "not_a_number",
+                )
         ok = present.copy()
         null_island = present & (lon == 0) & (lat == 0)
         for i in np.flatnonzero(null_island):
-            self.report(int(i), f"{lat_col}, {lon_col}" if cols else "geometry",
-                        "the location is (0, 0), which is in the sea off West Africa: the "
-                        "position was most likely never recorded.",
-                        "Enter the real location; until then the row is counted as 'unknown "
-                        "location'.", Level.ERROR, "null_island")
+            self.report(
+                int(i),
+                f"{lat_col}, {lon_col}" if cols else "geometry",
+                "the location is (0, 0), which is in the sea off West Africa: the "
+                "position was most likely never recorded.",
+                "Enter the real location; until then the row is counted as 'unknown location'.",
+                Level.ERROR,
+                "null_island",
+            )
         ok &= ~null_island
         outside = present & ~null_island & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
         swapped_range = outside & (np.abs(lon) <= 90) & (np.abs(lat) <= 180)
         for i in np.flatnonzero(outside & ~swapped_range):
-            self.report(int(i), f"{lat_col}, {lon_col}" if cols else "geometry",
-                        f"({lat[i]:g}, {lon[i]:g}) is not a latitude/longitude in degrees.",
-                        "Give WGS84 decimal degrees (latitude -90..90, longitude -180..180); "
-                        "projected coordinates such as UTM metres are not accepted in CSV.",
-                        Level.ERROR, "out_of_range")
+            self.report(
+                int(i),
+                f"{lat_col}, {lon_col}" if cols else "geometry",
+                f"({lat[i]:g}, {lon[i]:g}) is not a latitude/longitude in degrees.",
+                "Give WGS84 decimal degrees (latitude -90..90, longitude -180..180); "
+                "projected coordinates such as UTM metres are not accepted in CSV.",
+                Level.ERROR,
+                "out_of_range",
+            )
         ok &= ~outside
         swapped = swapped_range | self.swapped_outliers(lon, lat, ok)
         for i in np.flatnonzero(swapped):
-            self.report(int(i), f"{lat_col}, {lon_col}" if cols else "geometry",
-                        f"latitude {lat[i]:g} and longitude {lon[i]:g} look swapped or copied "
-                        "into each other: the point lies far from every other point of the feed.",
-                        "Check the two values in the source and correct them.", Level.ERROR,
-                        "swapped")
+            self.report(
+                int(i),
+                f"{lat_col}, {lon_col}" if cols else "geometry",
+                f"latitude {lat[i]:g} and longitude {lon[i]:g} look swapped or copied "
+                "into each other: the point lies far from every other point of the feed.",
+                "Check the two values in the source and correct them.",
+                Level.ERROR,
+                "swapped",
+            )
         ok &= ~swapped
         if "Point" not in self.spec.geometry:
             for i in np.flatnonzero(ok):
-                self.report(int(i), "geometry", f"a Point where this feed takes "
-                            f"{' or '.join(self.spec.geometry)}.", f"Give {self.spec.name} "
-                            f"{' or '.join(self.spec.geometry)} geometries.", Level.ERROR,
-                            "wrong_geometry_type")
+                self.report(
+                    int(i),
+                    "geometry",
+                    f"a Point where this feed takes {' or '.join(self.spec.geometry)}.",
+                    f"Give {self.spec.name} {' or '.join(self.spec.geometry)} geometries.",
+                    Level.ERROR,
+                    "wrong_geometry_type",
+                )
             ok[:] = False
         xs = np.where(ok, lon, np.nan)
         ys = np.where(ok, lat, np.nan)
@@ -370,7 +508,9 @@ class _Reader:
         far = ok & ~inside(lon, lat)
         return far & (inside(lat, lon) | np.isclose(lat, lon))
 
-    def check_shapes(self, shapes: list[BaseGeometry | None], col: str) -> list[BaseGeometry | None]:
+    def check_shapes(
+        self, shapes: list[BaseGeometry | None], col: str
+    ) -> list[BaseGeometry | None]:
         allowed = self.spec.geometry
         out: list[BaseGeometry | None] = []
         for i, shape in enumerate(shapes):
@@ -378,35 +518,61 @@ class _Reader:
                 out.append(None)
                 continue
             if shape.is_empty:
-                self.report(i, col, "the geometry is empty.", "Add coordinates to it.",
-                            Level.ERROR, "missing_coordinates")
+                self.report(
+                    i,
+                    col,
+                    "the geometry is empty.",
+                    "Add coordinates to it.",
+                    Level.ERROR,
+                    "missing_coordinates",
+                )
                 out.append(None)
                 continue
             gtype = shape.geom_type
             if gtype not in allowed:
                 if allowed == POINT_TYPES and gtype in (*AREA_TYPES, *LINE_TYPES):
-                    self.report(i, col, f"a {gtype} in a feed of points; its centre is used.",
-                                "Give this feed Point geometries.", Level.WARNING,
-                                "wrong_geometry_type")
+                    self.report(
+                        i,
+                        col,
+                        f"a {gtype} in a feed of points; its centre is used.",
+                        "Give this feed Point geometries.",
+                        Level.WARNING,
+                        "wrong_geometry_type",
+                    )
                     shape = shape.representative_point() if shape.is_valid else shape.centroid
                 else:
-                    self.report(i, col, f"a {gtype} where this feed takes "
-                                f"{' or '.join(allowed)}.", f"Give {self.spec.name} "
-                                f"{' or '.join(allowed)} geometries.", Level.ERROR,
-                                "wrong_geometry_type")
+                    self.report(
+                        i,
+                        col,
+                        f"a {gtype} where this feed takes {' or '.join(allowed)}.",
+                        f"Give {self.spec.name} {' or '.join(allowed)} geometries.",
+                        Level.ERROR,
+                        "wrong_geometry_type",
+                    )
                     out.append(None)
                     continue
             minx, miny, maxx, maxy = shape.bounds
             if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-                self.report(i, col, "the geometry's coordinates are not longitude/latitude "
-                            "degrees.", "Export it in WGS84 (EPSG:4326).", Level.ERROR,
-                            "out_of_range")
+                self.report(
+                    i,
+                    col,
+                    "the geometry's coordinates are not longitude/latitude degrees.",
+                    "Export it in WGS84 (EPSG:4326).",
+                    Level.ERROR,
+                    "out_of_range",
+                )
                 out.append(None)
                 continue
             if not shape.is_valid:
                 reason = shapely.is_valid_reason(shape)
-                self.report(i, col, f"the geometry is invalid ({reason}); it was repaired.",
-                            "Fix the geometry in the source.", Level.WARNING, "invalid_geometry")
+                self.report(
+                    i,
+                    col,
+                    f"the geometry is invalid ({reason}); it was repaired.",
+                    "Fix the geometry in the source.",
+                    Level.WARNING,
+                    "invalid_geometry",
+                )
                 shape = shapely.make_valid(shape)
             out.append(shape)
         return out
@@ -423,16 +589,28 @@ class _Reader:
             return gdf
         first_row = dict(zip(ids[~repeated], gdf["source_row"][~repeated], strict=True))
         for i in np.flatnonzero(repeated.to_numpy()):
-            self.report(int(i), key, f"id {ids.iloc[i]!r} is already used at row "
-                        f"{first_row.get(ids.iloc[i])}; this row was left out.",
-                        "Give each record its own id.", Level.ERROR, "duplicate_id")
+            self.report(
+                int(i),
+                key,
+                f"id {ids.iloc[i]!r} is already used at row "
+                f"{first_row.get(ids.iloc[i])}; this row was left out.",
+                "Give each record its own id.",
+                Level.ERROR,
+                "duplicate_id",
+            )
         return gdf[~repeated]
 
 
 def as_text(values: pd.Series) -> pd.Series:
     """Object series of the values with every missing one (NaN, NA, '') as None."""
-    return pd.Series([None if v is None or (isinstance(v, float) and v != v) or v is pd.NA
-                      or v == "" else v for v in values], index=values.index, dtype=object)
+    return pd.Series(
+        [
+            None if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v == "" else v
+            for v in values
+        ],
+        index=values.index,
+        dtype=object,
+    )
 
 
 def to_numbers(text: pd.Series) -> pd.Series:
@@ -447,8 +625,15 @@ def to_numbers(text: pd.Series) -> pd.Series:
 
 
 _ZONED = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
-_DAY_FIRST = ("%d %B %Y", "%d %b %Y", "%d/%m/%Y", "%d-%m-%Y", "%d/%m/%Y %H:%M", "%d %B %Y %H:%M",
-              "%d.%m.%Y")
+_DAY_FIRST = (
+    "%d %B %Y",
+    "%d %b %Y",
+    "%d/%m/%Y",
+    "%d-%m-%Y",
+    "%d/%m/%Y %H:%M",
+    "%d %B %Y %H:%M",
+    "%d.%m.%Y",
+)
 
 
 def parse_times(text: pd.Series, timezone: str = "UTC") -> pd.Series:
@@ -470,7 +655,8 @@ def parse_times(text: pd.Series, timezone: str = "UTC") -> pd.Series:
             if not missing.any():
                 break
             local[missing] = pd.to_datetime(s[naive][missing], format=fmt, errors="coerce")
-        local = pd.DatetimeIndex(local).tz_localize(timezone, ambiguous="NaT",
-                                                    nonexistent="shift_forward")
+        local = pd.DatetimeIndex(local).tz_localize(
+            timezone, ambiguous="NaT", nonexistent="shift_forward"
+        )
         out[naive] = local.tz_convert("UTC")
     return out

@@ -53,8 +53,11 @@ def geojson(features: list[dict]) -> str:
 
 def point(lon: float, lat: float, **props: object) -> dict:
     """A Point feature."""
-    return {"type": "Feature", "properties": props,
-            "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+    return {
+        "type": "Feature",
+        "properties": props,
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+    }
 
 
 @pytest.fixture(scope="session")

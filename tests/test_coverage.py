@@ -15,8 +15,17 @@ GEOD = pyproj.Geod(ellps="WGS84")
 
 
 def bases_frame(rows: list[dict]) -> gpd.GeoDataFrame:
-    frame = pd.DataFrame([{"status": "active", "shift_start": pd.NaT, "shift_end": pd.NaT,
-                           **{k: v for k, v in r.items() if k != "geometry"}} for r in rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "status": "active",
+                "shift_start": pd.NaT,
+                "shift_end": pd.NaT,
+                **{k: v for k, v in r.items() if k != "geometry"},
+            }
+            for r in rows
+        ]
+    )
     for col in ("shift_start", "shift_end"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     return gpd.GeoDataFrame(frame, geometry=[r["geometry"] for r in rows], crs="EPSG:4326")
@@ -24,8 +33,9 @@ def bases_frame(rows: list[dict]) -> gpd.GeoDataFrame:
 
 def stations_at(points: list[tuple[float, float] | None]) -> gpd.GeoDataFrame:
     geoms = [shapely.Point(p) if p is not None else None for p in points]
-    return gpd.GeoDataFrame({"id": [f"S{i}" for i in range(len(points))]}, geometry=geoms,
-                            crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"id": [f"S{i}" for i in range(len(points))]}, geometry=geoms, crs="EPSG:4326"
+    )
 
 
 def east_of(lon: float, lat: float, metres: float) -> tuple[float, float]:
@@ -35,11 +45,20 @@ def east_of(lon: float, lat: float, metres: float) -> tuple[float, float]:
 
 def test_far_large_radius_covers_what_the_nearest_small_radius_does_not() -> None:
     station = (23.0, -3.0)
-    near = bases_frame([
-        {"id": "near-small", "radius_m": 2_000.0, "geometry": shapely.Point(east_of(*station, 4_000))},
-        {"id": "far-large", "radius_m": 20_000.0,
-         "geometry": shapely.Point(east_of(*station, -15_000))},
-    ])
+    near = bases_frame(
+        [
+            {
+                "id": "near-small",
+                "radius_m": 2_000.0,
+                "geometry": shapely.Point(east_of(*station, 4_000)),
+            },
+            {
+                "id": "far-large",
+                "radius_m": 20_000.0,
+                "geometry": shapely.Point(east_of(*station, -15_000)),
+            },
+        ]
+    )
     result = coverage(stations_at([station]), near)
     assert bool(result["covered"][0]) and result["covering_bases"][0] == 1
     assert result["nearest_base"][0] == "near-small"
@@ -61,11 +80,23 @@ def test_edge_of_the_radius_is_exact_at_the_far_ends_of_a_wide_country(lon: floa
 def test_only_active_and_on_shift_bases_count() -> None:
     station = (10.0, 5.0)
     at = pd.Timestamp("2026-10-11T15:00Z")
-    bases = bases_frame([
-        {"id": "standby", "status": "standby", "radius_m": 9_000.0, "geometry": shapely.Point(station)},
-        {"id": "shift-over", "radius_m": 9_000.0, "geometry": shapely.Point(station),
-         "shift_start": "2026-10-11T06:00Z", "shift_end": "2026-10-11T14:00Z"},
-    ])
+    bases = bases_frame(
+        [
+            {
+                "id": "standby",
+                "status": "standby",
+                "radius_m": 9_000.0,
+                "geometry": shapely.Point(station),
+            },
+            {
+                "id": "shift-over",
+                "radius_m": 9_000.0,
+                "geometry": shapely.Point(station),
+                "shift_start": "2026-10-11T06:00Z",
+                "shift_end": "2026-10-11T14:00Z",
+            },
+        ]
+    )
     assert active_bases(bases, at).empty
     assert not bool(coverage(stations_at([station]), bases, at=at)["covered"][0])
     morning = pd.Timestamp("2026-10-11T09:00Z")
@@ -75,8 +106,10 @@ def test_only_active_and_on_shift_bases_count() -> None:
 def test_compound_radius_is_measured_from_its_edge() -> None:
     compound = shapely.box(31.0, -8.0, 31.02, -7.98)  # about 2.2 km wide
     bases = bases_frame([{"id": "C", "radius_m": 3_000.0, "geometry": compound}])
-    result = coverage(stations_at([east_of(31.02, -7.99, 2_900), east_of(31.02, -7.99, 3_100),
-                                   (31.01, -7.99)]), bases)
+    result = coverage(
+        stations_at([east_of(31.02, -7.99, 2_900), east_of(31.02, -7.99, 3_100), (31.01, -7.99)]),
+        bases,
+    )
     assert result["covered"].tolist() == [True, False, True]
     assert result["nearest_base_m"][2] == 0
 
@@ -89,8 +122,16 @@ def test_stations_without_location_are_unknown_not_uncovered() -> None:
 
 
 def test_counts_every_covering_base() -> None:
-    bases = bases_frame([{"id": f"B{i}", "radius_m": 5_000.0,
-                          "geometry": shapely.Point(east_of(10, 5, 1_000 * i))} for i in range(4)])
+    bases = bases_frame(
+        [
+            {
+                "id": f"B{i}",
+                "radius_m": 5_000.0,
+                "geometry": shapely.Point(east_of(10, 5, 1_000 * i)),
+            }
+            for i in range(4)
+        ]
+    )
     result = coverage(stations_at([(10, 5)]), bases)
     assert result["covering_bases"][0] == 4
 
@@ -101,8 +142,16 @@ def test_matches_brute_force_geodesic_on_random_data() -> None:
     slon, slat = rng.uniform(12.2, 31.3, n), rng.uniform(-13.5, 5.4, n)
     blon, blat = rng.uniform(12.2, 31.3, m), rng.uniform(-13.5, 5.4, m)
     radius = rng.uniform(20_000, 150_000, m)
-    bases = bases_frame([{"id": f"B{i}", "radius_m": float(radius[i]),
-                          "geometry": shapely.Point(blon[i], blat[i])} for i in range(m)])
+    bases = bases_frame(
+        [
+            {
+                "id": f"B{i}",
+                "radius_m": float(radius[i]),
+                "geometry": shapely.Point(blon[i], blat[i]),
+            }
+            for i in range(m)
+        ]
+    )
     result = coverage(stations_at(list(zip(slon, slat, strict=True))), bases)
     _, _, d = GEOD.inv(np.repeat(slon, m), np.repeat(slat, m), np.tile(blon, n), np.tile(blat, n))
     d = d.reshape(n, m)

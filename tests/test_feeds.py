@@ -39,9 +39,18 @@ def test_empty_file_is_a_feed_error(data: bytes) -> None:
 
 
 def test_half_written_geojson_names_line_and_column() -> None:
-    text = json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Point",
-                                                           "coordinates": [1, 2]}}]})
+    text = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {},
+                    "geometry": {"type": "Point", "coordinates": [1, 2]},
+                }
+            ],
+        }
+    )
     with pytest.raises(FeedError, match=r"not valid JSON \(line 1, column \d+") as err:
         feeds.parse("incidents", Path("incidents.geojson"), text[: len(text) // 2].encode())
     assert err.value.problem.kind == "unparseable"
@@ -54,26 +63,37 @@ def test_geojson_that_is_not_a_feature_collection() -> None:
 
 
 def test_windows_1252_file_is_read_and_reported() -> None:
-    raw = feeds.parse("polling_stations", Path("s.csv"),
-                      "id,name,lat,lon\nS1,École Saint-Michel,6.3,-10.8\n".encode("cp1252"))
+    raw = feeds.parse(
+        "polling_stations",
+        Path("s.csv"),
+        "id,name,lat,lon\nS1,École Saint-Michel,6.3,-10.8\n".encode("cp1252"),
+    )
     assert raw.values.loc[0, "name"] == "École Saint-Michel"
     assert raw.problems[0].kind == "encoding" and raw.problems[0].level == Level.WARNING
 
 
 def test_utf8_bom_and_semicolons_and_decimal_commas_are_read() -> None:
-    raw = feeds.parse("polling_stations", Path("s.csv"),
-                      "\ufeffid;name;lat;lon\nS1;Bong;6,99;-9,47\n".encode())
+    raw = feeds.parse(
+        "polling_stations", Path("s.csv"), "\ufeffid;name;lat;lon\nS1;Bong;6,99;-9,47\n".encode()
+    )
     assert list(raw.values.columns) == ["id", "name", "lat", "lon"]
     assert raw.values.loc[0, "lat"] == "6,99"
 
 
 def test_short_header_does_not_shift_columns() -> None:
-    text = ("County\tConstituency\tLatitude\tLongitude\n"
-            "BOMI\tTUBMANBURG\tPOLLING PLACE A\t6.87\t-10.81\n"
-            "BONG\tGBARNGA\tPOLLING PLACE B\t6.99\t-9.47\n")
+    text = (
+        "County\tConstituency\tLatitude\tLongitude\n"
+        "BOMI\tTUBMANBURG\tPOLLING PLACE A\t6.87\t-10.81\n"
+        "BONG\tGBARNGA\tPOLLING PLACE B\t6.99\t-9.47\n"
+    )
     raw = feeds.parse("polling_stations", Path("places.tsv"), text.encode())
-    assert list(raw.values.columns) == ["county", "constituency", "column_3", "latitude",
-                                        "longitude"]
+    assert list(raw.values.columns) == [
+        "county",
+        "constituency",
+        "column_3",
+        "latitude",
+        "longitude",
+    ]
     assert raw.values.loc[1, "latitude"] == "6.99"
     short = [p for p in raw.problems if p.kind == "short_header"]
     assert len(short) == 1 and short[0].row == 1
@@ -81,38 +101,48 @@ def test_short_header_does_not_shift_columns() -> None:
 
 
 def test_hxl_row_is_recognised_not_read_as_data() -> None:
-    text = (",event_date,latitude,longitude,fatalities\n"
-            "0,#date+occurred,#geo+lat,#geo+lon,#affected+killed\n"
-            "1,2020-12-31,9.05,7.49,2\n")
+    text = (
+        ",event_date,latitude,longitude,fatalities\n"
+        "0,#date+occurred,#geo+lat,#geo+lon,#affected+killed\n"
+        "1,2020-12-31,9.05,7.49,2\n"
+    )
     raw = feeds.parse("incidents", Path("acled.csv"), text.encode())
     assert len(raw.values) == 1 and raw.rows.tolist() == [3]
     assert raw.hxl["latitude"] == "#geo+lat"
 
 
 def test_row_with_missing_fields_is_kept_and_reported() -> None:
-    raw = feeds.parse("polling_stations", Path("s.csv"),
-                      (STATIONS_CSV + "S2,Two,6.4\n").encode())
+    raw = feeds.parse("polling_stations", Path("s.csv"), (STATIONS_CSV + "S2,Two,6.4\n").encode())
     assert len(raw.values) == 2
     problem = next(p for p in raw.problems if p.kind == "row_length")
     assert problem.row == 3 and "3 fields where the header has 5" in problem.message
 
 
 def test_geojson_crs_other_than_wgs84_is_reprojected() -> None:
-    doc = {"type": "FeatureCollection",
-           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32629"}},
-           "features": [{"type": "Feature", "properties": {},
-                         "geometry": {"type": "Point", "coordinates": [311_000, 698_000]}}]}
+    doc = {
+        "type": "FeatureCollection",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32629"}},
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {},
+                "geometry": {"type": "Point", "coordinates": [311_000, 698_000]},
+            }
+        ],
+    }
     raw = feeds.parse("polling_stations", Path("s.geojson"), json.dumps(doc).encode())
     assert raw.lon is not None and raw.lat is not None
-    lon, lat = pyproj.Transformer.from_crs(32629, 4326, always_xy=True).transform(311_000,
-                                                                                  698_000)
+    lon, lat = pyproj.Transformer.from_crs(32629, 4326, always_xy=True).transform(311_000, 698_000)
     assert (raw.lon[0], raw.lat[0]) == pytest.approx((lon, lat), abs=1e-9)
     assert -11 < lon < -10 and 6 < lat < 7  # near Monrovia, not in metres
 
 
 def test_unknown_crs_is_a_feed_error() -> None:
-    doc = {"type": "FeatureCollection", "features": [],
-           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}}}
+    doc = {
+        "type": "FeatureCollection",
+        "features": [],
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}},
+    }
     with pytest.raises(FeedError, match="CRS that is not known"):
         feeds.parse("areas", Path("areas.geojson"), json.dumps(doc).encode())
 
@@ -139,8 +169,9 @@ def test_reader_never_sees_half_a_file_while_a_writer_replaces_it(tmp_path: Path
     target = tmp_path / "polling_stations.csv"
     _rewrite_loop(str(target), 0.0)
     feeds.write_atomic(target, "id,name,latitude,longitude,registered_voters\n")
-    writer = multiprocessing.get_context("spawn").Process(target=_rewrite_loop,
-                                                          args=(str(target), 3.0))
+    writer = multiprocessing.get_context("spawn").Process(
+        target=_rewrite_loop, args=(str(target), 3.0)
+    )
     writer.start()
     reads = failures = 0
     try:
@@ -194,5 +225,9 @@ def test_missing_feed_is_reported_and_others_still_load(tmp_path: Path) -> None:
     assert len(scene["polling_stations"]) == 1
     assert len(scene["incidents"]) == 0
     missing = [p for p in scene.problems if p.kind == "missing_file"]
-    assert {p.feed for p in missing} == {"patrols", "convoy_routes", "convoy_positions",
-                                         "incidents"}  # areas is optional
+    assert {p.feed for p in missing} == {
+        "patrols",
+        "convoy_routes",
+        "convoy_positions",
+        "incidents",
+    }  # areas is optional

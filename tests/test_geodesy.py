@@ -20,8 +20,9 @@ ITURI = (30.8, 2.2)
 @pytest.mark.parametrize("metres", [500.0, 5_000.0, 15_000.0, 80_000.0])
 def test_distance_matches_pyproj_geodesic(origin: tuple[float, float], metres: float) -> None:
     az = np.arange(0, 360, 15.0)
-    lon, lat, _ = GEOD.fwd(np.full(az.size, origin[0]), np.full(az.size, origin[1]), az,
-                           np.full(az.size, metres))
+    lon, lat, _ = GEOD.fwd(
+        np.full(az.size, origin[0]), np.full(az.size, origin[1]), az, np.full(az.size, metres)
+    )
     got = geodesy.distance_m(np.full(az.size, origin[0]), np.full(az.size, origin[1]), lon, lat)
     assert np.max(np.abs(got - metres) / metres) < 1e-9
 
@@ -47,7 +48,8 @@ def test_sphere_search_margin_covers_the_ellipsoid_everywhere() -> None:
 
 @pytest.mark.parametrize("origin", [FAR_WEST, FAR_EAST])
 def test_distance_to_compound_edge_is_geodesic_to_within_0_1_percent(
-        origin: tuple[float, float]) -> None:
+    origin: tuple[float, float],
+) -> None:
     lon0, lat0 = origin
     compound = shapely.box(lon0 - 0.004, lat0 - 0.003, lon0 + 0.004, lat0 + 0.003)
     # Points due east of the compound: nearest edge point is on the east side, same latitude.

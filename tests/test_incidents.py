@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pandas as pd
-
 from conftest import kinds, load_text
+
 from layers import incidents
 from layers.scene import Scene
 
-ACLED = """event_id_cnty,event_date,year,event_type,sub_event_type,admin1,admin2,latitude,longitude,notes,fatalities,source
+ACLED = """\
+event_id_cnty,event_date,year,event_type,sub_event_type,admin1,admin2,latitude,longitude,notes,fatalities,source
 LBR1,31 December 2020,2020,Riots,Mob violence,Montserrado,Greater Monrovia,6.3,-10.8,"Clashes near a polling centre",0,Front Page Africa
 LBR2,2020-12-30,2020,Violence against civilians,Attack,Nimba,Sanniquellie-Mahn,7.36,-8.71,Two killed,2,Daily Observer
 LBR3,30/12/2020,2020,Battles,Armed clash,Lofa,Voinjama,8.42,-9.75,,12,Local radio
@@ -17,9 +18,11 @@ LBR3,30/12/2020,2020,Battles,Armed clash,Lofa,Voinjama,8.42,-9.75,,12,Local radi
 
 def test_acled_export_loads_as_it_is() -> None:
     frame, problems = load_text("incidents", "acled.csv", ACLED)
-    assert frame["time"].tolist() == [pd.Timestamp("2020-12-31T00:00Z"),
-                                      pd.Timestamp("2020-12-30T00:00Z"),
-                                      pd.Timestamp("2020-12-30T00:00Z")]
+    assert frame["time"].tolist() == [
+        pd.Timestamp("2020-12-31T00:00Z"),
+        pd.Timestamp("2020-12-30T00:00Z"),
+        pd.Timestamp("2020-12-30T00:00Z"),
+    ]
     assert frame["type"].tolist()[0] == "Riots" and frame["sub_type"][0] == "Mob violence"
     assert frame["description"][0] == "Clashes near a polling centre"
     assert frame["admin1"].tolist() == ["Montserrado", "Nimba", "Lofa"]
@@ -35,10 +38,12 @@ def test_reported_severity_is_kept() -> None:
 
 
 def test_categories_and_time_window() -> None:
-    text = ("id,time,type,severity,lat,lon\n"
-            "I1,2026-10-11T11:30Z,Armed attack,high,6.3,-10.8\n"
-            "I2,2026-10-10T11:30Z,Protest,low,6.3,-10.8\n"
-            "I3,2026-10-11T13:00Z,Intimidation of voters,medium,6.3,-10.8\n")
+    text = (
+        "id,time,type,severity,lat,lon\n"
+        "I1,2026-10-11T11:30Z,Armed attack,high,6.3,-10.8\n"
+        "I2,2026-10-10T11:30Z,Protest,low,6.3,-10.8\n"
+        "I3,2026-10-11T13:00Z,Intimidation of voters,medium,6.3,-10.8\n"
+    )
     frame, _ = load_text("incidents", "i.csv", text)
     now = pd.Timestamp("2026-10-11T12:00Z")
     derived = incidents.derive(frame, Scene({}, now=now))
@@ -49,9 +54,11 @@ def test_categories_and_time_window() -> None:
 
 
 def test_render_styles_by_severity_and_category() -> None:
-    text = ("id,time,type,severity,lat,lon\n"
-            "I1,2026-10-11T11:30Z,Armed attack,critical,6.3,-10.8\n"
-            "I2,2026-10-11T11:30Z,Protest,low,6.4,-10.8\n")
+    text = (
+        "id,time,type,severity,lat,lon\n"
+        "I1,2026-10-11T11:30Z,Armed attack,critical,6.3,-10.8\n"
+        "I2,2026-10-11T11:30Z,Protest,low,6.4,-10.8\n"
+    )
     frame, _ = load_text("incidents", "i.csv", text)
     derived = incidents.derive(frame, Scene({}, now=pd.Timestamp("2026-10-11T12:00Z")))
     layer = next(iter(incidents.render(derived)._children.values()))

@@ -24,8 +24,14 @@ def scene(sample_folder: Path) -> Scene:
 
 
 def test_registry_lists_every_feed_once() -> None:
-    assert LAYERS == ["areas", "convoy_positions", "convoy_routes", "incidents", "patrols",
-                      "polling_stations"]
+    assert LAYERS == [
+        "areas",
+        "convoy_positions",
+        "convoy_routes",
+        "incidents",
+        "patrols",
+        "polling_stations",
+    ]
     assert all(REGISTRY[name].SPEC.name == name for name in LAYERS)
 
 

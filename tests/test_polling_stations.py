@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import pandas as pd
 import pyproj
-
 from conftest import geojson, kinds, load_text, point
+
 from layers import patrols, polling_stations
 from layers.scene import Scene
 from layers.schema import empty_frame
 
 
 def test_geojson_stations_without_ids_are_numbered_and_keep_every_property() -> None:
-    frame, problems = load_text("polling_stations", "s.geojson", geojson([
-        point(-10.8, 6.3, name="A", county="Bomi", voters="350", extra="kept"),
-        point(0, 0, name="B", county="Bong"),
-    ]))
+    frame, problems = load_text(
+        "polling_stations",
+        "s.geojson",
+        geojson(
+            [
+                point(-10.8, 6.3, name="A", county="Bomi", voters="350", extra="kept"),
+                point(0, 0, name="B", county="Bong"),
+            ]
+        ),
+    )
     assert frame["id"].tolist() == ["row-1", "row-2"]
     assert frame["admin1"].tolist() == ["Bomi", "Bong"]
     assert frame["registered_voters"].tolist()[0] == 350
@@ -24,8 +30,10 @@ def test_geojson_stations_without_ids_are_numbered_and_keep_every_property() -> 
 
 
 def test_status_synonyms_and_booleans() -> None:
-    text = ("id,status,materials_delivered,staff_trained,lat,lon\n"
-            "S1,Opened,yes,1,6.3,-10.8\nS2,postponed,no,maybe,6.4,-10.7\n")
+    text = (
+        "id,status,materials_delivered,staff_trained,lat,lon\n"
+        "S1,Opened,yes,1,6.3,-10.8\nS2,postponed,no,maybe,6.4,-10.7\n"
+    )
     frame, problems = load_text("polling_stations", "s.csv", text)
     assert frame["status"].tolist() == ["open", "suspended"]
     assert frame["materials_delivered"].tolist() == [True, False]
@@ -34,11 +42,13 @@ def test_status_synonyms_and_booleans() -> None:
 
 
 def test_derive_marks_covered_uncovered_and_unknown() -> None:
-    stations, _ = load_text("polling_stations", "s.csv",
-                            "id,lat,lon\nnear,6.30,-10.80\nfar,7.50,-9.00\nnowhere,,\n")
+    stations, _ = load_text(
+        "polling_stations", "s.csv", "id,lat,lon\nnear,6.30,-10.80\nfar,7.50,-9.00\nnowhere,,\n"
+    )
     bases, _ = load_text("patrols", "p.csv", "id,radius_m,lat,lon\nB1,5000,6.31,-10.80\n")
-    scene = Scene({"patrols": bases, "polling_stations": stations},
-                  now=pd.Timestamp("2026-10-11T12:00Z"))
+    scene = Scene(
+        {"patrols": bases, "polling_stations": stations}, now=pd.Timestamp("2026-10-11T12:00Z")
+    )
     derived = polling_stations.derive(stations, scene)
     assert derived["coverage_state"].tolist() == ["covered", "uncovered", "unknown"]
     assert derived["nearest_base"].tolist()[:2] == ["B1", "B1"]
