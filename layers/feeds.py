@@ -411,7 +411,7 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     header = _fit_header(feed, name, header, body, problems)
     width = len(header)
     rows = np.array([line for line, _ in body], dtype=int)
-    cells: list[list[str | None]] = []
+    cells: list[list[str]] = []
     for line, rec in body:
         if len(rec) != width:
             what = "fewer" if len(rec) < width else "more"
@@ -423,19 +423,17 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
                     None,
                     f"this row has {len(rec)} fields where the header has {width} ({what}).",
                     "Check the row for a missing or extra delimiter; a cut-off last row means "
-                    "the file "
-                    "was half-written.",
+                    "the file was half-written.",
                     Level.WARNING,
                     "row_length",
                 )
             )
             rec = (rec + [""] * width)[:width]
-        cells.append([c.strip() or None for c in rec])
-    values = (
-        pd.DataFrame(cells, columns=header, dtype=object)
-        if cells
-        else pd.DataFrame(columns=header, dtype=object)
-    )
+        cells.append(rec)
+    values = pd.DataFrame(cells, columns=header, dtype=object)
+    for col in values.columns:  # vectorised: surrounding spaces go, empty cells become None
+        stripped = values[col].str.strip()
+        values[col] = stripped.where(stripped != "", None).astype(object)
     values = _normalise_columns(values, feed, name, problems)
     return RawTable(feed, name, values, rows, problems, hxl)
 

@@ -46,10 +46,18 @@ def distance_m(
     return np.asarray(dist, dtype=float)
 
 
-def local_projection(lon: float, lat: float) -> pyproj.Transformer:
-    """Azimuthal equidistant projection centred on a point (metres, exact from the centre)."""
-    aeqd = pyproj.CRS.from_proj4(f"+proj=aeqd +lat_0={lat} +lon_0={lon} +datum=WGS84 +units=m")
-    return pyproj.Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+def local_projection(lon: float, lat: float) -> pyproj.Proj:
+    """Azimuthal equidistant projection centred on a point (metres, exact from the centre).
+
+    ``pyproj.Proj`` is built in a third of a millisecond; a Transformer takes 6 ms.
+    """
+    return pyproj.Proj(proj="aeqd", lat_0=lat, lon_0=lon, ellps="WGS84")
+
+
+def _project(shape: BaseGeometry, proj: pyproj.Proj, inverse: bool = False) -> BaseGeometry:
+    return shapely.transform(
+        shape, lambda xy: np.column_stack(proj(xy[:, 0], xy[:, 1], inverse=inverse))
+    )
 
 
 def distance_to_shape_m(shape: BaseGeometry, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -58,12 +66,9 @@ def distance_to_shape_m(shape: BaseGeometry, lon: np.ndarray, lat: np.ndarray) -
     Within 100 km of the shape's centre the projection's scale error is below 0.01 %.
     """
     centre = shape.centroid
-    fwd = local_projection(centre.x, centre.y)
-    projected = shapely.transform(
-        shape, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))
-    )
-    x, y = fwd.transform(np.asarray(lon, float), np.asarray(lat, float))
-    return np.asarray(shapely.distance(projected, shapely.points(x, y)), dtype=float)
+    proj = local_projection(centre.x, centre.y)
+    x, y = proj(np.asarray(lon, float), np.asarray(lat, float))
+    return np.asarray(shapely.distance(_project(shape, proj), shapely.points(x, y)), dtype=float)
 
 
 def extent_m(shape: BaseGeometry) -> float:
@@ -96,11 +101,6 @@ def buffer_m(shape: BaseGeometry, radius_m: float) -> BaseGeometry:
     if shape.geom_type == "Point":
         return geodesic_circle(shape.x, shape.y, radius_m)
     centre = shape.centroid
-    fwd = local_projection(centre.x, centre.y)
-    projected = shapely.transform(
-        shape, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1]))
-    )
-    grown = projected.buffer(radius_m, quad_segs=16)
-    return shapely.transform(
-        grown, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1], direction="INVERSE"))
-    )
+    proj = local_projection(centre.x, centre.y)
+    grown = _project(shape, proj).buffer(radius_m, quad_segs=16)
+    return _project(grown, proj, inverse=True)

@@ -251,7 +251,11 @@ class _Builder:
     def bases(self, stations: pd.DataFrame) -> list[dict]:
         n = self.counts["bases"]
         # Bases sit where people are, but some areas are left thin: real gaps to find.
-        thin = {r.name for r in self.geo.regions[::5]}
+        thin = {
+            r.name
+            for r in self.geo.regions
+            if r.weight < np.percentile([g.weight for g in self.geo.regions], 25)
+        }  # the least populated quarter
         pool = stations[~stations["admin1"].isin(thin) | (self.rng.random(len(stations)) < 0.2)]
         capitals = [(r.lon, r.lat, r.name) for r in self.geo.regions]
         picks = pool.sample(

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers.config import Scenario, Settings, read_scenario
 from layers.feeds import FeedStore, FeedVersion, RawTable
-from layers.problems import Problem
+from layers.problems import Level, Problem
 from layers.schema import ReadContext, empty_frame
 
 if TYPE_CHECKING:
@@ -33,6 +34,48 @@ class Scene:
     def problems(self) -> list[Problem]:
         """Every problem of every feed, feed by feed."""
         return [p for v in self.versions.values() for p in v.problems]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """(minx, miny, maxx, maxy) of every located feature, or None when nothing is located."""
+        boxes = [f.geometry.dropna().total_bounds for f in self.frames.values() if len(f)]
+        boxes = [b for b in boxes if np.isfinite(b).all()]
+        if not boxes:
+            return None
+        stacked = np.array(boxes)
+        return (
+            float(stacked[:, 0].min()),
+            float(stacked[:, 1].min()),
+            float(stacked[:, 2].max()),
+            float(stacked[:, 3].max()),
+        )
+
+    def feed_status(self) -> pd.DataFrame:
+        """One row per feed: file, state, rows, problems (errors and warnings; notices apart)."""
+        from layers import REGISTRY
+
+        rows = []
+        for name, version in self.versions.items():
+            spec = REGISTRY[name].SPEC
+            if version.data is None:
+                state = (
+                    "not provided"
+                    if spec.optional and version.path is None
+                    else ("missing" if version.path is None else "unreadable")
+                )
+            else:
+                state = "showing an older copy" if version.stale_copy else "ok"
+            rows.append(
+                {
+                    "feed": spec.title,
+                    "file": version.path.name if version.path else None,
+                    "state": state,
+                    "rows": len(version.data) if version.data is not None else 0,
+                    "problems": sum(p.level != Level.NOTICE for p in version.problems),
+                    "notices": sum(p.level == Level.NOTICE for p in version.problems),
+                }
+            )
+        return pd.DataFrame(rows)
 
 
 class SceneLoader:

@@ -10,7 +10,7 @@ empty, a bad location becomes an empty geometry; only a repeated id is left out.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -270,9 +270,8 @@ class _Reader:
 
     def choices(self, f: Field, col: str, text: pd.Series) -> pd.Series:
         lookup = {c: c for c in f.choices} | {normalise_name(k): v for k, v in f.synonyms.items()}
-        norm = text.map(lambda v: None if v is None else normalise_name(v))
-        mapped = norm.map(lambda v: lookup.get(v) if v is not None else None)
-        bad = mapped.isna() & norm.notna() & (norm != "")
+        mapped = _map_distinct(text, lambda v: lookup.get(normalise_name(v)))
+        bad = mapped.isna() & text.notna()
         for i in np.flatnonzero(bad.to_numpy()):
             self.report(
                 int(i),
@@ -304,9 +303,8 @@ class _Reader:
             "f": False,
             "unverified": False,
         }
-        norm = text.map(lambda v: None if v is None else normalise_name(v))
-        mapped = norm.map(lambda v: truth.get(v) if v is not None else None)
-        for i in np.flatnonzero((mapped.isna() & norm.notna()).to_numpy()):
+        mapped = _map_distinct(text, lambda v: truth.get(normalise_name(v)))
+        for i in np.flatnonzero((mapped.isna() & text.notna()).to_numpy()):
             self.report(
                 int(i),
                 col,
@@ -601,15 +599,19 @@ class _Reader:
         return gdf[~repeated]
 
 
+def _map_distinct(text: pd.Series, func: Callable[[object], object]) -> pd.Series:
+    """``func`` of each present value, computed once per distinct value; None where missing."""
+    distinct = {v: func(v) for v in pd.unique(text[text.notna()])}
+    return pd.Series(
+        [distinct.get(v) if v is not None else None for v in text], index=text.index, dtype=object
+    )
+
+
 def as_text(values: pd.Series) -> pd.Series:
     """Object series of the values with every missing one (NaN, NA, '') as None."""
+    present = (values.notna() & (values.astype(object) != "")).to_numpy(dtype=bool)
     return pd.Series(
-        [
-            None if v is None or (isinstance(v, float) and v != v) or v is pd.NA or v == "" else v
-            for v in values
-        ],
-        index=values.index,
-        dtype=object,
+        np.where(present, values.to_numpy(dtype=object), None), index=values.index, dtype=object
     )
 
 

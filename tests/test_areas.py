@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from conftest import load_text
-
 from layers import areas
 from layers.scene import Scene
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-from conftest import kinds, load_text
 
+from conftest import kinds, load_text
 from layers import convoy_positions
 from layers.scene import Scene
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pyproj
 import pytest
-from conftest import kinds, load_text
 
+from conftest import kinds, load_text
 from layers import convoy_routes
 from layers.scene import Scene
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
-from conftest import kinds, load_text
 
+from conftest import kinds, load_text
 from layers import incidents
 from layers.scene import Scene
 

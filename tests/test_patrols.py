@@ -8,8 +8,8 @@ import numpy as np
 import pyproj
 import pytest
 import shapely
-from conftest import kinds, load_text
 
+from conftest import kinds, load_text
 from layers import patrols
 from layers.scene import Scene
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pyproj
-from conftest import geojson, kinds, load_text, point
 
+from conftest import geojson, kinds, load_text, point
 from layers import patrols, polling_stations
 from layers.scene import Scene
 from layers.schema import empty_frame

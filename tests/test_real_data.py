@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import kinds, load_path
 
+from conftest import kinds, load_path
 from layers import REGISTRY
 from layers.scene import Scene
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from conftest import ANCHOR
 
+from conftest import ANCHOR
 from layers.config import Settings, read_scenario
 from layers.scenario import LABEL, generate
 from layers.scene import SceneLoader, derive_all

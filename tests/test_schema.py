@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import geojson, kinds, load_text, point
 
+from conftest import geojson, kinds, load_text, point
 from layers.feeds import FeedError
 from layers.problems import Level
 from layers.schema import ReadContext, parse_times

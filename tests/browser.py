@@ -1,0 +1,145 @@
+"""Helpers for browser tests: run the app on a free port, drive Debian's Chromium offline."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "artifacts"
+LOCAL = ("http://localhost", "http://127.0.0.1", "data:", "blob:", "about:")
+
+
+def require_chromium() -> None:
+    """Skip on a machine without Chromium; in CI its absence is a failure."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running_app(env: dict[str, str], timeout: float = 60.0) -> Iterator[str]:
+    """Start the dashboard with ``env`` added; yield its URL once its health check answers."""
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start: {Path(log.name).read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def offline_page(width: int = 1400, height: int = 1000):  # type: ignore[no-untyped-def]
+    """A Playwright page in Debian's Chromium where every request off this machine fails.
+
+    Yields (page, blocked): ``blocked`` lists the URLs that were refused.
+    """
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    blocked: list[str] = []
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": width, "height": height},
+        )
+        try:
+
+            def route(r):  # type: ignore[no-untyped-def]
+                if r.request.url.startswith(LOCAL):
+                    r.continue_()
+                else:
+                    blocked.append(r.request.url)
+                    r.abort()
+
+            context.route("**/*", route)
+            page = context.new_page()
+            yield page, blocked
+        finally:
+            context.close()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+def map_frame(page, timeout_ms: int = 60_000):  # type: ignore[no-untyped-def]
+    """The st_folium iframe's Frame, once Leaflet has drawn its container in it."""
+    page.wait_for_selector(
+        'iframe[title="streamlit_folium.st_folium"]', state="attached", timeout=timeout_ms
+    )
+    locator = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
+    locator.locator(".leaflet-container").wait_for(timeout=timeout_ms)
+    return next(f for f in page.frames if "streamlit_folium" in f.url)
+
+
+def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
