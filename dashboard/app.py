@@ -40,13 +40,13 @@ def show_problems(scene: Scene) -> None:
     for row in broken.itertuples():
         st.error(f"{row.feed}: {row.state}. See the feed problems below.")
     with st.expander(f"Feed problems: {int(status['problems'].sum())}"):
-        st.dataframe(status, hide_index=True, use_container_width=True)
+        st.dataframe(status, hide_index=True, width="stretch")
         problems = scene.problems
         if problems:
             st.dataframe(
                 pd.DataFrame([p.as_dict() for p in problems]),
                 hide_index=True,
-                use_container_width=True,
+                width="stretch",
             )
 
 

@@ -86,3 +86,144 @@ def test_empty_frame_loads_derives_and_renders(name: str, scene: Scene) -> None:
     derived = REGISTRY[name].derive(empty, empty_scene)
     assert len(derived) == 0
     assert isinstance(REGISTRY[name].render(derived), folium.FeatureGroup)
+
+
+# ---------------------------------------------------------------- bad input, for every layer
+
+VALID = {"text": "x", "int": "1", "float": "1", "time": "2026-10-11T10:00:00Z", "bool": "true"}
+GEOMETRY = {
+    "Point": {"type": "Point", "coordinates": [-10.8, 6.3]},
+    "LineString": {"type": "LineString", "coordinates": [[-10.8, 6.3], [-10.7, 6.4]]},
+    "Polygon": {
+        "type": "Polygon",
+        "coordinates": [[[-10.8, 6.3], [-10.7, 6.3], [-10.7, 6.4], [-10.8, 6.3]]],
+    },
+}
+WRONG = {
+    "Point": GEOMETRY["LineString"],
+    "LineString": GEOMETRY["Point"],
+    "Polygon": GEOMETRY["Point"],
+}
+BROKEN = {
+    "Point": {"type": "Point", "coordinates": ["east", "north"]},
+    "LineString": {"type": "LineString", "coordinates": [[-10.8, 6.3]]},
+    "Polygon": {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]},
+}
+BROKEN_KIND = {
+    "Point": "not_a_number",
+    "LineString": "invalid_geometry",
+    "Polygon": "invalid_geometry",
+}
+
+
+def good_props(name: str, i: int) -> dict[str, object]:
+    spec = REGISTRY[name].SPEC
+    props: dict[str, object] = {}
+    for f in spec.fields:
+        props[f.name] = f.choices[0] if f.kind == "choice" else VALID[f.kind]
+    if spec.id_field:
+        props[spec.id_field] = f"id-{i}"
+    return props
+
+
+def feature(name: str, i: int, geometry: dict | None = None, **override: object) -> dict:
+    kind = REGISTRY[name].SPEC.geometry[0]
+    return {
+        "type": "Feature",
+        "properties": {**good_props(name, i), **override},
+        "geometry": GEOMETRY[kind] if geometry is None else geometry,
+    }
+
+
+def load_features(name: str, features: list[dict]):  # type: ignore[no-untyped-def]
+    from conftest import geojson, load_text
+
+    return load_text(name, f"{name}.geojson", geojson(features))
+
+
+def bad_cases(name: str) -> list[tuple[str, dict, str, str]]:
+    """(case, bad feature, problem kind, column) for every way this layer's input can be bad."""
+    spec = REGISTRY[name].SPEC
+    kind = spec.geometry[0]
+    cases = [
+        ("no geometry", {**feature(name, 99), "geometry": None}, "missing_coordinates", "geometry"),
+        ("wrong geometry type", feature(name, 99, WRONG[kind]), "wrong_geometry_type", "geometry"),
+        ("broken geometry", feature(name, 99, BROKEN[kind]), BROKEN_KIND[kind], "geometry"),
+    ]
+    if kind == "Point":
+        cases.append(
+            (
+                "null island",
+                feature(name, 99, {"type": "Point", "coordinates": [0, 0]}),
+                "null_island",
+                "geometry",
+            )
+        )
+        cases.append(
+            (
+                "out of range",
+                feature(name, 99, {"type": "Point", "coordinates": [-300, 6.3]}),
+                "out_of_range",
+                "geometry",
+            )
+        )
+    if spec.id_field:
+        cases.append(("duplicate id", feature(name, 0), "duplicate_id", spec.id_field))
+    for f in spec.fields:
+        if f.kind == "choice":
+            cases.append(
+                (
+                    f"unknown {f.name}",
+                    feature(name, 99, **{f.name: "nonsense"}),
+                    "unknown_value",
+                    f.name,
+                )
+            )
+        if f.kind == "time":
+            cases.append(
+                (f"bad {f.name}", feature(name, 99, **{f.name: "soon-ish"}), "bad_time", f.name)
+            )
+        if f.kind in ("int", "float"):
+            cases.append(
+                (f"bad {f.name}", feature(name, 99, **{f.name: "lots"}), "not_a_number", f.name)
+            )
+    return cases
+
+
+@pytest.mark.parametrize(("name", "case"), [(n, c[0]) for n in LAYERS for c in bad_cases(n)])
+def test_every_layer_reports_each_bad_row_and_keeps_the_good_ones(name: str, case: str) -> None:
+    _, bad, kind, column = next(c for c in bad_cases(name) if c[0] == case)
+    good = [feature(name, i) for i in range(25)]
+    frame, problems = load_features(name, [*good, bad])
+    found = [p for p in problems if p.kind == kind]
+    assert found, f"{case}: no {kind} problem in {[p.kind for p in problems]}"
+    assert found[0].row == 26 and found[0].column == column and found[0].fix
+    assert found[0].feed == name and found[0].file == f"{name}.geojson"
+    kept = 25 if kind == "duplicate_id" else 26
+    assert len(frame) == kept
+    assert frame.geometry.iloc[:25].notna().all()  # good rows untouched
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_every_layer_fails_whole_feeds_with_a_reason(name: str, tmp_path: Path) -> None:
+    from conftest import load_text
+    from layers.feeds import FeedError
+
+    with pytest.raises(FeedError, match="empty"):
+        load_text(name, f"{name}.csv", "")
+    with pytest.raises(FeedError, match="not valid JSON"):
+        load_text(name, f"{name}.geojson", '{"type": "FeatureCollection", "features": [{"ty')
+    required = [f.name for f in REGISTRY[name].SPEC.fields if f.required]
+    for missing in required:
+        props = {k: v for k, v in good_props(name, 1).items() if k != missing}
+        text = (
+            ",".join([*props, "lat", "lon"])
+            + "\n"
+            + ",".join([str(v) for v in props.values()] + ["6.3", "-10.8"])
+            + "\n"
+        )
+        with pytest.raises(FeedError, match=f"required column '{missing}' is missing"):
+            load_text(name, f"{name}.csv", text)
+    scene = SceneLoader(Settings(tmp_path)).load()
+    missing_file = [p for p in scene.versions[name].problems if p.kind == "missing_file"]
+    assert len(missing_file) == (0 if REGISTRY[name].SPEC.optional else 1)
