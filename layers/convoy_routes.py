@@ -60,10 +60,7 @@ POPUP = (
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Clean routes frame and problems."""
-    frame, problems = build_frame(raw, SPEC, ctx)
-    if frame["route_id"].isna().all() and len(frame):
-        frame["route_id"] = [f"row-{r}" for r in frame["source_row"]]
-    return frame, problems
+    return build_frame(raw, SPEC, ctx)
 
 
 def derive(routes: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:

@@ -52,6 +52,19 @@ class FeedError(Exception):
         super().__init__(str(problem))
         self.problem = problem
 
+    @classmethod
+    def whole(
+        cls,
+        feed: str,
+        file: str | None,
+        message: str,
+        fix: str,
+        kind: str,
+        column: str | None = None,
+    ) -> FeedError:
+        """The error for a feed file that cannot be used at all."""
+        return cls(Problem(feed, file, None, column, message, fix, Level.ERROR, kind))
+
 
 @dataclass(frozen=True)
 class Signature:
@@ -89,18 +102,6 @@ class RawTable:
     @property
     def is_geojson(self) -> bool:
         return self.geom_type is not None
-
-    def problem(
-        self,
-        row: int | None,
-        column: str | None,
-        message: str,
-        fix: str,
-        level: Level = Level.ERROR,
-        kind: str = "other",
-    ) -> None:
-        """Record a problem in this feed."""
-        self.problems.append(Problem(self.feed, self.file, row, column, message, fix, level, kind))
 
 
 def normalise_name(name: object) -> str:
@@ -180,16 +181,12 @@ def parse(feed: str, path: Path, data: bytes) -> RawTable:
     """Parse one feed file's bytes; raises FeedError when nothing usable is in it."""
     name = path.name
     if not data.strip():
-        raise FeedError(
-            Problem(
-                feed,
-                name,
-                None,
-                None,
-                "the file is empty.",
-                "Check that the system writing this feed finished writing it.",
-                kind="empty_file",
-            )
+        raise FeedError.whole(
+            feed,
+            name,
+            "the file is empty.",
+            "Check that the system writing this feed finished writing it.",
+            kind="empty_file",
         )
     text, encoding_problem = _decode(feed, name, data)
     looks_json = text.lstrip()[:1] in ("{", "[")
@@ -225,16 +222,12 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
-        raise FeedError(
-            Problem(
-                feed,
-                name,
-                None,
-                None,
-                f"the file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}).",
-                "It may be half-written or cut off: check the system that writes it.",
-                kind="unparseable",
-            )
+        raise FeedError.whole(
+            feed,
+            name,
+            f"the file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}).",
+            "It may be half-written or cut off: check the system that writes it.",
+            kind="unparseable",
         ) from err
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         features = doc.get("features")
@@ -244,28 +237,20 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
         features = doc
     else:
         found = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
-        raise FeedError(
-            Problem(
-                feed,
-                name,
-                None,
-                None,
-                f"expected a GeoJSON FeatureCollection, got {found!r}.",
-                "Export the layer as a GeoJSON FeatureCollection.",
-                kind="unparseable",
-            )
+        raise FeedError.whole(
+            feed,
+            name,
+            f"expected a GeoJSON FeatureCollection, got {found!r}.",
+            "Export the layer as a GeoJSON FeatureCollection.",
+            kind="unparseable",
         )
     if not isinstance(features, list):
-        raise FeedError(
-            Problem(
-                feed,
-                name,
-                None,
-                None,
-                "'features' is not a list.",
-                "Export the layer as a GeoJSON FeatureCollection.",
-                kind="unparseable",
-            )
+        raise FeedError.whole(
+            feed,
+            name,
+            "'features' is not a list.",
+            "Export the layer as a GeoJSON FeatureCollection.",
+            kind="unparseable",
         )
     transformer = _crs_transformer(feed, name, doc)
 
@@ -359,16 +344,12 @@ def _crs_transformer(feed: str, name: str, doc: Any) -> pyproj.Transformer | Non
     try:
         source = pyproj.CRS.from_user_input(crs_name)
     except pyproj.exceptions.CRSError as err:
-        raise FeedError(
-            Problem(
-                feed,
-                name,
-                None,
-                None,
-                f"the file declares a CRS that is not known: {crs_name!r}.",
-                "Export it in WGS84 (EPSG:4326), as RFC 7946 asks.",
-                kind="unknown_crs",
-            )
+        raise FeedError.whole(
+            feed,
+            name,
+            f"the file declares a CRS that is not known: {crs_name!r}.",
+            "Export it in WGS84 (EPSG:4326), as RFC 7946 asks.",
+            kind="unknown_crs",
         ) from err
     if source.equals(pyproj.CRS("EPSG:4326"), ignore_axis_order=True):
         return None
@@ -386,16 +367,12 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
     numbered = [(i + 1, r) for i, r in enumerate(records) if any(c.strip() for c in r)]
     if not numbered:
-        raise FeedError(
-            Problem(
-                feed,
-                name,
-                None,
-                None,
-                "the file has no rows.",
-                "Check that the system writing this feed finished writing it.",
-                kind="empty_file",
-            )
+        raise FeedError.whole(
+            feed,
+            name,
+            "the file has no rows.",
+            "Check that the system writing this feed finished writing it.",
+            kind="empty_file",
         )
     header = [h.strip() for h in numbered[0][1]]
     header = [h or f"column_{i + 1}" for i, h in enumerate(header)]

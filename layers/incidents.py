@@ -202,8 +202,6 @@ def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Proble
                 "derived_severity",
             )
         )
-    if frame["id"].isna().all() and len(frame):
-        frame["id"] = [f"row-{r}" for r in frame["source_row"]]
     return frame, problems
 
 

@@ -80,10 +80,7 @@ POPUP = (
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Clean bases frame and problems."""
-    frame, problems = build_frame(raw, SPEC, ctx)
-    if frame["id"].isna().all() and len(frame):
-        frame["id"] = [f"row-{r}" for r in frame["source_row"]]
-    return frame, problems
+    return build_frame(raw, SPEC, ctx)
 
 
 def derive(bases: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:

@@ -102,10 +102,7 @@ POPUP = (
 
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Clean stations frame and problems."""
-    frame, problems = build_frame(raw, SPEC, ctx)
-    if frame["id"].isna().all() and len(frame):
-        frame["id"] = [f"row-{r}" for r in frame["source_row"]]
-    return frame, problems
+    return build_frame(raw, SPEC, ctx)
 
 
 def derive(stations: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:

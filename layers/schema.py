@@ -147,17 +147,14 @@ class _Reader:
             col = self.source_column((f.name, *f.aliases))
             if col is None:
                 if f.required:
-                    raise FeedError(
-                        Problem(
-                            self.spec.name,
-                            self.raw.file,
-                            None,
-                            f.name,
-                            f"the required column {f.name!r} is missing (also looked for "
-                            f"{', '.join(f.aliases) or 'no other name'}).",
-                            f"Add a {f.name!r} column; see docs/feeds.md.",
-                            kind="missing_column",
-                        )
+                    raise FeedError.whole(
+                        self.spec.name,
+                        self.raw.file,
+                        f"the required column {f.name!r} is missing (also looked for "
+                        f"{', '.join(f.aliases) or 'no other name'}).",
+                        f"Add a {f.name!r} column; see docs/feeds.md.",
+                        "missing_column",
+                        column=f.name,
                     )
                 out[f.name] = self.default_column(f, n)
                 continue
@@ -210,18 +207,20 @@ class _Reader:
             return self.booleans(f, col, text)
         return text.map(lambda v: None if v is None else str(v).strip() or None).astype(object)
 
-    def numbers(self, f: Field, col: str, text: pd.Series) -> pd.Series:
+    def read_numbers(self, text: pd.Series, col: str, fix: str, level: Level) -> pd.Series:
+        """Numbers of ``text``; each value that is present but not a number is reported."""
         nums = to_numbers(text)
-        bad = nums.isna() & text.notna()
-        for i in np.flatnonzero(bad.to_numpy()):
+        for i in np.flatnonzero((nums.isna() & text.notna()).to_numpy()):
             self.report(
-                int(i),
-                col,
-                f"{text.iloc[i]!r} is not a number.",
-                f"Write {f.name} as a plain number{' in ' + f.unit if f.unit else ''}.",
-                Level.WARNING,
-                "not_a_number",
+                int(i), col, f"{text.iloc[i]!r} is not a number.", fix, level, "not_a_number"
             )
+        return nums
+
+    def numbers(self, f: Field, col: str, text: pd.Series) -> pd.Series:
+        unit = f" in {f.unit}" if f.unit else ""
+        nums = self.read_numbers(
+            text, col, f"Write {f.name} as a plain number{unit}.", Level.WARNING
+        )
         low = nums < f.minimum if f.minimum is not None else pd.Series(False, index=nums.index)
         high = nums > f.maximum if f.maximum is not None else pd.Series(False, index=nums.index)
         for i in np.flatnonzero((low | high).to_numpy()):
@@ -345,18 +344,14 @@ class _Reader:
             else:
                 wkt_col = self.source_column(WKT_NAMES)
                 if wkt_col is None:
-                    raise FeedError(
-                        Problem(
-                            self.spec.name,
-                            raw.file,
-                            None,
-                            None,
-                            "no latitude/longitude columns (looked for "
-                            f"{'/'.join(LAT_NAMES[:3])} and {'/'.join(LON_NAMES[:4])}) and no WKT "
-                            "geometry column.",
-                            "Add latitude and longitude columns in decimal degrees (WGS84).",
-                            kind="missing_column",
-                        )
+                    raise FeedError.whole(
+                        self.spec.name,
+                        raw.file,
+                        "no latitude/longitude columns (looked for "
+                        f"{'/'.join(LAT_NAMES[:3])} and {'/'.join(LON_NAMES[:4])}) and no WKT "
+                        "geometry column.",
+                        "Add latitude and longitude columns in decimal degrees (WGS84).",
+                        "missing_column",
                     )
                 used.add(wkt_col)
                 return self.check_shapes(self.wkt(wkt_col), wkt_col)
@@ -367,17 +362,9 @@ class _Reader:
 
     def coordinate(self, col: str) -> np.ndarray:
         text = self.raw.values[col]
-        nums = to_numbers(text)
-        bad = nums.isna() & text.notna()
-        for i in np.flatnonzero(bad.to_numpy()):
-            self.report(
-                int(i),
-                col,
-                f"{text.iloc[i]!r} is not a number.",
-                "Write coordinates as decimal degrees, e.g. 6.3156.",
-                Level.ERROR,
-                "not_a_number",
-            )
+        nums = self.read_numbers(
+            text, col, "Write coordinates as decimal degrees, e.g. 6.3156.", Level.ERROR
+        )
         for i in np.flatnonzero(text.isna().to_numpy()):
             self.report(
                 int(i),
@@ -474,14 +461,7 @@ class _Reader:
         ok &= ~swapped
         if "Point" not in self.spec.geometry:
             for i in np.flatnonzero(ok):
-                self.report(
-                    int(i),
-                    "geometry",
-                    f"a Point where this feed takes {' or '.join(self.spec.geometry)}.",
-                    f"Give {self.spec.name} {' or '.join(self.spec.geometry)} geometries.",
-                    Level.ERROR,
-                    "wrong_geometry_type",
-                )
+                self.wrong_type(int(i), "geometry", "Point")
             ok[:] = False
         xs = np.where(ok, lon, np.nan)
         ys = np.where(ok, lat, np.nan)
@@ -505,6 +485,17 @@ class _Reader:
 
         far = ok & ~inside(lon, lat)
         return far & (inside(lat, lon) | np.isclose(lat, lon))
+
+    def wrong_type(self, index: int, col: str, gtype: str) -> None:
+        allowed = " or ".join(self.spec.geometry)
+        self.report(
+            index,
+            col,
+            f"a {gtype} where this feed takes {allowed}.",
+            f"Give {self.spec.name} {allowed} geometries.",
+            Level.ERROR,
+            "wrong_geometry_type",
+        )
 
     def check_shapes(
         self, shapes: list[BaseGeometry | None], col: str
@@ -539,14 +530,7 @@ class _Reader:
                     )
                     shape = shape.representative_point() if shape.is_valid else shape.centroid
                 else:
-                    self.report(
-                        i,
-                        col,
-                        f"a {gtype} where this feed takes {' or '.join(allowed)}.",
-                        f"Give {self.spec.name} {' or '.join(allowed)} geometries.",
-                        Level.ERROR,
-                        "wrong_geometry_type",
-                    )
+                    self.wrong_type(i, col, gtype)
                     out.append(None)
                     continue
             minx, miny, maxx, maxy = shape.bounds
@@ -578,8 +562,12 @@ class _Reader:
     # ------------------------------------------------------------------ ids
 
     def drop_repeated_ids(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """Rows named by their row number when the feed has no ids; repeated ids left out."""
         key = self.spec.id_field
-        if key is None or key not in gdf or gdf[key].isna().all():
+        if key is None or key not in gdf:
+            return gdf
+        if gdf[key].isna().all():
+            gdf[key] = [f"row-{r}" for r in gdf["source_row"]]
             return gdf
         ids = gdf[key]
         repeated = ids.notna() & ids.duplicated(keep="first")
