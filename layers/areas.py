@@ -70,3 +70,6 @@ def derive(areas: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
 def render(areas: gpd.GeoDataFrame, name: str = "Areas") -> folium.FeatureGroup:
     """Area outlines with their names as tooltips."""
     return mapping.feature_group(name, areas, STYLES, tooltip="name", popup=(("Area", "name"),))
+
+
+LEGEND = ("Areas", (("area outline", {**STYLES[0], "shape": "square"}),))

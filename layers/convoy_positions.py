@@ -130,3 +130,6 @@ def render(
     """Latest convoy positions coloured by state (derived frame)."""
     index = mapping.category_index(convoys["state"], STATES)
     return mapping.feature_group(name, convoys, STYLES, index, tooltip="convoy_id", popup=POPUP)
+
+
+LEGEND = ("Convoys", tuple((state, style) for state, style in zip(STATES, STYLES, strict=True)))

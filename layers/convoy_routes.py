@@ -79,3 +79,6 @@ def _length_km(line: object) -> float:
 def render(routes: gpd.GeoDataFrame, name: str = "Convoy routes") -> folium.FeatureGroup:
     """Planned routes as lines."""
     return mapping.feature_group(name, routes, STYLES, tooltip="route_id", popup=POPUP)
+
+
+LEGEND = ("Convoy routes", (("planned route", {**STYLES[0], "fillColor": STYLES[0]["color"]}),))

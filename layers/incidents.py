@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -245,10 +246,46 @@ def in_window(incidents: gpd.GeoDataFrame, now: pd.Timestamp, hours: float) -> g
     return incidents[(t > now - pd.Timedelta(hours=hours)) & (t <= now)]
 
 
-def render(incidents: gpd.GeoDataFrame, name: str = "Incidents") -> folium.FeatureGroup:
-    """Incidents: fill and size by severity, outline colour by category (derived frame)."""
+def dataset(incidents: gpd.GeoDataFrame, columns: Sequence[str] = ()) -> dict[str, Any]:
+    """The located incidents (derived frame) as columns for the map, with times."""
     sev = mapping.category_index(incidents["severity"], SEVERITY_ORDER)
     cats = mapping.category_index(incidents["category"], CATEGORIES)
-    return mapping.feature_group(
-        name, incidents, STYLES, sev * len(CATEGORIES) + cats, tooltip="type", popup=POPUP
-    )
+    props = list(dict.fromkeys([*(p for _, p in POPUP), *columns]))
+    return mapping.columnar(incidents, props, sev * len(CATEGORIES) + cats, time="time")
+
+
+def render(
+    incidents: gpd.GeoDataFrame,
+    name: str = "Incidents",
+    *,
+    source: str | dict[str, Any] | None = None,
+    where: dict[str, Any] | None = None,
+) -> folium.FeatureGroup:
+    """Incidents: fill and size by severity, outline colour by category (derived frame).
+
+    ``source`` and ``where`` as for polling stations: the browser can narrow a served
+    dataset by column values and by a time range.
+    """
+    group = folium.FeatureGroup(name=name)
+    mapping.PointCloud(
+        "incidents",
+        dataset(incidents) if source is None else source,
+        STYLES,
+        tooltip="type",
+        popup=POPUP,
+        where=where,
+        unit="incidents",
+    ).add_to(group)
+    return group
+
+
+LEGEND = (
+    "Incidents",
+    (
+        *(
+            (f"severity {s}", {"fillColor": SEVERITY_FILL[s], "color": "#333", "weight": 1})
+            for s in SEVERITY_ORDER
+        ),
+        *((f"{c} (outline)", {"color": CATEGORY_EDGE[c], "weight": 2}) for c in CATEGORIES),
+    ),
+)

@@ -39,37 +39,20 @@ class FeatureLayer(MacroElement):
             var styles = {{ this.styles|tojson }};
             var popup = {{ this.popup|tojson }};
             var tooltip = {{ this.tooltip|tojson }};
-            function text(value) {
-                return (value === null || value === undefined) ? "" : String(value);
-            }
-            function popupTable(props) {
-                var table = document.createElement("table");
-                table.className = "pollwatch-popup";
-                popup.forEach(function (pair) {
-                    var value = text(props[pair[1]]);
-                    if (value === "") { return; }
-                    var row = table.insertRow();
-                    var th = document.createElement("th");
-                    th.textContent = pair[0];
-                    row.appendChild(th);
-                    row.insertCell().textContent = value;
-                });
-                return table;
-            }
             return L.geoJSON(null, {
                 pointToLayer: function (feature, latlng) {
                     return L.circleMarker(latlng, styles[feature.properties._s || 0]);
                 },
                 style: function (feature) { return styles[feature.properties._s || 0]; },
                 onEachFeature: function (feature, layer) {
+                    var props = feature.properties;
                     if (tooltip) {
-                        var label = document.createElement("span");
-                        label.textContent = text(feature.properties[tooltip]);
-                        layer.bindTooltip(label, {sticky: true});
+                        layer.bindTooltip(pollwatch.label(props[tooltip]), {sticky: true});
                     }
                     if (popup.length) {
-                        layer.bindPopup(function () { return popupTable(feature.properties); },
-                                        {maxWidth: 360});
+                        layer.bindPopup(function () {
+                            return pollwatch.popupTable(popup, function (c) { return props[c]; });
+                        }, {maxWidth: 360});
                     }
                 }
             });
@@ -93,6 +76,109 @@ class FeatureLayer(MacroElement):
         self.styles = list(styles)
         self.tooltip = tooltip
         self.popup = [list(p) for p in popup]
+
+
+class PointCloud(MacroElement):
+    """Many points drawn by ``pollwatch.pointCloud`` (see dashboard/static/pollwatch-*/).
+
+    ``source``: a :func:`columnar` dataset, or the URL the browser fetches it from (then
+    only ``where`` travels on a rerun). ``where``: {"columns": {column: [allowed labels]},
+    "time": [t0, t1]} in epoch seconds, applied in the browser. Above ``cluster_above``
+    points they are grouped into clusters, coloured by the share of points drawn with
+    style ``share_style`` when given.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = pollwatch.pointCloud({{ this.options|tojson }});
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        name: str,
+        source: str | dict[str, Any],
+        styles: Sequence[dict[str, Any]],
+        tooltip: str | None = None,
+        popup: Sequence[tuple[str, str]] = (),
+        where: dict[str, Any] | None = None,
+        cluster_above: int = 3000,
+        share_style: int | None = None,
+        share_label: str = "",
+        unit: str = "points",
+    ):
+        super().__init__()
+        self._name = "PointCloud"
+        self.options = {
+            "name": name,
+            "source": source,
+            "styles": list(styles),
+            "tooltip": tooltip,
+            "popup": [list(p) for p in popup],
+            "where": where,
+            "clusterAbove": cluster_above,
+            "shareStyle": share_style,
+            "shareLabel": share_label,
+            "unit": unit,
+        }
+
+
+def columnar(
+    frame: gpd.GeoDataFrame,
+    properties: Sequence[str],
+    style_index: Sequence[int] | np.ndarray | None = None,
+    time: str | None = None,
+    radius: str | None = None,
+) -> dict[str, Any]:
+    """The located points of ``frame`` as compact column arrays for :class:`PointCloud`.
+
+    x/y to 1 m, ``s`` style index, ``t`` epoch seconds of column ``time``, ``r`` radius in
+    metres from column ``radius``; text columns with few distinct values are sent as
+    labels plus codes (-1 for missing).
+    """
+    geoms = frame.geometry
+    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    rows = frame[located]
+    points = (
+        rows.geometry.representative_point()
+        if len(rows) and not (rows.geom_type == "Point").all()
+        else rows.geometry
+    )
+    styles = (
+        np.zeros(len(frame), dtype=int)
+        if style_index is None
+        else np.asarray(style_index, dtype=int)
+    )[located]
+    data: dict[str, Any] = {
+        "n": len(rows),
+        "x": np.round(shapely.get_x(points.to_numpy()), PRECISION).tolist(),
+        "y": np.round(shapely.get_y(points.to_numpy()), PRECISION).tolist(),
+        "s": styles.tolist(),
+        "columns": {},
+    }
+    if time is not None:
+        stamps = pd.to_datetime(rows[time], utc=True)
+        seconds = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+        data["t"] = [None if pd.isna(v) else int(v) for v in seconds.tolist()]
+    if radius is not None:
+        data["r"] = [None if pd.isna(v) else round(float(v), 1) for v in rows[radius].tolist()]
+    for name in properties:
+        if name not in rows:
+            continue
+        column = rows[name]
+        if column.dtype == object or isinstance(column.dtype, pd.CategoricalDtype | pd.StringDtype):
+            codes, labels = pd.factorize(column, use_na_sentinel=True)
+            if len(labels) <= max(1, len(rows) // 4):
+                data["columns"][name] = {
+                    "labels": [display_value(v) for v in labels.tolist()],
+                    "codes": codes.tolist(),
+                }
+                continue
+        data["columns"][name] = [display_value(v) for v in column.tolist()]
+    return data
 
 
 def display_value(value: object) -> object:
@@ -168,31 +254,109 @@ def category_index(values: pd.Series, order: Sequence[str]) -> np.ndarray:
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
-
-
+# One transparent pixel: a tile layer that asks nobody for anything ("no basemap").
+BLANK_TILE = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
 LEAFLET = "leaflet-1.9.4"
+SUPERCLUSTER = "supercluster-8.0.1"
+HELPERS = "pollwatch-1"  # bump when pollwatch.js changes, so browsers fetch the new one
 
 
 def base_map(
-    bounds: tuple[float, float, float, float] | None, tiles: str = "osm", assets: str | None = None
+    bounds: tuple[float, float, float, float] | None,
+    tiles: str = "osm",
+    assets: str = "/app/static",
+    legend: Sequence[tuple[str, Sequence[tuple[str, dict[str, Any]]]]] = (),
 ) -> folium.Map:
     """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
 
-    ``tiles``: 'osm', 'none' (no basemap: areas still draw), or a tile URL template.
-    ``assets``: URL prefix where Leaflet is served (``{assets}/leaflet-1.9.4/leaflet.js``);
-    when given, the map loads nothing from a CDN and needs only jQuery-free Leaflet.
+    ``tiles`` picks the basemap shown first: 'osm', 'none', or a local tile URL template
+    (then offered beside OpenStreetMap and 'No basemap' in the layer control).
+    ``assets``: URL prefix where Leaflet, Supercluster and our helpers are served
+    (dashboard/static): the map loads nothing from a CDN.
+    ``legend``: (section, [(label, style)]) shown in the corner; labels are our own text.
     """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
-    if assets is not None:
-        m.default_js = [("leaflet", f"{assets}/{LEAFLET}/leaflet.js")]
-        m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
-    if tiles == "osm":
-        folium.TileLayer(OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19).add_to(
-            m
-        )
-    elif tiles != "none":
-        folium.TileLayer(tiles, attr="Local tiles", name="Local tiles").add_to(m)
+    m.default_js = [
+        ("leaflet", f"{assets}/{LEAFLET}/leaflet.js"),
+        ("supercluster", f"{assets}/{SUPERCLUSTER}/supercluster.min.js"),
+        ("pollwatch", f"{assets}/{HELPERS}/pollwatch.js"),
+    ]
+    m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
+    layers = {
+        "osm": (OSM_TILES, OSM_ATTRIBUTION, "OpenStreetMap"),
+        "none": (BLANK_TILE, "No basemap", "No basemap"),
+    }
+    if tiles not in layers:
+        layers = {"local": (tiles, "Local tiles", "Local tiles"), **layers}
+    first = tiles if tiles in layers else "local"
+    for key in [first, *(k for k in layers if k != first)]:
+        url, attribution, name = layers[key]
+        # Only the first is on the map; the others ask for nothing until chosen.
+        folium.TileLayer(url, attr=attribution, name=name, max_zoom=19, show=key == first).add_to(m)
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if legend:
+        Legend(legend).add_to(m)
     return m
+
+
+class Legend(MacroElement):
+    """A folding legend in the map's lower-left corner (our own labels and colours only)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomleft"});
+            legend.onAdd = function () {
+                var box = L.DomUtil.create("details", "pollwatch-legend");
+                box.open = true;
+                box.style.cssText = "background:rgba(255,255,255,0.92);padding:4px 8px;" +
+                    "font:11px/1.3 sans-serif;border-radius:4px;box-shadow:0 0 4px #888;" +
+                    "max-height:45vh;overflow:auto;max-width:210px";
+                var summary = document.createElement("summary");
+                summary.style.cssText = "font-weight:bold;cursor:pointer";
+                summary.textContent = "Legend";
+                box.appendChild(summary);
+                var div = document.createElement("div");
+                box.appendChild(div);
+                L.DomEvent.disableClickPropagation(box);
+                L.DomEvent.disableScrollPropagation(box);
+                var sections = {{ this.sections|tojson }};
+                sections.forEach(function (section) {
+                    var head = document.createElement("div");
+                    head.style.cssText = "font-weight:bold;margin-top:4px";
+                    head.textContent = section[0];
+                    div.appendChild(head);
+                    section[1].forEach(function (item) {
+                        var row = document.createElement("div");
+                        var swatch = document.createElement("span");
+                        var st = item[1];
+                        swatch.style.cssText = "display:inline-block;width:11px;height:11px;" +
+                            "margin-right:6px;vertical-align:middle;border-radius:" +
+                            (st.shape === "square" ? "1px" : "50%") + ";background:" +
+                            (st.fillColor || "transparent") + ";border:" + (st.weight || 1) +
+                            "px " + (st.dashArray ? "dashed " : "solid ") + (st.color || "#333");
+                        row.appendChild(swatch);
+                        row.appendChild(document.createTextNode(item[0]));
+                        div.appendChild(row);
+                    });
+                });
+                return box;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, dict[str, Any]]]]]):
+        super().__init__()
+        self._name = "Legend"
+        self.sections = [
+            [title, [[label, dict(style)] for label, style in items]] for title, items in sections
+        ]

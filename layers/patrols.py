@@ -60,6 +60,7 @@ SPEC = FeedSpec(
     ),
 )
 
+NEVER = 10**9  # never cluster: every base is drawn
 BASE_STYLES = (
     {"radius": 6, "color": "#08306b", "weight": 2, "fillColor": "#2171b5", "fillOpacity": 1.0},
     {"radius": 6, "color": "#08306b", "weight": 2, "fillColor": "#ffffff", "fillOpacity": 1.0},
@@ -102,17 +103,34 @@ def render(bases: gpd.GeoDataFrame, name: str = "Patrol coverage") -> folium.Fea
     """Coverage discs (active filled, standby dashed) and base markers (derived frame)."""
     standby = (bases["status"] != "active").to_numpy(dtype=int)
     group = folium.FeatureGroup(name=name)
-    discs = bases.set_geometry("disc") if "disc" in bases else bases
-    mapping.FeatureLayer(
-        mapping.feature_collection(discs, ["unit"], standby), DISC_STYLES, tooltip="unit"
+    point = (bases.geom_type == "Point").to_numpy()
+    # Point bases: the browser draws each disc from centre and radius (a few bytes each).
+    mapping.PointCloud(
+        "patrol_discs",
+        mapping.columnar(bases[point], ["unit"], standby[point], radius="radius_m"),
+        DISC_STYLES,
+        tooltip="unit",
+        cluster_above=NEVER,
     ).add_to(group)
-    centres = bases.copy()
-    centres.geometry = bases.geometry.representative_point()
-    props = [p for _, p in POPUP]
-    mapping.FeatureLayer(
-        mapping.feature_collection(centres, props, standby),
+    if (~point).any() and "disc" in bases:  # compounds: their buffered outline
+        discs = bases[~point].set_geometry("disc")
+        mapping.FeatureLayer(
+            mapping.feature_collection(discs, ["unit"], standby[~point]),
+            DISC_STYLES,
+            tooltip="unit",
+        ).add_to(group)
+    mapping.PointCloud(
+        "patrol_bases",
+        mapping.columnar(bases, [p for _, p in POPUP], standby),
         BASE_STYLES,
         tooltip="unit",
         popup=POPUP,
+        cluster_above=NEVER,
     ).add_to(group)
     return group
+
+
+LEGEND = (
+    "Patrol coverage",
+    (("active base and radius", DISC_STYLES[0]), ("standby (not counted)", DISC_STYLES[1])),
+)

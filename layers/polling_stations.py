@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -82,6 +83,7 @@ SPEC = FeedSpec(
 )
 
 COVERAGE_ORDER = ("covered", "uncovered", "unknown")
+CLUSTER_STYLE = {"fillColor": "#fdae61", "color": "#ffffff", "weight": 2}
 STYLES = (
     {"radius": 4, "color": "#1b7837", "weight": 1, "fillColor": "#5aae61", "fillOpacity": 0.9},
     {"radius": 5, "color": "#7f0000", "weight": 2, "fillColor": "#d7301f", "fillOpacity": 0.95},
@@ -120,12 +122,50 @@ def derive(stations: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     return out
 
 
-def render(stations: gpd.GeoDataFrame, name: str = "Polling stations") -> folium.FeatureGroup:
-    """Stations coloured by coverage (derived frame) as one canvas layer."""
+def dataset(stations: gpd.GeoDataFrame, columns: Sequence[str] = ()) -> dict[str, Any]:
+    """The located stations (derived frame) as columns for the map, plus ``columns``."""
     state = stations["coverage_state"] if "coverage_state" in stations else None
     index = (
         mapping.category_index(state, COVERAGE_ORDER)
         if state is not None
         else np.full(len(stations), 2)
     )
-    return mapping.feature_group(name, stations, STYLES, index, tooltip="name", popup=POPUP)
+    props = list(dict.fromkeys([*(p for _, p in POPUP), *columns]))
+    return mapping.columnar(stations, props, index)
+
+
+def render(
+    stations: gpd.GeoDataFrame,
+    name: str = "Polling stations",
+    *,
+    source: str | dict[str, Any] | None = None,
+    where: dict[str, Any] | None = None,
+) -> folium.FeatureGroup:
+    """Stations coloured by coverage, clustered when there are many (derived frame).
+
+    ``source``: the :func:`dataset` itself or the URL it is served at (then ``stations``
+    is not read and ``where`` narrows the rows in the browser).
+    """
+    group = folium.FeatureGroup(name=name)
+    mapping.PointCloud(
+        "stations",
+        dataset(stations) if source is None else source,
+        STYLES,
+        tooltip="name",
+        popup=POPUP,
+        where=where,
+        share_style=0,
+        share_label="covered",
+        unit="stations",
+    ).add_to(group)
+    return group
+
+
+LEGEND = (
+    "Polling stations",
+    (
+        ("covered", STYLES[0]),
+        ("not covered", STYLES[1]),
+        ("clusters: colour = share covered", CLUSTER_STYLE),
+    ),
+)

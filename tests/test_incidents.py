@@ -62,7 +62,9 @@ def test_render_styles_by_severity_and_category() -> None:
     frame, _ = load_text("incidents", "i.csv", text)
     derived = incidents.derive(frame, Scene({}, now=pd.Timestamp("2026-10-11T12:00Z")))
     layer = next(iter(incidents.render(derived)._children.values()))
-    styles = [layer.styles[f["properties"]["_s"]] for f in layer.data["features"]]
+    data = layer.options["source"]
+    assert data["t"][0] == int(pd.Timestamp("2026-10-11T11:30Z").timestamp())
+    styles = [layer.options["styles"][s] for s in data["s"]]
     assert styles[0]["fillColor"] == incidents.SEVERITY_FILL["critical"]
     assert styles[0]["color"] == incidents.CATEGORY_EDGE["violence"]
     assert styles[1]["fillColor"] == incidents.SEVERITY_FILL["low"]

@@ -7,9 +7,14 @@ import re
 
 import folium
 import geopandas as gpd
+import pandas as pd
 import shapely
 
+from conftest import ROOT
 from layers import mapping
+
+STATIC = ROOT / "dashboard" / "static"
+HELPERS_JS = STATIC / mapping.HELPERS / "pollwatch.js"
 
 PAYLOAD = '<img src=x onerror="alert(1)"></script><script>alert(2)</script>'
 
@@ -26,8 +31,19 @@ def test_feed_text_never_reaches_the_page_as_html() -> None:
     assert "<img src=x" not in html and "<script>alert" not in html
     assert "\\u003cimg src=x onerror=" in html  # carried as JSON text
     script = html[html.index("L.geoJSON(null") :]
-    assert "textContent" in script and "innerHTML" not in script
+    assert "pollwatch.label(" in script and "pollwatch.popupTable(" in script
+    assert "innerHTML" not in script
     assert not re.search(r"bindTooltip\([^)]*\+", script)
+
+
+def test_the_browser_helpers_only_ever_set_text() -> None:
+    js = HELPERS_JS.read_text()
+    assert "textContent" in js
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in js, sink
+    # Leaflet treats a string tooltip/popup/icon as HTML: ours are always elements.
+    assert not re.search(r"bind(Tooltip|Popup)\((value|text)\(", js)
+    assert re.search(r"divIcon\(\{html: div", js)
 
 
 def test_feature_collection_is_compact_and_skips_unlocated_rows() -> None:
@@ -44,12 +60,78 @@ def test_feature_collection_is_compact_and_skips_unlocated_rows() -> None:
     json.dumps(fc)
 
 
-def test_base_map_can_load_leaflet_from_the_app_itself() -> None:
+def test_base_map_loads_every_script_from_the_app_itself() -> None:
     m = mapping.base_map((-11.5, 4.3, -7.3, 8.6), tiles="none", assets="/app/static")
     html = m.get_root().render()
-    assert "/app/static/leaflet-1.9.4/leaflet.js" in html
-    assert (
-        "cdn.jsdelivr" not in html
-        and "code.jquery" not in html
-        and "tile.openstreetmap" not in html
+    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert sources and all(s.startswith("/app/static/") for s in sources), sources
+    for source in sources:  # and each of them is really there to be served
+        assert (STATIC / source.removeprefix("/app/static/")).is_file(), source
+    assert "cdn.jsdelivr" not in html and "code.jquery" not in html
+
+
+def base_layers(m: folium.Map) -> list[tuple[str, str]]:
+    return [
+        (c.layer_name, c.tiles) for c in m._children.values() if isinstance(c, folium.TileLayer)
+    ]
+
+
+def test_basemap_choices_put_the_chosen_one_first() -> None:
+    osm = base_layers(mapping.base_map(None, tiles="osm"))
+    assert [name for name, _ in osm] == ["OpenStreetMap", "No basemap"]
+    assert osm[0][1] == mapping.OSM_TILES
+    none = base_layers(mapping.base_map(None, tiles="none"))
+    assert [name for name, _ in none] == ["No basemap", "OpenStreetMap"]
+    assert none[0][1].startswith("data:image/png")  # asks no server for anything
+    local = base_layers(mapping.base_map(None, tiles="http://tiles.local/{z}/{x}/{y}.png"))
+    assert local[0] == ("Local tiles", "http://tiles.local/{z}/{x}/{y}.png")
+    assert [name for name, _ in local[1:]] == ["OpenStreetMap", "No basemap"]
+
+
+def test_legend_carries_labels_as_data() -> None:
+    m = mapping.base_map(None, legend=[("Stations", [("covered <b>", {"fillColor": "#0f0"})])])
+    html = m.get_root().render()
+    assert "covered \\u003cb\\u003e" in html and "covered <b>" not in html
+    assert "textContent = section[0]" in html and "createTextNode(item[0])" in html
+
+
+def test_columnar_points_encode_repeated_text_once() -> None:
+    n = 12
+    frame = gpd.GeoDataFrame(
+        {
+            "name": [f"station {i}" for i in range(n)],
+            "area": ["North", "South", None] * 4,
+            "voters": list(range(n)),
+            "time": pd.to_datetime(["2026-10-11T10:00Z"] * (n - 1) + [None], utc=True),
+            "radius_m": [1000.0] * n,
+        },
+        geometry=[shapely.Point(-10 + i / 100, 6.123456789) for i in range(n - 1)] + [None],
+        crs="EPSG:4326",
     )
+    data = mapping.columnar(
+        frame, ["name", "area", "voters"], style_index=[1] * n, time="time", radius="radius_m"
+    )
+    assert data["n"] == n - 1  # the unlocated row is not a point
+    assert data["y"][0] == 6.12346 and data["x"][1] == -9.99
+    assert data["s"] == [1] * (n - 1)
+    assert data["t"][0] == int(pd.Timestamp("2026-10-11T10:00Z").timestamp())
+    assert data["r"][0] == 1000.0
+    assert data["columns"]["name"][3] == "station 3"  # all distinct: a plain list
+    area = data["columns"]["area"]
+    assert area["labels"] == ["North", "South"] and area["codes"][:3] == [0, 1, -1]
+    assert data["columns"]["voters"][5] == 5
+    json.dumps(data)
+
+
+def test_point_cloud_carries_feed_text_as_json() -> None:
+    m = folium.Map()
+    group = folium.FeatureGroup("Stations").add_to(m)
+    mapping.PointCloud(
+        "stations",
+        {"n": 0, "x": [], "y": [], "s": [], "columns": {"name": [PAYLOAD]}},
+        [{}],
+        tooltip="name",
+    ).add_to(group)
+    html = m.get_root().render()
+    assert "pollwatch.pointCloud(" in html
+    assert "<img src=x" not in html and "<script>alert" not in html

@@ -1,0 +1,207 @@
+"""The operations page: one map of every layer, the headline figures and charts, filtered.
+
+The filters live in the URL, so a filtered view can be shared as a link. The map is
+built so that a filter change never re-creates it: the base map (tiles, legend) is the
+same on every rerun and the layers travel as feature groups; stations and incidents
+are served as static files the browser fetches once and filters itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import folium
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard.common import current_scene, derived_picture, published, show_problems
+from layers import REGISTRY, charts, incidents, operations, polling_stations
+from layers.mapping import base_map
+from layers.operations import CUSTOM, LIST_PARAMS, WINDOWS, Filters, Picture
+
+LABELS = {
+    "areas": "Area",
+    "station_statuses": "Station status",
+    "incident_types": "Incident type",
+    "severities": "Severity",
+    "convoy_states": "Convoy status",
+}
+WINDOW_CHOICES = [*WINDOWS, CUSTOM]
+LEGEND = [REGISTRY[name].LEGEND for name in REGISTRY]  # type: ignore[attr-defined]
+
+
+def _utc(value: dt.datetime) -> pd.Timestamp:
+    return pd.Timestamp(value).tz_localize("UTC")
+
+
+def filter_widgets(
+    offered: dict[str, list[str]], now: pd.Timestamp, earliest: pd.Timestamp
+) -> Filters:
+    """Sidebar filters, first filled from the URL; the URL follows every change."""
+    from_url, ignored = Filters.from_query(st.query_params.get_all, offered)
+    state = st.session_state
+    for name in LIST_PARAMS:
+        state.setdefault(f"filter_{name}", list(getattr(from_url, name)))
+    state.setdefault("filter_window", from_url.window)
+    sidebar = st.sidebar
+    sidebar.header("Filters")
+    if ignored and not state.get("filter_url_checked"):
+        sidebar.warning("Not in the data, so not applied: " + ", ".join(ignored))
+    state["filter_url_checked"] = True
+    chosen = {
+        name: tuple(
+            sidebar.multiselect(
+                LABELS[name], offered[name], key=f"filter_{name}", placeholder="All"
+            )
+        )
+        for name in ("areas", "station_statuses")
+    }
+    window = sidebar.radio(
+        "Incidents in the last",
+        WINDOW_CHOICES,
+        key="filter_window",
+        format_func=lambda w: "custom range" if w == CUSTOM else w,
+        horizontal=True,
+    )
+    start = end = None
+    if window == CUSTOM:
+        lo = min(earliest, now - pd.Timedelta(days=1)).floor("h").tz_convert(None).to_pydatetime()
+        hi = now.ceil("h").tz_convert(None).to_pydatetime()
+        default = (
+            (from_url.start, from_url.end)
+            if from_url.start is not None
+            else (now - pd.Timedelta(hours=24), now)
+        )
+        state.setdefault(
+            "filter_range",
+            tuple(min(max(t.tz_convert(None).to_pydatetime(), lo), hi) for t in default),
+        )
+        picked = sidebar.slider(
+            "Custom range (UTC)",
+            min_value=lo,
+            max_value=hi,
+            key="filter_range",
+            step=dt.timedelta(minutes=15),
+            format="D MMM HH:mm",
+        )
+        start, end = _utc(picked[0]), _utc(picked[1])
+    for name in ("incident_types", "severities", "convoy_states"):
+        chosen[name] = tuple(
+            sidebar.multiselect(
+                LABELS[name], offered[name], key=f"filter_{name}", placeholder="All"
+            )
+        )
+    filters = Filters(window=window, start=start, end=end, **chosen)
+    st.query_params.from_dict(filters.to_query())
+    if any(getattr(filters, name) for name in LIST_PARAMS) or window != Filters.window:
+        sidebar.caption("This view's link (the address bar) opens it with these filters.")
+    return filters
+
+
+def show_kpis(picture: Picture) -> None:
+    k = operations.kpis(picture)
+    cols = st.columns(5)
+    unlocated = k["stations"] - k["located"]
+    cols[0].metric(
+        "Polling stations",
+        f"{k['stations']:,}",
+        help=f"Stations that pass the filters; {unlocated:,} have no usable location "
+        "and are not on the map."
+        if unlocated
+        else "Stations that pass the filters.",
+    )
+    pct = f" ({k['covered_pct']:.0f}%)" if k["covered_pct"] is not None else ""
+    cols[1].metric(
+        "Covered",
+        f"{k['covered']:,}{pct}",
+        help="Located stations within the radius of at least one active patrol base.",
+    )
+    cols[2].metric(
+        "Voters covered",
+        f"{k['voters_covered_pct']:.1f}%" if k["voters_covered_pct"] is not None else "n/a",
+        help="Registered voters at covered stations, of those at located stations.",
+    )
+    cols[3].metric("Incidents", f"{k['incidents']:,}", help="Incidents in the time window.")
+    cols[4].metric("Convoys en route", f"{k['convoys_en_route']:,}")
+
+
+def show_map(
+    picture: Picture,
+    filters: Filters,
+    settings_tiles: str,
+    scene_bounds: tuple[float, float, float, float] | None,
+    urls: dict[str, str],
+) -> None:
+    assert picture.time_range is not None
+    where = operations.browser_where(filters, picture.time_range)
+    frames = picture.frames
+    groups = [
+        REGISTRY["areas"].render(frames["areas"]),
+        REGISTRY["patrols"].render(frames["patrols"]),
+        REGISTRY["convoy_routes"].render(frames["convoy_routes"]),
+        polling_stations.render(
+            frames["polling_stations"],
+            source=urls["polling_stations"],
+            where=where["polling_stations"],
+        ),
+        incidents.render(frames["incidents"], source=urls["incidents"], where=where["incidents"]),
+        REGISTRY["convoy_positions"].render(frames["convoy_positions"]),
+    ]
+    m = base_map(scene_bounds, settings_tiles, legend=LEGEND)
+    st_folium(
+        m,
+        height=640,
+        use_container_width=True,
+        returned_objects=[],
+        key="map",
+        feature_group_to_add=groups,
+        layer_control=folium.LayerControl(collapsed=False),
+    )
+
+
+def show_charts(picture: Picture) -> None:
+    frames = picture.frames
+    assert picture.time_range is not None
+    left, middle, right = st.columns(3)
+    left.plotly_chart(
+        charts.incidents_over_time(frames["incidents"], picture.time_range), width="stretch"
+    )
+    middle.plotly_chart(charts.incidents_by_area(frames["incidents"]), width="stretch")
+    right.plotly_chart(charts.coverage_chart(frames["polling_stations"]), width="stretch")
+
+
+def page() -> None:
+    settings, scene = current_scene()
+    derived = derived_picture(scene)
+    offered = operations.choices(derived)
+    events = derived["incidents"]["time"].dropna()
+    earliest = events.min() if len(events) else scene.now - pd.Timedelta(days=7)
+    filters = filter_widgets(offered, scene.now, earliest)
+    picture = operations.apply(derived, filters, scene.now)
+
+    st.title("Operations")
+    if scene.scenario.label:
+        st.warning(scene.scenario.label, icon=":material/science:")
+    start, end = picture.time_range or (None, None)
+    st.caption(
+        f"Picture at {scene.now:%d %b %Y %H:%M} UTC; incidents from {start:%d %b %H:%M} "
+        f"to {end:%d %b %H:%M} UTC."
+    )
+    show_kpis(picture)
+    urls = {
+        "polling_stations": published(
+            "stations",
+            scene,
+            lambda: polling_stations.dataset(derived["polling_stations"], columns=("area",)),
+        ),
+        "incidents": published(
+            "incidents", scene, lambda: incidents.dataset(derived["incidents"], columns=("area",))
+        ),
+    }
+    show_map(picture, filters, settings.tiles, scene.bounds, urls)
+    show_problems(scene)
+    show_charts(picture)
+
+
+page()

@@ -1,0 +1,256 @@
+/*
+ * Pollwatch map helpers, loaded once with the base map (served by the app, no CDN).
+ *
+ * - text(), popupTable(), label(): feed values reach the page only through textContent,
+ *   so a description like <img src=x onerror=...> shows as text and never runs.
+ * - pollwatch.pointCloud(options): a Leaflet layer for many points (180,000 stations).
+ *   Its data is columnar JSON, either inline or fetched once per URL (the browser caches
+ *   it; a filter change sends only the filter). Above `clusterAbove` points it groups
+ *   them with Supercluster and draws only what is in view; points get a tooltip and a
+ *   popup built from their properties.
+ * - pollwatch.layers[name]: the live layers, with stats() for tests and for people.
+ */
+(function () {
+    "use strict";
+    var pollwatch = window.pollwatch = window.pollwatch || {};
+    pollwatch.layers = pollwatch.layers || {};
+    var datasets = {};  // url -> Promise of the parsed dataset
+    var urlsByLayer = {};  // layer name -> url last used, to forget superseded versions
+
+    function text(value) {
+        return (value === null || value === undefined) ? "" : String(value);
+    }
+
+    function popupTable(pairs, get) {
+        var table = document.createElement("table");
+        table.className = "pollwatch-popup";
+        pairs.forEach(function (pair) {
+            var value = text(get(pair[1]));
+            if (value === "") { return; }
+            var row = table.insertRow();
+            var th = document.createElement("th");
+            th.style.cssText = "text-align:left;padding-right:8px;font-weight:600";
+            th.textContent = pair[0];
+            row.appendChild(th);
+            row.insertCell().textContent = value;
+        });
+        return table;
+    }
+
+    function label(value) {
+        var span = document.createElement("span");
+        span.textContent = text(value);
+        return span;
+    }
+
+    function load(name, source) {
+        if (typeof source !== "string") { return Promise.resolve(source); }
+        var previous = urlsByLayer[name];
+        if (previous && previous !== source) { delete datasets[previous]; }
+        urlsByLayer[name] = source;
+        if (!datasets[source]) {
+            datasets[source] = fetch(source).then(function (response) {
+                if (!response.ok) { throw new Error(source + ": HTTP " + response.status); }
+                return response.json();
+            });
+        }
+        return datasets[source];
+    }
+
+    function value(data, column, i) {
+        var c = data.columns[column];
+        if (c === undefined) { return null; }
+        if (Array.isArray(c)) { return c[i]; }
+        var code = c.codes[i];
+        return code < 0 ? null : c.labels[code];
+    }
+
+    // Indices of the rows that pass `where`: {columns: {name: [allowed labels]}, time: [t0, t1]}.
+    function select(data, where) {
+        var tests = [];
+        Object.keys((where && where.columns) || {}).forEach(function (name) {
+            var allowed = where.columns[name];
+            var c = data.columns[name];
+            if (!allowed || c === undefined) { return; }
+            if (Array.isArray(c)) {
+                var set = new Set(allowed);
+                tests.push(function (i) { return set.has(c[i]); });
+            } else {
+                var ok = new Uint8Array(c.labels.length);
+                c.labels.forEach(function (l, k) { ok[k] = allowed.indexOf(l) >= 0 ? 1 : 0; });
+                tests.push(function (i) { return c.codes[i] >= 0 && ok[c.codes[i]] === 1; });
+            }
+        });
+        if (where && where.time && data.t) {
+            var t0 = where.time[0], t1 = where.time[1], t = data.t;
+            tests.push(function (i) { return t[i] !== null && t[i] > t0 && t[i] <= t1; });
+        }
+        var keep = [];
+        for (var i = 0; i < data.n; i++) {
+            var pass = true;
+            for (var k = 0; k < tests.length && pass; k++) { pass = tests[k](i); }
+            if (pass) { keep.push(i); }
+        }
+        return keep;
+    }
+
+    function shareColour(share) {
+        // red (none covered) -> amber -> green (all covered)
+        var stops = [[215, 48, 31], [253, 174, 97], [26, 152, 80]];
+        var x = Math.max(0, Math.min(1, share)) * 2, k = Math.min(1, Math.floor(x)), f = x - k;
+        var a = stops[k], b = stops[k + 1];
+        return "rgb(" + [0, 1, 2].map(function (j) {
+            return Math.round(a[j] + (b[j] - a[j]) * f);
+        }).join(",") + ")";
+    }
+
+    var PointCloud = L.LayerGroup.extend({
+        initialize: function (options) {
+            L.LayerGroup.prototype.initialize.call(this, []);
+            this.opts = options;
+            this.data = null;
+            this.keep = [];
+            this.index = null;
+            this.drawn = {clusters: 0, points: 0, represented: 0};
+            this.ready = false;
+            this.error = null;
+        },
+
+        onAdd: function (map) {
+            L.LayerGroup.prototype.onAdd.call(this, map);
+            pollwatch.layers[this.opts.name] = this;
+            var self = this;
+            map.on("moveend", this.redraw, this);
+            load(this.opts.name, this.opts.source).then(function (data) {
+                if (!self._map) { return; }
+                self.data = data;
+                self.keep = select(data, self.opts.where);
+                self.buildIndex();
+                self.redraw();
+                self.ready = true;
+            }).catch(function (err) {
+                self.error = String(err);
+                self.ready = true;
+                if (window.console) { console.error("pollwatch", err); }
+            });
+        },
+
+        onRemove: function (map) {
+            map.off("moveend", this.redraw, this);
+            if (pollwatch.layers[this.opts.name] === this) { delete pollwatch.layers[this.opts.name]; }
+            L.LayerGroup.prototype.onRemove.call(this, map);
+        },
+
+        buildIndex: function () {
+            this.index = null;
+            if (this.keep.length <= this.opts.clusterAbove || typeof Supercluster === "undefined") {
+                return;
+            }
+            var data = this.data, shareStyle = this.opts.shareStyle;
+            var points = new Array(this.keep.length);
+            for (var j = 0; j < this.keep.length; j++) {
+                var i = this.keep[j];
+                points[j] = {type: "Feature", properties: {i: i},
+                             geometry: {type: "Point", coordinates: [data.x[i], data.y[i]]}};
+            }
+            this.index = new Supercluster({
+                radius: 60, maxZoom: this.opts.clusterMaxZoom, minPoints: 3,
+                map: function (p) { return {hit: data.s[p.i] === shareStyle ? 1 : 0}; },
+                reduce: function (acc, p) { acc.hit += p.hit; }
+            }).load(points);
+        },
+
+        point: function (i) {
+            var data = this.data, opts = this.opts;
+            var style = opts.styles[data.s ? data.s[i] : 0] || opts.styles[0];
+            var latlng = [data.y[i], data.x[i]];
+            var marker = (data.r && data.r[i]) ?
+                L.circle(latlng, L.extend({}, style, {radius: data.r[i]})) :
+                L.circleMarker(latlng, style);
+            if (opts.tooltip) { marker.bindTooltip(label(value(data, opts.tooltip, i)), {sticky: true}); }
+            if (opts.popup && opts.popup.length) {
+                marker.bindPopup(function () {
+                    return popupTable(opts.popup, function (c) { return value(data, c, i); });
+                }, {maxWidth: 360});
+            }
+            marker.pollwatchRow = i;
+            return marker;
+        },
+
+        cluster: function (feature) {
+            var self = this, props = feature.properties, count = props.point_count;
+            var size = Math.round(22 + 10 * Math.log10(count));
+            var div = document.createElement("div");
+            div.style.cssText = "width:" + size + "px;height:" + size + "px;line-height:" + size +
+                "px;border-radius:50%;text-align:center;font:bold 11px sans-serif;color:#fff;" +
+                "text-shadow:0 0 2px #000;border:2px solid rgba(255,255,255,0.9);" +
+                "box-shadow:0 0 3px #333;background:" +
+                (this.opts.shareStyle === null ? "#6a51a3" : shareColour(props.hit / count));
+            div.textContent = props.point_count_abbreviated;
+            var ll = [feature.geometry.coordinates[1], feature.geometry.coordinates[0]];
+            var marker = L.marker(ll, {icon: L.divIcon({html: div, className: "pollwatch-cluster",
+                                                        iconSize: [size, size]})});
+            var tip = count + " " + this.opts.unit;
+            if (this.opts.shareStyle !== null) {
+                tip += ", " + Math.round(100 * props.hit / count) + "% " + this.opts.shareLabel;
+            }
+            marker.bindTooltip(tip);
+            marker.on("click", function () {
+                var zoom = self.index.getClusterExpansionZoom(props.cluster_id);
+                self._map.setView(ll, Math.min(zoom, self._map.getMaxZoom()));
+            });
+            marker.pollwatchCount = count;
+            return marker;
+        },
+
+        redraw: function () {
+            if (!this._map || !this.data) { return; }
+            if (!this.index && this.drawn.points === this.keep.length && this.getLayers().length) {
+                return;  // everything is drawn already; panning needs nothing new
+            }
+            this.clearLayers();
+            var drawn = {clusters: 0, points: 0, represented: 0};
+            if (!this.index) {
+                for (var j = 0; j < this.keep.length; j++) { this.addLayer(this.point(this.keep[j])); }
+                drawn.points = drawn.represented = this.keep.length;
+            } else {
+                var b = this._map.getBounds().pad(0.2);
+                var zoom = Math.round(this._map.getZoom());
+                var items = this.index.getClusters(
+                    [Math.max(-180, b.getWest()), Math.max(-85, b.getSouth()),
+                     Math.min(180, b.getEast()), Math.min(85, b.getNorth())], zoom);
+                for (var k = 0; k < items.length; k++) {
+                    var f = items[k];
+                    if (f.properties.cluster) {
+                        this.addLayer(this.cluster(f));
+                        drawn.clusters++;
+                        drawn.represented += f.properties.point_count;
+                    } else {
+                        this.addLayer(this.point(f.properties.i));
+                        drawn.points++;
+                        drawn.represented++;
+                    }
+                }
+            }
+            this.drawn = drawn;
+        },
+
+        stats: function () {
+            return {ready: this.ready, error: this.error, rows: this.data ? this.data.n : 0,
+                    kept: this.keep.length, clustered: !!this.index,
+                    clusters: this.drawn.clusters, points: this.drawn.points,
+                    represented: this.drawn.represented};
+        }
+    });
+
+    pollwatch.text = text;
+    pollwatch.label = label;
+    pollwatch.popupTable = popupTable;
+    pollwatch.select = select;
+    pollwatch.pointCloud = function (options) {
+        return new PointCloud(L.extend({
+            where: null, styles: [{}], tooltip: null, popup: [], clusterAbove: 3000,
+            clusterMaxZoom: 11, shareStyle: null, shareLabel: "", unit: "points"
+        }, options));
+    };
+})();

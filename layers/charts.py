@@ -1,0 +1,139 @@
+"""Plotly figures of the operations picture (pure: frames in, figures out).
+
+Built with graph_objects rather than plotly.express: the same figures for a fraction
+of the server time on every rerun.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.colors import qualitative, sample_colorscale
+
+from layers.incidents import SEVERITY_FILL
+from layers.operations import coverage_by_area
+
+FONT = {"size": 13}
+HEIGHT = 340
+ROW_PX = 22  # bar charts by area grow with the number of areas
+
+
+def _layout(fig: go.Figure, title: str, height: int = HEIGHT) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        height=height,
+        font=FONT,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.15},
+        barmode="stack",
+    )
+    return fig
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 15})
+    fig.update_layout(xaxis_visible=False, yaxis_visible=False)
+    return _layout(fig, title)
+
+
+def bin_width(span: pd.Timedelta) -> str:
+    """A bar width that gives a readable number of bars for a window of ``span``."""
+    if span <= pd.Timedelta(hours=2):
+        return "10min"
+    if span <= pd.Timedelta(days=2):
+        return "h"
+    return "6h" if span <= pd.Timedelta(days=10) else "D"
+
+
+def incidents_over_time(
+    incidents: gpd.GeoDataFrame, time_range: tuple[pd.Timestamp, pd.Timestamp]
+) -> go.Figure:
+    """Stacked bars of incidents per time bin, by type; bins fit the window's length."""
+    title = "Incidents over time, by type"
+    if incidents.empty:
+        return _empty(title, "No incidents in this window")
+    freq = bin_width(time_range[1] - time_range[0])
+    binned = pd.DataFrame(
+        {
+            "time": incidents["time"].dt.floor(freq),
+            "type": incidents["type"].fillna("(no type)").astype(str),
+        }
+    )
+    counts = binned.groupby(["type", "time"]).size()
+    order = counts.groupby(level="type").sum().sort_values(ascending=False).index
+    palette = qualitative.Safe + qualitative.Pastel
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=counts[kind].index,
+                y=counts[kind].to_numpy(),
+                name=kind,
+                marker_color=palette[i % len(palette)],
+            )
+            for i, kind in enumerate(order)
+        ]
+    )
+    fig.update_layout(bargap=0.1, yaxis_title="incidents")
+    return _layout(fig, title)
+
+
+def incidents_by_area(incidents: gpd.GeoDataFrame) -> go.Figure:
+    """Horizontal bars: incidents per area, by severity."""
+    title = "Incidents by area, by severity"
+    if incidents.empty:
+        return _empty(title, "No incidents in this window")
+    counts = incidents.groupby(["severity", "area"]).size()
+    areas = counts.groupby(level="area").sum().sort_values().index
+    fig = go.Figure(
+        [
+            go.Bar(
+                y=list(areas),
+                x=counts[sev].reindex(areas, fill_value=0).to_numpy(),
+                name=sev,
+                orientation="h",
+                marker_color=colour,
+            )
+            for sev, colour in SEVERITY_FILL.items()
+            if sev in counts.index.get_level_values(0)
+        ]
+    )
+    fig.update_layout(xaxis_title="incidents")
+    return _layout(fig, title, max(HEIGHT, ROW_PX * len(areas) + 140))
+
+
+def coverage_chart(stations: gpd.GeoDataFrame) -> go.Figure:
+    """Horizontal bars: % of located stations within a patrol radius, per area."""
+    title = "Coverage by area (% of stations)"
+    table = coverage_by_area(stations).dropna(subset=["covered_pct"])
+    if table.empty:
+        return _empty(title, "No located stations")
+    table = table.sort_values("covered_pct")
+    hover = [
+        f"{a}: {c:,} of {n:,} located stations covered; {v:.1f}% of voters"
+        for a, c, n, v in zip(
+            table["area"],
+            table["covered"],
+            table["located"],
+            table["voters_covered_pct"].fillna(0),
+            strict=True,
+        )
+    ]
+    fig = go.Figure(
+        go.Bar(
+            y=table["area"],
+            x=table["covered_pct"],
+            orientation="h",
+            hovertext=hover,
+            hoverinfo="text",
+            text=[f"{p:.0f}%" for p in table["covered_pct"]],
+            textposition="outside",
+            cliponaxis=False,
+            marker_color=sample_colorscale("RdYlGn", (table["covered_pct"] / 100).tolist()),
+        )
+    )
+    fig.update_layout(
+        xaxis={"range": [0, 100], "title": "% of located stations covered"}, showlegend=False
+    )
+    return _layout(fig, title, max(HEIGHT, ROW_PX * len(table) + 140))
