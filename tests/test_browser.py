@@ -1,37 +1,58 @@
-"""The map as a person sees it: Debian's Chromium, no internet, the sample scenario."""
+"""The operations page as a person sees it: Debian's Chromium, no internet, real clicks."""
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from browser import map_frame, offline_page, running_app, screenshot
+from layers import REGISTRY
 
 pytestmark = pytest.mark.browser
 
-COUNT_MARKERS = """(prefix) => {
-    let n = 0;
-    map.eachLayer((layer) => {
-        const id = layer.feature && layer.feature.properties && layer.feature.properties.id;
-        if (layer instanceof L.CircleMarker && typeof id === "string" && id.startsWith(prefix)) n++;
-    });
-    return n;
-}"""
+LAYER_STATS = """() => Object.fromEntries(
+    Object.entries(pollwatch.layers).map(([name, layer]) => [name, layer.stats()]))"""
+READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.stations
+    && pollwatch.layers.stations.ready && pollwatch.layers.incidents
+    && pollwatch.layers.incidents.ready"""
+PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+
+
+def kpi(page, label: str) -> int:  # type: ignore[no-untyped-def]
+    """The number a KPI tile shows (before any '(..%)')."""
+    tile = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    value = tile.locator('[data-testid="stMetricValue"]').inner_text()
+    return int(value.split(" ")[0].replace(",", ""))
+
+
+def wait_stations(frame, expected: int) -> dict:  # type: ignore[no-untyped-def]
+    frame.wait_for_function(READY, timeout=60_000)
+    frame.wait_for_function(
+        f"() => pollwatch.layers.stations.ready && pollwatch.layers.stations.stats().kept === "
+        f"{expected}",
+        timeout=30_000,
+    )
+    return frame.evaluate(LAYER_STATS)
 
 
 def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
+    stations = pd.read_csv(sample_folder / "polling_stations.csv")
     with (
         running_app({"POLLWATCH_FEEDS": str(sample_folder)}) as url,
         offline_page() as (page, blocked),
     ):
         page.goto(url)
         frame = map_frame(page)
-        frame.wait_for_function("() => typeof map !== 'undefined' && map._loaded === true")
-        frame.wait_for_function(f"() => ({COUNT_MARKERS})('LR-') > 0")
-        assert frame.evaluate(COUNT_MARKERS, "LR-") == 4_500  # every station
-        assert frame.evaluate(COUNT_MARKERS, "INC-") == 600
-        assert frame.evaluate(COUNT_MARKERS, "B0") == 60
+        stats = wait_stations(frame, len(stations))
+        # Every station is on the map, as points or inside the clusters drawn in view.
+        assert stats["stations"]["represented"] == len(stations)
+        assert stats["stations"]["clustered"] and stats["stations"]["clusters"] > 0
+        assert stats["incidents"]["kept"] == kpi(page, "Incidents") > 0
+        assert stats["patrol_bases"]["points"] == 60
         overlays = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         assert [o.strip() for o in overlays] == [
             "Areas",
@@ -41,46 +62,154 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
             "Incidents",
             "Convoys (latest position)",
         ]
+        assert frame.locator(".pollwatch-legend summary").inner_text() == "Legend"
         page.get_by_text("SYNTHETIC EXERCISE DATA").wait_for()
-        # Only basemap tiles were wanted from outside; Leaflet itself came from the app.
+        # Only basemap tiles were wanted from outside; Leaflet and the data came from the app.
         assert blocked and all("tile.openstreetmap.org" in u for u in blocked), blocked[:5]
-        shot = screenshot(page, "map_offline.png")
+        shot = screenshot(page, "operations_offline.png")
         assert shot.stat().st_size > 20_000
 
 
-def test_popup_shows_feed_text_as_text(tmp_path: Path, sample_folder: Path) -> None:
-    for path in sample_folder.iterdir():
-        (tmp_path / path.name).write_bytes(path.read_bytes())
-    payload = '<img src=x onerror="window.pwned=1">'
-    lines = (tmp_path / "polling_stations.csv").read_text().splitlines()
-    first = lines[1].split(",")
-    first[1] = '"' + payload.replace('"', '""') + '"'
-    lines[1] = ",".join(first)
-    (tmp_path / "polling_stations.csv").write_text("\n".join(lines) + "\n")
-    station_id = first[0]
+def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
+    stations = pd.read_csv(sample_folder / "polling_stations.csv")
+    with (
+        running_app({"POLLWATCH_FEEDS": str(sample_folder), "POLLWATCH_TILES": "none"}) as url,
+        offline_page() as (page, blocked),
+    ):
+        page.goto(url)
+        frame = map_frame(page)
+        wait_stations(frame, len(stations))
+        assert not blocked  # 'No basemap' asks nobody for tiles
+        # Mark this map and move it as a user would; a re-created map would lose both.
+        frame.evaluate("() => { window.sameMap = 'yes'; map.setView([7.0, -9.6], 9); }")
+        iframe = page.locator('iframe[title="streamlit_folium.st_folium"]')
+        iframe.evaluate("el => el.dataset.sameElement = 'yes'")
+
+        page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+        page.keyboard.type("Nimba")  # the list shows a few options at a time; typing narrows it
+        page.locator('[role="option"]').filter(has_text=re.compile(r"^\s*Nimba\s*$")).click()
+        page.keyboard.press("Escape")
+        expected = int((stations["admin1"] == "Nimba").sum())
+        page.wait_for_function(
+            f"""() => [...document.querySelectorAll('[data-testid="stMetric"]')].some(
+                m => m.innerText.includes('Polling stations') && m.innerText.includes('{expected}'))""",
+            timeout=30_000,
+        )
+        stats = wait_stations(frame, expected)
+        assert kpi(page, "Polling stations") == expected
+        assert stats["stations"]["kept"] == expected
+        assert "area=Nimba" in page.url  # the view is a link
+        assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
+        assert frame.evaluate("() => window.sameMap") == "yes"
+        view = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
+        assert view == pytest.approx([7.0, -9.6, 9], abs=1e-6)
+        screenshot(page, "operations_filtered.png")
+
+
+# ------------------------------------------------------------------------------ XSS
+
+
+def hostile_folder(source: Path, target: Path, rows: int = 30) -> dict[str, int]:
+    """The sample cut to a few rows per feed, with PAYLOAD in every text field."""
+    written = {}
+    keep_convoys: set[str] = set()
+    for name, layer in REGISTRY.items():
+        text_fields = {f.name for f in layer.SPEC.fields if f.kind == "text"}
+        path = next(source.glob(f"{name}.*"))
+        if path.suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            if name == "convoy_positions":
+                frame = frame[frame["convoy_id"].isin(keep_convoys)]
+            elif name == "incidents":
+                frame = frame.sort_values("time").tail(rows)
+            else:
+                frame = frame.head(rows)
+            for column in text_fields & set(frame.columns):
+                frame[column] = PAYLOAD + " " + frame[column]
+            frame.to_csv(target / path.name, index=False)
+            written[name] = len(frame)
+        else:
+            doc = json.loads(path.read_text())
+            doc["features"] = doc["features"][:rows] if name != "areas" else doc["features"]
+            for feature in doc["features"]:
+                props = feature["properties"]
+                if name == "convoy_routes":
+                    keep_convoys.add(props["convoy_id"])
+                for column in text_fields & set(props):
+                    props[column] = f"{PAYLOAD} {props[column]}"
+            (target / path.name).write_text(json.dumps(doc))
+            written[name] = len(doc["features"])
+    (target / "scenario.json").write_bytes((source / "scenario.json").read_bytes())
+    return written
+
+
+OPEN_EVERYTHING = """() => {
+    const opened = {popups: 0, tooltips: 0, texts: []};
+    const seen = new Set();
+    function visit(layer) {
+        if (seen.has(layer)) return;
+        seen.add(layer);
+        if (layer.getLayers) layer.getLayers().forEach(visit);
+        if (layer.getPopup && layer.getPopup()) {
+            layer.openPopup(layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter());
+            const el = document.querySelector('.leaflet-popup-content');
+            opened.popups++;
+            opened.texts.push(el.textContent);
+            if (el.querySelector('img, script')) opened.html = (opened.html || 0) + 1;
+            layer.closePopup();
+        }
+        if (layer.getTooltip && layer.getTooltip()) {
+            layer.openTooltip(layer.getLatLng ? layer.getLatLng() : layer.getBounds().getCenter());
+            const tips = document.querySelectorAll('.leaflet-tooltip');
+            const el = tips[tips.length - 1];
+            opened.tooltips++;
+            opened.texts.push(el.textContent);
+            if (el.querySelector('img, script')) opened.html = (opened.html || 0) + 1;
+            layer.closeTooltip();
+        }
+    }
+    map.eachLayer(visit);
+    opened.pwned = window.pwned;
+    opened.elements = document.querySelectorAll('img[src="x"]').length + [...document.scripts]
+        .filter(s => s.text.includes('window.pwned=2') && !s.text.includes('\\u003c')).length;
+    return opened;
+}"""
+
+
+def test_feed_text_shows_as_text_in_every_popup_and_tooltip(
+    tmp_path: Path, sample_folder: Path
+) -> None:
+    written = hostile_folder(sample_folder, tmp_path)
     with (
         running_app({"POLLWATCH_FEEDS": str(tmp_path), "POLLWATCH_TILES": "none"}) as url,
         offline_page() as (page, _),
     ):
-        page.goto(url)
+        page.goto(url + "/?window=7d")
         frame = map_frame(page)
-        frame.wait_for_function(f"() => ({COUNT_MARKERS})('LR-') > 0")
-        text = frame.evaluate(
-            """(id) => {
-            let found = null;
-            map.eachLayer((layer) => {
-                if (layer.feature && layer.feature.properties.id === id) found = layer;
-            });
-            found.openPopup();
-            found.openTooltip();
-            const popup = document.querySelector('.leaflet-popup-content');
-            const tooltip = document.querySelector('.leaflet-tooltip');
-            return [popup.textContent, tooltip.textContent,
-                    popup.querySelectorAll('img').length + tooltip.querySelectorAll('img').length];
-        }""",
-            station_id,
-        )
-        assert payload in text[0] and text[1] == payload and text[2] == 0
+        frame.wait_for_function(READY, timeout=60_000)
+        stats = frame.evaluate(LAYER_STATS)
+        assert stats["stations"]["points"] == written["polling_stations"]
+        assert stats["incidents"]["points"] > 0
+        opened = frame.evaluate(OPEN_EVERYTHING)
+        drawn = sum(s["points"] for s in stats.values())
+        # Every marker has a tooltip; areas and routes add theirs.
+        assert opened["tooltips"] >= drawn + written["areas"]
+        assert opened["popups"] >= stats["stations"]["points"] + stats["incidents"]["points"]
+        assert opened.get("html", 0) == 0 and opened["elements"] == 0
+        assert opened["pwned"] is None
+        shown = [t for t in opened["texts"] if "<img src=x" in t]
+        assert len(shown) >= opened["tooltips"] // 2  # the payload is there, as text
+        # The page around the map too: sidebar choices, charts and tables carry the text.
         page.wait_for_timeout(500)
-        assert frame.evaluate("() => window.pwned === undefined")
-        screenshot(page, "popup_text_only.png")
+        assert page.evaluate("() => window.pwned") is None
+        assert page.locator('img[src="x"]').count() == 0
+        sidebar = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first
+        sidebar.click()
+        option = page.locator('[role="option"]').filter(has_text="<img src=x").first
+        assert option.inner_text().strip().startswith("<img src=x")
+        page.keyboard.press("Escape")
+        assert page.evaluate("() => window.pwned") is None
+        frame.evaluate("""() => { const m = pollwatch.layers.stations.getLayers()[0];
+                                   map.setView(m.getLatLng(), 10); m.openPopup(); }""")
+        assert "<img src=x" in frame.locator(".leaflet-popup-content").inner_text()
+        screenshot(page, "xss_text_only.png")
