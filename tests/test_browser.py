@@ -17,8 +17,8 @@ pytestmark = pytest.mark.browser
 LAYER_STATS = """() => Object.fromEntries(
     Object.entries(pollwatch.layers).map(([name, layer]) => [name, layer.stats()]))"""
 READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.stations
-    && pollwatch.layers.stations.ready && pollwatch.layers.incidents
-    && pollwatch.layers.incidents.ready"""
+    && pollwatch.layers.stations.ready && (pollwatch.hidden.Incidents
+    || (pollwatch.layers.incidents && pollwatch.layers.incidents.ready))"""
 PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 
 
@@ -84,6 +84,13 @@ def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
         frame.evaluate("() => { window.sameMap = 'yes'; map.setView([7.0, -9.6], 9); }")
         iframe = page.locator('iframe[title="streamlit_folium.st_folium"]')
         iframe.evaluate("el => el.dataset.sameElement = 'yes'")
+        incidents_box = (
+            frame.locator(".leaflet-control-layers-overlays label")
+            .filter(has_text="Incidents")
+            .locator("input")
+        )
+        incidents_box.uncheck()  # the user hides a layer: it must stay hidden
+        assert frame.evaluate("() => pollwatch.layers.incidents === undefined")
 
         page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
         page.keyboard.type("Nimba")  # the list shows a few options at a time; typing narrows it
@@ -103,6 +110,9 @@ def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
         assert frame.evaluate("() => window.sameMap") == "yes"
         view = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
         assert view == pytest.approx([7.0, -9.6, 9], abs=1e-6)
+        frame.wait_for_timeout(300)
+        assert not incidents_box.is_checked()
+        assert frame.evaluate("() => pollwatch.layers.incidents === undefined")
         screenshot(page, "operations_filtered.png")
 
 

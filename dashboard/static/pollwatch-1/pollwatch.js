@@ -9,6 +9,7 @@
  *   them with Supercluster and draws only what is in view; points get a tooltip and a
  *   popup built from their properties.
  * - pollwatch.layers[name]: the live layers, with stats() for tests and for people.
+ * - overlays the user switched off stay off when a rerun re-creates the layer control.
  */
 (function () {
     "use strict";
@@ -241,6 +242,32 @@
                     clusters: this.drawn.clusters, points: this.drawn.points,
                     represented: this.drawn.represented};
         }
+    });
+
+    // The layer control is re-created with the layers on every rerun. Remember which
+    // overlays the user switched off (clicks only) and switch them off again, so a
+    // filter change does not bring back a layer the user hid.
+    pollwatch.hidden = pollwatch.hidden || {};
+    L.Control.Layers.addInitHook(function () {
+        var control = this;
+        setTimeout(function () {
+            var map = control._map;
+            if (!map) { return; }
+            if (!map.pollwatchWatchesOverlays) {
+                map.pollwatchWatchesOverlays = true;
+                map.on("overlayadd overlayremove", function (e) {
+                    if (pollwatch.control && pollwatch.control._handlingClick) {
+                        pollwatch.hidden[e.name] = e.type === "overlayremove";
+                    }
+                });
+            }
+            pollwatch.control = control;
+            control._layers.forEach(function (item) {
+                if (item.overlay && pollwatch.hidden[item.name] && map.hasLayer(item.layer)) {
+                    map.removeLayer(item.layer);
+                }
+            });
+        }, 0);
     });
 
     pollwatch.text = text;

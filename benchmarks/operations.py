@@ -1,0 +1,205 @@
+"""Figures of the operations page at national scale (180,000 stations, 3,000 bases).
+
+    python benchmarks/operations.py [--folder DIR] [--repeat N] [--no-browser]
+
+Prints: feed load, coverage, map build, bytes sent for the map, server time of a
+rerun after a filter change (warm caches), and time until the map is drawn in
+headless Chromium (network blocked). Medians of ``--repeat`` runs where repeatable.
+Not a test: it measures, it does not judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import pandas as pd  # noqa: E402
+
+from layers import REGISTRY, coverage, incidents, operations, polling_stations  # noqa: E402
+from layers.config import Settings  # noqa: E402
+from layers.mapping import base_map  # noqa: E402
+from layers.scenario import generate  # noqa: E402
+from layers.scene import SceneLoader  # noqa: E402
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def line(what: str, value: str) -> None:
+    print(f"{what:<58} {value}", flush=True)
+
+
+def server_side(folder: Path, repeat: int) -> None:
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder)})
+    load_s, scene = timed(lambda: SceneLoader(settings).load(), repeat)
+    line("feed load (all feeds, parse + validate)", f"{load_s:.2f} s")
+    stations, bases = scene["polling_stations"], scene["patrols"]
+    line(
+        "  rows",
+        f"{len(stations):,} stations, {len(bases):,} bases, {len(scene['incidents']):,} incidents",
+    )
+    cov_s, _ = timed(lambda: coverage.coverage(stations, bases, at=scene.now), repeat)
+    line("coverage (exact geodesic, every station x every active base)", f"{cov_s:.2f} s")
+    derive_s, derived = timed(lambda: operations.derive_picture(scene), 1)
+    line("derive every layer (incl. coverage, areas), once per version", f"{derive_s:.2f} s")
+
+    def datasets() -> list[bytes]:
+        return [
+            json.dumps(
+                polling_stations.dataset(derived["polling_stations"], ("area",)),
+                separators=(",", ":"),
+            ).encode(),
+            json.dumps(
+                incidents.dataset(derived["incidents"], ("area",)), separators=(",", ":")
+            ).encode(),
+        ]
+
+    pub_s, blobs = timed(datasets, repeat)
+    line("map datasets built (stations + incidents JSON), once per version", f"{pub_s:.2f} s")
+    line(
+        "  bytes of the static datasets (fetched once, then cached)",
+        f"stations {len(blobs[0]):,} B ({len(blobs[0]) / len(stations):.0f} B/station), "
+        f"incidents {len(blobs[1]):,} B",
+    )
+
+    def rerun_map() -> int:
+        picture = operations.apply(derived, operations.Filters(areas=("Province 03",)), scene.now)
+        where = operations.browser_where(
+            operations.Filters(areas=("Province 03",)), picture.time_range
+        )
+        groups = [
+            REGISTRY[n].render(picture.frames[n])
+            for n in ("areas", "patrols", "convoy_routes", "convoy_positions")
+        ]
+        groups += [
+            polling_stations.render(
+                picture.frames["polling_stations"],
+                source="/s.json",
+                where=where["polling_stations"],
+            ),
+            incidents.render(
+                picture.frames["incidents"], source="/i.json", where=where["incidents"]
+            ),
+        ]
+        m = base_map(scene.bounds, "osm")
+        for g in groups:
+            g.add_to(m)
+        return len(m.get_root().render())
+
+    build_s, size = timed(rerun_map, repeat)
+    line("map build per rerun (filter + feature groups rendered)", f"{build_s:.2f} s")
+    line("  bytes of the map's page (base map + every feature group)", f"{size:,} B")
+
+
+def rerun_in_app(folder: Path, repeat: int) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["POLLWATCH_FEEDS"] = str(folder)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
+    t0 = time.perf_counter()
+    at.run()
+    assert not at.exception, at.exception
+    line("first page run, cold caches (AppTest, server side)", f"{time.perf_counter() - t0:.2f} s")
+    areas = at.multiselect(key="filter_areas").options
+    times = []
+    for i in range(repeat):
+        t0 = time.perf_counter()
+        at.multiselect(key="filter_areas").set_value([areas[i % len(areas)]]).run()
+        times.append(time.perf_counter() - t0)
+        assert not at.exception, at.exception
+    line(
+        "rerun after a filter change, warm caches (AppTest, server)",
+        f"{statistics.median(times):.2f} s (median of {repeat}; max {max(times):.2f} s)",
+    )
+
+
+def browser_side(folder: Path) -> None:
+    from browser import map_frame, offline_page, running_app
+
+    ready = (
+        "() => window.pollwatch && pollwatch.layers.stations && "
+        "pollwatch.layers.stations.ready && pollwatch.layers.stations.drawn.represented > 0"
+    )
+    with (
+        running_app(
+            {"POLLWATCH_FEEDS": str(folder), "POLLWATCH_TILES": "none"}, timeout=120
+        ) as url,
+        offline_page() as (page, _),
+    ):
+        received: list[int] = []
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived",
+                lambda f: received.append(len(f) if isinstance(f, bytes | str) else 0),
+            ),
+        )
+        for label in ("cold server caches", "warm server caches"):
+            received.clear()
+            t0 = time.perf_counter()
+            page.goto(url)
+            frame = map_frame(page, timeout_ms=300_000)
+            frame.wait_for_function(ready, timeout=300_000, polling=50)
+            drawn = time.perf_counter() - t0
+            stats = frame.evaluate("() => pollwatch.layers.stations.stats()")
+            line(
+                f"page open to stations drawn, {label}",
+                f"{drawn:.2f} s ({stats['kept']:,} stations; {stats['clusters']} clusters)",
+            )
+            line("  websocket bytes to the browser for that page", f"{sum(received):,} B")
+        # A filter change: pick one area; time until the map shows the new selection.
+        page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
+        page.keyboard.type("Province 05")
+        option = page.locator('[role="option"]').filter(has_text="Province 05").first
+        received.clear()
+        t0 = time.perf_counter()
+        option.click()
+        frame.wait_for_function(
+            "() => pollwatch.layers.stations && pollwatch.layers.stations.ready && "
+            "pollwatch.layers.stations.stats().kept < 100000",
+            timeout=120_000,
+            polling=50,
+        )
+        line(
+            "filter change: click to stations redrawn (browser)",
+            f"{time.perf_counter() - t0:.2f} s",
+        )
+        page.wait_for_timeout(1000)
+        line("  websocket bytes for that rerun", f"{sum(received):,} B")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="pollwatch-national-"))
+    if not (folder / "polling_stations.csv").exists():
+        t0 = time.perf_counter()
+        generate(folder, "national", anchor=pd.Timestamp.now(tz="UTC"))
+        line("national scenario generated", f"{time.perf_counter() - t0:.2f} s")
+    server_side(folder, args.repeat)
+    rerun_in_app(folder, args.repeat)
+    if not args.no_browser:
+        browser_side(folder)
+
+
+if __name__ == "__main__":
+    main()
