@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
@@ -36,29 +38,27 @@ def current_scene() -> tuple[Settings, Scene]:
     return settings, loader_for(settings).load()
 
 
-def scene_key(scene: Scene) -> tuple[Any, ...]:
-    """What the derived picture depends on: each feed's version and the minute."""
-    return (
-        tuple((name, v.signature, v.stale_copy) for name, v in scene.versions.items()),
-        scene.now.floor("min"),
-    )
+@st.cache_resource(show_spinner=False)
+def _derived_cache(settings: Settings) -> operations.DerivedCache:
+    return operations.DerivedCache()
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _derived(key: tuple[Any, ...], _scene: Scene) -> dict[str, gpd.GeoDataFrame]:
-    return operations.derive_picture(_scene)
+def derived_picture(settings: Settings, scene: Scene) -> dict[str, gpd.GeoDataFrame]:
+    """Every layer derived (with areas); each re-derived only when its inputs changed.
 
-
-def derived_picture(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
-    """Every layer derived (with areas), computed once per feed version and minute.
-
-    Cached as a resource (no copy on each rerun); nothing downstream mutates it.
+    Kept as a resource (no copy on each rerun); nothing downstream mutates it.
     """
-    return _derived(scene_key(scene), scene)
+    return _derived_cache(settings).derive(scene)
+
+
+def dataset_key(scene: Scene, layer: str) -> Hashable:
+    """What a map dataset of ``layer`` is built from (its columns do not age by the minute)."""
+    key = operations.derive_key(layer, scene, minute=False)
+    return ("uncached", time.time()) if key is None else key
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _published(name: str, key: tuple[Any, ...], _build: Any) -> str:
+def _published(name: str, key: Hashable, _build: Callable[[], Any]) -> str:
     payload = json.dumps(_build(), separators=(",", ":"), allow_nan=False).encode()
     digest = hashlib.sha256(payload).hexdigest()[:16]
     folder = STATIC_DIR / PUBLISHED
@@ -71,12 +71,12 @@ def _published(name: str, key: tuple[Any, ...], _build: Any) -> str:
     return f"{STATIC_URL}/{PUBLISHED}/{path.name}"
 
 
-def published(name: str, scene: Scene, build: Any) -> str:
+def published(name: str, key: Hashable, build: Callable[[], Any]) -> str:
     """URL of ``build()`` as a static JSON file the browser fetches once and caches.
 
-    Named by its content, so an unchanged dataset keeps its URL across feed versions.
+    Built once per ``key``; named by its content, so unchanged data keeps its URL.
     """
-    return _published(name, scene_key(scene), build)
+    return _published(name, key, build)
 
 
 def show_problems(scene: Scene) -> None:

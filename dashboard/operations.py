@@ -15,7 +15,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard.common import current_scene, derived_picture, published, show_problems
+from dashboard.common import (
+    current_scene,
+    dataset_key,
+    derived_picture,
+    published,
+    show_problems,
+)
 from layers import REGISTRY, charts, incidents, operations, polling_stations
 from layers.mapping import base_map
 from layers.operations import CUSTOM, LIST_PARAMS, WINDOWS, Filters, Picture
@@ -173,7 +179,7 @@ def show_charts(picture: Picture) -> None:
 
 def page() -> None:
     settings, scene = current_scene()
-    derived = derived_picture(scene)
+    derived = derived_picture(settings, scene)
     offered = operations.choices(derived)
     events = derived["incidents"]["time"].dropna()
     earliest = events.min() if len(events) else scene.now - pd.Timedelta(days=7)
@@ -192,11 +198,13 @@ def page() -> None:
     urls = {
         "polling_stations": published(
             "stations",
-            scene,
+            dataset_key(scene, "polling_stations"),
             lambda: polling_stations.dataset(derived["polling_stations"], columns=("area",)),
         ),
         "incidents": published(
-            "incidents", scene, lambda: incidents.dataset(derived["incidents"], columns=("area",))
+            "incidents",
+            dataset_key(scene, "incidents"),
+            lambda: incidents.dataset(derived["incidents"], columns=("area",)),
         ),
     }
     show_map(picture, filters, settings.tiles, scene.bounds, urls)

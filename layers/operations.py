@@ -6,12 +6,14 @@ comes out; nothing here knows about widgets or URLs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
 
+from layers import coverage
 from layers import incidents as incidents_layer
 from layers.scene import Scene, derive_all
 
@@ -160,11 +162,72 @@ def with_area(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoDataFr
 
 
 def derive_picture(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
-    """Every layer derived, with an ``area`` on stations and incidents (cache this per scene)."""
+    """Every layer derived, with an ``area`` on stations and incidents."""
     derived = derive_all(scene)
-    for name in ("polling_stations", "incidents"):
+    for name in AREA_LAYERS:
         derived[name] = with_area(derived[name], scene["areas"])
     return derived
+
+
+AREA_LAYERS = ("polling_stations", "incidents")
+
+
+def derive_key(name: str, scene: Scene, minute: bool = True) -> Hashable | None:
+    """What layer ``name``'s derived frame depends on, or None when that cannot be told.
+
+    Stations: their feed, the bases and which bases are on shift now (coverage), the
+    areas. Incidents and convoys: their feeds and the minute (ages, states), unless
+    ``minute`` is False (for what is built from columns that do not age). The rest:
+    their own feed.
+    """
+    inputs = {
+        "polling_stations": ("polling_stations", "patrols", "areas"),
+        "incidents": ("incidents", "areas"),
+        "convoy_positions": ("convoy_positions", "convoy_routes"),
+    }.get(name, (name,))
+    if any(feed not in scene.versions for feed in inputs):
+        return None  # a scene put together by hand: no versions to compare
+    versions = tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs)
+    if name == "polling_stations":
+        on_shift = tuple(coverage.active_bases(scene["patrols"], at=scene.now).index)
+        return (versions, on_shift)
+    if name in ("incidents", "convoy_positions") and minute:
+        return (versions, scene.now.floor("min"))
+    return versions
+
+
+class DerivedCache:
+    """Derived layers kept between reruns, each recomputed only when its inputs changed.
+
+    A filter change or a refresh where nothing changed costs no derivation; a new
+    incidents file re-derives incidents only (coverage of 180,000 stations is the costly
+    one, and depends on neither).
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[Hashable, gpd.GeoDataFrame]] = {}
+        self._lock = threading.Lock()
+        self.keys: dict[str, Hashable | None] = {}
+
+    def derive(self, scene: Scene) -> dict[str, gpd.GeoDataFrame]:
+        from layers import REGISTRY
+
+        out: dict[str, gpd.GeoDataFrame] = {}
+        with self._lock:
+            for name, layer in REGISTRY.items():
+                key = derive_key(name, scene)
+                self.keys[name] = key
+                memo = self._memo.get(name)
+                if key is not None and memo is not None and memo[0] == key:
+                    out[name] = memo[1]
+                    continue
+                frame = layer.derive(scene[name], scene)
+                if name in AREA_LAYERS:
+                    frame = with_area(frame, scene["areas"])
+                out[name] = frame
+                if key is not None:
+                    self._memo[name] = (key, frame)
+        return out
 
 
 def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:

@@ -1,0 +1,54 @@
+"""The operations charts: what they count, and that empty data gives a message, not an error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from layers import charts, operations
+from layers.config import Settings
+from layers.scene import SceneLoader
+
+
+@pytest.fixture(scope="module")
+def derived(sample_folder: Path):  # type: ignore[no-untyped-def]
+    scene = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})).load()
+    return scene, operations.derive_picture(scene)
+
+
+def test_incidents_over_time_counts_every_incident_by_type(derived) -> None:  # type: ignore[no-untyped-def]
+    scene, frames = derived
+    picture = operations.apply(frames, operations.Filters(window="7 days"), scene.now)
+    fig = charts.incidents_over_time(picture.frames["incidents"], picture.time_range)
+    assert sum(sum(bar.y) for bar in fig.data) == len(picture.frames["incidents"])
+    assert {bar.name for bar in fig.data} == set(picture.frames["incidents"]["type"])
+
+
+def test_incidents_by_area_and_coverage_by_area(derived) -> None:  # type: ignore[no-untyped-def]
+    scene, frames = derived
+    events = frames["incidents"]
+    fig = charts.incidents_by_area(events)
+    assert sum(sum(bar.x) for bar in fig.data) == len(events)
+    cover = charts.coverage_chart(frames["polling_stations"])
+    table = operations.coverage_by_area(frames["polling_stations"]).set_index("area")
+    for area, pct in zip(cover.data[0].y, cover.data[0].x, strict=True):
+        assert pct == pytest.approx(table.loc[area, "covered_pct"])
+
+
+def test_empty_windows_say_so(derived) -> None:  # type: ignore[no-untyped-def]
+    _, frames = derived
+    none = frames["incidents"].iloc[0:0]
+    now = pd.Timestamp("2026-10-11T12:00Z")
+    for fig in (
+        charts.incidents_over_time(none, (now - pd.Timedelta(hours=1), now)),
+        charts.incidents_by_area(none),
+        charts.coverage_chart(frames["polling_stations"].iloc[0:0]),
+    ):
+        assert fig.layout.annotations and not fig.data
+
+
+@pytest.mark.parametrize(("hours", "width"), [(1, "10min"), (24, "h"), (168, "6h"), (720, "D")])
+def test_bars_fit_the_window(hours: int, width: str) -> None:
+    assert charts.bin_width(pd.Timedelta(hours=hours)) == width

@@ -1,0 +1,127 @@
+"""Filters, links, headline figures and the derived-layer cache of the operations page."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from layers import feeds, operations
+from layers.config import Settings
+from layers.operations import DerivedCache, Filters
+from layers.scene import SceneLoader
+
+
+@pytest.fixture
+def folder(tmp_path: Path, sample_folder: Path) -> Path:
+    for path in sample_folder.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    return tmp_path
+
+
+@pytest.fixture
+def loader(folder: Path) -> SceneLoader:
+    return SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(folder)}))
+
+
+def test_filters_round_trip_through_a_link() -> None:
+    start, end = pd.Timestamp("2026-10-10T06:00Z"), pd.Timestamp("2026-10-11T06:00Z")
+    filters = Filters(
+        areas=("Bong", "Lofa"), severities=("high",), window="custom", start=start, end=end
+    )
+    query = filters.to_query()
+    assert query == {
+        "area": ["Bong", "Lofa"],
+        "severity": ["high"],
+        "window": "custom",
+        "from": "2026-10-10T06:00Z",
+        "to": "2026-10-11T06:00Z",
+    }
+    offered = {"areas": ["Bong", "Lofa", "Nimba"], "severities": ["low", "high"]}
+
+    def get_all(name: str) -> list[str]:
+        value = query.get(name, [])
+        return value if isinstance(value, list) else [value]
+
+    again, ignored = Filters.from_query(get_all, offered)
+    assert again == filters and ignored == []
+    assert Filters().to_query() == {}
+
+
+def test_a_link_keeps_what_it_can() -> None:
+    query = {"area": ["Bong", "Atlantis"], "window": ["custom"], "from": ["yesterday-ish"]}
+    filters, ignored = Filters.from_query(lambda n: query.get(n, []), {"areas": ["Bong"]})
+    assert filters.areas == ("Bong",) and filters.window == "24 h"
+    assert ignored == ["area=Atlantis", "window=custom without a valid from < to"]
+
+
+def test_time_window_ends_now_and_browser_filter_matches(loader: SceneLoader) -> None:
+    scene = loader.load()
+    derived = operations.derive_picture(scene)
+    filters = Filters(areas=("Bong",), window="7 days", severities=("high", "critical"))
+    picture = operations.apply(derived, filters, scene.now)
+    start, end = picture.time_range
+    assert end == scene.now.floor("s") and end - start == pd.Timedelta(days=7)
+    where = operations.browser_where(filters, picture.time_range)
+    assert where["polling_stations"] == {"columns": {"area": ["Bong"]}}
+    assert where["incidents"]["columns"] == {"area": ["Bong"], "severity": ["high", "critical"]}
+    # The browser's rule, applied here, keeps exactly the rows apply() kept.
+    events = derived["incidents"]
+    seconds = (events["time"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)
+    t0, t1 = where["incidents"]["time"]
+    kept = events[
+        (seconds > t0)
+        & (seconds <= t1)
+        & events["area"].eq("Bong")
+        & events["severity"].isin(["high", "critical"])
+    ]
+    assert set(kept["id"]) == set(picture.frames["incidents"]["id"]) and len(kept) > 0
+
+
+def test_kpis_count_what_the_filters_keep(loader: SceneLoader) -> None:
+    scene = loader.load()
+    derived = operations.derive_picture(scene)
+    picture = operations.apply(derived, Filters(areas=("Nimba",)), scene.now)
+    k = operations.kpis(picture)
+    stations = derived["polling_stations"]
+    nimba = stations[stations["area"] == "Nimba"]
+    covered = nimba[nimba["coverage_state"] == "covered"]
+    assert k["stations"] == len(nimba) and k["covered"] == len(covered)
+    assert k["voters_covered_pct"] == pytest.approx(
+        100 * covered["registered_voters"].sum() / nimba["registered_voters"].sum()
+    )
+    table = operations.coverage_by_area(stations).set_index("area")
+    assert table.loc["Nimba", "covered"] == len(covered)
+    assert table["stations"].sum() == len(stations)
+
+
+def test_cache_rederives_only_what_changed(loader: SceneLoader, folder: Path) -> None:
+    cache = DerivedCache()
+    first = cache.derive(loader.load())
+    again = cache.derive(loader.load())
+    assert all(again[name] is first[name] for name in first)  # nothing changed: no work
+    text = (folder / "incidents.csv").read_text()
+    time.sleep(0.01)
+    feeds.write_atomic(
+        folder / "incidents.csv", text + text.splitlines()[1].replace("INC-", "NEW-", 1) + "\n"
+    )
+    after = cache.derive(loader.load())
+    assert len(after["incidents"]) == len(first["incidents"]) + 1
+    assert after["polling_stations"] is first["polling_stations"]  # coverage not redone
+    later = cache.derive(loader.load(now=loader.load().now + pd.Timedelta(minutes=2)))
+    assert later["incidents"] is not after["incidents"]  # ages move with the clock
+    assert later["polling_stations"] is first["polling_stations"]  # no shift changed
+
+
+def test_cache_rederives_coverage_when_a_shift_ends(loader: SceneLoader) -> None:
+    scene = loader.load()
+    bases = scene["patrols"]
+    cache = DerivedCache()
+    first = cache.derive(scene)
+    ends = bases["shift_end"].dropna()
+    if ends.empty:
+        pytest.skip("the sample has no shifts")
+    later = loader.load(now=ends.min() + pd.Timedelta(minutes=1))
+    assert cache.derive(later)["polling_stations"] is not first["polling_stations"]
