@@ -58,23 +58,29 @@ def dataset_key(scene: Scene, layer: str) -> Hashable:
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _published(name: str, key: Hashable, _build: Callable[[], Any]) -> str:
-    payload = json.dumps(_build(), separators=(",", ":"), allow_nan=False).encode()
-    digest = hashlib.sha256(payload).hexdigest()[:16]
+def _published(name: str, key: Hashable, _build: Callable[[], dict[str, Any]]) -> dict[str, str]:
     folder = STATIC_DIR / PUBLISHED
-    path = folder / f"{name}-{digest}.json"
-    if not path.exists():
-        feeds.write_atomic(path, payload)
-    old = sorted(folder.glob(f"{name}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for stale in old[KEEP_PUBLISHED:]:
-        stale.unlink(missing_ok=True)
-    return f"{STATIC_URL}/{PUBLISHED}/{path.name}"
+    urls = {}
+    for part, data in _build().items():
+        payload = json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+        digest = hashlib.sha256(payload).hexdigest()[:16]
+        path = folder / f"{name}-{part}-{digest}.json"
+        if not path.exists():
+            feeds.write_atomic(path, payload)
+        old = sorted(
+            folder.glob(f"{name}-{part}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
+        for stale in old[KEEP_PUBLISHED:]:
+            stale.unlink(missing_ok=True)
+        urls[part] = f"{STATIC_URL}/{PUBLISHED}/{path.name}"
+    return urls
 
 
-def published(name: str, key: Hashable, build: Callable[[], Any]) -> str:
-    """URL of ``build()`` as a static JSON file the browser fetches once and caches.
+def published(name: str, key: Hashable, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
+    """URLs of the parts ``build()`` returns, as static JSON files the browser fetches once.
 
-    Built once per ``key``; named by its content, so unchanged data keeps its URL.
+    Built once per ``key``; each file is named by its content, so unchanged data keeps its
+    URL (and the browser its copy) across feed versions.
     """
     return _published(name, key, build)
 

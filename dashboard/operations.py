@@ -148,10 +148,16 @@ def show_map(
         REGISTRY["convoy_routes"].render(frames["convoy_routes"]),
         polling_stations.render(
             frames["polling_stations"],
-            source=urls["polling_stations"],
+            source=urls["polling_stations"]["main"],
+            details=urls["polling_stations"]["details"],
             where=where["polling_stations"],
         ),
-        incidents.render(frames["incidents"], source=urls["incidents"], where=where["incidents"]),
+        incidents.render(
+            frames["incidents"],
+            source=urls["incidents"]["main"],
+            details=urls["incidents"]["details"],
+            where=where["incidents"],
+        ),
         REGISTRY["convoy_positions"].render(frames["convoy_positions"]),
     ]
     m = base_map(scene_bounds, settings_tiles, legend=LEGEND)
@@ -196,16 +202,12 @@ def page() -> None:
     )
     show_kpis(picture)
     urls = {
-        "polling_stations": published(
-            "stations",
-            dataset_key(scene, "polling_stations"),
-            lambda: polling_stations.dataset(derived["polling_stations"], columns=("area",)),
-        ),
-        "incidents": published(
-            "incidents",
-            dataset_key(scene, "incidents"),
-            lambda: incidents.dataset(derived["incidents"], columns=("area",)),
-        ),
+        layer: published(
+            layer,
+            dataset_key(scene, layer),
+            lambda layer=layer: operations.map_datasets(derived, layer),
+        )
+        for layer in ("polling_stations", "incidents")
     }
     show_map(picture, filters, settings.tiles, scene.bounds, urls)
     show_problems(scene)

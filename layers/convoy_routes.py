@@ -47,6 +47,7 @@ SPEC = FeedSpec(
 )
 
 STYLES = ({"color": "#54278f", "weight": 4, "opacity": 0.8},)
+DISPLAY_TOLERANCE_DEG = 0.0002
 POPUP = (
     ("Route", "route_id"),
     ("Convoy", "convoy_id"),
@@ -78,7 +79,10 @@ def _length_km(line: object) -> float:
 
 def render(routes: gpd.GeoDataFrame, name: str = "Convoy routes") -> folium.FeatureGroup:
     """Planned routes as lines."""
-    return mapping.feature_group(name, routes, STYLES, tooltip="route_id", popup=POPUP)
+    shown = routes.copy()
+    # About 20 m on the ground: invisible at any zoom a route is read at, a fraction of the bytes.
+    shown.geometry = routes.geometry.simplify(DISPLAY_TOLERANCE_DEG)
+    return mapping.feature_group(name, shown, STYLES, tooltip="route_id", popup=POPUP)
 
 
 LEGEND = ("Convoy routes", (("planned route", {**STYLES[0], "fillColor": STYLES[0]["color"]}),))

@@ -259,6 +259,7 @@ def render(
     name: str = "Incidents",
     *,
     source: str | dict[str, Any] | None = None,
+    details: str | dict[str, Any] | None = None,
     where: dict[str, Any] | None = None,
 ) -> folium.FeatureGroup:
     """Incidents: fill and size by severity, outline colour by category (derived frame).
@@ -274,6 +275,7 @@ def render(
         tooltip="type",
         popup=POPUP,
         where=where,
+        details=details,
         unit="incidents",
     ).add_to(group)
     return group

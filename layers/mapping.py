@@ -85,7 +85,9 @@ class PointCloud(MacroElement):
     only ``where`` travels on a rerun). ``where``: {"columns": {column: [allowed labels]},
     "time": [t0, t1]} in epoch seconds, applied in the browser. Above ``cluster_above``
     points they are grouped into clusters, coloured by the share of points drawn with
-    style ``share_style`` when given.
+    style ``share_style`` when given. ``details``: the columns the map can draw without
+    (names, popup fields), split off with :func:`split_details` and fetched after the
+    first draw. ``disc_styles``: draw a circle of each point's radius ``r`` beneath it.
     """
 
     _template = Template(
@@ -105,6 +107,8 @@ class PointCloud(MacroElement):
         tooltip: str | None = None,
         popup: Sequence[tuple[str, str]] = (),
         where: dict[str, Any] | None = None,
+        details: str | dict[str, Any] | None = None,
+        disc_styles: Sequence[dict[str, Any]] | None = None,
         cluster_above: int = 3000,
         share_style: int | None = None,
         share_label: str = "",
@@ -119,6 +123,8 @@ class PointCloud(MacroElement):
             "tooltip": tooltip,
             "popup": [list(p) for p in popup],
             "where": where,
+            "details": details,
+            "discStyles": None if disc_styles is None else list(disc_styles),
             "clusterAbove": cluster_above,
             "shareStyle": share_style,
             "shareLabel": share_label,
@@ -179,6 +185,19 @@ def columnar(
                 continue
         data["columns"][name] = [display_value(v) for v in column.tolist()]
     return data
+
+
+def split_details(
+    data: dict[str, Any], keep: Sequence[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(what the map draws and filters with, the other columns) of a :func:`columnar` dataset."""
+    main = {k: v for k, v in data.items() if k != "columns"}
+    main["columns"] = {k: v for k, v in data["columns"].items() if k in keep}
+    details = {
+        "n": data["n"],
+        "columns": {k: v for k, v in data["columns"].items() if k not in keep},
+    }
+    return main, details
 
 
 def display_value(value: object) -> object:

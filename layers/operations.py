@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
-from layers import coverage
+from layers import coverage, mapping
 from layers import incidents as incidents_layer
+from layers import polling_stations as stations_layer
 from layers.scene import Scene, derive_all
 
 WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
@@ -105,6 +107,22 @@ def _stamp(values: list[str]) -> pd.Timestamp | None:
     if pd.isna(stamp):
         return None
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+# Columns the map filters on in the browser; the rest of a map dataset can come later.
+MAP_FILTER_COLUMNS = {
+    "polling_stations": ("area", "status"),
+    "incidents": ("area", "type", "severity"),
+}
+
+
+def map_datasets(derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, Any]:
+    """The map's dataset of ``layer`` in two parts: "main" draws and filters, "details"
+    carries names and popup fields (fetched by the browser after the first draw)."""
+    module = stations_layer if layer == "polling_stations" else incidents_layer
+    data = module.dataset(derived[layer], columns=("area",))
+    main, details = mapping.split_details(data, MAP_FILTER_COLUMNS[layer])
+    return {"main": main, "details": details}
 
 
 def browser_where(

@@ -104,14 +104,6 @@ def render(bases: gpd.GeoDataFrame, name: str = "Patrol coverage") -> folium.Fea
     standby = (bases["status"] != "active").to_numpy(dtype=int)
     group = folium.FeatureGroup(name=name)
     point = (bases.geom_type == "Point").to_numpy()
-    # Point bases: the browser draws each disc from centre and radius (a few bytes each).
-    mapping.PointCloud(
-        "patrol_discs",
-        mapping.columnar(bases[point], ["unit"], standby[point], radius="radius_m"),
-        DISC_STYLES,
-        tooltip="unit",
-        cluster_above=NEVER,
-    ).add_to(group)
     if (~point).any() and "disc" in bases:  # compounds: their buffered outline
         discs = bases[~point].set_geometry("disc")
         mapping.FeatureLayer(
@@ -119,12 +111,17 @@ def render(bases: gpd.GeoDataFrame, name: str = "Patrol coverage") -> folium.Fea
             DISC_STYLES,
             tooltip="unit",
         ).add_to(group)
+    # Point bases: the browser draws each disc from centre and radius (a few bytes each).
+    radius = bases["radius_m"].where(point)
     mapping.PointCloud(
-        "patrol_bases",
-        mapping.columnar(bases, [p for _, p in POPUP], standby),
+        "patrols",
+        mapping.columnar(
+            bases.assign(disc_m=radius), [p for _, p in POPUP], standby, radius="disc_m"
+        ),
         BASE_STYLES,
         tooltip="unit",
         popup=POPUP,
+        disc_styles=DISC_STYLES,
         cluster_above=NEVER,
     ).add_to(group)
     return group

@@ -139,12 +139,14 @@ def render(
     name: str = "Polling stations",
     *,
     source: str | dict[str, Any] | None = None,
+    details: str | dict[str, Any] | None = None,
     where: dict[str, Any] | None = None,
 ) -> folium.FeatureGroup:
     """Stations coloured by coverage, clustered when there are many (derived frame).
 
     ``source``: the :func:`dataset` itself or the URL it is served at (then ``stations``
-    is not read and ``where`` narrows the rows in the browser).
+    is not read and ``where`` narrows the rows in the browser); ``details``: the columns
+    split off it (see :func:`layers.mapping.split_details`), fetched after the first draw.
     """
     group = folium.FeatureGroup(name=name)
     mapping.PointCloud(
@@ -154,6 +156,7 @@ def render(
         tooltip="name",
         popup=POPUP,
         where=where,
+        details=details,
         share_style=0,
         share_label="covered",
         unit="stations",

@@ -52,7 +52,7 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         assert stats["stations"]["represented"] == len(stations)
         assert stats["stations"]["clustered"] and stats["stations"]["clusters"] > 0
         assert stats["incidents"]["kept"] == kpi(page, "Incidents") > 0
-        assert stats["patrol_bases"]["points"] == 60
+        assert stats["patrols"]["points"] == 60
         overlays = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         assert [o.strip() for o in overlays] == [
             "Areas",
@@ -197,6 +197,10 @@ def test_feed_text_shows_as_text_in_every_popup_and_tooltip(
         page.goto(url + "/?window=7d")
         frame = map_frame(page)
         frame.wait_for_function(READY, timeout=60_000)
+        frame.wait_for_function(
+            "() => pollwatch.layers.stations.data.details"
+            " && pollwatch.layers.incidents.data.details"
+        )
         stats = frame.evaluate(LAYER_STATS)
         assert stats["stations"]["points"] == written["polling_stations"]
         assert stats["incidents"]["points"] > 0

@@ -135,3 +135,15 @@ def test_point_cloud_carries_feed_text_as_json() -> None:
     html = m.get_root().render()
     assert "pollwatch.pointCloud(" in html
     assert "<img src=x" not in html and "<script>alert" not in html
+
+
+def test_split_details_keeps_what_the_map_draws_and_filters_with() -> None:
+    frame = gpd.GeoDataFrame(
+        {"name": ["a", "b"], "area": ["N", "N"], "voters": [1, 2]},
+        geometry=[shapely.Point(1, 2), shapely.Point(3, 4)],
+        crs="EPSG:4326",
+    )
+    data = mapping.columnar(frame, ["name", "area", "voters"], [0, 1])
+    main, details = mapping.split_details(data, ["area"])
+    assert main["x"] == [1.0, 3.0] and main["s"] == [0, 1] and list(main["columns"]) == ["area"]
+    assert details == {"n": 2, "columns": {"name": ["a", "b"], "voters": [1, 2]}}

@@ -60,6 +60,7 @@
 
     function value(data, column, i) {
         var c = data.columns[column];
+        if (c === undefined && data.details) { c = data.details.columns[column]; }
         if (c === undefined) { return null; }
         if (Array.isArray(c)) { return c[i]; }
         var code = c.codes[i];
@@ -122,13 +123,24 @@
             pollwatch.layers[this.opts.name] = this;
             var self = this;
             map.on("moveend", this.redraw, this);
+            var mark = "pollwatch:" + this.opts.name + ":";
+            performance.mark(mark + "start");
             load(this.opts.name, this.opts.source).then(function (data) {
                 if (!self._map) { return; }
+                performance.mark(mark + "fetched");
                 self.data = data;
                 self.keep = select(data, self.opts.where);
                 self.buildIndex();
+                performance.mark(mark + "indexed");
                 self.redraw();
+                performance.mark(mark + "drawn");
                 self.ready = true;
+                // Names and popup details come second: the map draws without them.
+                if (self.opts.details && !data.details) {
+                    load(self.opts.name + ":details", self.opts.details).then(function (d) {
+                        data.details = d;
+                    });
+                }
             }).catch(function (err) {
                 self.error = String(err);
                 self.ready = true;
@@ -165,16 +177,24 @@
             var data = this.data, opts = this.opts;
             var style = opts.styles[data.s ? data.s[i] : 0] || opts.styles[0];
             var latlng = [data.y[i], data.x[i]];
-            var marker = (data.r && data.r[i]) ?
-                L.circle(latlng, L.extend({}, style, {radius: data.r[i]})) :
-                L.circleMarker(latlng, style);
-            if (opts.tooltip) { marker.bindTooltip(label(value(data, opts.tooltip, i)), {sticky: true}); }
+            var marker = L.circleMarker(latlng, style);
+            if (opts.tooltip) {
+                marker.bindTooltip(function () {
+                    var known = (opts.tooltip in data.columns) || !!data.details;
+                    return label(known ? value(data, opts.tooltip, i) : "loading...");
+                }, {sticky: true});
+            }
             if (opts.popup && opts.popup.length) {
                 marker.bindPopup(function () {
                     return popupTable(opts.popup, function (c) { return value(data, c, i); });
                 }, {maxWidth: 360});
             }
             marker.pollwatchRow = i;
+            if (data.r && data.r[i] && opts.discStyles) {  // a radius around the point
+                var disc = L.circle(latlng, L.extend({}, opts.discStyles[data.s ? data.s[i] : 0],
+                                                     {radius: data.r[i], interactive: false}));
+                return L.featureGroup([disc, marker]);
+            }
             return marker;
         },
 
@@ -276,7 +296,8 @@
     pollwatch.select = select;
     pollwatch.pointCloud = function (options) {
         return new PointCloud(L.extend({
-            where: null, styles: [{}], tooltip: null, popup: [], clusterAbove: 3000,
+            where: null, details: null, styles: [{}], discStyles: null, tooltip: null, popup: [],
+            clusterAbove: 3000,
             clusterMaxZoom: 11, shareStyle: null, shareLabel: "", unit: "points"
         }, options));
     };
