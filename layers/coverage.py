@@ -7,6 +7,9 @@ nearer base's small radius does not reach it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import chain
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -32,98 +35,194 @@ def coverage(
 
     Stations without a location get <NA>: their coverage is unknown, not 'uncovered'.
     """
-    located = stations.geometry.notna() & ~stations.geometry.is_empty
-    out = pd.DataFrame(
-        {
-            "covered": pd.Series(pd.NA, index=stations.index, dtype="boolean"),
-            "covering_bases": pd.Series(pd.NA, index=stations.index, dtype="Int64"),
-            "nearest_base": pd.Series(None, index=stations.index, dtype=object),
-            "nearest_base_m": pd.Series(np.nan, index=stations.index, dtype="float64"),
-        }
-    )
-    if not located.any():
-        return out
-    pts = stations.geometry[located]
-    lon, lat = pts.x.to_numpy(), pts.y.to_numpy()
-    live = active_bases(bases, at)
-    counts = np.zeros(len(lon), dtype="int64")
-    if len(live):
-        counts = _covering_counts(lon, lat, live)
-        nearest_idx, nearest_m = _nearest(lon, lat, live)
-        out.loc[located, "nearest_base"] = live["id"].to_numpy()[nearest_idx]
-        out.loc[located, "nearest_base_m"] = nearest_m
-    out.loc[located, "covering_bases"] = counts
-    out.loc[located, "covered"] = counts > 0
-    return out
+    return CoverageModel(stations).run(active_bases(bases, at)).frame()
 
 
-def _base_arrays(bases: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    centres = gpd.GeoSeries(shapely.centroid(bases.geometry.to_numpy()), crs=bases.crs)
-    extents = np.array([geodesy.extent_m(g) for g in bases.geometry])
-    return (
-        centres.x.to_numpy(),
-        centres.y.to_numpy(),
-        bases["radius_m"].to_numpy(dtype=float),
-        extents,
-    )
+@dataclass(frozen=True)
+class BaseArrays:
+    """The bases of one run as arrays: centres, radii, and their shapes (compounds)."""
+
+    ids: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    radius: np.ndarray
+    extent: np.ndarray  # 0 for a point; for a compound, centre to farthest edge
+    shapes: np.ndarray
+    is_point: np.ndarray
+
+    @classmethod
+    def of(cls, bases: gpd.GeoDataFrame) -> BaseArrays:
+        geoms = bases.geometry.to_numpy()
+        is_point = shapely.get_type_id(geoms) == 0
+        centres = shapely.centroid(geoms)
+        extent = np.zeros(len(geoms))
+        for i in np.flatnonzero(~is_point):
+            extent[i] = geodesy.extent_m(geoms[i])
+        return cls(
+            ids=bases["id"].to_numpy(dtype=object),
+            lon=shapely.get_x(centres),
+            lat=shapely.get_y(centres),
+            radius=bases["radius_m"].to_numpy(dtype=float),
+            extent=extent,
+            shapes=geoms,
+            is_point=is_point,
+        )
+
+    def distances(
+        self, lon: np.ndarray, lat: np.ndarray, station_idx: np.ndarray, base_idx: np.ndarray
+    ) -> np.ndarray:
+        """Distance (m) from each listed station to its listed base: to the point, or to a
+        compound's edge (0 inside it)."""
+        dist = np.empty(len(station_idx), dtype=float)
+        point_pair = self.is_point[base_idx]
+        if point_pair.any():
+            s, b = station_idx[point_pair], base_idx[point_pair]
+            dist[point_pair] = geodesy.distances_m(lon[s], lat[s], self.lon[b], self.lat[b])
+        pairs = np.flatnonzero(~point_pair)
+        if len(pairs):  # compounds: one projection per compound, its pairs in one go
+            pairs = pairs[np.argsort(base_idx[pairs], kind="stable")]
+            bases, starts = np.unique(base_idx[pairs], return_index=True)
+            for base, chunk in zip(bases, np.split(pairs, starts[1:]), strict=True):
+                s = station_idx[chunk]
+                dist[chunk] = geodesy.distance_to_shape_m(self.shapes[base], lon[s], lat[s])
+        return dist
 
 
-def pair_distances(
-    lon: np.ndarray,
-    lat: np.ndarray,
-    bases: gpd.GeoDataFrame,
-    station_idx: np.ndarray,
-    base_idx: np.ndarray,
-) -> np.ndarray:
-    """Exact distance (m) from each station in ``station_idx`` to its base in ``base_idx``.
+@dataclass(frozen=True)
+class CoverageRun:
+    """One coverage computation: per located station and per (station, base) pair."""
 
-    Point bases: the geodesic to the point. Compound bases: to the compound's edge.
+    stations_index: pd.Index  # every station, located or not
+    located: np.ndarray  # bool per station
+    base_ids: np.ndarray
+    counts: np.ndarray  # per located station: bases whose radius reaches it
+    nearest: np.ndarray  # per located station: index into base_ids, -1 when no base
+    nearest_m: np.ndarray
+    pair_station: np.ndarray  # located-station position of each covering pair
+    pair_base: np.ndarray
+
+    def frame(self) -> pd.DataFrame:
+        """covered, covering_bases, nearest_base, nearest_base_m per station (<NA> unlocated)."""
+        n = len(self.stations_index)
+        covered = pd.array(np.full(n, pd.NA), dtype="boolean")
+        counts = pd.array(np.full(n, pd.NA), dtype="Int64")
+        nearest = np.full(n, None, dtype=object)
+        nearest_m = np.full(n, np.nan)
+        covered[self.located] = self.counts > 0
+        counts[self.located] = self.counts
+        has = self.nearest >= 0
+        where = np.flatnonzero(self.located)
+        nearest[where[has]] = self.base_ids[self.nearest[has]]
+        nearest_m[where[has]] = self.nearest_m[has]
+        return pd.DataFrame(
+            {
+                "covered": covered,
+                "covering_bases": counts,
+                "nearest_base": nearest,
+                "nearest_base_m": nearest_m,
+            },
+            index=self.stations_index,
+        )
+
+
+class CoverageModel:
+    """Stations prepared once (a KD-tree of unit vectors) for many coverage runs.
+
+    A run asks which of the given bases reach each station: every base within its own
+    radius, not only the nearest (a far base's large radius covers too). Candidates
+    come from the sphere with a margin; the decision is made on the WGS84 ellipsoid.
+    What-if runs (other radii, bases off, bases added) reuse the tree.
     """
-    geoms = bases.geometry.to_numpy()
-    is_point = np.array([g.geom_type == "Point" for g in geoms])
-    dist = np.empty(len(station_idx), dtype=float)
-    point_pair = is_point[base_idx]
-    if point_pair.any():
-        bx = np.array([g.x if p else np.nan for g, p in zip(geoms, is_point, strict=True)])
-        by = np.array([g.y if p else np.nan for g, p in zip(geoms, is_point, strict=True)])
-        s, b = station_idx[point_pair], base_idx[point_pair]
-        dist[point_pair] = geodesy.distance_m(lon[s], lat[s], bx[b], by[b])
-    for base in np.unique(base_idx[~point_pair]):
-        sel = base_idx == base
-        s = station_idx[sel]
-        dist[sel] = geodesy.distance_to_shape_m(geoms[base], lon[s], lat[s])
-    return dist
 
+    def __init__(self, stations: gpd.GeoDataFrame):
+        geoms = stations.geometry
+        self.index = stations.index
+        self.located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+        pts = geoms[self.located].to_numpy()
+        self.lon = shapely.get_x(pts)
+        self.lat = shapely.get_y(pts)
+        self.vectors = geodesy.unit_vectors(self.lon, self.lat)
+        self.tree = cKDTree(self.vectors) if len(pts) else None
 
-def _covering_counts(lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame) -> np.ndarray:
-    blon, blat, radius, extent = _base_arrays(bases)
-    tree = cKDTree(geodesy.unit_vectors(lon, lat))
-    hits = tree.query_ball_point(
-        geodesy.unit_vectors(blon, blat), geodesy.chord(radius + extent), return_sorted=False
-    )
-    lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    if lengths.sum() == 0:
-        return np.zeros(len(lon), dtype="int64")
-    station_idx = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
-    base_idx = np.repeat(np.arange(len(hits)), lengths)
-    inside = pair_distances(lon, lat, bases, station_idx, base_idx) <= radius[base_idx]
-    return np.bincount(station_idx[inside], minlength=len(lon))
+    def pairs(self, bases: BaseArrays) -> tuple[np.ndarray, np.ndarray]:
+        """(located-station position, base position) of every station within a base's radius."""
+        if self.tree is None or not len(bases.ids):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        base_vectors = geodesy.unit_vectors(bases.lon, bases.lat)
+        hits = self.tree.query_ball_point(
+            base_vectors,
+            geodesy.chord(bases.radius + bases.extent),
+            return_sorted=False,
+            workers=-1,
+        )
+        lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        if lengths.sum() == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        station_idx = np.fromiter(
+            chain.from_iterable(hits), dtype=np.int64, count=int(lengths.sum())
+        )
+        base_idx = np.repeat(np.arange(len(hits)), lengths)
+        point_pair = bases.is_point[base_idx]
+        inside = np.empty(len(station_idx), dtype=bool)
+        # On the sphere most pairs are plainly inside or outside; the rest go to the ellipsoid.
+        diff = self.vectors[station_idx] - base_vectors[base_idx]
+        sphere = geodesy.sphere_m(np.sqrt(np.einsum("ij,ij->i", diff, diff)))
+        reach = bases.radius[base_idx]
+        inside[:] = sphere <= reach * (1 - geodesy.SPHERE_BAND)
+        unsure = point_pair & (np.abs(sphere - reach) <= reach * geodesy.SPHERE_BAND)
+        s, b = station_idx[unsure], base_idx[unsure]
+        inside[unsure] = geodesy.within_m(
+            self.lon[s], self.lat[s], bases.lon[b], bases.lat[b], bases.radius[b]
+        )
+        if (~point_pair).any():
+            s, b = station_idx[~point_pair], base_idx[~point_pair]
+            inside[~point_pair] = bases.distances(self.lon, self.lat, s, b) <= bases.radius[b]
+        return station_idx[inside], base_idx[inside]
 
+    def nearest(self, bases: BaseArrays, candidates: int = 4) -> tuple[np.ndarray, np.ndarray]:
+        """Each located station's nearest base (index, metres); -1 and NaN when none.
 
-def _nearest(
-    lon: np.ndarray, lat: np.ndarray, bases: gpd.GeoDataFrame, candidates: int = 6
-) -> tuple[np.ndarray, np.ndarray]:
-    """Index into ``bases`` of each station's nearest base, and the distance in metres.
+        The sphere ranks ``candidates`` bases; the ellipsoid decides among them.
+        """
+        n = len(self.lon)
+        if not len(bases.ids) or not n:
+            return np.full(n, -1), np.full(n, np.nan)
+        k = min(candidates, len(bases.ids))
+        tree = cKDTree(geodesy.unit_vectors(bases.lon, bases.lat))
+        chords, idx = tree.query(self.vectors, k=k, workers=-1)
+        chords, idx = np.asarray(chords).reshape(n, k), np.asarray(idx).reshape(n, k)
+        best_idx, best_m = idx[:, 0].copy(), np.empty(n)
+        # Where the sphere's first candidate is a point base clearly ahead of the second,
+        # it is the nearest on the ellipsoid too: measure that one pair only.
+        sphere = geodesy.sphere_m(chords)
+        clear = bases.is_point[idx[:, 0]] & ~(~bases.is_point[idx]).any(axis=1)
+        if k > 1:
+            clear &= sphere[:, 1] > sphere[:, 0] * (1 + 2 * geodesy.SPHERE_BAND)
+        rows = np.flatnonzero(clear)
+        best_m[rows] = bases.distances(self.lon, self.lat, rows, best_idx[rows])
+        rows = np.flatnonzero(~clear)
+        if len(rows):
+            station_idx = np.repeat(rows, k)
+            dist = bases.distances(self.lon, self.lat, station_idx, idx[rows].ravel())
+            dist = dist.reshape(len(rows), k)
+            pick = dist.argmin(axis=1)
+            best_idx[rows] = idx[rows, pick]
+            best_m[rows] = dist[np.arange(len(rows)), pick]
+        return best_idx, best_m
 
-    The sphere ranks a few candidates; the ellipsoid decides among them.
-    """
-    blon, blat, _, _ = _base_arrays(bases)
-    k = min(candidates, len(bases))
-    tree = cKDTree(geodesy.unit_vectors(blon, blat))
-    _, idx = tree.query(geodesy.unit_vectors(lon, lat), k=k)
-    idx = idx.reshape(len(lon), k)
-    station_idx = np.repeat(np.arange(len(lon)), k)
-    dist = pair_distances(lon, lat, bases, station_idx, idx.ravel()).reshape(len(lon), k)
-    best = dist.argmin(axis=1)
-    rows = np.arange(len(lon))
-    return idx[rows, best], dist[rows, best]
+    def run(self, bases: gpd.GeoDataFrame | BaseArrays) -> CoverageRun:
+        """Coverage of the stations by ``bases`` (all of them count: pass active ones)."""
+        arrays = bases if isinstance(bases, BaseArrays) else BaseArrays.of(bases)
+        pair_station, pair_base = self.pairs(arrays)
+        counts = np.bincount(pair_station, minlength=len(self.lon))
+        nearest, nearest_m = self.nearest(arrays)
+        return CoverageRun(
+            self.index,
+            self.located,
+            arrays.ids,
+            counts,
+            nearest,
+            nearest_m,
+            pair_station,
+            pair_base,
+        )

@@ -46,6 +46,69 @@ def distance_m(
     return np.asarray(dist, dtype=float)
 
 
+WGS84_A = 6_378_137.0
+WGS84_E2 = (1 / 298.257223563) * (2 - 1 / 298.257223563)
+# Beyond this the local formula below is not trusted and the exact geodesic is used.
+LOCAL_LIMIT_M = 100_000.0
+# Pairs whose local distance lies this close (relative) to a radius are decided exactly.
+DECIDE_BAND = 1e-4
+
+
+# The sphere of EARTH_RADIUS_M is within 0.6 % of WGS84 geodesics: pairs farther than
+# this from a decision on the sphere need no look at the ellipsoid.
+SPHERE_BAND = 0.01
+
+
+def sphere_m(chords: np.ndarray) -> np.ndarray:
+    """Surface distance on the mean sphere for chord lengths between unit vectors."""
+    return 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(np.asarray(chords, float) / 2.0, 1.0))
+
+
+def local_distance_m(
+    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+) -> np.ndarray:
+    """Distance by the ellipsoid's radii of curvature at the mid-latitude (no trigonometry
+    per pair beyond one sine and cosine): within 1e-5 of the geodesic up to 100 km at the
+    latitudes tested (see tests), about ten times faster than :func:`distance_m`.
+
+    Use :func:`distances_m` for distances that may be longer.
+    """
+    lat_mid = np.radians((np.asarray(lat1, float) + np.asarray(lat2, float)) / 2)
+    s = np.sin(lat_mid)
+    w = 1.0 - WGS84_E2 * s * s
+    meridian = WGS84_A * (1.0 - WGS84_E2) / (w * np.sqrt(w))
+    normal = WGS84_A / np.sqrt(w)
+    dlat = np.radians(np.asarray(lat2, float) - np.asarray(lat1, float))
+    dlon = np.radians(np.asarray(lon2, float) - np.asarray(lon1, float))
+    dlon = (dlon + np.pi) % (2 * np.pi) - np.pi
+    return np.hypot(meridian * dlat, normal * np.cos(lat_mid) * dlon)
+
+
+def distances_m(
+    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+) -> np.ndarray:
+    """Geodesic distances: the local formula where it is exact enough, WGS84 geodesics beyond."""
+    lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))
+    out = local_distance_m(lon1, lat1, lon2, lat2)
+    far = out > LOCAL_LIMIT_M
+    if far.any():
+        out[far] = distance_m(lon1[far], lat1[far], lon2[far], lat2[far])
+    return out
+
+
+def within_m(
+    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray, radius: np.ndarray
+) -> np.ndarray:
+    """Whether each pair lies within ``radius`` metres; pairs near the edge decided exactly."""
+    lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))
+    radius = np.broadcast_to(np.asarray(radius, float), lon1.shape)
+    d = distances_m(lon1, lat1, lon2, lat2)
+    edge = np.abs(d - radius) <= DECIDE_BAND * radius
+    if edge.any():
+        d[edge] = distance_m(lon1[edge], lat1[edge], lon2[edge], lat2[edge])
+    return d <= radius
+
+
 def local_projection(lon: float, lat: float) -> pyproj.Proj:
     """Azimuthal equidistant projection centred on a point (metres, exact from the centre).
 

@@ -74,7 +74,7 @@ def test_edge_of_the_radius_is_exact_at_the_far_ends_of_a_wide_country(lon: floa
     result = coverage(stations_at(inside + outside), base)
     assert result["covered"].tolist() == [True, True, False, False]
     _, _, d = GEOD.inv(lon, lat, *inside[0])
-    assert result["nearest_base_m"][0] == pytest.approx(d, rel=1e-9)
+    assert result["nearest_base_m"][0] == pytest.approx(d, rel=1e-5)
 
 
 def test_only_active_and_on_shift_bases_count() -> None:
@@ -156,4 +156,6 @@ def test_matches_brute_force_geodesic_on_random_data() -> None:
     _, _, d = GEOD.inv(np.repeat(slon, m), np.repeat(slat, m), np.tile(blon, n), np.tile(blat, n))
     d = d.reshape(n, m)
     assert result["covering_bases"].to_numpy(dtype=int).tolist() == (d <= radius).sum(1).tolist()
-    assert np.allclose(result["nearest_base_m"].to_numpy(), d.min(1), rtol=1e-9)
+    assert np.allclose(
+        result["nearest_base_m"].to_numpy(), d.min(1), rtol=1e-5
+    )  # 0.001 %: well inside the 0.1 % asked
