@@ -97,7 +97,11 @@ def distances_m(
 
 
 def within_m(
-    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray, radius: np.ndarray
+    lon1: np.ndarray,
+    lat1: np.ndarray,
+    lon2: np.ndarray,
+    lat2: np.ndarray,
+    radius: np.ndarray | float,
 ) -> np.ndarray:
     """Whether each pair lies within ``radius`` metres; pairs near the edge decided exactly."""
     lon1, lat1, lon2, lat2 = (np.asarray(a, float) for a in (lon1, lat1, lon2, lat2))

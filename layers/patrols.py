@@ -55,6 +55,11 @@ SPEC = FeedSpec(
             },
             doc="Only active bases cover stations.",
         ),
+        Field(
+            "unit_type",
+            aliases=("type", "unit_category", "#org+type"),
+            doc="Kind of unit (e.g. infantry, formed police, engineers); what-if radii per type.",
+        ),
         Field("shift_start", "time", doc="Start of the shift (optional; none = always)."),
         Field("shift_end", "time", doc="End of the shift (optional; none = always)."),
     ),

@@ -276,6 +276,7 @@ class _Builder:
                 "id": f"B{i + 1:04d}",
                 "unit": f"{['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo'][i % 5]} Bn / "
                 f"Coy {i // 5 + 1} ({area})",
+                "unit_type": UNIT_TYPES[i % len(UNIT_TYPES)],
                 "radius_m": radius,
                 "status": "standby" if self.rng.random() < 0.12 else "active",
             }
@@ -474,6 +475,9 @@ def _iso(t: pd.Timestamp) -> str:
 
 def _collection(features: list[dict]) -> str:
     return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+
+
+UNIT_TYPES = ("infantry", "formed police", "infantry", "engineers", "quick reaction")
 
 
 def generate(

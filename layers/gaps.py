@@ -1,0 +1,339 @@
+"""Coverage gaps for the electoral commission: who is left unprotected, and what closes it.
+
+Pure functions of frames. A station is covered when it lies within the radius of at
+least one base active at the time asked about (see :mod:`layers.coverage`); here:
+per-station and per-area figures, coverage through polling hours, what-if runs and
+placement suggestions (greedy maximal covering).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.spatial import cKDTree
+
+from layers import coverage, geodesy
+
+UNKNOWN_LOCATION = "unknown location"
+NO_AREA = "(no area)"
+POLLING_HOURS = (dt.time(7, 0), dt.time(18, 0))
+
+
+# ------------------------------------------------------------------------ what-if bases
+
+
+def what_if(
+    bases: gpd.GeoDataFrame,
+    radius_m: float | None = None,
+    radius_by_type: Mapping[str, float] | None = None,
+    off: Sequence[str] = (),
+    added: Sequence[tuple[float, float, float]] = (),
+) -> gpd.GeoDataFrame:
+    """The bases as they would be: another radius for all (or per ``unit_type``), some
+    switched off (by id), and hypothetical bases added as (lat, lon, radius_m)."""
+    out = bases.copy()
+    if radius_m is not None:
+        out["radius_m"] = float(radius_m)
+    if radius_by_type and "unit_type" in out:
+        for kind, radius in radius_by_type.items():
+            out.loc[out["unit_type"] == kind, "radius_m"] = float(radius)
+    if off:
+        out.loc[out["id"].isin(list(off)), "status"] = "standby"
+    if added:
+        extra = gpd.GeoDataFrame(
+            {
+                "id": [f"new-{i + 1}" for i in range(len(added))],
+                "unit": [f"Proposed base {i + 1}" for i in range(len(added))],
+                "unit_type": "proposed",
+                "radius_m": [float(r) for _, _, r in added],
+                "status": "active",
+                "shift_start": pd.Series(
+                    pd.NaT, index=range(len(added)), dtype="datetime64[ns, UTC]"
+                ),
+                "shift_end": pd.Series(
+                    pd.NaT, index=range(len(added)), dtype="datetime64[ns, UTC]"
+                ),
+            },
+            geometry=[shapely.Point(lon, lat) for lat, lon, _ in added],
+            crs="EPSG:4326",
+        )
+        out = gpd.GeoDataFrame(pd.concat([out, extra], ignore_index=True), crs=bases.crs)
+    return out
+
+
+# ------------------------------------------------------------------------ per station
+
+
+def station_table(stations: gpd.GeoDataFrame, run: coverage.CoverageRun) -> gpd.GeoDataFrame:
+    """Stations with covered, covering_bases, nearest_base, nearest_base_km and a state:
+    covered / uncovered / unknown location."""
+    out = stations.copy()
+    cov = run.frame()
+    for column in cov.columns:
+        out[column] = cov[column]
+    out["nearest_base_km"] = (cov["nearest_base_m"] / 1000).round(2)
+    out["state"] = np.where(
+        cov["covered"].isna(),
+        UNKNOWN_LOCATION,
+        np.where(cov["covered"].fillna(False), "covered", "uncovered"),
+    )
+    return out
+
+
+def assign_areas(stations: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
+    """Each station's area: the area polygon it lies in when areas are given, else (and
+    for stations without a location) its own admin1 field."""
+    own = (
+        stations["admin1"]
+        if "admin1" in stations
+        else pd.Series(None, index=stations.index, dtype=object)
+    )
+    area = own.astype(object).copy()
+    if len(areas) and areas.geometry.notna().any():
+        located = stations.geometry.notna() & ~stations.geometry.is_empty
+        named = areas[areas.geometry.notna()][["name", "geometry"]]
+        joined = gpd.sjoin(
+            stations.loc[located, ["geometry"]], named, how="left", predicate="within"
+        )
+        joined = joined[~joined.index.duplicated(keep="first")]
+        inside = joined["name"].notna()
+        area.loc[joined.index[inside]] = joined.loc[inside, "name"]
+        # Names given by the polygons and by the stations may differ in case only.
+        by_upper = {str(n).upper(): n for n in named["name"]}
+        area = area.map(lambda v: by_upper.get(str(v).upper(), v) if v is not None else v)
+    return area.fillna(NO_AREA)
+
+
+def area_table(stations: pd.DataFrame) -> pd.DataFrame:
+    """Per area (column ``area``) of a :func:`station_table`: stations, covered, % covered,
+    registered voters, voters covered, % voters covered, uncovered, unknown location.
+
+    Percentages are of the stations (voters) whose location is known.
+    """
+    voters = (
+        stations["registered_voters"].astype("Float64").fillna(0).astype(float)
+        if "registered_voters" in stations
+        else pd.Series(0.0, index=stations.index)
+    )
+    state = stations["state"]
+    frame = pd.DataFrame(
+        {
+            "area": stations["area"],
+            "covered": state.eq("covered"),
+            "uncovered": state.eq("uncovered"),
+            "unknown": state.eq(UNKNOWN_LOCATION),
+            "voters": voters,
+        }
+    )
+    frame["voters_covered"] = frame["voters"].where(frame["covered"], 0.0)
+    frame["voters_located"] = frame["voters"].where(~frame["unknown"], 0.0)
+    table = frame.groupby("area", sort=True).agg(
+        stations=("area", "size"),
+        covered=("covered", "sum"),
+        uncovered=("uncovered", "sum"),
+        unknown_location=("unknown", "sum"),
+        registered_voters=("voters", "sum"),
+        voters_covered=("voters_covered", "sum"),
+        voters_located=("voters_located", "sum"),
+    )
+    located = table["covered"] + table["uncovered"]
+    table["covered_pct"] = 100 * table["covered"] / located.where(located > 0)
+    table["voters_covered_pct"] = (
+        100 * table["voters_covered"] / table["voters_located"].where(table["voters_located"] > 0)
+    )
+    columns = [
+        "stations",
+        "covered",
+        "covered_pct",
+        "registered_voters",
+        "voters_covered",
+        "voters_covered_pct",
+        "uncovered",
+        "unknown_location",
+    ]
+    return table.reset_index()[["area", *columns]]
+
+
+def totals(stations: pd.DataFrame) -> dict[str, float]:
+    """National figures of a :func:`station_table` (with ``area``), as :func:`area_table`
+    computes them for one area."""
+    row = area_table(stations.assign(area="all")).iloc[0]
+    return {k: float(v) for k, v in row.drop("area").items()}
+
+
+# ------------------------------------------------------------------------ polling day
+
+
+def polling_window(
+    day: dt.date, tz: str = "UTC", hours: tuple[dt.time, dt.time] = POLLING_HOURS
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Opening and closing of the polls on ``day`` in zone ``tz``, as UTC times."""
+    start = pd.Timestamp(dt.datetime.combine(day, hours[0])).tz_localize(tz).tz_convert("UTC")
+    end = pd.Timestamp(dt.datetime.combine(day, hours[1])).tz_localize(tz).tz_convert("UTC")
+    if end <= start:
+        raise ValueError(f"polls close ({hours[1]}) before they open ({hours[0]})")
+    return start, end
+
+
+def polling_day_share(
+    model: coverage.CoverageModel,
+    bases: gpd.GeoDataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+) -> pd.Series:
+    """Per station, the share (0-1) of polling hours during which at least one base covers
+    it, from the bases' shifts (a base without a shift covers all day). <NA> unlocated."""
+    live = bases[(bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty]
+    share = pd.Series(pd.NA, index=model.index, dtype="Float64")
+    located_share = np.zeros(len(model.lon))
+    if len(live):
+        arrays = coverage.BaseArrays.of(live)
+        s_idx, b_idx = model.pairs(arrays)
+        open_, close = window
+        length = (close - open_).total_seconds()
+        start = live["shift_start"].fillna(open_).clip(lower=open_, upper=close)
+        end = live["shift_end"].fillna(close).clip(lower=open_, upper=close)
+        t0 = ((start - open_).dt.total_seconds().to_numpy())[b_idx]
+        t1 = ((end - open_).dt.total_seconds().to_numpy())[b_idx]
+        keep = t1 > t0
+        s_idx, t0, t1 = s_idx[keep], t0[keep], t1[keep]
+        located_share = _union_length(s_idx, t0, t1, len(model.lon)) / length
+    share[model.located] = np.clip(located_share, 0, 1)
+    return share
+
+
+def _union_length(group: np.ndarray, t0: np.ndarray, t1: np.ndarray, n: int) -> np.ndarray:
+    """Per group, the total length of the union of its [t0, t1) intervals (vectorised)."""
+    if not len(group):
+        return np.zeros(n)
+    order = np.lexsort((t0, group))
+    g, a, b = group[order], t0[order], t1[order]
+    # Running end of the intervals so far, restarted at each group (offset by group).
+    span = float(max(b.max(), 1.0)) * 2 + 1
+    running = np.maximum.accumulate(b + g * span) - g * span
+    previous_end = np.concatenate([[-np.inf], running[:-1]])
+    new_group = np.concatenate([[True], g[1:] != g[:-1]])
+    previous_end[new_group] = -np.inf
+    gain = np.clip(b - np.maximum(a, previous_end), 0, None)
+    return np.bincount(g, weights=gain, minlength=n)
+
+
+def day_state(share: pd.Series, covered_now: pd.Series) -> pd.Series:
+    """covered (all polling hours) / partly covered / uncovered / unknown location."""
+    out = pd.Series("uncovered", index=share.index, dtype=object)
+    out[share.isna()] = UNKNOWN_LOCATION
+    full = share.fillna(0) >= 1 - 1e-9
+    part = (share.fillna(0) > 0) & ~full
+    out[full] = "covered"
+    out[part] = "partly covered"
+    return out
+
+
+# ------------------------------------------------------------------------ placement
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One proposed base, in the order chosen."""
+
+    rank: int
+    lat: float
+    lon: float
+    voters: float  # newly covered registered voters
+    stations: int  # newly covered stations
+    total_voters: float  # running total of newly covered voters
+    total_stations: int
+
+
+def candidate_sites(
+    stations: gpd.GeoDataFrame,
+    uncovered: np.ndarray,
+    radius_m: float,
+    max_from_stations: int = 20_000,
+) -> np.ndarray:
+    """Candidate (lon, lat): a grid of spacing radius/1.5 over the uncovered stations'
+    extent, plus the uncovered stations themselves (a sample when there are many)."""
+    pts = stations.geometry.to_numpy()[uncovered]
+    if not len(pts):
+        return np.zeros((0, 2))
+    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
+    step_lat = radius_m / 1.5 / 111_320.0
+    step_lon = step_lat / max(np.cos(np.radians(np.median(lat))), 0.2)
+    glon, glat = np.meshgrid(
+        np.arange(lon.min(), lon.max() + step_lon, step_lon),
+        np.arange(lat.min(), lat.max() + step_lat, step_lat),
+    )
+    grid = np.column_stack([glon.ravel(), glat.ravel()])
+    own = np.column_stack([lon, lat])
+    if len(own) > max_from_stations:
+        pick = np.random.default_rng(0).choice(len(own), max_from_stations, replace=False)
+        own = own[np.sort(pick)]
+    return np.vstack([grid, own])
+
+
+def suggest(
+    lon: np.ndarray,
+    lat: np.ndarray,
+    weights: np.ndarray,
+    k: int,
+    radius_m: float,
+    candidates: np.ndarray,
+) -> list[Suggestion]:
+    """Greedy maximal covering: K sites among ``candidates`` (lon, lat) that together cover
+    the most weight (registered voters) of the given uncovered stations, each chosen for
+    the most weight not yet covered. Greedy is within 1 - 1/e of the optimum.
+    Ties in weight go to the site covering more stations.
+    """
+    if not len(lon) or not len(candidates) or k <= 0:
+        return []
+    tree = cKDTree(geodesy.unit_vectors(lon, lat))
+    cvec = geodesy.unit_vectors(candidates[:, 0], candidates[:, 1])
+    hits = tree.query_ball_point(cvec, geodesy.chord(radius_m), return_sorted=False, workers=-1)
+    lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    cols = np.fromiter((i for h in hits for i in h), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(hits)), lengths)
+    inside = geodesy.within_m(
+        candidates[rows, 0], candidates[rows, 1], lon[cols], lat[cols], radius_m
+    )
+    matrix = sparse.csr_matrix(
+        (np.ones(int(inside.sum())), (rows[inside], cols[inside])),
+        shape=(len(candidates), len(lon)),
+    )
+    by_station = matrix.tocsc()
+    left = np.asarray(weights, dtype=float).copy()
+    alive = np.ones(len(lon))
+    gain, count = matrix @ left, matrix @ alive
+    out: list[Suggestion] = []
+    total_v, total_s = 0.0, 0
+    for rank in range(1, k + 1):
+        best = int(np.lexsort((-count, -gain))[0])
+        if gain[best] <= 0 and count[best] <= 0:
+            break
+        newly = matrix.indices[matrix.indptr[best] : matrix.indptr[best + 1]]
+        newly = newly[alive[newly] > 0]
+        voters, stations = float(left[newly].sum()), len(newly)
+        total_v, total_s = total_v + voters, total_s + stations
+        out.append(
+            Suggestion(
+                rank,
+                float(candidates[best, 1]),
+                float(candidates[best, 0]),
+                voters,
+                stations,
+                total_v,
+                total_s,
+            )
+        )
+        # Only the sites that reach a newly covered station lose anything.
+        reach = by_station[:, newly]
+        gain -= reach @ left[newly]
+        count -= reach @ np.ones(len(newly))
+        left[newly] = 0.0
+        alive[newly] = 0.0
+    return out

@@ -1,0 +1,226 @@
+"""Coverage gaps: per station and area, through polling day, what-if, placement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from test_coverage import bases_frame, east_of, stations_at
+
+from conftest import load_path
+from layers import coverage, gaps
+
+LON, LAT = 23.0, -4.0  # the middle of DR Congo
+DAY = dt.date(2026, 10, 11)
+
+
+def stations_with(points, voters, admin1=None):  # type: ignore[no-untyped-def]
+    frame = stations_at(points)
+    frame["registered_voters"] = pd.array(voters, dtype="Int64")
+    frame["admin1"] = admin1 if admin1 is not None else ["North"] * len(points)
+    return frame
+
+
+def run(stations, bases):  # type: ignore[no-untyped-def]
+    model = coverage.CoverageModel(stations)
+    table = gaps.station_table(stations, model.run(coverage.active_bases(bases)))
+    table["area"] = gaps.assign_areas(table, stations.iloc[0:0].assign(name=[]))
+    return model, table
+
+
+def test_far_large_radius_covers_and_what_if_changes_it() -> None:
+    station = (LON, LAT)
+    stations = stations_with([station, east_of(LON, LAT, 30_000)], [500, 300])
+    bases = bases_frame(
+        [
+            {
+                "id": "near-small",
+                "radius_m": 2_000.0,
+                "unit_type": "police",
+                "geometry": shapely.Point(east_of(LON, LAT, 4_000)),
+            },
+            {
+                "id": "far-large",
+                "radius_m": 20_000.0,
+                "unit_type": "infantry",
+                "geometry": shapely.Point(east_of(LON, LAT, -15_000)),
+            },
+        ]
+    )
+    _, table = run(stations, bases)
+    assert table["state"].tolist() == ["covered", "uncovered"]
+    assert table["nearest_base"].tolist()[0] == "near-small"  # nearest, yet not the coverer
+    # Every base at 35 km: the second station is reached by near-small (26 km away).
+    _, wider = run(stations, gaps.what_if(bases, radius_m=35_000))
+    assert wider["state"].tolist() == ["covered", "covered"]
+    # Police only at 27 km; the far base switched off: the first station is still covered.
+    changed = gaps.what_if(bases, radius_by_type={"police": 27_000}, off=["far-large"])
+    _, by_type = run(stations, changed)
+    assert by_type["state"].tolist() == ["covered", "covered"]
+    assert by_type["covering_bases"].tolist() == [1, 1]
+    # A hypothetical base next to the second station.
+    lon2, lat2 = east_of(LON, LAT, 30_000)
+    added = gaps.what_if(bases, added=[(lat2, lon2 + 0.01, 5_000)])
+    _, plus = run(stations, added)
+    assert plus["state"].tolist() == ["covered", "covered"]
+    assert plus["nearest_base"].tolist()[1] == "new-1"
+
+
+def test_area_table_counts_unknown_locations_and_sums_to_the_totals() -> None:
+    stations = stations_with(
+        [(LON, LAT), east_of(LON, LAT, 50_000), None, (LON + 1, LAT + 1)],
+        [100, 200, 400, 800],
+        ["North", "North", "North", "South"],
+    )
+    bases = bases_frame([{"id": "B", "radius_m": 5_000.0, "geometry": shapely.Point(LON, LAT)}])
+    _, table = run(stations, bases)
+    table["area"] = gaps.assign_areas(table, stations.iloc[0:0].assign(name=[]))
+    areas = gaps.area_table(table).set_index("area")
+    north = areas.loc["North"]
+    assert (north["stations"], north["covered"], north["uncovered"], north["unknown_location"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+    assert north["covered_pct"] == 50 and north["voters_covered_pct"] == pytest.approx(100 / 3)
+    assert north["registered_voters"] == 700 and north["voters_covered"] == 100
+    national = gaps.totals(table)
+    for column in (
+        "stations",
+        "covered",
+        "uncovered",
+        "unknown_location",
+        "registered_voters",
+        "voters_covered",
+    ):
+        assert areas[column].sum() == national[column]
+    assert national["voters_covered_pct"] == pytest.approx(100 * 100 / 1100)
+
+
+def test_a_shift_ending_before_the_polls_close_leaves_stations_partly_covered() -> None:
+    window = gaps.polling_window(DAY, "Africa/Kinshasa")  # UTC+1
+    assert window[0] == pd.Timestamp("2026-10-11T06:00Z")
+    stations = stations_with([(LON, LAT), east_of(LON, LAT, 40_000), (LON + 2, LAT)], [1, 1, 1])
+    open_utc = window[0]
+    bases = bases_frame(
+        [
+            {
+                "id": "day",
+                "radius_m": 5_000.0,
+                "geometry": shapely.Point(LON, LAT),
+                "shift_start": open_utc - pd.Timedelta(hours=1),
+                "shift_end": open_utc + pd.Timedelta(hours=7),
+            },  # leaves at 14:00 local
+            {
+                "id": "late",
+                "radius_m": 5_000.0,
+                "geometry": shapely.Point(LON, LAT),
+                "shift_start": open_utc + pd.Timedelta(hours=6),
+                "shift_end": open_utc + pd.Timedelta(hours=9),
+            },  # 13:00-16:00, overlaps
+            {
+                "id": "always",
+                "radius_m": 5_000.0,
+                "geometry": shapely.Point(east_of(LON, LAT, 40_000)),
+            },
+        ]
+    )
+    model = coverage.CoverageModel(stations)
+    share = gaps.polling_day_share(model, bases, window)
+    assert share[0] == pytest.approx(9 / 11)  # 07:00-16:00 of 07:00-18:00, overlap once
+    assert share[1] == 1.0 and share[2] == 0.0
+    state = gaps.day_state(share, pd.Series([True, True, False]))
+    assert state.tolist() == ["partly covered", "covered", "uncovered"]
+
+
+def brute_force(cover: list[set[int]], weights: list[float], k: int) -> float:
+    return max(
+        sum(weights[i] for i in set().union(*(cover[c] for c in combo)))
+        for combo in itertools.combinations(range(len(cover)), k)
+    )
+
+
+def test_placement_is_within_the_greedy_bound_of_the_brute_force_optimum() -> None:
+    rng = np.random.default_rng(3)
+    lon = LON + rng.uniform(0, 0.6, 40)
+    lat = LAT + rng.uniform(0, 0.6, 40)
+    weights = rng.integers(100, 1_000, 40).astype(float)
+    candidates = np.column_stack([LON + rng.uniform(0, 0.6, 14), LAT + rng.uniform(0, 0.6, 14)])
+    radius = 12_000.0
+    d = np.array(
+        [
+            [coverage.geodesy.distance_m(c[0], c[1], x, y) for x, y in zip(lon, lat, strict=True)]
+            for c in candidates
+        ]
+    )
+    cover = [set(np.flatnonzero(row <= radius)) for row in d]
+    for k in (1, 2, 3):
+        picks = gaps.suggest(lon, lat, weights, k, radius, candidates)
+        optimum = brute_force(cover, list(weights), k)
+        got = picks[-1].total_voters
+        assert got >= (1 - 1 / math.e) * optimum
+        if k == 1:
+            assert got == optimum  # one pick: greedy is exact
+        chosen = [
+            int(np.flatnonzero((candidates[:, 1] == p.lat) & (candidates[:, 0] == p.lon))[0])
+            for p in picks
+        ]
+        assert got == sum(weights[i] for i in set().union(*(cover[c] for c in chosen)))
+    assert [p.rank for p in picks] == [1, 2, 3]
+    assert picks[0].voters >= picks[1].voters >= picks[2].voters  # gains only shrink
+
+
+def test_placement_equals_the_optimum_on_disjoint_clusters() -> None:
+    # Three separate clusters of voters: the optimum takes the heaviest two, so does greedy.
+    centres = [(LON, LAT), (LON + 1, LAT), (LON + 2, LAT)]
+    lon = np.array([c[0] + dx for c in centres for dx in (0, 0.01, 0.02)])
+    lat = np.array([c[1] for c in centres for _ in range(3)])
+    weights = np.array([50, 50, 50, 400, 400, 400, 200, 200, 200], dtype=float)
+    candidates = np.array([[c[0] + 0.01, c[1]] for c in centres])
+    picks = gaps.suggest(lon, lat, weights, 2, 5_000, candidates)
+    assert [(p.voters, p.stations) for p in picks] == [(1200, 3), (600, 3)]
+    assert picks[-1].total_voters == 1800 and picks[-1].total_stations == 6
+
+
+def test_candidates_cover_every_uncovered_station() -> None:
+    stations = stations_with([(LON, LAT), (LON + 0.5, LAT + 0.5), (LON, LAT + 1)], [1, 2, 3])
+    sites = gaps.candidate_sites(stations, np.array([True, False, True]), 10_000)
+    assert len(sites) > 2
+    assert {(LON, LAT), (LON, LAT + 1)} <= set(map(tuple, sites[-2:]))
+
+
+def test_kenya_county_table_sums_to_the_nation(shared_data: Path) -> None:
+    stations, _ = load_path(
+        "polling_stations", shared_data / "kenya" / "polling_stations_2012.geojson"
+    )
+    counties, _ = load_path("areas", shared_data / "kenya" / "counties_2012.geojson")
+    bases = counties[["name"]].copy().set_geometry(counties.geometry.representative_point())
+    bases["id"], bases["radius_m"], bases["status"] = bases["name"], 20_000.0, "active"
+    bases["shift_start"] = bases["shift_end"] = pd.Series(
+        pd.NaT, index=bases.index, dtype="datetime64[ns, UTC]"
+    )
+    model = coverage.CoverageModel(stations)
+    table = gaps.station_table(stations, model.run(bases))
+    table["area"] = gaps.assign_areas(table, counties)
+    areas = gaps.area_table(table)
+    national = gaps.totals(table)
+    for column in ("stations", "covered", "uncovered", "unknown_location"):
+        assert areas[column].sum() == national[column]
+    assert national["stations"] == len(stations) == 26_447
+    # The (0,0) stations are counted, as unknown location, in their own county.
+    assert national["unknown_location"] == (table["state"] == gaps.UNKNOWN_LOCATION).sum()
+    assert national["unknown_location"] >= 10_051
+    unknown = table[table["state"] == gaps.UNKNOWN_LOCATION]
+    assert (unknown["area"].str.upper() == unknown["admin1"].str.upper()).mean() > 0.99
+    assert (
+        gaps.NO_AREA not in set(areas["area"])
+        or areas.loc[areas["area"] == gaps.NO_AREA, "stations"].sum() < 50
+    )
+    assert 0 < national["covered"] < national["covered"] + national["uncovered"]
