@@ -11,5 +11,6 @@ import streamlit as st
 st.set_page_config(page_title="Pollwatch", page_icon=":ballot_box_with_ballot:", layout="wide")
 pages = [
     st.Page("operations.py", title="Operations", icon=":material/map:", default=True),
+    st.Page("coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage"),
 ]
 st.navigation(pages).run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from dataclasses import dataclass
@@ -22,11 +23,19 @@ class Settings:
     ``POLLWATCH_TZ``: IANA zone for times written without a zone (default UTC).
     ``POLLWATCH_TILES``: 'osm' (default), 'none', or a local tile URL template
     such as ``http://tiles.local/{z}/{x}/{y}.png``.
+    ``POLLWATCH_POLLING_HOURS``: opening and closing, local time (default ``07:00-18:00``).
+    ``POLLWATCH_POLLING_DAY``: the polling day, ``YYYY-MM-DD`` (default: today, local).
     """
 
     feeds: Path
     timezone: str = "UTC"
     tiles: str = "osm"
+    polling_hours: tuple[dt.time, dt.time] = (dt.time(7, 0), dt.time(18, 0))
+    polling_day: dt.date | None = None
+
+    def polling_date(self, now: pd.Timestamp) -> dt.date:
+        """The polling day: the configured one, else ``now``'s local date."""
+        return self.polling_day or now.tz_convert(self.timezone).date()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -39,10 +48,26 @@ class Settings:
             raise ValueError(
                 f"POLLWATCH_TZ={tz!r} is not an IANA time zone such as 'Africa/Monrovia'"
             ) from err
+        hours_text = env.get("POLLWATCH_POLLING_HOURS", "") or "07:00-18:00"
+        day_text = env.get("POLLWATCH_POLLING_DAY", "")
+        try:
+            opening, closing = (dt.time.fromisoformat(t.strip()) for t in hours_text.split("-"))
+        except ValueError as err:
+            raise ValueError(
+                f"POLLWATCH_POLLING_HOURS={hours_text!r} is not like '07:00-18:00'"
+            ) from err
+        if closing <= opening:
+            raise ValueError(f"POLLWATCH_POLLING_HOURS={hours_text!r}: polls close before opening")
+        try:
+            day = dt.date.fromisoformat(day_text) if day_text else None
+        except ValueError as err:
+            raise ValueError(f"POLLWATCH_POLLING_DAY={day_text!r} is not like 2026-10-11") from err
         return cls(
             Path(env.get("POLLWATCH_FEEDS") or SAMPLE_FEEDS),
             tz,
             env.get("POLLWATCH_TILES", "osm") or "osm",
+            (opening, closing),
+            day,
         )
 
 

@@ -22,6 +22,7 @@ from scipy.spatial import cKDTree
 from layers import coverage, geodesy
 
 UNKNOWN_LOCATION = "unknown location"
+PARTLY = "partly covered"
 NO_AREA = "(no area)"
 POLLING_HOURS = (dt.time(7, 0), dt.time(18, 0))
 
@@ -113,9 +114,11 @@ def assign_areas(stations: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Seri
 
 def area_table(stations: pd.DataFrame) -> pd.DataFrame:
     """Per area (column ``area``) of a :func:`station_table`: stations, covered, % covered,
-    registered voters, voters covered, % voters covered, uncovered, unknown location.
+    registered voters, voters covered, % voters covered, uncovered, partly covered (when
+    states come from :func:`day_state`), unknown location.
 
-    Percentages are of the stations (voters) whose location is known.
+    Percentages are of the stations (voters) whose location is known; a partly covered
+    station is not counted as covered.
     """
     voters = (
         stations["registered_voters"].astype("Float64").fillna(0).astype(float)
@@ -128,6 +131,7 @@ def area_table(stations: pd.DataFrame) -> pd.DataFrame:
             "area": stations["area"],
             "covered": state.eq("covered"),
             "uncovered": state.eq("uncovered"),
+            "partly": state.eq(PARTLY),
             "unknown": state.eq(UNKNOWN_LOCATION),
             "voters": voters,
         }
@@ -138,12 +142,13 @@ def area_table(stations: pd.DataFrame) -> pd.DataFrame:
         stations=("area", "size"),
         covered=("covered", "sum"),
         uncovered=("uncovered", "sum"),
+        partly_covered=("partly", "sum"),
         unknown_location=("unknown", "sum"),
         registered_voters=("voters", "sum"),
         voters_covered=("voters_covered", "sum"),
         voters_located=("voters_located", "sum"),
     )
-    located = table["covered"] + table["uncovered"]
+    located = table["stations"] - table["unknown_location"]
     table["covered_pct"] = 100 * table["covered"] / located.where(located > 0)
     table["voters_covered_pct"] = (
         100 * table["voters_covered"] / table["voters_located"].where(table["voters_located"] > 0)
@@ -156,6 +161,7 @@ def area_table(stations: pd.DataFrame) -> pd.DataFrame:
         "voters_covered",
         "voters_covered_pct",
         "uncovered",
+        "partly_covered",
         "unknown_location",
     ]
     return table.reset_index()[["area", *columns]]
@@ -231,7 +237,7 @@ def day_state(share: pd.Series, covered_now: pd.Series) -> pd.Series:
     full = share.fillna(0) >= 1 - 1e-9
     part = (share.fillna(0) > 0) & ~full
     out[full] = "covered"
-    out[part] = "partly covered"
+    out[part] = PARTLY
     return out
 
 
@@ -337,3 +343,87 @@ def suggest(
         left[newly] = 0.0
         alive[newly] = 0.0
     return out
+
+
+# ------------------------------------------------------------------------ the whole answer
+
+
+def incidents_near(
+    stations: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, radius_m: float = 10_000.0
+) -> pd.Series:
+    """Per station, how many of ``incidents`` lie within ``radius_m`` (0 when unlocated)."""
+    out = pd.Series(0, index=stations.index, dtype="int64")
+    located = (stations.geometry.notna() & ~stations.geometry.is_empty).to_numpy()
+    events = incidents[incidents.geometry.notna() & ~incidents.geometry.is_empty]
+    if not located.any() or not len(events):
+        return out
+    pts, ev = stations.geometry.to_numpy()[located], events.geometry.to_numpy()
+    slon, slat = shapely.get_x(pts), shapely.get_y(pts)
+    elon, elat = shapely.get_x(ev), shapely.get_y(ev)
+    tree = cKDTree(geodesy.unit_vectors(elon, elat))
+    hits = tree.query_ball_point(
+        geodesy.unit_vectors(slon, slat), geodesy.chord(radius_m), return_sorted=False, workers=-1
+    )
+    lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+    cols = np.fromiter((i for h in hits for i in h), dtype=np.int64, count=int(lengths.sum()))
+    rows = np.repeat(np.arange(len(hits)), lengths)
+    inside = geodesy.within_m(slon[rows], slat[rows], elon[cols], elat[cols], radius_m)
+    out[located] = np.bincount(rows[inside], minlength=len(hits))
+    return out
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The commission's answer for one set of bases: stations, areas, nation, suggestions."""
+
+    stations: gpd.GeoDataFrame  # station_table + area, day_share, state, incidents_10km
+    areas: pd.DataFrame  # area_table
+    nation: dict[str, float]
+    bases: gpd.GeoDataFrame  # the bases analysed (what-if applied)
+    suggestions: list[Suggestion]
+
+
+def analyse(
+    model: coverage.CoverageModel,
+    stations: gpd.GeoDataFrame,
+    bases: gpd.GeoDataFrame,
+    areas: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    suggest_k: int = 0,
+    suggest_radius_m: float = 10_000.0,
+) -> Analysis:
+    """Coverage of ``stations`` by ``bases`` through the polling ``window``.
+
+    A station's state: covered (all polling hours), partly covered, uncovered, or
+    unknown location. The nearest base is among the bases active at any time of the
+    window. ``incidents`` should already be the ones to count (e.g. the last 7 days).
+    """
+    on_duty = bases[
+        (bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty
+    ]
+    run = model.run(on_duty)
+    table = station_table(stations, run)
+    share = polling_day_share(model, bases, window)
+    table["day_share"] = share.round(3)
+    table["state"] = day_state(share, table["covered"])
+    table["area"] = assign_areas(table, areas)
+    table["incidents_10km"] = incidents_near(table, incidents)
+    suggestions: list[Suggestion] = []
+    if suggest_k > 0:
+        gap = (table["state"] == "uncovered").to_numpy()
+        voters = (
+            table["registered_voters"].astype("Float64").fillna(0).to_numpy(dtype=float)
+            if "registered_voters" in table
+            else np.ones(len(table))
+        )
+        pts = table.geometry.to_numpy()[gap]
+        suggestions = suggest(
+            shapely.get_x(pts),
+            shapely.get_y(pts),
+            voters[gap],
+            suggest_k,
+            suggest_radius_m,
+            candidate_sites(table, gap, suggest_radius_m),
+        )
+    return Analysis(table, area_table(table), totals(table), bases, suggestions)

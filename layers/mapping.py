@@ -355,9 +355,13 @@ class Legend(MacroElement):
                         var row = document.createElement("div");
                         var swatch = document.createElement("span");
                         var st = item[1];
+                        var clip = {triangle: "polygon(50% 0,100% 100%,0 100%)",
+                                    diamond: "polygon(50% 0,100% 50%,50% 100%,0 50%)"};
                         swatch.style.cssText = "display:inline-block;width:11px;height:11px;" +
                             "margin-right:6px;vertical-align:middle;border-radius:" +
-                            (st.shape === "square" ? "1px" : "50%") + ";background:" +
+                            (st.shape && st.shape !== "circle" ? "1px" : "50%") +
+                            (clip[st.shape] ? ";clip-path:" + clip[st.shape] : "") +
+                            ";background:" +
                             (st.fillColor || "transparent") + ";border:" + (st.weight || 1) +
                             "px " + (st.dashArray ? "dashed " : "solid ") + (st.color || "#333");
                         row.appendChild(swatch);

@@ -106,6 +106,40 @@
         }).join(",") + ")";
     }
 
+    // Markers of other shapes on the canvas (square, triangle, diamond), so states read
+    // apart in greyscale too. Hit-testing stays the circle's.
+    L.Canvas.include({
+        _updateShape: function (layer) {
+            if (!this._drawing || layer._empty()) { return; }
+            var p = layer._point, ctx = this._ctx, r = Math.max(Math.round(layer._radius), 1);
+            ctx.beginPath();
+            if (layer.options.shape === "square") {
+                ctx.rect(p.x - r, p.y - r, 2 * r, 2 * r);
+            } else if (layer.options.shape === "triangle") {
+                ctx.moveTo(p.x, p.y - 1.3 * r);
+                ctx.lineTo(p.x + 1.2 * r, p.y + 0.9 * r);
+                ctx.lineTo(p.x - 1.2 * r, p.y + 0.9 * r);
+                ctx.closePath();
+            } else {  // diamond
+                ctx.moveTo(p.x, p.y - 1.3 * r);
+                ctx.lineTo(p.x + 1.3 * r, p.y);
+                ctx.lineTo(p.x, p.y + 1.3 * r);
+                ctx.lineTo(p.x - 1.3 * r, p.y);
+                ctx.closePath();
+            }
+            this._fillStroke(ctx, layer);
+        }
+    });
+    var ShapeMarker = L.CircleMarker.extend({
+        _updatePath: function () {
+            if (this._renderer && this._renderer._updateShape) {
+                this._renderer._updateShape(this);
+            } else {
+                L.CircleMarker.prototype._updatePath.call(this);
+            }
+        }
+    });
+
     var PointCloud = L.LayerGroup.extend({
         initialize: function (options) {
             L.LayerGroup.prototype.initialize.call(this, []);
@@ -177,7 +211,8 @@
             var data = this.data, opts = this.opts;
             var style = opts.styles[data.s ? data.s[i] : 0] || opts.styles[0];
             var latlng = [data.y[i], data.x[i]];
-            var marker = L.circleMarker(latlng, style);
+            var marker = (style.shape && style.shape !== "circle") ?
+                new ShapeMarker(latlng, style) : L.circleMarker(latlng, style);
             if (opts.tooltip) {
                 marker.bindTooltip(function () {
                     var known = (opts.tooltip in data.columns) || !!data.details;

@@ -1,0 +1,302 @@
+"""The commission's coverage page: who is left unprotected on polling day, and what closes it.
+
+Glue only: the analysis is :mod:`layers.gaps`, the map layers :mod:`layers.coverage_map`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from dashboard.common import current_scene, published, show_problems
+from layers import REGISTRY, coverage, coverage_map, exports, gaps
+from layers.config import Settings
+from layers.mapping import base_map, split_details
+from layers.scene import Scene
+
+LEGEND = list(coverage_map.LEGEND)
+RANKINGS = {
+    "registered voters": "registered_voters",
+    "incidents within 10 km (7 days)": "incidents_10km",
+}
+
+
+def version(scene: Scene, *feeds: str) -> Hashable:
+    return tuple(
+        (f, scene.versions[f].signature, scene.versions[f].stale_copy)
+        for f in feeds
+        if f in scene.versions
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _model(key: Hashable, _stations: gpd.GeoDataFrame) -> coverage.CoverageModel:
+    return coverage.CoverageModel(_stations)
+
+
+@st.cache_resource(show_spinner="Measuring coverage...", max_entries=6)
+def _analysis(
+    key: Hashable, _scene: Scene, _settings: Settings, params: tuple[Any, ...]
+) -> gaps.Analysis:
+    radius, by_type, off, added, k, suggest_km = params
+    bases = gaps.what_if(
+        _scene["patrols"], radius_m=radius, radius_by_type=dict(by_type), off=off, added=added
+    )
+    window = gaps.polling_window(
+        _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
+    )
+    events = _scene["incidents"]
+    recent = events[
+        (events["time"] > _scene.now - pd.Timedelta(days=7)) & (events["time"] <= _scene.now)
+    ]
+    model = _model(version(_scene, "polling_stations"), _scene["polling_stations"])
+    return gaps.analyse(
+        model,
+        _scene["polling_stations"],
+        bases,
+        _scene["areas"],
+        recent,
+        window,
+        k,
+        suggest_km * 1000,
+    )
+
+
+def parse_points(text: str) -> tuple[list[tuple[float, float]], list[str]]:
+    """'lat, lon' per line -> points, and the lines that are not."""
+    points, bad = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            lat, lon = (float(v) for v in line.replace(";", ",").split(","))
+        except ValueError:
+            bad.append(f"line {number}: {line.strip()!r} is not 'lat, lon'")
+            continue
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            bad.append(f"line {number}: {lat}, {lon} is off the globe")
+            continue
+        points.append((lat, lon))
+    return points, bad
+
+
+def what_if_panel(bases: gpd.GeoDataFrame) -> tuple[Any, ...]:
+    side = st.sidebar
+    side.header("What if")
+    radius = None
+    if side.toggle("Same radius for every base", key="cov_same"):
+        radius = side.slider("Radius (km)", 1.0, 60.0, 10.0, 0.5, key="cov_radius") * 1000
+    by_type: list[tuple[str, float]] = []
+    types = sorted(bases["unit_type"].dropna().astype(str).unique()) if "unit_type" in bases else []
+    if types and radius is None:
+        with side.expander("Radius per unit type"):
+            for kind in types:
+                km = st.number_input(
+                    f"{kind} (km; 0 = as in the feed)", 0.0, 200.0, 0.0, 0.5, key=f"cov_type_{kind}"
+                )
+                if km > 0:
+                    by_type.append((kind, km * 1000))
+    labels = dict(
+        zip(
+            bases["id"],
+            bases["unit"].fillna(bases["id"]).astype(str) + " (" + bases["id"].astype(str) + ")",
+            strict=True,
+        )
+    )
+    off = side.multiselect(
+        "Switch off bases", list(labels), format_func=labels.get, key="cov_off", placeholder="None"
+    )
+    side.caption("Proposed bases: one 'lat, lon' per line, or click the map below.")
+    typed = side.text_area(
+        "Proposed bases", key="cov_added", label_visibility="collapsed", placeholder="6.52, -9.61"
+    )
+    points, bad = parse_points(typed)
+    for message in bad:
+        side.warning(message)
+    points += st.session_state.get("cov_clicked", [])
+    new_km = side.slider("Radius of proposed bases (km)", 1.0, 60.0, 10.0, 0.5, key="cov_new_km")
+    added = tuple((lat, lon, new_km * 1000) for lat, lon in points)
+    side.header("Suggestions")
+    k = side.number_input("How many new bases to suggest", 0, 25, 5, key="cov_k")
+    suggest_km = side.slider(
+        "Radius of suggested bases (km)", 1.0, 60.0, 10.0, 0.5, key="cov_suggest_km"
+    )
+    return (radius, tuple(by_type), tuple(off), added, int(k), float(suggest_km))
+
+
+def show_kpis(nation: dict[str, float]) -> None:
+    cols = st.columns(3)
+    cols[0].metric(
+        "Stations uncovered",
+        f"{nation['uncovered']:,.0f}",
+        help=f"No patrol at any time of polling hours. Partly covered: "
+        f"{nation['partly_covered']:,.0f}; unknown location: "
+        f"{nation['unknown_location']:,.0f}.",
+    )
+    voters_out = nation["registered_voters"] - nation["voters_covered"]
+    cols[1].metric(
+        "Voters uncovered",
+        f"{voters_out:,.0f}",
+        help="Registered voters at stations not covered all polling hours "
+        "(unknown locations included).",
+    )
+    pct = nation["voters_covered_pct"]
+    cols[2].metric(
+        "% voters covered",
+        "n/a" if pd.isna(pct) else f"{pct:.1f}%",
+        help="Of voters at located stations, those covered all polling hours.",
+    )
+
+
+def page() -> None:
+    settings, scene = current_scene()
+    st.title("Coverage")
+    if scene.scenario.label:
+        st.warning(scene.scenario.label, icon=":material/science:")
+    params = what_if_panel(scene["patrols"])
+    key = (
+        version(scene, "polling_stations", "patrols", "areas", "incidents"),
+        scene.now.floor("min"),
+    )
+    analysis = _analysis(key, scene, settings, params)
+    window = gaps.polling_window(
+        settings.polling_date(scene.now), settings.timezone, settings.polling_hours
+    )
+    st.caption(
+        f"Polling day {settings.polling_date(scene.now)}: "
+        f"{settings.polling_hours[0]:%H:%M}-{settings.polling_hours[1]:%H:%M} "
+        f"({settings.timezone}); a station is covered when a patrol base on duty "
+        f"reaches it all polling hours. Window in UTC: {window[0]:%H:%M}-{window[1]:%H:%M}."
+    )
+    show_kpis(analysis.nation)
+
+    stations = analysis.stations
+    ranked_by = st.radio(
+        "Rank uncovered stations by", list(RANKINGS), horizontal=True, key="cov_rank"
+    )
+    uncovered = stations[stations["state"].isin(["uncovered", gaps.PARTLY])]
+    uncovered = uncovered.sort_values([RANKINGS[ranked_by], "registered_voters"], ascending=False)
+    columns = [
+        "name",
+        "id",
+        "area",
+        "registered_voters",
+        "state",
+        "day_share",
+        "incidents_10km",
+        "nearest_base",
+        "nearest_base_km",
+    ]
+    shown = pd.DataFrame(uncovered[[c for c in columns if c in uncovered]]).reset_index(drop=True)
+
+    center = zoom = None
+    map_col, table_col = st.columns([3, 2])
+    with table_col:
+        st.subheader(f"Uncovered stations: {len(uncovered):,}")
+        picked = st.dataframe(
+            shown.head(2000),
+            hide_index=True,
+            width="stretch",
+            height=520,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="cov_table",
+        )
+        rows = picked.selection.rows if picked is not None else []
+        if rows:
+            where = uncovered.geometry.iloc[rows[0]]
+            if where is not None and not where.is_empty:
+                center, zoom = [where.y, where.x], 13
+        if len(shown) > 2000:
+            st.caption(f"The first 2,000 of {len(shown):,}; the downloads hold all.")
+    with map_col:
+        show_map(analysis, scene, settings, key, params, center, zoom)
+
+    st.subheader("By area")
+    st.dataframe(analysis.areas, hide_index=True, width="stretch")
+    if analysis.suggestions:
+        st.subheader("Suggested bases")
+        st.dataframe(
+            pd.DataFrame([s.__dict__ for s in analysis.suggestions]),
+            hide_index=True,
+            width="stretch",
+        )
+    one, two, three = st.columns(3)
+    listed = uncovered.drop(columns=["source_row"], errors="ignore")
+    one.download_button(
+        "Uncovered stations (CSV)", exports.safe_csv(listed), "uncovered_stations.csv", "text/csv"
+    )
+    two.download_button(
+        "Uncovered stations (GeoJSON)",
+        exports.geojson(listed),
+        "uncovered_stations.geojson",
+        "application/geo+json",
+    )
+    three.download_button(
+        "Coverage by area (CSV)",
+        exports.safe_csv(analysis.areas),
+        "coverage_by_area.csv",
+        "text/csv",
+    )
+    show_problems(scene)
+
+
+def show_map(
+    analysis: gaps.Analysis,
+    scene: Scene,
+    settings: Settings,
+    key: Hashable,
+    params: tuple[Any, ...],
+    center: list[float] | None,
+    zoom: int | None,
+) -> None:
+    urls = published(
+        "coverage_stations",
+        (key, params),
+        lambda: dict(
+            zip(
+                ("main", "details"),
+                split_details(coverage_map.station_dataset(analysis.stations), ()),
+                strict=True,
+            )
+        ),
+    )
+    groups = [
+        coverage_map.choropleth(scene["areas"], analysis.areas),
+        REGISTRY["patrols"].render(REGISTRY["patrols"].derive(analysis.bases, scene)),
+        coverage_map.station_layer(urls["main"], urls["details"]),
+        coverage_map.suggestion_layer(analysis.suggestions, params[5] * 1000),
+    ]
+    m = base_map(scene.bounds, settings.tiles, legend=LEGEND)
+    clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
+    out = st_folium(
+        m,
+        height=560,
+        use_container_width=True,
+        key="coverage_map",
+        returned_objects=["last_clicked"] if clicks else [],
+        feature_group_to_add=groups,
+        center=center,
+        zoom=zoom,
+        layer_control=folium.LayerControl(collapsed=False),
+    )
+    click = (out or {}).get("last_clicked") if clicks else None
+    if click:
+        point = (round(click["lat"], 5), round(click["lng"], 5))
+        clicked = st.session_state.setdefault("cov_clicked", [])
+        if point not in clicked:
+            clicked.append(point)
+            st.rerun()
+    if st.session_state.get("cov_clicked"):
+        if st.button(f"Remove {len(st.session_state['cov_clicked'])} clicked proposed base(s)"):
+            st.session_state["cov_clicked"] = []
+            st.rerun()
+
+
+page()

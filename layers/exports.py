@@ -1,0 +1,66 @@
+"""Downloads: CSV a spreadsheet opens safely, and GeoJSON.
+
+A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
+formula by spreadsheet programs (CSV injection); such text cells get a leading
+apostrophe, which spreadsheets show as text. Numbers are left as numbers.
+"""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+
+from layers.mapping import display_value
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """``value`` made safe for a spreadsheet cell (text only; numbers untouched)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def safe_csv(frame: pd.DataFrame) -> bytes:
+    """The frame (without geometry; with lat/lon when it has points) as UTF-8 CSV."""
+    table = pd.DataFrame(
+        frame.drop(
+            columns=[
+                c for c in frame.columns if isinstance(frame[c].dtype, gpd.array.GeometryDtype)
+            ]
+        )
+    )
+    if isinstance(frame, gpd.GeoDataFrame) and (frame.geom_type == "Point").any():
+        points = frame.geometry.where(frame.geom_type == "Point")
+        table["latitude"] = points.y.round(6)
+        table["longitude"] = points.x.round(6)
+    for column in table.columns:
+        if table[column].dtype == object or isinstance(table[column].dtype, pd.StringDtype):
+            table[column] = table[column].map(neutralise)
+    table.columns = [str(neutralise(str(c))) for c in table.columns]
+    return table.to_csv(index=False).encode("utf-8-sig")  # the BOM: Excel reads UTF-8
+
+
+def geojson(frame: gpd.GeoDataFrame) -> bytes:
+    """A FeatureCollection of the located rows, properties as JSON can carry them."""
+    located = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    props = [
+        c
+        for c in located.columns
+        if c != located.geometry.name and not isinstance(located[c].dtype, gpd.array.GeometryDtype)
+    ]
+    features = []
+    for geom, row in zip(located.geometry, located[props].itertuples(index=False), strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geom.__geo_interface__,
+                "properties": {k: display_value(v) for k, v in zip(props, row, strict=True)},
+            }
+        )
+    return json.dumps(
+        {"type": "FeatureCollection", "features": features}, ensure_ascii=False
+    ).encode("utf-8")
