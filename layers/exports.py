@@ -7,6 +7,7 @@ apostrophe, which spreadsheets show as text. Numbers are left as numbers.
 
 from __future__ import annotations
 
+import csv
 import json
 
 import geopandas as gpd
@@ -41,7 +42,9 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
         if table[column].dtype == object or isinstance(table[column].dtype, pd.StringDtype):
             table[column] = table[column].map(neutralise)
     table.columns = [str(neutralise(str(c))) for c in table.columns]
-    return table.to_csv(index=False).encode("utf-8-sig")  # the BOM: Excel reads UTF-8
+    # Text quoted (a bare carriage return inside a cell would break the row); the BOM
+    # makes spreadsheet programs read UTF-8.
+    return table.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC).encode("utf-8-sig")
 
 
 def geojson(frame: gpd.GeoDataFrame) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -130,3 +131,60 @@ def test_broken_feed_shows_as_a_problem_not_an_exception(
     assert {"missing_file", "unparseable"} <= set(problems["kind"])
     assert problems.loc[problems["kind"] == "missing_file", "feed"].tolist() == ["patrols"]
     assert {"feed", "row", "column", "message", "fix"} <= set(problems.columns)
+
+
+# ------------------------------------------------------------------------ coverage page
+
+COVERAGE = str(ROOT / "dashboard" / "coverage.py")
+
+
+def run_coverage(folder: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    at = AppTest.from_file(COVERAGE, default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_coverage_page_figures_agree_with_its_tables(
+    sample_folder: Path, stations: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_coverage(sample_folder, monkeypatch)
+    assert [m.label for m in at.metric] == [
+        "Stations uncovered",
+        "Voters uncovered",
+        "% voters covered",
+    ]
+    areas = next(d.value for d in at.dataframe if "voters_covered_pct" in d.value.columns)
+    assert areas["stations"].sum() == len(stations)
+    assert count(at, "Stations uncovered") == areas["uncovered"].sum() > 0
+    voters_out = areas["registered_voters"].sum() - areas["voters_covered"].sum()
+    assert count(at, "Voters uncovered") == round(voters_out)
+    suggestions = next(d.value for d in at.dataframe if "total_voters" in d.value.columns)
+    assert len(suggestions) == 5 and suggestions["total_voters"].is_monotonic_increasing
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == [
+        "Uncovered stations (CSV)",
+        "Uncovered stations (GeoJSON)",
+        "Coverage by area (CSV)",
+    ]
+
+
+def test_coverage_what_if_moves_the_figures(
+    sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_coverage(sample_folder, monkeypatch)
+    before = count(at, "Stations uncovered")
+    at.toggle(key="cov_same").set_value(True).run()
+    at.slider(key="cov_radius").set_value(40.0).run()
+    wider = count(at, "Stations uncovered")
+    assert wider < before
+    at.text_area(key="cov_added").set_value("not a point\n6.30, -10.80").run()
+    assert not at.exception
+    assert any("line 1" in w.value for w in at.sidebar.warning)
+    assert count(at, "Stations uncovered") <= wider
+    at.toggle(key="cov_same").set_value(False).run()
+    bases = json.loads((sample_folder / "patrols.geojson").read_text())["features"]
+    everyone = [b["properties"]["id"] for b in bases]
+    at.multiselect(key="cov_off").set_value(everyone).run()
+    assert count(at, "Stations uncovered") > before  # only the proposed base is left

@@ -227,3 +227,39 @@ def test_feed_text_shows_as_text_in_every_popup_and_tooltip(
                                    map.setView(m.getLatLng(), 10); m.openPopup(); }""")
         assert "<img src=x" in frame.locator(".leaflet-popup-content").inner_text()
         screenshot(page, "xss_text_only.png")
+
+
+def test_coverage_page_draws_and_a_table_row_centres_the_map(sample_folder: Path) -> None:
+    stations = pd.read_csv(sample_folder / "polling_stations.csv")
+    with (
+        running_app({"POLLWATCH_FEEDS": str(sample_folder), "POLLWATCH_TILES": "none"}) as url,
+        offline_page(height=1400) as (page, blocked),
+    ):
+        page.goto(url + "/coverage")
+        frame = map_frame(page)
+        frame.wait_for_function(
+            """() => typeof pollwatch !== 'undefined'
+            && pollwatch.layers.coverage_stations && pollwatch.layers.coverage_stations.ready
+            && pollwatch.layers.suggestions && pollwatch.layers.suggestions.ready""",
+            timeout=60_000,
+        )
+        stats = frame.evaluate(LAYER_STATS)
+        assert stats["coverage_stations"]["represented"] == len(stations)
+        assert stats["suggestions"]["points"] == 5
+        legend = frame.locator(".pollwatch-legend").inner_text()
+        assert "partly covered" in legend and "suggested base" in legend
+        iframe = page.locator('iframe[title="streamlit_folium.st_folium"]')
+        iframe.evaluate("el => el.dataset.sameElement = 'yes'")
+        zoom_before = frame.evaluate("() => map.getZoom()")
+        # Select the first row of the ranked table (the grid is drawn on a canvas).
+        grid = page.locator('[data-testid="stDataFrame"]').first
+        box = grid.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 18, box["y"] + 36 + 17)
+        frame.wait_for_function("() => map.getZoom() === 13", timeout=30_000)
+        assert zoom_before != 13
+        first = page.locator('[data-testid="stDataFrame"]').first
+        assert first.is_visible()
+        assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
+        assert not blocked
+        screenshot(page, "coverage.png")
