@@ -40,6 +40,11 @@ def _model(key: Hashable, _stations: gpd.GeoDataFrame) -> coverage.CoverageModel
     return coverage.CoverageModel(_stations)
 
 
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _station_areas(key: Hashable, _scene: Scene) -> pd.Series:
+    return gaps.assign_areas(_scene["polling_stations"], _scene["areas"])
+
+
 @st.cache_resource(show_spinner="Measuring coverage...", max_entries=6)
 def _analysis(
     key: Hashable, _scene: Scene, _settings: Settings, params: tuple[Any, ...]

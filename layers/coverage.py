@@ -7,8 +7,9 @@ nearer base's small radius does not reach it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -49,6 +50,7 @@ class BaseArrays:
     extent: np.ndarray  # 0 for a point; for a compound, centre to farthest edge
     shapes: np.ndarray
     is_point: np.ndarray
+    prepared: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, bases: gpd.GeoDataFrame) -> BaseArrays:
@@ -84,7 +86,11 @@ class BaseArrays:
             bases, starts = np.unique(base_idx[pairs], return_index=True)
             for base, chunk in zip(bases, np.split(pairs, starts[1:]), strict=True):
                 s = station_idx[chunk]
-                dist[chunk] = geodesy.distance_to_shape_m(self.shapes[base], lon[s], lat[s])
+                if base not in self.prepared:
+                    self.prepared[base] = geodesy.projected(self.shapes[base])
+                dist[chunk] = geodesy.distance_to_shape_m(
+                    self.shapes[base], lon[s], lat[s], self.prepared[base]
+                )
         return dist
 
 
@@ -104,12 +110,13 @@ class CoverageRun:
     def frame(self) -> pd.DataFrame:
         """covered, covering_bases, nearest_base, nearest_base_m per station (<NA> unlocated)."""
         n = len(self.stations_index)
-        covered = pd.array(np.full(n, pd.NA), dtype="boolean")
-        counts = pd.array(np.full(n, pd.NA), dtype="Int64")
+        full_counts = np.zeros(n, dtype=np.int64)
+        full_counts[self.located] = self.counts
+        unknown = ~self.located
+        covered = pd.arrays.BooleanArray(full_counts > 0, unknown.copy())
+        counts = pd.arrays.IntegerArray(full_counts, unknown.copy())
         nearest = np.full(n, None, dtype=object)
         nearest_m = np.full(n, np.nan)
-        covered[self.located] = self.counts > 0
-        counts[self.located] = self.counts
         has = self.nearest >= 0
         where = np.flatnonzero(self.located)
         nearest[where[has]] = self.base_ids[self.nearest[has]]

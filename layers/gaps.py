@@ -108,7 +108,8 @@ def assign_areas(stations: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Seri
         area.loc[joined.index[inside]] = joined.loc[inside, "name"]
         # Names given by the polygons and by the stations may differ in case only.
         by_upper = {str(n).upper(): n for n in named["name"]}
-        area = area.map(lambda v: by_upper.get(str(v).upper(), v) if v is not None else v)
+        spelled = {v: by_upper.get(str(v).upper(), v) for v in area.dropna().unique()}
+        area = area.map(spelled)
     return area.fillna(NO_AREA)
 
 
@@ -125,7 +126,8 @@ def area_table(stations: pd.DataFrame) -> pd.DataFrame:
         if "registered_voters" in stations
         else pd.Series(0.0, index=stations.index)
     )
-    state = stations["state"]
+    state = pd.Categorical(stations["state"])
+    state = pd.Series(state, index=stations.index)
     frame = pd.DataFrame(
         {
             "area": stations["area"],
@@ -192,15 +194,21 @@ def polling_day_share(
     model: coverage.CoverageModel,
     bases: gpd.GeoDataFrame,
     window: tuple[pd.Timestamp, pd.Timestamp],
+    run: coverage.CoverageRun | None = None,
 ) -> pd.Series:
     """Per station, the share (0-1) of polling hours during which at least one base covers
-    it, from the bases' shifts (a base without a shift covers all day). <NA> unlocated."""
+    it, from the bases' shifts (a base without a shift covers all day). <NA> unlocated.
+
+    ``run``: a coverage run over the same active bases, whose pairs are reused.
+    """
     live = bases[(bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty]
     share = pd.Series(pd.NA, index=model.index, dtype="Float64")
     located_share = np.zeros(len(model.lon))
     if len(live):
-        arrays = coverage.BaseArrays.of(live)
-        s_idx, b_idx = model.pairs(arrays)
+        if run is not None and len(run.base_ids) == len(live):
+            s_idx, b_idx = run.pair_station, run.pair_base
+        else:
+            s_idx, b_idx = model.pairs(coverage.BaseArrays.of(live))
         open_, close = window
         length = (close - open_).total_seconds()
         start = live["shift_start"].fillna(open_).clip(lower=open_, upper=close)
@@ -209,7 +217,13 @@ def polling_day_share(
         t1 = ((end - open_).dt.total_seconds().to_numpy())[b_idx]
         keep = t1 > t0
         s_idx, t0, t1 = s_idx[keep], t0[keep], t1[keep]
-        located_share = _union_length(s_idx, t0, t1, len(model.lon)) / length
+        # A base on duty all polling hours settles its stations; only the rest need the
+        # union of their bases' shifts.
+        whole = np.zeros(len(model.lon), dtype=bool)
+        whole[s_idx[(t0 <= 0) & (t1 >= length)]] = True
+        rest = ~whole[s_idx]
+        located_share = _union_length(s_idx[rest], t0[rest], t1[rest], len(model.lon)) / length
+        located_share[whole] = 1.0
     share[model.located] = np.clip(located_share, 0, 1)
     return share
 
@@ -232,13 +246,13 @@ def _union_length(group: np.ndarray, t0: np.ndarray, t1: np.ndarray, n: int) -> 
 
 def day_state(share: pd.Series, covered_now: pd.Series) -> pd.Series:
     """covered (all polling hours) / partly covered / uncovered / unknown location."""
-    out = pd.Series("uncovered", index=share.index, dtype=object)
-    out[share.isna()] = UNKNOWN_LOCATION
-    full = share.fillna(0) >= 1 - 1e-9
-    part = (share.fillna(0) > 0) & ~full
-    out[full] = "covered"
-    out[part] = PARTLY
-    return out
+    values = share.to_numpy(dtype=float, na_value=np.nan)
+    state = np.select(
+        [np.isnan(values), values >= 1 - 1e-9, values > 0],
+        [UNKNOWN_LOCATION, "covered", PARTLY],
+        "uncovered",
+    )
+    return pd.Series(state.astype(object), index=share.index)
 
 
 # ------------------------------------------------------------------------ placement
@@ -351,24 +365,19 @@ def suggest(
 def incidents_near(
     stations: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, radius_m: float = 10_000.0
 ) -> pd.Series:
-    """Per station, how many of ``incidents`` lie within ``radius_m`` (0 when unlocated)."""
+    """Per station, how many of ``incidents`` lie within ``radius_m`` (0 when unlocated).
+
+    Counted on the mean sphere (within 0.6 % of the geodesic at the edge): a ranking aid,
+    not a coverage decision.
+    """
     out = pd.Series(0, index=stations.index, dtype="int64")
     located = (stations.geometry.notna() & ~stations.geometry.is_empty).to_numpy()
     events = incidents[incidents.geometry.notna() & ~incidents.geometry.is_empty]
     if not located.any() or not len(events):
         return out
     pts, ev = stations.geometry.to_numpy()[located], events.geometry.to_numpy()
-    slon, slat = shapely.get_x(pts), shapely.get_y(pts)
-    elon, elat = shapely.get_x(ev), shapely.get_y(ev)
-    tree = cKDTree(geodesy.unit_vectors(elon, elat))
-    hits = tree.query_ball_point(
-        geodesy.unit_vectors(slon, slat), geodesy.chord(radius_m), return_sorted=False, workers=-1
-    )
-    lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    cols = np.fromiter((i for h in hits for i in h), dtype=np.int64, count=int(lengths.sum()))
-    rows = np.repeat(np.arange(len(hits)), lengths)
-    inside = geodesy.within_m(slon[rows], slat[rows], elon[cols], elat[cols], radius_m)
-    out[located] = np.bincount(rows[inside], minlength=len(hits))
+    tree = cKDTree(geodesy.unit_vectors(shapely.get_x(ev), shapely.get_y(ev)))
+    out[located] = geodesy.sphere_counts(shapely.get_x(pts), shapely.get_y(pts), tree, radius_m)
     return out
 
 
@@ -392,23 +401,29 @@ def analyse(
     window: tuple[pd.Timestamp, pd.Timestamp],
     suggest_k: int = 0,
     suggest_radius_m: float = 10_000.0,
+    station_areas: pd.Series | None = None,
 ) -> Analysis:
     """Coverage of ``stations`` by ``bases`` through the polling ``window``.
 
     A station's state: covered (all polling hours), partly covered, uncovered, or
     unknown location. The nearest base is among the bases active at any time of the
     window. ``incidents`` should already be the ones to count (e.g. the last 7 days).
+    ``station_areas``: :func:`assign_areas` of these stations, when kept between runs.
     """
     on_duty = bases[
         (bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty
     ]
     run = model.run(on_duty)
     table = station_table(stations, run)
-    share = polling_day_share(model, bases, window)
+    share = polling_day_share(model, bases, window, run)
     table["day_share"] = share.round(3)
     table["state"] = day_state(share, table["covered"])
-    table["area"] = assign_areas(table, areas)
-    table["incidents_10km"] = incidents_near(table, incidents)
+    table["area"] = assign_areas(table, areas) if station_areas is None else station_areas
+    # Counted where the ranking needs them: stations not covered all polling hours.
+    listed = table["state"].isin(["uncovered", PARTLY]).to_numpy()
+    near = pd.Series(pd.NA, index=table.index, dtype="Int64")
+    near[listed] = incidents_near(table[listed], incidents).to_numpy()
+    table["incidents_10km"] = near
     suggestions: list[Suggestion] = []
     if suggest_k > 0:
         gap = (table["state"] == "uncovered").to_numpy()

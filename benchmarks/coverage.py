@@ -1,0 +1,185 @@
+"""Figures of the commission's coverage analysis at national scale (180,000 x 3,000).
+
+    python benchmarks/coverage.py [--folder DIR] [--repeat N]
+
+Prints: the full analysis, a what-if radius change, 10 placement suggestions, and as a
+baseline the straightforward geopandas approach (buffer in one UTM zone + sjoin), with
+how many stations each classifies differently from exact geodesic distance.
+Medians of ``--repeat`` runs. It measures; it does not judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import geopandas as gpd  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import shapely  # noqa: E402
+
+from layers import coverage, gaps, geodesy  # noqa: E402
+from layers.config import Settings  # noqa: E402
+from layers.scenario import generate  # noqa: E402
+from layers.scene import SceneLoader  # noqa: E402
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def line(what: str, value: str) -> None:
+    print(f"{what:<62} {value}", flush=True)
+
+
+def exact_covered(stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame) -> np.ndarray:
+    """Reference: for every candidate pair within 1.05 x radius on the sphere, pyproj's
+    geodesic (point bases) or the local-projection edge distance (compounds)."""
+    model = coverage.CoverageModel(stations)
+    arrays = coverage.BaseArrays.of(bases)
+    hits = model.tree.query_ball_point(
+        geodesy.unit_vectors(arrays.lon, arrays.lat),
+        geodesy.chord((arrays.radius + arrays.extent) * 1.05),
+        workers=-1,
+    )
+    lengths = np.array([len(h) for h in hits])
+    s = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+    b = np.repeat(np.arange(len(hits)), lengths)
+    d = np.empty(len(s))
+    point = arrays.is_point[b]
+    d[point] = geodesy.distance_m(
+        model.lon[s[point]], model.lat[s[point]], arrays.lon[b[point]], arrays.lat[b[point]]
+    )
+    d[~point] = arrays.distances(model.lon, model.lat, s[~point], b[~point])
+    inside = d <= arrays.radius[b]
+    out = np.zeros(len(model.lon), dtype=bool)
+    out[s[inside]] = True
+    return out
+
+
+def geopandas_baseline(stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame) -> np.ndarray:
+    """Buffer every base by its radius in one UTM zone (the country's centre), sjoin."""
+    located = stations[stations.geometry.notna() & ~stations.geometry.is_empty]
+    centre = (
+        located.geometry.union_all().centroid
+        if len(located) < 1000
+        else shapely.Point(
+            float(np.median(located.geometry.x)), float(np.median(located.geometry.y))
+        )
+    )
+    zone = int((centre.x + 180) // 6) + 1
+    crs = f"EPSG:{32700 + zone if centre.y < 0 else 32600 + zone}"
+    discs = bases.to_crs(crs)
+    discs["geometry"] = discs.geometry.buffer(discs["radius_m"].to_numpy(), quad_segs=16)
+    points = located[["geometry"]].to_crs(crs)
+    joined = gpd.sjoin(points, discs[["geometry"]], how="inner", predicate="within")
+    covered = np.zeros(len(located), dtype=bool)
+    covered[np.searchsorted(located.index.to_numpy(), joined.index.unique().to_numpy())] = True
+    return covered
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    folder = args.folder or Path(tempfile.mkdtemp(prefix="pollwatch-national-"))
+    if not (folder / "polling_stations.csv").exists():
+        generate(folder, "national", anchor=pd.Timestamp.now(tz="UTC"))
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder)})
+    scene = SceneLoader(settings).load()
+    stations, bases, areas = scene["polling_stations"], scene["patrols"], scene["areas"]
+    events = scene["incidents"]
+    recent = events[events["time"] > scene.now - pd.Timedelta(days=7)]
+    window = gaps.polling_window(settings.polling_date(scene.now), settings.timezone)
+    line(
+        "rows",
+        f"{len(stations):,} stations, {len(bases):,} bases "
+        f"({(bases.geom_type != 'Point').sum()} compounds), {len(recent):,} recent incidents",
+    )
+
+    model_s, model = timed(lambda: coverage.CoverageModel(stations), args.repeat)
+    line("stations prepared once (KD-tree), per stations version", f"{model_s:.2f} s")
+    areas_s, station_areas = timed(lambda: gaps.assign_areas(stations, areas), args.repeat)
+    line("stations' areas (point in polygon), per stations/areas version", f"{areas_s:.2f} s")
+    on_duty = bases[bases["status"] == "active"]
+    run_s, run = timed(lambda: model.run(on_duty), args.repeat)
+    line("coverage run: every station x every base on duty + nearest", f"{run_s:.2f} s")
+    full_s, analysis = timed(
+        lambda: gaps.analyse(
+            model, stations, bases, areas, recent, window, station_areas=station_areas
+        ),
+        args.repeat,
+    )
+    line("full analysis (coverage, polling hours, areas, incidents, tables)", f"{full_s:.2f} s")
+    nation = analysis.nation
+    line(
+        "  national",
+        f"{nation['covered']:,.0f} covered, {nation['partly_covered']:,.0f} "
+        f"partly, {nation['uncovered']:,.0f} uncovered, {nation['unknown_location']:,.0f} "
+        f"unknown; {nation['voters_covered_pct']:.1f}% of voters covered",
+    )
+
+    for km in (8.0, 15.0):
+        wider = gaps.what_if(bases, radius_m=km * 1000)
+        arrays = coverage.BaseArrays.of(wider[wider["status"] == "active"])
+        what_s, _ = timed(lambda a=arrays: model.pairs(a), args.repeat)
+        line(f"what-if radius {km:g} km for all: coverage (nearest unchanged)", f"{what_s:.2f} s")
+        full_w, _ = timed(
+            lambda w=wider: gaps.analyse(
+                model, stations, w, areas, recent, window, station_areas=station_areas
+            ),
+            1,
+        )
+        line(f"what-if radius {km:g} km: full analysis again", f"{full_w:.2f} s")
+
+    sug_s, with_sugg = timed(
+        lambda: gaps.analyse(
+            model,
+            stations,
+            bases,
+            areas,
+            recent,
+            window,
+            suggest_k=10,
+            suggest_radius_m=10_000,
+            station_areas=station_areas,
+        ),
+        1,
+    )
+    picks = with_sugg.suggestions
+    line("10 placement suggestions (incl. the analysis)", f"{sug_s:.2f} s")
+    if picks:
+        line(
+            "  voters / stations newly covered by the 10",
+            f"{picks[-1].total_voters:,.0f} / {picks[-1].total_stations:,}",
+        )
+
+    live = bases[(bases["status"] == "active")]
+    exact_s, exact = timed(lambda: exact_covered(stations, live), 1)
+    base_s, base = timed(lambda: geopandas_baseline(stations, live), args.repeat)
+    ours = run.counts > 0
+    line("reference: pyproj geodesic on every candidate pair", f"{exact_s:.2f} s")
+    line("baseline: geopandas buffer in one UTM zone + sjoin", f"{base_s:.2f} s")
+    line(
+        "  stations classified differently from the reference",
+        f"ours {int((ours != exact).sum())}, baseline {int((base != exact).sum())} "
+        f"(of {len(exact):,} located)",
+    )
+
+
+if __name__ == "__main__":
+    main()
