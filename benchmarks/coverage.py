@@ -91,6 +91,29 @@ def geopandas_baseline(stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame) -> n
     return covered
 
 
+def page_reruns(folder: Path) -> None:
+    """Server time of the Coverage page (AppTest): first run, then a what-if radius change."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["POLLWATCH_FEEDS"] = str(folder)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "coverage.py"), default_timeout=600)
+    t0 = time.perf_counter()
+    at.run()
+    assert not at.exception, at.exception
+    line("coverage page, first run (server, cold caches)", f"{time.perf_counter() - t0:.2f} s")
+    at.toggle(key="cov_same").set_value(True).run()
+    for km in (12.0, 14.0):
+        t0 = time.perf_counter()
+        at.slider(key="cov_radius").set_value(km).run()
+        assert not at.exception, at.exception
+        line(
+            f"coverage page rerun, radius slider to {km:g} km (server)",
+            f"{time.perf_counter() - t0:.2f} s",
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")

@@ -234,20 +234,27 @@ def page() -> None:
         )
     one, two, three = st.columns(3)
     listed = uncovered.drop(columns=["source_row"], errors="ignore")
+    # Files are made when asked for (on their own thread), not on every rerun.
     one.download_button(
-        "Uncovered stations (CSV)", exports.safe_csv(listed), "uncovered_stations.csv", "text/csv"
+        "Uncovered stations (CSV)",
+        lambda: exports.safe_csv(listed),
+        "uncovered_stations.csv",
+        "text/csv",
+        on_click="ignore",
     )
     two.download_button(
         "Uncovered stations (GeoJSON)",
-        exports.geojson(listed),
+        lambda: exports.geojson(listed),
         "uncovered_stations.geojson",
         "application/geo+json",
+        on_click="ignore",
     )
     three.download_button(
         "Coverage by area (CSV)",
-        exports.safe_csv(analysis.areas),
+        lambda: exports.safe_csv(analysis.areas),
         "coverage_by_area.csv",
         "text/csv",
+        on_click="ignore",
     )
     show_problems(scene)
 

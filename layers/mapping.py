@@ -183,8 +183,29 @@ def columnar(
                     "codes": codes.tolist(),
                 }
                 continue
-        data["columns"][name] = [display_value(v) for v in column.tolist()]
+        data["columns"][name] = _json_values(column)
     return data
+
+
+def _json_values(column: pd.Series) -> list[Any]:
+    """A column's values as JSON can carry them; vectorised for numbers and plain text."""
+    dtype = column.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return [display_value(v) for v in column.tolist()]
+    if pd.api.types.is_numeric_dtype(dtype):
+        values = column.astype("float64").to_numpy(na_value=np.nan)
+        whole = pd.api.types.is_integer_dtype(dtype)
+        rounded = values if whole else np.round(values, 3)
+        out = rounded.astype(object)
+        if whole:
+            ok = ~np.isnan(values)
+            out[ok] = values[ok].astype(np.int64)
+        out[np.isnan(values)] = None
+        return list(out.tolist())
+    values = column.to_numpy(dtype=object)
+    if all(type(v) is str for v in values):
+        return list(values.tolist())
+    return [display_value(v) for v in values.tolist()]
 
 
 def split_details(
