@@ -11,11 +11,9 @@ Medians of ``--repeat`` runs. It measures; it does not judge.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,24 +23,12 @@ import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
+from timing import line, timed  # noqa: E402
 
 from layers import coverage, gaps, geodesy  # noqa: E402
 from layers.config import Settings  # noqa: E402
 from layers.scenario import generate  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
-def line(what: str, value: str) -> None:
-    print(f"{what:<62} {value}", flush=True)
 
 
 def exact_covered(stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame) -> np.ndarray:

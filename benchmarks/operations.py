@@ -17,32 +17,19 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pandas as pd  # noqa: E402
+from timing import line, timed  # noqa: E402
 
 from layers import REGISTRY, coverage, incidents, operations, polling_stations  # noqa: E402
 from layers.config import Settings  # noqa: E402
 from layers.mapping import base_map  # noqa: E402
 from layers.scenario import generate  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
-
-
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
-
-
-def line(what: str, value: str) -> None:
-    print(f"{what:<58} {value}", flush=True)
 
 
 def server_side(folder: Path, repeat: int) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from layers import coverage, mapping
+from layers import coverage, gaps, mapping
 from layers import incidents as incidents_layer
 from layers import polling_stations as stations_layer
 from layers.scene import Scene, derive_all
@@ -317,27 +317,9 @@ def kpis(picture: Picture) -> dict[str, float | int | None]:
 
 
 def coverage_by_area(stations: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Per area: stations, located, covered, % covered, voters and % voters covered."""
-    frame = pd.DataFrame(
-        {
-            "area": stations["area"],
-            "located": stations["coverage_state"] != "unknown",
-            "covered": stations["coverage_state"] == "covered",
-            "voters": stations["registered_voters"].fillna(0).astype(float),
-        }
-    )
-    frame["voters_covered"] = frame["voters"].where(frame["covered"], 0.0)
-    frame["voters_located"] = frame["voters"].where(frame["located"], 0.0)
-    table = frame.groupby("area").agg(
-        stations=("area", "size"),
-        located=("located", "sum"),
-        covered=("covered", "sum"),
-        voters=("voters", "sum"),
-        voters_located=("voters_located", "sum"),
-        voters_covered=("voters_covered", "sum"),
-    )
-    table["covered_pct"] = 100 * table["covered"] / table["located"].where(table["located"] > 0)
-    table["voters_covered_pct"] = (
-        100 * table["voters_covered"] / table["voters_located"].where(table["voters_located"] > 0)
-    )
-    return table.reset_index()
+    """Per area of the derived stations: :func:`layers.gaps.area_table` (coverage now), with
+    ``located``, the stations whose location is known."""
+    state = stations["coverage_state"].replace({"unknown": gaps.UNKNOWN_LOCATION})
+    table = gaps.area_table(stations.assign(state=state))
+    table["located"] = table["stations"] - table["unknown_location"]
+    return table
