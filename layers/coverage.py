@@ -7,6 +7,7 @@ nearer base's small radius does not reach it.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
@@ -150,6 +151,7 @@ class CoverageModel:
         self.lat = shapely.get_y(pts)
         self.vectors = geodesy.unit_vectors(self.lon, self.lat)
         self.tree = cKDTree(self.vectors) if len(pts) else None
+        self._nearest_memo: tuple[Hashable, tuple[np.ndarray, np.ndarray]] | None = None
 
     def pairs(self, bases: BaseArrays) -> tuple[np.ndarray, np.ndarray]:
         """(located-station position, base position) of every station within a base's radius."""
@@ -198,23 +200,23 @@ class CoverageModel:
         tree = cKDTree(geodesy.unit_vectors(bases.lon, bases.lat))
         chords, idx = tree.query(self.vectors, k=k, workers=-1)
         chords, idx = np.asarray(chords).reshape(n, k), np.asarray(idx).reshape(n, k)
-        best_idx, best_m = idx[:, 0].copy(), np.empty(n)
-        # Where the sphere's first candidate is a point base clearly ahead of the second,
-        # it is the nearest on the ellipsoid too: measure that one pair only.
-        sphere = geodesy.sphere_m(chords)
-        clear = bases.is_point[idx[:, 0]] & ~(~bases.is_point[idx]).any(axis=1)
+        best_idx = idx[:, 0].copy()
+        # Measure the sphere's first candidate; a row is settled when no other candidate
+        # can be nearer: its distance on the sphere, less a compound's extent and the
+        # sphere's error, is a lower bound of its true distance.
+        best_m = bases.distances(self.lon, self.lat, np.arange(n), best_idx)
         if k > 1:
-            clear &= sphere[:, 1] > sphere[:, 0] * (1 + 2 * geodesy.SPHERE_BAND)
-        rows = np.flatnonzero(clear)
-        best_m[rows] = bases.distances(self.lon, self.lat, rows, best_idx[rows])
-        rows = np.flatnonzero(~clear)
-        if len(rows):
-            station_idx = np.repeat(rows, k)
-            dist = bases.distances(self.lon, self.lat, station_idx, idx[rows].ravel())
-            dist = dist.reshape(len(rows), k)
-            pick = dist.argmin(axis=1)
-            best_idx[rows] = idx[rows, pick]
-            best_m[rows] = dist[np.arange(len(rows)), pick]
+            lower = (geodesy.sphere_m(chords[:, 1:]) - bases.extent[idx[:, 1:]]) * (
+                1 - 2 * geodesy.SPHERE_BAND
+            )
+            rows = np.flatnonzero(best_m > lower.min(axis=1))
+            if len(rows):
+                station_idx = np.repeat(rows, k)
+                dist = bases.distances(self.lon, self.lat, station_idx, idx[rows].ravel())
+                dist = dist.reshape(len(rows), k)
+                pick = dist.argmin(axis=1)
+                best_idx[rows] = idx[rows, pick]
+                best_m[rows] = dist[np.arange(len(rows)), pick]
         return best_idx, best_m
 
     def run(self, bases: gpd.GeoDataFrame | BaseArrays) -> CoverageRun:
@@ -222,7 +224,16 @@ class CoverageModel:
         arrays = bases if isinstance(bases, BaseArrays) else BaseArrays.of(bases)
         pair_station, pair_base = self.pairs(arrays)
         counts = np.bincount(pair_station, minlength=len(self.lon))
-        nearest, nearest_m = self.nearest(arrays)
+        # The nearest base does not depend on radii: a what-if of radii reuses it.
+        where = (
+            tuple(arrays.ids),
+            arrays.lon.tobytes(),
+            arrays.lat.tobytes(),
+            arrays.extent.tobytes(),
+        )
+        if self._nearest_memo is None or self._nearest_memo[0] != where:
+            self._nearest_memo = (where, self.nearest(arrays))
+        nearest, nearest_m = self._nearest_memo[1]
         return CoverageRun(
             self.index,
             self.located,
