@@ -193,6 +193,22 @@ def geodesic_circle(lon: float, lat: float, radius_m: float, vertices: int = 72)
     return Polygon(np.column_stack((x, y)))
 
 
+def geodesic_circles(
+    lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray, vertices: int = 72
+) -> np.ndarray:
+    """:func:`geodesic_circle` of many centres at once (one vectorised geodesic call)."""
+    lon, lat, radius_m = (np.asarray(a, float) for a in (lon, lat, radius_m))
+    n = len(lon)
+    if not n:
+        return np.array([], dtype=object)
+    azimuths = np.tile(np.linspace(0.0, 360.0, vertices, endpoint=False), n)
+    x, y, _ = GEOD.fwd(
+        np.repeat(lon, vertices), np.repeat(lat, vertices), azimuths, np.repeat(radius_m, vertices)
+    )
+    rings = np.stack([x, y], axis=-1).reshape(n, vertices, 2)
+    return np.asarray(shapely.polygons(np.concatenate([rings, rings[:, :1]], axis=1)))
+
+
 def buffer_m(shape: BaseGeometry, radius_m: float) -> BaseGeometry:
     """A shape grown by ``radius_m`` metres, built in its own local projection."""
     if shape.geom_type == "Point":

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
+import numpy as np
+import shapely
 
 from layers import geodesy, mapping
 from layers.feeds import RawTable
@@ -93,14 +95,17 @@ def derive(bases: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     """Bases with ``disc``: the area within their radius (geodesic), in EPSG:4326."""
     out = bases.copy()
     out["radius_km"] = (out["radius_m"] / 1000).round(2)
-    out["disc"] = gpd.GeoSeries(
-        [
-            geodesy.buffer_m(g, r) if g is not None and not g.is_empty else None
-            for g, r in zip(out.geometry, out["radius_m"], strict=True)
-        ],
-        index=out.index,
-        crs="EPSG:4326",
+    geoms = out.geometry.to_numpy()
+    discs = np.full(len(out), None, dtype=object)
+    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    point = located & (shapely.get_type_id(geoms) == 0)
+    radius = out["radius_m"].to_numpy(dtype=float)
+    discs[point] = geodesy.geodesic_circles(
+        shapely.get_x(geoms[point]), shapely.get_y(geoms[point]), radius[point]
     )
+    for i in np.flatnonzero(located & ~point):  # compounds: their edge grown
+        discs[i] = geodesy.buffer_m(geoms[i], radius[i])
+    out["disc"] = gpd.GeoSeries(discs, index=out.index, crs="EPSG:4326")
     return out
 
 
