@@ -16,11 +16,13 @@ from streamlit_folium import st_folium
 
 from dashboard.common import current_scene, published, show_problems
 from layers import REGISTRY, coverage, coverage_map, exports, gaps
+from layers import incidents as incidents_layer
 from layers.config import Settings
 from layers.mapping import base_map, split_details
 from layers.scene import Scene
 
 LEGEND = list(coverage_map.LEGEND)
+INCIDENT_HOURS = 7 * 24  # incidents near a station: the last 7 days
 RANKINGS = {
     "registered voters": "registered_voters",
     "incidents within 10 km (7 days)": "incidents_10km",
@@ -56,11 +58,9 @@ def _analysis(
     window = gaps.polling_window(
         _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
     )
-    events = _scene["incidents"]
-    recent = events[
-        (events["time"] > _scene.now - pd.Timedelta(days=7)) & (events["time"] <= _scene.now)
-    ]
+    recent = incidents_layer.in_window(_scene["incidents"], _scene.now, INCIDENT_HOURS)
     model = _model(version(_scene, "polling_stations"), _scene["polling_stations"])
+    station_areas = _station_areas(version(_scene, "polling_stations", "areas"), _scene)
     return gaps.analyse(
         model,
         _scene["polling_stations"],
@@ -70,6 +70,7 @@ def _analysis(
         window,
         k,
         suggest_km * 1000,
+        station_areas,
     )
 
 
