@@ -231,9 +231,11 @@ class CoverageModel:
             arrays.lat.tobytes(),
             arrays.extent.tobytes(),
         )
-        if self._nearest_memo is None or self._nearest_memo[0] != where:
-            self._nearest_memo = (where, self.nearest(arrays))
-        nearest, nearest_m = self._nearest_memo[1]
+        memo = self._nearest_memo  # one read: several sessions may share this model
+        if memo is None or memo[0] != where:
+            memo = (where, self.nearest(arrays))
+            self._nearest_memo = memo
+        nearest, nearest_m = memo[1]
         return CoverageRun(
             self.index,
             self.located,

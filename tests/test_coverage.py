@@ -159,3 +159,32 @@ def test_matches_brute_force_geodesic_on_random_data() -> None:
     assert np.allclose(
         result["nearest_base_m"].to_numpy(), d.min(1), rtol=1e-5
     )  # 0.001 %: well inside the 0.1 % asked
+
+
+def test_a_model_serves_what_if_runs_with_the_same_answers_as_fresh_ones() -> None:
+    from layers.coverage import CoverageModel
+
+    rng = np.random.default_rng(11)
+    stations = stations_at(
+        list(zip(rng.uniform(20, 22, 500), rng.uniform(-5, -3, 500), strict=True))
+    )
+    bases = bases_frame(
+        [
+            {
+                "id": f"B{i}",
+                "radius_m": 15_000.0,
+                "geometry": shapely.Point(rng.uniform(20, 22), rng.uniform(-5, -3)),
+            }
+            for i in range(20)
+        ]
+    )
+    model = CoverageModel(stations)
+    for radius in (5_000.0, 15_000.0, 40_000.0, 15_000.0):
+        changed = bases.assign(radius_m=radius)
+        kept = model.run(changed).frame()
+        fresh = CoverageModel(stations).run(changed).frame()
+        pd.testing.assert_frame_equal(kept, fresh)
+    fewer = bases.iloc[::2]
+    pd.testing.assert_frame_equal(
+        model.run(fewer).frame(), CoverageModel(stations).run(fewer).frame()
+    )
