@@ -212,7 +212,7 @@ def page() -> None:
             height=520,
             on_select="rerun",
             selection_mode="single-row",
-            key="cov_table",
+            key=f"cov_table_{hash(params)}",  # a new list starts with no row picked
         )
         rows = picked.selection.rows if picked is not None else []
         if rows:
@@ -269,6 +269,7 @@ def show_map(
     center: list[float] | None,
     zoom: int | None,
 ) -> None:
+    clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
     urls = published(
         "coverage_stations",
         (key, params),
@@ -281,19 +282,18 @@ def show_map(
         ),
     )
     groups = [
-        coverage_map.choropleth(scene["areas"], analysis.areas),
+        coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
         REGISTRY["patrols"].render(REGISTRY["patrols"].derive(analysis.bases, scene)),
         coverage_map.station_layer(urls["main"], urls["details"]),
         coverage_map.suggestion_layer(analysis.suggestions, params[5] * 1000),
     ]
     m = base_map(scene.bounds, settings.tiles, legend=LEGEND)
-    clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
     out = st_folium(
         m,
         height=560,
         use_container_width=True,
         key="coverage_map",
-        returned_objects=["last_clicked"] if clicks else [],
+        returned_objects=["last_clicked"],  # fixed: the map keeps the first list it got
         feature_group_to_add=groups,
         center=center,
         zoom=zoom,

@@ -72,9 +72,15 @@ def band_index(pct: pd.Series) -> np.ndarray:
 
 
 def choropleth(
-    areas: gpd.GeoDataFrame, table: pd.DataFrame, name: str = "% voters covered by area"
+    areas: gpd.GeoDataFrame,
+    table: pd.DataFrame,
+    name: str = "% voters covered by area",
+    interactive: bool = True,
 ) -> folium.FeatureGroup:
-    """Area polygons coloured by % of registered voters covered (else % of stations)."""
+    """Area polygons coloured by % of registered voters covered (else % of stations).
+
+    ``interactive=False``: the areas take no clicks (they reach the map instead).
+    """
     joined = areas.merge(table, left_on="name", right_on="area", how="left")
     pct = joined["voters_covered_pct"].where(
         joined["voters_covered_pct"].notna(), joined["covered_pct"]
@@ -84,10 +90,12 @@ def choropleth(
     return mapping.feature_group(
         name,
         gpd.GeoDataFrame(joined, geometry=areas.geometry.name, crs=areas.crs),
-        AREA_STYLES,
+        AREA_STYLES if interactive else [{**st, "interactive": False} for st in AREA_STYLES],
         band_index(pct),
-        tooltip="label",
-        popup=(
+        tooltip="label" if interactive else None,
+        popup=()
+        if not interactive
+        else (
             ("Area", "name"),
             ("Voters covered", "pct_text"),
             ("Stations", "stations"),

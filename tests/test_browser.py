@@ -263,3 +263,26 @@ def test_coverage_page_draws_and_a_table_row_centres_the_map(sample_folder: Path
         assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
         assert not blocked
         screenshot(page, "coverage.png")
+        # A proposed base by clicking the map: the figures move, the map stays.
+        before = kpi(page, "Stations uncovered")
+        page.get_by_text("Clicking the map adds a proposed base").click()
+        frame = map_frame(page)
+        frame.wait_for_function("() => typeof map !== 'undefined'")
+        # The map is centred on the first uncovered station (the row picked above).
+        container = frame.locator(".leaflet-container")
+        size = container.bounding_box()
+        assert size is not None
+        page.wait_for_timeout(1000)  # the toggle reruns the page
+        container.click(position={"x": size["width"] / 2 + 40, "y": size["height"] / 2})
+        page.get_by_text("Remove 1 clicked proposed base(s)").wait_for(timeout=30_000)
+        page.wait_for_function(
+            f"""() => {{ const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+                .find(e => e.innerText.includes('Stations uncovered'));
+                return m && !m.innerText.includes('{before:,}'); }}""",
+            timeout=30_000,
+        )
+        assert kpi(page, "Stations uncovered") < before
+        assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
+        frame.wait_for_function("() => pollwatch.layers.patrols.stats().rows === 61")
+        assert frame.evaluate("() => map.getZoom()") == 13  # the view stays on the new base
+        screenshot(page, "coverage_proposed_base.png")
