@@ -49,6 +49,8 @@ def filter_widgets(
     state = st.session_state
     for name in LIST_PARAMS:
         state.setdefault(f"filter_{name}", list(getattr(from_url, name)))
+        # A feed update may drop a value someone had picked: keep only what is offered.
+        state[f"filter_{name}"] = [v for v in state[f"filter_{name}"] if v in offered[name]]
     state.setdefault("filter_window", from_url.window)
     sidebar = st.sidebar
     sidebar.header("Filters")
@@ -79,10 +81,11 @@ def filter_widgets(
             if from_url.start is not None
             else (now - pd.Timedelta(hours=24), now)
         )
-        state.setdefault(
-            "filter_range",
-            tuple(min(max(t.tz_convert(None).to_pydatetime(), lo), hi) for t in default),
+        picked_before = state.get(
+            "filter_range", tuple(t.tz_convert(None).to_pydatetime() for t in default)
         )
+        # Clamped on every run: the slider's ends move with the clock.
+        state["filter_range"] = tuple(min(max(t, lo), hi) for t in picked_before)
         picked = sidebar.slider(
             "Custom range (UTC)",
             min_value=lo,

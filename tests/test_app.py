@@ -188,3 +188,17 @@ def test_coverage_what_if_moves_the_figures(
     everyone = [b["properties"]["id"] for b in bases]
     at.multiselect(key="cov_off").set_value(everyone).run()
     assert count(at, "Stations uncovered") > before  # only the proposed base is left
+
+
+def test_a_picked_value_that_leaves_the_data_is_dropped_not_an_error(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_folder(sample_folder, tmp_path)
+    at = run_app(tmp_path, monkeypatch)
+    at.multiselect(key="filter_severities").set_value(["critical"]).run()
+    events = pd.read_csv(tmp_path / "incidents.csv", dtype=str, keep_default_na=False)
+    events = events[events["severity"] != "critical"]
+    feeds.write_atomic(tmp_path / "incidents.csv", events.to_csv(index=False))
+    at.run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="filter_severities").value == []
