@@ -49,8 +49,6 @@ def filter_widgets(
     state = st.session_state
     for name in LIST_PARAMS:
         state.setdefault(f"filter_{name}", list(getattr(from_url, name)))
-        # A feed update may drop a value someone had picked: keep only what is offered.
-        state[f"filter_{name}"] = [v for v in state[f"filter_{name}"] if v in offered[name]]
     state.setdefault("filter_window", from_url.window)
     sidebar = st.sidebar
     sidebar.header("Filters")
