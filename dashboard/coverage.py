@@ -204,7 +204,7 @@ def page() -> None:
     center = zoom = None
     map_col, table_col = st.columns([3, 2])
     with table_col:
-        st.subheader(f"Uncovered stations: {len(uncovered):,}")
+        st.subheader(f"Not covered all polling hours: {len(uncovered):,}")
         picked = st.dataframe(
             shown.head(2000),
             hide_index=True,
@@ -212,7 +212,7 @@ def page() -> None:
             height=520,
             on_select="rerun",
             selection_mode="single-row",
-            key=f"cov_table_{hash(params)}",  # a new list starts with no row picked
+            key=f"cov_table_{hash((params, ranked_by))}",  # a new list: no row picked
         )
         rows = picked.selection.rows if picked is not None else []
         if rows:
