@@ -197,6 +197,7 @@ def main() -> None:
         f"ours {int((ours != exact).sum())}, baseline {int((base != exact).sum())} "
         f"(of {len(exact):,} located)",
     )
+    page_reruns(folder)
 
 
 if __name__ == "__main__":
