@@ -12,5 +12,6 @@ st.set_page_config(page_title="Pollwatch", page_icon=":ballot_box_with_ballot:",
 pages = [
     st.Page("operations.py", title="Operations", icon=":material/map:", default=True),
     st.Page("coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage"),
+    st.Page("feeds.py", title="Feeds", icon=":material/rss_feed:", url_path="feeds"),
 ]
 st.navigation(pages).run()

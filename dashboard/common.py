@@ -18,7 +18,7 @@ import streamlit as st
 
 from layers import feeds, operations
 from layers.config import Settings
-from layers.scene import Scene, SceneLoader
+from layers.scene import Scene, SceneLoader, freshness
 
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -83,6 +83,19 @@ def published(name: str, key: Hashable, build: Callable[[], dict[str, Any]]) -> 
     URL (and the browser its copy) across feed versions.
     """
     return _published(name, key, build)
+
+
+def show_banner(scene: Scene, settings: Settings) -> None:
+    """One compact line on every page when a feed is stale, failed or missing."""
+    table = freshness(scene, settings)
+    parts = []
+    for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():
+        age = f" ({row.age_min:g} min old)" if pd.notna(row.age_min) else ""
+        parts.append(f"{row.feed}: {row.state}{age}")
+    if parts:
+        st.warning(
+            "Feeds: " + "; ".join(parts) + ". See the Feeds page.", icon=":material/schedule:"
+        )
 
 
 def show_problems(scene: Scene) -> None:

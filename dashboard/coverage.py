@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard.common import current_scene, published, show_problems
+from dashboard.common import current_scene, published, show_banner, show_problems
 from layers import REGISTRY, coverage, coverage_map, exports, gaps
 from layers import incidents as incidents_layer
 from layers.config import Settings
@@ -163,6 +163,7 @@ def show_kpis(nation: dict[str, float]) -> None:
 def page() -> None:
     settings, scene = current_scene()
     st.title("Coverage")
+    show_banner(scene, settings)
     if scene.scenario.label:
         st.warning(scene.scenario.label, icon=":material/science:")
     params = what_if_panel(scene["patrols"])

@@ -20,6 +20,7 @@ from dashboard.common import (
     dataset_key,
     derived_picture,
     published,
+    show_banner,
     show_problems,
 )
 from layers import REGISTRY, charts, incidents, operations, polling_stations
@@ -194,6 +195,7 @@ def page() -> None:
     picture = operations.apply(derived, filters, scene.now)
 
     st.title("Operations")
+    show_banner(scene, settings)
     if scene.scenario.label:
         st.warning(scene.scenario.label, icon=":material/science:")
     start, end = picture.time_range or (None, None)

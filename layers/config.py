@@ -15,6 +15,16 @@ SAMPLE_FEEDS = Path(__file__).resolve().parents[1] / "data" / "sample"
 MANIFEST = "scenario.json"
 
 
+# How old a feed's file may be before the dashboard calls it stale (areas: never).
+STALE_AFTER = {
+    "incidents": pd.Timedelta(minutes=10),
+    "convoy_positions": pd.Timedelta(minutes=5),
+    "patrols": pd.Timedelta(hours=6),
+    "convoy_routes": pd.Timedelta(hours=24),
+    "polling_stations": pd.Timedelta(hours=24),
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the feeds are and how to read them.
@@ -25,6 +35,8 @@ class Settings:
     such as ``http://tiles.local/{z}/{x}/{y}.png``.
     ``POLLWATCH_POLLING_HOURS``: opening and closing, local time (default ``07:00-18:00``).
     ``POLLWATCH_POLLING_DAY``: the polling day, ``YYYY-MM-DD`` (default: today, local).
+    ``POLLWATCH_STALE_AFTER``: per feed, how old its file may be before it shows as stale,
+    e.g. ``incidents=10min,convoy_positions=5min`` (merged into :data:`STALE_AFTER`).
     """
 
     feeds: Path
@@ -32,6 +44,11 @@ class Settings:
     tiles: str = "osm"
     polling_hours: tuple[dt.time, dt.time] = (dt.time(7, 0), dt.time(18, 0))
     polling_day: dt.date | None = None
+    stale_after: tuple[tuple[str, pd.Timedelta], ...] = ()
+
+    def staleness(self, feed: str) -> pd.Timedelta | None:
+        """How old ``feed``'s file may be before it is stale (None: never)."""
+        return {**STALE_AFTER, **dict(self.stale_after)}.get(feed)
 
     def polling_date(self, now: pd.Timestamp) -> dt.date:
         """The polling day: the configured one, else ``now``'s local date."""
@@ -62,12 +79,23 @@ class Settings:
             day = dt.date.fromisoformat(day_text) if day_text else None
         except ValueError as err:
             raise ValueError(f"POLLWATCH_POLLING_DAY={day_text!r} is not like 2026-10-11") from err
+        stale_text = env.get("POLLWATCH_STALE_AFTER", "")
+        stale: list[tuple[str, pd.Timedelta]] = []
+        for item in filter(None, (t.strip() for t in stale_text.split(","))):
+            feed, _, age = item.partition("=")
+            try:
+                stale.append((feed.strip(), pd.Timedelta(age.strip())))
+            except ValueError as err:
+                raise ValueError(
+                    f"POLLWATCH_STALE_AFTER: {item!r} is not like 'incidents=10min'"
+                ) from err
         return cls(
             Path(env.get("POLLWATCH_FEEDS") or SAMPLE_FEEDS),
             tz,
             env.get("POLLWATCH_TILES", "osm") or "osm",
             (opening, closing),
             day,
+            tuple(stale),
         )
 
 

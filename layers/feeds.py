@@ -529,6 +529,12 @@ class FeedVersion(Generic[T]):
     problems: list[Problem]
     loaded_at: pd.Timestamp | None = None
     stale_copy: bool = False  # True when data is an older version kept because the new one failed
+    good_signature: Signature | None = None  # of the file the data came from
+
+    @property
+    def updated(self) -> pd.Timestamp | None:
+        """When the file the shown data came from was written (None when there is none)."""
+        return self.good_signature.mtime if self.good_signature is not None else None
 
 
 class FeedStore(Generic[T]):
@@ -581,6 +587,7 @@ class FeedStore(Generic[T]):
             sig,
             [*problems, *raw.problems, *build_problems],
             pd.Timestamp.now(tz="UTC"),
+            good_signature=sig,
         )
         self._good[feed] = version
         return version
@@ -612,4 +619,5 @@ class FeedStore(Generic[T]):
             [kept, *problems, *good.problems],
             good.loaded_at,
             stale_copy=True,
+            good_signature=good.signature,
         )

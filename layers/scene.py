@@ -78,6 +78,49 @@ class Scene:
         return pd.DataFrame(rows)
 
 
+def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
+    """Per feed: file, state, last good update (``updated``), ``age_min``,
+    ``stale_after_min``, rows and problems.
+
+    States: fresh; stale (its file is older than the feed's threshold); failed (the
+    newest file could not be used; older data shown or none); missing; not provided
+    (an optional feed); exercise (a scenario whose times move to the present: its
+    files do not change, so their age says nothing).
+    """
+    from layers import REGISTRY
+
+    exercise = scene.scenario.time_shift != pd.Timedelta(0)
+    rows = []
+    for name, version in scene.versions.items():
+        spec = REGISTRY[name].SPEC
+        limit = settings.staleness(name)
+        updated = version.updated
+        age = scene.now - updated if updated is not None else None
+        if version.path is None and version.data is None:
+            state = "not provided" if spec.optional else "missing"
+        elif version.data is None or version.stale_copy:
+            state = "failed"
+        elif exercise:
+            state = "exercise"
+        elif limit is not None and age is not None and age > limit:
+            state = "stale"
+        else:
+            state = "fresh"
+        rows.append(
+            {
+                "feed": spec.title,
+                "file": version.path.name if version.path else None,
+                "state": state,
+                "updated": updated,
+                "age_min": None if age is None else round(age.total_seconds() / 60, 1),
+                "stale_after_min": None if limit is None else limit.total_seconds() / 60,
+                "rows": len(version.data) if version.data is not None else 0,
+                "problems": sum(p.level != Level.NOTICE for p in version.problems),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 class SceneLoader:
     """Loads a feed folder into Scenes, re-reading only the files that changed."""
 

@@ -1,0 +1,37 @@
+"""The Feeds page: how fresh each feed is, and what went wrong in it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.common import current_scene, show_banner, show_problems
+from layers.scene import freshness
+
+
+def page() -> None:
+    settings, scene = current_scene()
+    st.title("Feeds")
+    show_banner(scene, settings)
+    table = freshness(scene, settings)
+    st.caption(
+        f"Checked at {scene.now:%d %b %Y %H:%M:%S} UTC, folder {settings.feeds.name}/. "
+        "Fresh: the file is newer than its limit; stale: older; failed: the newest file "
+        "could not be read (the last good data stays on screen); exercise: a scenario "
+        "moved to the present, whose files never change."
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "updated": st.column_config.DatetimeColumn(
+                "last good update (UTC)", format="D MMM HH:mm:ss"
+            ),
+            "age_min": st.column_config.NumberColumn("age, min", format="%.1f"),
+            "stale_after_min": st.column_config.NumberColumn("stale after, min"),
+        },
+    )
+    show_problems(scene)
+
+
+page()

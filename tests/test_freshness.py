@@ -1,0 +1,83 @@
+"""How fresh each feed is: fresh, stale, failed, missing, exercise; the Feeds page."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from layers import feeds
+from layers.config import Settings
+from layers.scene import SceneLoader, freshness
+from layers.simulator import Simulator
+
+
+def states(folder: Path, now: pd.Timestamp, env: dict[str, str] | None = None) -> dict:
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder), **(env or {})})
+    table = freshness(SceneLoader(settings, now=now).load(now=now), settings)
+    return dict(zip(table["feed"], table["state"], strict=True))
+
+
+def age(path: Path, minutes: float) -> None:
+    when = pd.Timestamp.now(tz="UTC").timestamp() - minutes * 60
+    os.utime(path, (when, when))
+
+
+def test_fresh_stale_and_failed_against_each_feeds_limit(tmp_path: Path) -> None:
+    Simulator(tmp_path)  # a live folder: times at the present, judged by file age
+    now = pd.Timestamp.now(tz="UTC")
+    assert set(states(tmp_path, now).values()) == {"fresh"}
+    age(tmp_path / "incidents.csv", 11)  # incidents may be 10 min old
+    age(tmp_path / "polling_stations.csv", 60)  # stations 24 h
+    got = states(tmp_path, pd.Timestamp.now(tz="UTC"))
+    assert got["Incidents"] == "stale" and got["Polling stations"] == "fresh"
+    custom = states(tmp_path, pd.Timestamp.now(tz="UTC"), {"POLLWATCH_STALE_AFTER": "incidents=1h"})
+    assert custom["Incidents"] == "fresh"
+    (tmp_path / "patrols.geojson").unlink()
+    assert states(tmp_path, pd.Timestamp.now(tz="UTC"))["Patrol bases"] == "missing"
+
+
+def test_a_malformed_new_file_is_failed_while_the_old_data_stays(tmp_path: Path) -> None:
+    Simulator(tmp_path)
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})
+    loader = SceneLoader(settings)
+    good = loader.load()
+    feeds.write_atomic(tmp_path / "convoy_positions.csv", b"\x00\x01 not a table")
+    scene = loader.load()
+    table = freshness(scene, settings).set_index("feed")
+    assert table.loc["Convoy positions", "state"] == "failed"
+    assert len(scene["convoy_positions"]) == len(good["convoy_positions"])
+    assert table.loc["Convoy positions", "updated"] == good.versions["convoy_positions"].updated
+
+
+def test_the_bundled_exercise_is_not_called_stale(sample_folder: Path) -> None:
+    for path in sample_folder.iterdir():
+        age(path, 60 * 24 * 30)
+    assert set(states(sample_folder, pd.Timestamp.now(tz="UTC")).values()) == {"exercise"}
+
+
+def test_bad_staleness_setting_is_named() -> None:
+    with pytest.raises(ValueError, match="incidents=soon"):
+        Settings.from_env({"POLLWATCH_STALE_AFTER": "incidents=soon"})
+
+
+def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Simulator(tmp_path)
+    age(tmp_path / "incidents.csv", 30)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "dashboard" / "feeds.py"), default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value.set_index("feed")
+    assert table.loc["Incidents", "state"] == "stale"
+    assert table.loc["Incidents", "age_min"] == pytest.approx(30, abs=1)
+    assert table.loc["Convoy positions", "state"] == "fresh"
+    banner = at.warning[0].value if "Feeds:" in at.warning[0].value else at.warning[1].value
+    assert "Incidents: stale (30" in banner
+    ops = AppTest.from_file(str(ROOT / "dashboard" / "operations.py"), default_timeout=60)
+    ops.run()
+    assert any("Incidents: stale" in w.value for w in ops.warning)
