@@ -192,29 +192,39 @@ def page() -> None:
     events = derived["incidents"]["time"].dropna()
     earliest = events.min() if len(events) else scene.now - pd.Timedelta(days=7)
     filters = filter_widgets(offered, scene.now, earliest)
-    picture = operations.apply(derived, filters, scene.now)
-
     st.title("Operations")
-    show_banner(scene, settings)
     if scene.scenario.label:
         st.warning(scene.scenario.label, icon=":material/science:")
-    start, end = picture.time_range or (None, None)
-    st.caption(
-        f"Picture at {scene.now:%d %b %Y %H:%M} UTC; incidents from {start:%d %b %H:%M} "
-        f"to {end:%d %b %H:%M} UTC."
-    )
-    show_kpis(picture)
-    urls = {
-        layer: published(
-            layer,
-            dataset_key(scene, layer),
-            lambda layer=layer: operations.map_datasets(derived, layer),
+    every = settings.refresh_s or None
+
+    @st.fragment(run_every=every)
+    def live() -> None:
+        # Runs again on its own every `every` seconds: only this part of the page, and
+        # only the feed files that changed are read again; the map is not re-created.
+        settings, scene = current_scene()
+        derived = derived_picture(settings, scene)
+        picture = operations.apply(derived, filters, scene.now)
+        show_banner(scene, settings)
+        start, end = picture.time_range or (None, None)
+        refresh = f"; refreshes every {every:g} s" if every else ""
+        st.caption(
+            f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC{refresh}; incidents from "
+            f"{start:%d %b %H:%M} to {end:%d %b %H:%M} UTC."
         )
-        for layer in ("polling_stations", "incidents")
-    }
-    show_map(picture, filters, settings.tiles, scene.bounds, urls)
-    show_problems(scene)
-    show_charts(picture)
+        show_kpis(picture)
+        urls = {
+            layer: published(
+                layer,
+                dataset_key(scene, layer),
+                lambda layer=layer: operations.map_datasets(derived, layer),
+            )
+            for layer in ("polling_stations", "incidents")
+        }
+        show_map(picture, filters, settings.tiles, scene.bounds, urls)
+        show_problems(scene)
+        show_charts(picture)
+
+    live()
 
 
 page()

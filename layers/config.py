@@ -37,6 +37,8 @@ class Settings:
     ``POLLWATCH_POLLING_DAY``: the polling day, ``YYYY-MM-DD`` (default: today, local).
     ``POLLWATCH_STALE_AFTER``: per feed, how old its file may be before it shows as stale,
     e.g. ``incidents=10min,convoy_positions=5min`` (merged into :data:`STALE_AFTER`).
+    ``POLLWATCH_REFRESH_S``: seconds between automatic refreshes of the picture (default
+    15; 0 turns it off).
     """
 
     feeds: Path
@@ -45,6 +47,7 @@ class Settings:
     polling_hours: tuple[dt.time, dt.time] = (dt.time(7, 0), dt.time(18, 0))
     polling_day: dt.date | None = None
     stale_after: tuple[tuple[str, pd.Timedelta], ...] = ()
+    refresh_s: float = 15.0
 
     def staleness(self, feed: str) -> pd.Timedelta | None:
         """How old ``feed``'s file may be before it is stale (None: never)."""
@@ -89,6 +92,13 @@ class Settings:
                 raise ValueError(
                     f"POLLWATCH_STALE_AFTER: {item!r} is not like 'incidents=10min'"
                 ) from err
+        refresh_text = env.get("POLLWATCH_REFRESH_S", "") or "15"
+        try:
+            refresh = float(refresh_text)
+        except ValueError as err:
+            raise ValueError(f"POLLWATCH_REFRESH_S={refresh_text!r} is not a number") from err
+        if refresh < 0:
+            raise ValueError(f"POLLWATCH_REFRESH_S={refresh_text!r}: use 0 to turn refresh off")
         return cls(
             Path(env.get("POLLWATCH_FEEDS") or SAMPLE_FEEDS),
             tz,
@@ -96,6 +106,7 @@ class Settings:
             (opening, closing),
             day,
             tuple(stale),
+            refresh,
         )
 
 

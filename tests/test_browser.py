@@ -286,3 +286,47 @@ def test_coverage_page_draws_and_a_table_row_centres_the_map(sample_folder: Path
         frame.wait_for_function("() => pollwatch.layers.patrols.stats().rows === 61")
         assert frame.evaluate("() => map.getZoom()") == 13  # the view stays on the new base
         screenshot(page, "coverage_proposed_base.png")
+
+
+def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    live = tmp_path / "live"
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "layers.simulator", str(live), "--interval", "2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (live / "scenario.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        env = {"POLLWATCH_FEEDS": str(live), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "3"}
+        with running_app(env) as url, offline_page() as (page, _):
+            page.goto(url)
+            frame = map_frame(page)
+            frame.wait_for_function(READY, timeout=60_000)
+            frame.evaluate("() => { window.sameMap = 'yes'; map.setView([6.9, -9.9], 8); }")
+            iframe = page.locator('iframe[title="streamlit_folium.st_folium"]')
+            iframe.evaluate("el => el.dataset.sameElement = 'yes'")
+            rows = frame.evaluate("() => pollwatch.layers.incidents.stats().rows")
+            t0 = time.monotonic()
+            frame.wait_for_function(
+                f"() => pollwatch.layers.incidents && pollwatch.layers.incidents.ready"
+                f" && pollwatch.layers.incidents.stats().rows > {rows}",
+                timeout=30_000,
+            )
+            waited = time.monotonic() - t0
+            assert waited <= 3 + 5, waited  # one refresh interval plus 5 s
+            assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
+            assert frame.evaluate("() => window.sameMap") == "yes"
+            view = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
+            assert view == pytest.approx([6.9, -9.9, 8], abs=1e-6)
+            screenshot(page, "live_refresh.png")
+    finally:
+        sim.terminate()
+        sim.wait(10)
