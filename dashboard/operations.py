@@ -174,6 +174,30 @@ def show_map(
     )
 
 
+CONVOY_COLUMNS = {
+    "convoy_id": "convoy",
+    "state": "state",
+    "alerts": "alerts",
+    "destination": "to",
+    "time": "last ping",
+    "done_km": "done, km",
+    "route_km": "route, km",
+    "done_pct": "done, %",
+    "speed_kmh": "speed, km/h",
+    "eta": "ETA",
+}
+
+
+def show_convoys(picture: Picture) -> None:
+    convoys = picture.frames["convoy_positions"]
+    if not len(convoys):
+        return
+    table = pd.DataFrame(convoys[[c for c in CONVOY_COLUMNS if c in convoys]])
+    alerted = int(table["alerts"].fillna("").ne("").sum()) if "alerts" in table else 0
+    with st.expander(f"Convoys: {len(table)}, {alerted} with an alert", expanded=alerted > 0):
+        st.dataframe(table.rename(columns=CONVOY_COLUMNS), hide_index=True, width="stretch")
+
+
 def show_charts(picture: Picture) -> None:
     frames = picture.frames
     assert picture.time_range is not None
@@ -221,6 +245,7 @@ def page() -> None:
             for layer in ("polling_stations", "incidents")
         }
         show_map(picture, filters, settings.tiles, scene.bounds, urls)
+        show_convoys(picture)
         show_problems(scene)
         show_charts(picture)
 

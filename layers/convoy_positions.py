@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import geodesy, mapping
+from layers import convoys, geodesy, mapping
 from layers.feeds import RawTable
 from layers.problems import Problem
 from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
@@ -60,6 +60,13 @@ STYLES = (
     {"radius": 9, "color": "#000000", "weight": 3, "fillColor": "#e66101", "fillOpacity": 1},
     {"radius": 7, "color": "#000000", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 1},
 )
+ALERT_STYLE = {
+    "radius": 10,
+    "color": "#d7191c",
+    "weight": 4,
+    "fillColor": "#ffffff",
+    "fillOpacity": 1,
+}
 POPUP = (
     ("Convoy", "convoy_id"),
     ("State", "state"),
@@ -69,6 +76,12 @@ POPUP = (
     ("Last ping", "time"),
     ("Ping age, min", "ping_age_min"),
     ("Position stale", "stale"),
+    ("Done, km", "done_km"),
+    ("Done, %", "done_pct"),
+    ("Speed (last 30 min), km/h", "speed_kmh"),
+    ("ETA", "eta"),
+    ("Off the route, m", "off_route_m"),
+    ("Alerts", "alerts"),
 )
 
 
@@ -114,6 +127,10 @@ def derive(pings: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     )
     out["ping_age_min"] = ((now - out["time"]).dt.total_seconds() / 60).round(0)
     out["stale"] = (~arrived) & ((now - out["time"]) > STALE_AFTER).to_numpy(dtype=bool)
+    tracked = convoys.track(pings, routes, now)
+    if len(tracked):
+        out = out.merge(tracked.drop(columns="time"), on="convoy_id", how="left")
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
     return out
 
 
@@ -129,7 +146,18 @@ def render(
 ) -> folium.FeatureGroup:
     """Latest convoy positions coloured by state (derived frame)."""
     index = mapping.category_index(convoys["state"], STATES)
-    return mapping.feature_group(name, convoys, STYLES, index, tooltip="convoy_id", popup=POPUP)
+    if "alerts" in convoys:  # any alert outranks the state: a red ring draws the eye
+        alerted = convoys["alerts"].fillna("").astype(str).ne("").to_numpy()
+        index = np.where(alerted, len(STYLES), index)
+    return mapping.feature_group(
+        name, convoys, [*STYLES, ALERT_STYLE], index, tooltip="convoy_id", popup=POPUP
+    )
 
 
-LEGEND = ("Convoys", tuple((state, style) for state, style in zip(STATES, STYLES, strict=True)))
+LEGEND = (
+    "Convoys",
+    (
+        *((state, style) for state, style in zip(STATES, STYLES, strict=True)),
+        ("with an alert (off route, overdue, stale, stopped)", ALERT_STYLE),
+    ),
+)
