@@ -23,7 +23,8 @@ from dashboard.common import (
     show_banner,
     show_problems,
 )
-from layers import REGISTRY, charts, incidents, operations, polling_stations
+from layers import REGISTRY, alerts, charts, incidents, operations, polling_stations
+from layers.incidents import SEVERITIES
 from layers.mapping import base_map
 from layers.operations import CUSTOM, LIST_PARAMS, WINDOWS, Filters, Picture
 
@@ -35,7 +36,10 @@ LABELS = {
     "convoy_states": "Convoy status",
 }
 WINDOW_CHOICES = [*WINDOWS, CUSTOM]
-LEGEND = [REGISTRY[name].LEGEND for name in REGISTRY]  # type: ignore[attr-defined]
+LEGEND = [
+    *(REGISTRY[name].LEGEND for name in REGISTRY),  # type: ignore[attr-defined]
+    alerts.LEGEND,
+]
 
 
 def _utc(value: dt.datetime) -> pd.Timestamp:
@@ -140,6 +144,7 @@ def show_map(
     settings_tiles: str,
     scene_bounds: tuple[float, float, float, float] | None,
     urls: dict[str, str],
+    risk: pd.DataFrame,
 ) -> None:
     assert picture.time_range is not None
     where = operations.browser_where(filters, picture.time_range)
@@ -161,6 +166,7 @@ def show_map(
             where=where["incidents"],
         ),
         REGISTRY["convoy_positions"].render(frames["convoy_positions"]),
+        alerts.render_at_risk(frames["polling_stations"], risk),
     ]
     m = base_map(scene_bounds, settings_tiles, legend=LEGEND)
     st_folium(
@@ -172,6 +178,47 @@ def show_map(
         feature_group_to_add=groups,
         layer_control=folium.LayerControl(collapsed=False),
     )
+
+
+def warning_widgets() -> tuple[str, float, float]:
+    """Early-warning settings: (minimum severity, distance in metres, hours)."""
+    with st.sidebar.expander("Early warning"):
+        severity = st.selectbox("Incidents of at least", SEVERITIES, index=2, key="warn_sev")
+        km = st.slider("within (km)", 1.0, 25.0, 5.0, 0.5, key="warn_km")
+        hours = st.slider("in the last (hours)", 1, 72, 24, key="warn_hours")
+    return severity, km * 1000, float(hours)
+
+
+def show_warnings(
+    risk: pd.DataFrame,
+    warning: tuple[str, float, float],
+    events: pd.DataFrame,
+    bases: pd.DataFrame,
+    now: pd.Timestamp,
+) -> None:
+    severity, metres, hours = warning
+    stations = risk["station_id"].nunique()
+    label = (
+        f"Stations at risk: {stations} ({severity} or worse within {metres / 1000:g} km, "
+        f"last {hours:g} h)"
+    )
+    with st.expander(label, expanded=stations > 0):
+        st.dataframe(risk, hide_index=True, width="stretch")
+    recent = alerts.serious(events, now, severity, hours).sort_values("time", ascending=False)
+    if not len(recent):
+        return
+    with st.expander("Quick response: nearest patrols to an incident"):
+        labels = {
+            i: f"{t:%d %b %H:%M} {k} ({s}) {i}"
+            for i, t, k, s in zip(
+                recent["id"], recent["time"], recent["type"], recent["severity"], strict=True
+            )
+        }
+        picked = st.selectbox(
+            "Incident", list(labels), format_func=labels.get, key="quick_incident"
+        )
+        where = recent.loc[recent["id"] == picked].geometry.iloc[0]
+        st.dataframe(alerts.nearest_patrols(where, bases, now), hide_index=True, width="stretch")
 
 
 CONVOY_COLUMNS = {
@@ -220,6 +267,7 @@ def page() -> None:
     if scene.scenario.label:
         st.warning(scene.scenario.label, icon=":material/science:")
     every = settings.refresh_s or None
+    warning = warning_widgets()
 
     @st.fragment(run_every=every)
     def live() -> None:
@@ -244,7 +292,12 @@ def page() -> None:
             )
             for layer in ("polling_stations", "incidents")
         }
-        show_map(picture, filters, settings.tiles, scene.bounds, urls)
+        events = derived["incidents"]
+        risk = alerts.stations_at_risk(
+            picture.frames["polling_stations"], events, scene.now, *warning
+        )
+        show_map(picture, filters, settings.tiles, scene.bounds, urls, risk)
+        show_warnings(risk, warning, events, derived["patrols"], scene.now)
         show_convoys(picture)
         show_problems(scene)
         show_charts(picture)

@@ -61,6 +61,7 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
             "Polling stations",
             "Incidents",
             "Convoys (latest position)",
+            "Stations at risk",
         ]
         assert frame.locator(".pollwatch-legend summary").inner_text() == "Legend"
         page.get_by_text("SYNTHETIC EXERCISE DATA").wait_for()

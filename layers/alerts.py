@@ -1,0 +1,144 @@
+"""Early warning and quick response: stations near recent serious incidents, and the
+patrol bases nearest to an incident. Pure functions of frames; distances geodesic."""
+
+from __future__ import annotations
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy.spatial import cKDTree
+
+from layers import coverage, geodesy, mapping
+from layers.incidents import SEVERITIES
+
+
+def serious(
+    incidents: gpd.GeoDataFrame, now: pd.Timestamp, min_severity: str = "high", hours: float = 24.0
+) -> gpd.GeoDataFrame:
+    """Located incidents of at least ``min_severity`` in the ``hours`` before ``now``."""
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    floor = rank[min_severity]
+    keep = (
+        incidents["severity"].map(lambda s: rank.get(s, -1) >= floor).astype(bool)
+        & (incidents["time"] > now - pd.Timedelta(hours=hours))
+        & (incidents["time"] <= now)
+        & incidents.geometry.notna()
+        & ~incidents.geometry.is_empty
+    )
+    return incidents[keep]
+
+
+def stations_at_risk(
+    stations: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame,
+    now: pd.Timestamp,
+    min_severity: str = "high",
+    within_m: float = 5_000.0,
+    hours: float = 24.0,
+) -> pd.DataFrame:
+    """Stations with serious recent incidents within ``within_m``: one row per (station,
+    incident) pair, nearest first per station, with ``incidents`` (count per station)."""
+    events = serious(incidents, now, min_severity, hours)
+    columns = [
+        "station_id",
+        "station",
+        "area",
+        "incident_id",
+        "type",
+        "severity",
+        "time",
+        "distance_km",
+        "incidents",
+    ]
+    located = stations[stations.geometry.notna() & ~stations.geometry.is_empty]
+    if not len(events) or not len(located):
+        return pd.DataFrame(columns=columns)
+    spts, epts = located.geometry.to_numpy(), events.geometry.to_numpy()
+    slon, slat = shapely.get_x(spts), shapely.get_y(spts)
+    elon, elat = shapely.get_x(epts), shapely.get_y(epts)
+    tree = cKDTree(geodesy.unit_vectors(slon, slat))
+    hits = tree.query_ball_point(geodesy.unit_vectors(elon, elat), geodesy.chord(within_m))
+    lengths = np.array([len(h) for h in hits], dtype=np.int64)
+    if not lengths.sum():
+        return pd.DataFrame(columns=columns)
+    s = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
+    e = np.repeat(np.arange(len(hits)), lengths)
+    d = geodesy.distances_m(slon[s], slat[s], elon[e], elat[e])
+    keep = d <= within_m
+    s, e, d = s[keep], e[keep], d[keep]
+    area = located["area"] if "area" in located else located.get("admin1")
+    out = pd.DataFrame(
+        {
+            "station_id": located["id"].to_numpy()[s],
+            "station": located["name"].to_numpy()[s] if "name" in located else None,
+            "area": area.to_numpy()[s] if area is not None else None,
+            "incident_id": events["id"].to_numpy()[e],
+            "type": events["type"].to_numpy()[e],
+            "severity": events["severity"].to_numpy()[e],
+            "time": events["time"].to_numpy()[e],
+            "distance_km": np.round(d / 1000, 2),
+        }
+    )
+    out["incidents"] = out.groupby("station_id")["incident_id"].transform("size")
+    return out.sort_values(
+        ["incidents", "station_id", "distance_km"], ascending=[False, True, True]
+    ).reset_index(drop=True)[columns]
+
+
+def nearest_patrols(
+    incident: shapely.Point, bases: gpd.GeoDataFrame, now: pd.Timestamp, count: int = 5
+) -> pd.DataFrame:
+    """The ``count`` patrol bases active at ``now`` nearest to ``incident``, nearest first
+    (distance to a compound's edge), with whether the incident is inside their radius."""
+    live = coverage.active_bases(bases, now)
+    columns = ["id", "unit", "distance_km", "radius_km", "reaches"]
+    if not len(live) or incident is None or incident.is_empty:
+        return pd.DataFrame(columns=columns)
+    arrays = coverage.BaseArrays.of(live)
+    lon, lat = np.array([incident.x]), np.array([incident.y])
+    d = arrays.distances(
+        lon, lat, np.zeros(len(live), dtype=np.int64), np.arange(len(live), dtype=np.int64)
+    )
+    order = np.argsort(d, kind="stable")[:count]
+    return pd.DataFrame(
+        {
+            "id": live["id"].to_numpy()[order],
+            "unit": live["unit"].to_numpy()[order] if "unit" in live else None,
+            "distance_km": np.round(d[order] / 1000, 2),
+            "radius_km": np.round(arrays.radius[order] / 1000, 2),
+            "reaches": d[order] <= arrays.radius[order],
+        }
+    )
+
+
+RISK_STYLE = {"radius": 11, "color": "#ff7f00", "weight": 4, "fillOpacity": 0.0}
+LEGEND = ("Early warning", (("station at risk (serious incident nearby)", RISK_STYLE),))
+
+
+def render_at_risk(
+    stations: gpd.GeoDataFrame, risk: pd.DataFrame, name: str = "Stations at risk"
+) -> folium.FeatureGroup:
+    """An orange ring around each station at risk; its popup lists the count and nearest."""
+    nearest = risk.drop_duplicates("station_id").set_index("station_id")
+    flagged = stations[stations["id"].isin(nearest.index)].copy()
+    flagged["incidents"] = flagged["id"].map(nearest["incidents"])
+    flagged["nearest"] = flagged["id"].map(
+        nearest["type"].astype(str) + ", " + nearest["distance_km"].astype(str) + " km"
+    )
+    group = folium.FeatureGroup(name=name)
+    mapping.PointCloud(
+        "at_risk",
+        mapping.columnar(flagged, ["name", "id", "incidents", "nearest"]),
+        [RISK_STYLE],
+        tooltip="name",
+        popup=(
+            ("Station at risk", "name"),
+            ("Id", "id"),
+            ("Serious incidents nearby", "incidents"),
+            ("Nearest", "nearest"),
+        ),
+        cluster_above=10**9,
+    ).add_to(group)
+    return group
