@@ -189,6 +189,39 @@ def warning_widgets() -> tuple[str, float, float]:
     return severity, km * 1000, float(hours)
 
 
+TOASTS = 3  # at most this many toasts per refresh; the list holds every alert
+
+
+def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> None:
+    """A toast for each serious incident new to this session, and the session's list."""
+    state = st.session_state
+    new, state["incidents_seen"] = alerts.arrivals(events, state.get("incidents_seen"), severity)
+    log = state.setdefault("incident_alerts", [])
+    for n, row in enumerate(new.itertuples()):
+        if n < TOASTS:
+            st.toast(
+                f"New {row.severity} incident: {row.type} ({row.id})", icon=":material/warning:"
+            )
+        log.insert(
+            0,
+            {
+                "seen": now.floor("s"),
+                "id": row.id,
+                "type": row.type,
+                "severity": row.severity,
+                "time": row.time,
+                "area": getattr(row, "area", None),
+            },
+        )
+    if len(new) > TOASTS:
+        st.toast(
+            f"... and {len(new) - TOASTS} more new serious incidents", icon=":material/warning:"
+        )
+    if log:
+        with st.expander(f"New-incident alerts this session: {len(log)}", expanded=len(new) > 0):
+            st.dataframe(pd.DataFrame(log), hide_index=True, width="stretch")
+
+
 def show_warnings(
     risk: pd.DataFrame,
     warning: tuple[str, float, float],
@@ -297,6 +330,7 @@ def page() -> None:
             picture.frames["polling_stations"], events, scene.now, *warning
         )
         show_map(picture, filters, settings.tiles, scene.bounds, urls, risk)
+        show_arrivals(events, warning[0], scene.now)
         show_warnings(risk, warning, events, derived["patrols"], scene.now)
         show_convoys(picture)
         show_problems(scene)

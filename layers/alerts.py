@@ -113,6 +113,25 @@ def nearest_patrols(
     )
 
 
+def arrivals(
+    incidents: gpd.GeoDataFrame, seen: frozenset[str] | None, min_severity: str = "high"
+) -> tuple[pd.DataFrame, frozenset[str]]:
+    """Incidents not in ``seen`` of at least ``min_severity``, and the ids now seen.
+
+    ``seen=None`` (a session's first look) raises nothing: what was already in the feed
+    when the screen opened is not news.
+    """
+    ids = frozenset(incidents["id"].dropna().astype(str))
+    if seen is None:
+        return incidents.iloc[0:0], ids
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    fresh = incidents[~incidents["id"].astype(str).isin(seen)]
+    fresh = fresh[
+        fresh["severity"].map(lambda s: rank.get(s, -1) >= rank[min_severity]).astype(bool)
+    ]
+    return fresh.sort_values("time"), seen | ids
+
+
 RISK_STYLE = {"radius": 11, "color": "#ff7f00", "weight": 4, "fillOpacity": 0.0}
 LEGEND = ("Early warning", (("station at risk (serious incident nearby)", RISK_STYLE),))
 

@@ -85,3 +85,14 @@ def test_nearest_active_patrols_nearest_first() -> None:
     assert got["id"].tolist() == ["near", "far"]  # standby and off-shift bases left out
     assert got["distance_km"].tolist() == pytest.approx([3.0, 20.0], abs=0.01)
     assert got["reaches"].tolist() == [False, True]
+
+
+def test_arrivals_are_news_once_and_only_when_serious() -> None:
+    first = incidents([("a", 1, "critical", 1), ("b", 2, "low", 1)])
+    new, seen = alerts.arrivals(first, None)
+    assert new.empty and seen == {"a", "b"}  # already there when the screen opened
+    more = pd.concat([first, incidents([("c", 3, "high", 0), ("d", 4, "medium", 0)])])
+    new, seen = alerts.arrivals(more, seen)
+    assert new["id"].tolist() == ["c"] and seen == {"a", "b", "c", "d"}
+    again, _ = alerts.arrivals(more, seen)
+    assert again.empty  # never repeated on the next refresh

@@ -206,3 +206,23 @@ def test_a_picked_value_that_leaves_the_data_is_dropped_not_an_error(
     at.run()
     assert not at.exception, at.exception
     assert at.multiselect(key="filter_severities").value == []
+
+
+def test_a_new_serious_incident_raises_one_toast(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_folder(sample_folder, tmp_path)
+    at = run_app(tmp_path, monkeypatch)
+    assert not at.toast
+    lines = (tmp_path / "incidents.csv").read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[0], fields[3] = "NEW-1", "critical"
+    fields[1] = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    feeds.write_atomic(tmp_path / "incidents.csv", "\n".join([*lines, ",".join(fields)]) + "\n")
+    at.run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.toast if "NEW-1" in t.value]
+    log = next(e for e in at.expander if e.label.startswith("New-incident alerts"))
+    assert log.label.endswith(": 1")
+    at.run()
+    assert not [t.value for t in at.toast if "NEW-1" in t.value]  # once per session
