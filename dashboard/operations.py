@@ -9,6 +9,7 @@ are served as static files the browser fetches once and filters itself.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 
 import folium
 import pandas as pd
@@ -143,8 +144,7 @@ def show_map(
     filters: Filters,
     settings_tiles: str,
     scene_bounds: tuple[float, float, float, float] | None,
-    urls: dict[str, str],
-    risk: pd.DataFrame,
+    urls: dict[str, dict[str, str]],
 ) -> None:
     assert picture.time_range is not None
     where = operations.browser_where(filters, picture.time_range)
@@ -166,7 +166,7 @@ def show_map(
             where=where["incidents"],
         ),
         REGISTRY["convoy_positions"].render(frames["convoy_positions"]),
-        alerts.render_at_risk(frames["polling_stations"], risk),
+        alerts.render_at_risk(urls["at_risk"]["main"], where["polling_stations"]),
     ]
     m = base_map(scene_bounds, settings_tiles, legend=LEGEND)
     st_folium(
@@ -222,6 +222,32 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
             st.dataframe(pd.DataFrame(log), hide_index=True, width="stretch")
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _risk_pairs(
+    key: Hashable,
+    _stations: pd.DataFrame,
+    _events: pd.DataFrame,
+    _now: pd.Timestamp,
+    _warning: tuple[str, float, float],
+) -> pd.DataFrame:
+    return alerts.stations_at_risk(_stations, _events, _now, *_warning)  # type: ignore[arg-type]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _risk(
+    key: Hashable,
+    _stations: pd.DataFrame,
+    _events: pd.DataFrame,
+    _now: pd.Timestamp,
+    _warning: tuple[str, float, float],
+) -> pd.DataFrame:
+    """Stations at risk, one row each; computed once per data version, settings, minute."""
+    return alerts.risk_summary(_risk_pairs(key, _stations, _events, _now, _warning))
+
+
+RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
+
+
 def show_warnings(
     risk: pd.DataFrame,
     warning: tuple[str, float, float],
@@ -230,13 +256,15 @@ def show_warnings(
     now: pd.Timestamp,
 ) -> None:
     severity, metres, hours = warning
-    stations = risk["station_id"].nunique()
+    stations = len(risk)
     label = (
-        f"Stations at risk: {stations} ({severity} or worse within {metres / 1000:g} km, "
+        f"Stations at risk: {stations:,} ({severity} or worse within {metres / 1000:g} km, "
         f"last {hours:g} h)"
     )
     with st.expander(label, expanded=stations > 0):
-        st.dataframe(risk, hide_index=True, width="stretch")
+        st.dataframe(risk.head(RISK_ROWS), hide_index=True, width="stretch")
+        if stations > RISK_ROWS:
+            st.caption(f"The {RISK_ROWS:,} with the most incidents nearby of {stations:,}.")
     recent = alerts.serious(events, now, severity, hours).sort_values("time", ascending=False)
     if not len(recent):
         return
@@ -326,12 +354,33 @@ def page() -> None:
             for layer in ("polling_stations", "incidents")
         }
         events = derived["incidents"]
-        risk = alerts.stations_at_risk(
-            picture.frames["polling_stations"], events, scene.now, *warning
+        key = (
+            dataset_key(scene, "polling_stations"),
+            dataset_key(scene, "incidents"),
+            warning,
+            scene.now.floor("min"),
         )
-        show_map(picture, filters, settings.tiles, scene.bounds, urls, risk)
+        summary = _risk(key, derived["polling_stations"], events, scene.now, warning)
+        urls["at_risk"] = published(
+            "at_risk",
+            key,
+            lambda: {
+                "main": alerts.at_risk_dataset(
+                    derived["polling_stations"],
+                    _risk_pairs(key, derived["polling_stations"], events, scene.now, warning),
+                )
+            },
+        )
+        show_map(picture, filters, settings.tiles, scene.bounds, urls)
         show_arrivals(events, warning[0], scene.now)
-        show_warnings(risk, warning, events, derived["patrols"], scene.now)
+        shown = set(picture.frames["polling_stations"]["id"])
+        show_warnings(
+            summary[summary["station_id"].isin(shown)],
+            warning,
+            events,
+            derived["patrols"],
+            scene.now,
+        )
         show_convoys(picture)
         show_problems(scene)
         show_charts(picture)

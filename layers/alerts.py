@@ -87,6 +87,47 @@ def stations_at_risk(
     ).reset_index(drop=True)[columns]
 
 
+def risk_summary(risk: pd.DataFrame) -> pd.DataFrame:
+    """One row per station at risk: incidents nearby, and the nearest one (most first)."""
+    if risk.empty:
+        return pd.DataFrame(
+            columns=["station_id", "station", "area", "incidents", "nearest_incident", "nearest_km"]
+        )
+    first = risk.drop_duplicates("station_id")  # risk is nearest-first per station
+    return (
+        pd.DataFrame(
+            {
+                "station_id": first["station_id"].to_numpy(),
+                "station": first["station"].to_numpy(),
+                "area": first["area"].to_numpy(),
+                "incidents": first["incidents"].to_numpy(),
+                "nearest_incident": (
+                    first["type"].astype(str)
+                    + " ("
+                    + first["severity"].astype(str)
+                    + ", "
+                    + first["incident_id"].astype(str)
+                    + ")"
+                ).to_numpy(),
+                "nearest_km": first["distance_km"].to_numpy(),
+            }
+        )
+        .sort_values(["incidents", "nearest_km"], ascending=[False, True])
+        .reset_index(drop=True)
+    )
+
+
+def at_risk_dataset(stations: gpd.GeoDataFrame, risk: pd.DataFrame) -> dict[str, object]:
+    """The stations at risk as columns for the map (see :func:`render_at_risk`)."""
+    summary = risk_summary(risk).set_index("station_id")
+    flagged = stations[stations["id"].isin(summary.index)].copy()
+    flagged["incidents"] = flagged["id"].map(summary["incidents"])
+    flagged["nearest"] = flagged["id"].map(
+        summary["nearest_incident"] + ", " + summary["nearest_km"].astype(str) + " km"
+    )
+    return mapping.columnar(flagged, ["name", "id", "incidents", "nearest", "area", "status"])
+
+
 def nearest_patrols(
     incident: shapely.Point, bases: gpd.GeoDataFrame, now: pd.Timestamp, count: int = 5
 ) -> pd.DataFrame:
@@ -137,19 +178,16 @@ LEGEND = ("Early warning", (("station at risk (serious incident nearby)", RISK_S
 
 
 def render_at_risk(
-    stations: gpd.GeoDataFrame, risk: pd.DataFrame, name: str = "Stations at risk"
+    source: str | dict[str, object],
+    where: dict[str, object] | None = None,
+    name: str = "Stations at risk",
 ) -> folium.FeatureGroup:
-    """An orange ring around each station at risk; its popup lists the count and nearest."""
-    nearest = risk.drop_duplicates("station_id").set_index("station_id")
-    flagged = stations[stations["id"].isin(nearest.index)].copy()
-    flagged["incidents"] = flagged["id"].map(nearest["incidents"])
-    flagged["nearest"] = flagged["id"].map(
-        nearest["type"].astype(str) + ", " + nearest["distance_km"].astype(str) + " km"
-    )
+    """An orange ring around each station at risk (clustered when there are many);
+    ``source`` is :func:`at_risk_dataset` or the URL it is served at."""
     group = folium.FeatureGroup(name=name)
     mapping.PointCloud(
         "at_risk",
-        mapping.columnar(flagged, ["name", "id", "incidents", "nearest"]),
+        source,
         [RISK_STYLE],
         tooltip="name",
         popup=(
@@ -158,6 +196,7 @@ def render_at_risk(
             ("Serious incidents nearby", "incidents"),
             ("Nearest", "nearest"),
         ),
-        cluster_above=10**9,
+        where=where,
+        unit="stations at risk",
     ).add_to(group)
     return group

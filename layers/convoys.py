@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import substring
 
 from layers import geodesy
 
@@ -39,15 +38,38 @@ def _single(line: BaseGeometry | None) -> shapely.LineString | None:
     return line if isinstance(line, shapely.LineString) else None
 
 
+class Route:
+    """A planned route prepared for many 'how far along' questions."""
+
+    def __init__(self, line: shapely.LineString):
+        self.line = line
+        xy = np.asarray(line.coords)[:, :2]
+        self.scale = float(np.cos(np.radians(xy[:, 1].mean())))
+        steps = geodesy.distance_m(xy[:-1, 0], xy[:-1, 1], xy[1:, 0], xy[1:, 1])
+        self.cum_m = np.concatenate([[0.0], np.cumsum(steps)])  # geodesic, per vertex
+        flat = xy * np.array([self.scale, 1.0])
+        self.flat = shapely.LineString(flat)
+        self.flat_cum = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(flat, axis=0).T))])
+
+    @property
+    def length_m(self) -> float:
+        return float(self.cum_m[-1])
+
+    def along_m(self, lon: float, lat: float) -> float:
+        """Geodesic distance along the route from its start to the point nearest (lon, lat)
+        (found in a frame scaled by the cosine of latitude; vertex lengths are geodesic)."""
+        d = self.flat.project(shapely.Point(lon * self.scale, lat))
+        seg = int(
+            np.clip(np.searchsorted(self.flat_cum, d, side="right") - 1, 0, len(self.flat_cum) - 2)
+        )
+        span = self.flat_cum[seg + 1] - self.flat_cum[seg]
+        t = (d - self.flat_cum[seg]) / span if span > 0 else 0.0
+        return float(self.cum_m[seg] + t * (self.cum_m[seg + 1] - self.cum_m[seg]))
+
+
 def along_m(line: shapely.LineString, lon: float, lat: float) -> float:
     """Geodesic distance along ``line`` from its start to the point nearest (lon, lat)."""
-    scale = np.cos(np.radians(lat))
-    flat = shapely.transform(line, lambda xy: xy * np.array([scale, 1.0]))
-    fraction = flat.project(shapely.Point(lon * scale, lat), normalized=True)
-    if fraction <= 0:
-        return 0.0
-    part = substring(line, 0, fraction, normalized=True)
-    return float(geodesy.GEOD.geometry_length(part))
+    return Route(line).along_m(lon, lat)
 
 
 def track(
@@ -59,58 +81,63 @@ def track(
     """Per convoy with a located ping: done_km, route_km, done_pct, off_route_m,
     speed_kmh (over the recent pings), eta, and the alert flags off_route, overdue,
     position_stale, stopped, with ``alerts`` naming them."""
-    located = pings[pings.geometry.notna() & pings["time"].notna()].sort_values("time")
+    located = pings[pings.geometry.notna() & pings["time"].notna()]
     plan = {r.convoy_id: r for r in routes.itertuples() if r.convoy_id is not None}
+    ids = located["convoy_id"].astype(str).to_numpy()
+    stamps = pd.DatetimeIndex(located["time"]).tz_convert("UTC").tz_localize(None)
+    tns = stamps.to_numpy().astype("datetime64[ns]").astype(np.int64)
+    order = np.lexsort((tns, ids))
+    ids, tns = ids[order], tns[order]
+    xs = located.geometry.x.to_numpy()[order]
+    ys = located.geometry.y.to_numpy()[order]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.array([], int)
+    ends = np.r_[starts[1:], len(ids)] if len(ids) else starts
+    now_ns = now.value
     rows = []
-    for convoy, group in located.groupby("convoy_id", sort=True):
-        last = group.iloc[-1]
+    for a, b in zip(starts, ends, strict=True):
+        convoy, k = ids[a], b - 1
+        last_time = pd.Timestamp(tns[k], tz="UTC")
         route = plan.get(convoy)
         line = _single(route.geometry) if route is not None else None
-        row: dict[str, object] = {"convoy_id": convoy, "time": last["time"]}
-        lon, lat = last.geometry.x, last.geometry.y
-        if line is not None:
-            route_km = geodesy.GEOD.geometry_length(line) / 1000
-            done = along_m(line, lon, lat) / 1000
+        row: dict[str, object] = {"convoy_id": convoy, "time": last_time}
+        lon, lat = float(xs[k]), float(ys[k])
+        prepared = Route(line) if line is not None else None
+        if line is not None and prepared is not None:
+            route_km = prepared.length_m / 1000
+            done = prepared.along_m(lon, lat) / 1000
             off = float(geodesy.distance_to_shape_m(line, np.array([lon]), np.array([lat]))[0])
             start, end = line.coords[0], line.coords[-1]
             to_end = float(geodesy.distance_m(lon, lat, end[0], end[1]))
             from_start = float(geodesy.distance_m(lon, lat, start[0], start[1]))
         else:
             route_km = done = off = to_end = from_start = np.nan
-        recent = group[group["time"] >= last["time"] - limits.speed_window]
-        first = recent.iloc[0]
-        hours = (last["time"] - first["time"]).total_seconds() / 3600
-        if line is not None and hours > 0:
-            moved = done - along_m(line, first.geometry.x, first.geometry.y) / 1000
+        f = a + int(np.searchsorted(tns[a:b], tns[k] - limits.speed_window.value))
+        hours = (tns[k] - tns[f]) / 3.6e12
+        if prepared is not None and hours > 0:
+            moved = done - prepared.along_m(float(xs[f]), float(ys[f])) / 1000
             speed = max(moved, 0.0) / hours
         elif hours > 0:
-            speed = (
-                float(geodesy.distance_m(first.geometry.x, first.geometry.y, lon, lat))
-                / 1000
-                / hours
-            )
+            crow = float(geodesy.distance_m(xs[f], ys[f], lon, lat))
+            speed = crow / 1000 / hours
         else:
             speed = np.nan
         arrived = to_end <= limits.near_end_m
         remaining = max(route_km - done, 0.0) if line is not None else np.nan
         eta = (
-            last["time"] + pd.Timedelta(hours=remaining / speed)
+            last_time + pd.Timedelta(hours=remaining / speed)
             if not arrived and speed == speed and speed > 1.0 and remaining == remaining
-            else (last["time"] if arrived else pd.NaT)
+            else (last_time if arrived else pd.NaT)
         )
-        window = group[group["time"] >= now - limits.stopped_after]
-        still = len(window) >= 2 and (
-            window["time"].iloc[-1] - window["time"].iloc[0] >= limits.stopped_after * 0.75
-        )
+        w = a + int(np.searchsorted(tns[a:b], now_ns - limits.stopped_after.value))
+        still = b - w >= 2 and tns[k] - tns[w] >= limits.stopped_after.value * 0.75
         if still:
-            xs, ys = window.geometry.x.to_numpy(), window.geometry.y.to_numpy()
-            spread = geodesy.distance_m(xs, ys, np.full(len(xs), lon), np.full(len(ys), lat))
+            spread = geodesy.distance_m(xs[w:b], ys[w:b], np.full(b - w, lon), np.full(b - w, lat))
             still = bool(spread.max() <= limits.stopped_within_m)
         planned_arrival = getattr(route, "planned_arrival", pd.NaT) if route is not None else pd.NaT
         flags = {
             "off_route": bool(off == off and off > limits.off_route_m),
             "overdue": bool(pd.notna(planned_arrival) and now > planned_arrival and not arrived),
-            "position_stale": bool(not arrived and now - last["time"] > limits.stale_after),
+            "position_stale": bool(not arrived and now - last_time > limits.stale_after),
             "stopped": bool(still and not arrived and from_start > limits.near_end_m),
         }
         row.update(

@@ -34,7 +34,10 @@ def chord(metres: np.ndarray | float) -> np.ndarray:
 
 
 def distance_m(
-    lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray
+    lon1: np.ndarray | float,
+    lat1: np.ndarray | float,
+    lon2: np.ndarray | float,
+    lat2: np.ndarray | float,
 ) -> np.ndarray:
     """Geodesic distances in metres on WGS84, element by element."""
     _, _, dist = GEOD.inv(
