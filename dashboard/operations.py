@@ -373,9 +373,12 @@ def page() -> None:
         )
         show_map(picture, filters, settings.tiles, scene.bounds, urls)
         show_arrivals(events, warning[0], scene.now)
-        shown = set(picture.frames["polling_stations"]["id"])
+        stations = picture.frames["polling_stations"]
+        if len(stations) < len(derived["polling_stations"]):  # filtered: the risk list too
+            shown = set(stations["id"].to_numpy(dtype=object))
+            summary = summary[[v in shown for v in summary["station_id"].to_numpy(dtype=object)]]
         show_warnings(
-            summary[summary["station_id"].isin(shown)],
+            summary,
             warning,
             events,
             derived["patrols"],

@@ -166,7 +166,12 @@ def arrivals(
     if seen is None:
         return incidents.iloc[0:0], ids
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    fresh = incidents[~incidents["id"].astype(str).isin(seen)]
+    known = np.fromiter(
+        (str(v) in seen for v in incidents["id"].to_numpy(dtype=object)),
+        dtype=bool,
+        count=len(incidents),
+    )
+    fresh = incidents[~known]
     fresh = fresh[
         fresh["severity"].map(lambda s: rank.get(s, -1) >= rank[min_severity]).astype(bool)
     ]

@@ -6,12 +6,14 @@ comes out; nothing here knows about widgets or URLs.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers import coverage, gaps, mapping
@@ -157,10 +159,9 @@ def browser_where(
 
 @dataclass(frozen=True)
 class Picture:
-    """Derived frames after the filters, plus the full lists to offer as choices."""
+    """Derived frames after the filters, and the incident window they used."""
 
     frames: dict[str, gpd.GeoDataFrame]
-    choices: dict[str, list[str]] = field(default_factory=dict)
     time_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
 
@@ -207,8 +208,9 @@ def derive_key(name: str, scene: Scene, minute: bool = True) -> Hashable | None:
         return None  # a scene put together by hand: no versions to compare
     versions = tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs)
     if name == "polling_stations":
-        on_shift = tuple(coverage.active_bases(scene["patrols"], at=scene.now).index)
-        return (versions, on_shift)
+        on_shift = coverage.active_bases(scene["patrols"], at=scene.now).index.to_numpy()
+        # A digest, not the ids: keys are hashed on every rerun.
+        return (versions, hashlib.sha1(on_shift.astype(np.int64).tobytes()).hexdigest())
     if name in ("incidents", "convoy_positions") and minute:
         return (versions, scene.now.floor("min"))
     return versions
@@ -252,14 +254,17 @@ def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:
     """The values a user can filter on, as found in the data."""
     stations, events = derived["polling_stations"], derived["incidents"]
     convoys = derived["convoy_positions"]
+
+    def values(column: pd.Series) -> set[str]:  # unique() first: cheap on 180,000 rows
+        return {str(v) for v in column.dropna().unique()}
+
+    severities = values(events["severity"])
     return {
-        "areas": sorted(set(stations["area"]) | set(events["area"])),
-        "station_statuses": sorted(set(stations["status"].dropna())),
-        "incident_types": sorted(set(events["type"].dropna().astype(str))),
-        "severities": [
-            s for s in (*incidents_layer.SEVERITIES, "unknown") if s in set(events["severity"])
-        ],
-        "convoy_states": sorted(set(convoys["state"])) if len(convoys) else [],
+        "areas": sorted(values(stations["area"]) | values(events["area"])),
+        "station_statuses": sorted(values(stations["status"])),
+        "incident_types": sorted(values(events["type"])),
+        "severities": [s for s in (*incidents_layer.SEVERITIES, "unknown") if s in severities],
+        "convoy_states": sorted(values(convoys["state"])) if len(convoys) else [],
     }
 
 
@@ -289,7 +294,7 @@ def apply(derived: dict[str, gpd.GeoDataFrame], filters: Filters, now: pd.Timest
         ]
     if filters.areas and len(derived["areas"]):
         out["areas"] = derived["areas"][derived["areas"]["name"].isin(filters.areas)]
-    return Picture(out, choices(derived), (start, end))
+    return Picture(out, time_range=(start, end))
 
 
 def kpis(picture: Picture) -> dict[str, float | int | None]:
