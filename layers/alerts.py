@@ -203,5 +203,6 @@ def render_at_risk(
         ),
         where=where,
         unit="stations at risk",
+        after="stations",
     ).add_to(group)
     return group

@@ -88,6 +88,7 @@ class PointCloud(MacroElement):
     style ``share_style`` when given. ``details``: the columns the map can draw without
     (names, popup fields), split off with :func:`split_details` and fetched after the
     first draw. ``disc_styles``: draw a circle of each point's radius ``r`` beneath it.
+    ``after``: the name of a layer to wait for, so a secondary layer loads once it is drawn.
     """
 
     _template = Template(
@@ -113,6 +114,7 @@ class PointCloud(MacroElement):
         share_style: int | None = None,
         share_label: str = "",
         unit: str = "points",
+        after: str | None = None,
     ):
         super().__init__()
         self._name = "PointCloud"
@@ -129,6 +131,7 @@ class PointCloud(MacroElement):
             "shareStyle": share_style,
             "shareLabel": share_label,
             "unit": unit,
+            "after": after,
         }
 
 

@@ -158,6 +158,16 @@
             var self = this;
             map.on("moveend", this.redraw, this);
             var mark = "pollwatch:" + this.opts.name + ":";
+            // A secondary layer waits until the one it follows has drawn, so the main
+            // picture is not slowed by it.
+            var before = this.opts.after && pollwatch.layers[this.opts.after];
+            if (before && !before.ready) {
+                setTimeout(function () {
+                    if (self._map) { self.onAdd(self._map); }
+                }, 100);
+                map.off("moveend", this.redraw, this);
+                return;
+            }
             performance.mark(mark + "start");
             load(this.opts.name, this.opts.source).then(function (data) {
                 if (!self._map) { return; }
@@ -331,7 +341,7 @@
     pollwatch.select = select;
     pollwatch.pointCloud = function (options) {
         return new PointCloud(L.extend({
-            where: null, details: null, styles: [{}], discStyles: null, tooltip: null, popup: [],
+            where: null, details: null, after: null, styles: [{}], discStyles: null, tooltip: null, popup: [],
             clusterAbove: 3000,
             clusterMaxZoom: 11, shareStyle: null, shareLabel: "", unit: "points"
         }, options));
