@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,11 +22,10 @@ import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
-from timing import line, timed  # noqa: E402
+from timing import line, national_folder, timed  # noqa: E402
 
 from layers import coverage, gaps, geodesy  # noqa: E402
 from layers.config import Settings  # noqa: E402
-from layers.scenario import generate  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
 
 
@@ -105,9 +103,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="pollwatch-national-"))
-    if not (folder / "polling_stations.csv").exists():
-        generate(folder, "national", anchor=pd.Timestamp.now(tz="UTC"))
+    folder = national_folder(args.folder)
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder)})
     scene = SceneLoader(settings).load()
     stations, bases, areas = scene["polling_stations"], scene["patrols"], scene["areas"]

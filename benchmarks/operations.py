@@ -15,20 +15,17 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import pandas as pd  # noqa: E402
-from timing import line, timed  # noqa: E402
+from timing import line, national_folder, timed  # noqa: E402
 
 from layers import REGISTRY, coverage, incidents, operations, polling_stations  # noqa: E402
 from layers.config import Settings  # noqa: E402
 from layers.mapping import base_map  # noqa: E402
-from layers.scenario import generate  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
 
 
@@ -177,11 +174,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="pollwatch-national-"))
-    if not (folder / "polling_stations.csv").exists():
-        t0 = time.perf_counter()
-        generate(folder, "national", anchor=pd.Timestamp.now(tz="UTC"))
-        line("national scenario generated", f"{time.perf_counter() - t0:.2f} s")
+    folder = national_folder(args.folder)
     server_side(folder, args.repeat)
     rerun_in_app(folder, args.repeat)
     if not args.no_browser:

@@ -13,18 +13,15 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import pandas as pd  # noqa: E402
-from timing import line  # noqa: E402
+from timing import line, national_folder  # noqa: E402
 
 from layers.feeds import write_atomic  # noqa: E402
-from layers.scenario import generate  # noqa: E402
 
 
 def main() -> None:
@@ -32,9 +29,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    folder = args.folder or Path(tempfile.mkdtemp(prefix="pollwatch-national-"))
-    if not (folder / "polling_stations.csv").exists():
-        generate(folder, "national", anchor=pd.Timestamp.now(tz="UTC"))
+    folder = national_folder(args.folder)
     from streamlit.testing.v1 import AppTest
 
     os.environ["POLLWATCH_FEEDS"] = str(folder)

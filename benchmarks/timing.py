@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -19,3 +21,18 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 def line(what: str, value: str) -> None:
     print(f"{what:<62} {value}", flush=True)
+
+
+def national_folder(folder: Path | None) -> Path:
+    """``folder`` holding the national-scale set, generated there (or in a temporary
+    folder) when it has none yet."""
+    import pandas as pd
+
+    from layers.scenario import generate
+
+    folder = folder or Path(tempfile.mkdtemp(prefix="pollwatch-national-"))
+    if not (folder / "polling_stations.csv").exists():
+        t0 = time.perf_counter()
+        generate(folder, "national", anchor=pd.Timestamp.now(tz="UTC"))
+        line("national scenario generated", f"{time.perf_counter() - t0:.2f} s")
+    return folder

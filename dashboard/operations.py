@@ -223,17 +223,6 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _risk_pairs(
-    key: Hashable,
-    _stations: pd.DataFrame,
-    _events: pd.DataFrame,
-    _now: pd.Timestamp,
-    _warning: tuple[str, float, float],
-) -> pd.DataFrame:
-    return alerts.stations_at_risk(_stations, _events, _now, *_warning)  # type: ignore[arg-type]
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
 def _risk(
     key: Hashable,
     _stations: pd.DataFrame,
@@ -242,7 +231,8 @@ def _risk(
     _warning: tuple[str, float, float],
 ) -> pd.DataFrame:
     """Stations at risk, one row each; computed once per data version, settings, minute."""
-    return alerts.risk_summary(_risk_pairs(key, _stations, _events, _now, _warning))
+    pairs = alerts.stations_at_risk(_stations, _events, _now, *_warning)  # type: ignore[arg-type]
+    return alerts.risk_summary(pairs)
 
 
 RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
@@ -364,11 +354,8 @@ def page() -> None:
         urls["at_risk"] = published(
             "at_risk",
             key,
-            lambda: {
-                "main": alerts.at_risk_dataset(
-                    derived["polling_stations"],
-                    _risk_pairs(key, derived["polling_stations"], events, scene.now, warning),
-                )
+            lambda summary=summary: {
+                "main": alerts.at_risk_dataset(derived["polling_stations"], summary)
             },
         )
         show_map(picture, filters, settings.tiles, scene.bounds, urls)

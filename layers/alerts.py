@@ -117,9 +117,10 @@ def risk_summary(risk: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def at_risk_dataset(stations: gpd.GeoDataFrame, risk: pd.DataFrame) -> dict[str, object]:
-    """The stations at risk as columns for the map (see :func:`render_at_risk`)."""
-    summary = risk_summary(risk).set_index("station_id")
+def at_risk_dataset(stations: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[str, object]:
+    """The stations of a :func:`risk_summary` as columns for the map (see
+    :func:`render_at_risk`)."""
+    summary = summary.set_index("station_id")
     flagged = stations[stations["id"].isin(summary.index)].copy()
     flagged["incidents"] = flagged["id"].map(summary["incidents"])
     flagged["nearest"] = flagged["id"].map(

@@ -19,7 +19,7 @@ import pandas as pd
 from layers import coverage, gaps, mapping
 from layers import incidents as incidents_layer
 from layers import polling_stations as stations_layer
-from layers.scene import Scene, derive_all
+from layers.scene import Scene
 
 WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
 CUSTOM = "custom"
@@ -181,11 +181,8 @@ def with_area(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoDataFr
 
 
 def derive_picture(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
-    """Every layer derived, with an ``area`` on stations and incidents."""
-    derived = derive_all(scene)
-    for name in AREA_LAYERS:
-        derived[name] = with_area(derived[name], scene["areas"])
-    return derived
+    """Every layer derived, with an ``area`` on stations and incidents (no cache kept)."""
+    return DerivedCache().derive(scene)
 
 
 AREA_LAYERS = ("polling_stations", "incidents")
