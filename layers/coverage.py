@@ -8,9 +8,8 @@ nearer base's small radius does not reach it.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import chain
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -51,7 +50,6 @@ class BaseArrays:
     extent: np.ndarray  # 0 for a point; for a compound, centre to farthest edge
     shapes: np.ndarray
     is_point: np.ndarray
-    prepared: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, bases: gpd.GeoDataFrame) -> BaseArrays:
@@ -87,10 +85,9 @@ class BaseArrays:
             bases, starts = np.unique(base_idx[pairs], return_index=True)
             for base, chunk in zip(bases, np.split(pairs, starts[1:]), strict=True):
                 s = station_idx[chunk]
-                if base not in self.prepared:
-                    self.prepared[base] = geodesy.projected(self.shapes[base])
+                shape = self.shapes[base]
                 dist[chunk] = geodesy.distance_to_shape_m(
-                    self.shapes[base], lon[s], lat[s], self.prepared[base]
+                    shape, lon[s], lat[s], geodesy.projected(shape)
                 )
         return dist
 
@@ -150,13 +147,15 @@ class CoverageModel:
         self.lon = shapely.get_x(pts)
         self.lat = shapely.get_y(pts)
         self.vectors = geodesy.unit_vectors(self.lon, self.lat)
+        self.xyz = tuple(np.ascontiguousarray(c) for c in self.vectors.T)
         self.tree = cKDTree(self.vectors) if len(pts) else None
         self._nearest_memo: tuple[Hashable, tuple[np.ndarray, np.ndarray]] | None = None
 
     def pairs(self, bases: BaseArrays) -> tuple[np.ndarray, np.ndarray]:
         """(located-station position, base position) of every station within a base's radius."""
+        none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         if self.tree is None or not len(bases.ids):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            return none
         base_vectors = geodesy.unit_vectors(bases.lon, bases.lat)
         hits = self.tree.query_ball_point(
             base_vectors,
@@ -166,57 +165,80 @@ class CoverageModel:
         )
         lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
         if lengths.sum() == 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            return none
         station_idx = np.fromiter(
             chain.from_iterable(hits), dtype=np.int64, count=int(lengths.sum())
         )
         base_idx = np.repeat(np.arange(len(hits)), lengths)
-        point_pair = bases.is_point[base_idx]
-        inside = np.empty(len(station_idx), dtype=bool)
+        # Squared chords between unit vectors, one coordinate at a time (contiguous gathers).
+        sq = np.zeros(len(station_idx))
+        for mine, theirs in zip(self.xyz, base_vectors.T, strict=True):
+            d = mine[station_idx]
+            d -= theirs[base_idx]
+            d *= d
+            sq += d
         # On the sphere most pairs are plainly inside or outside; the rest go to the ellipsoid.
-        diff = self.vectors[station_idx] - base_vectors[base_idx]
-        sphere = geodesy.sphere_m(np.sqrt(np.einsum("ij,ij->i", diff, diff)))
-        reach = bases.radius[base_idx]
-        inside[:] = sphere <= reach * (1 - geodesy.SPHERE_BAND)
-        unsure = point_pair & (np.abs(sphere - reach) <= reach * geodesy.SPHERE_BAND)
+        band = geodesy.SPHERE_BAND
+        sure_in = (geodesy.chord_exact(bases.radius * (1 - band)) ** 2)[base_idx]
+        sure_out = (geodesy.chord_exact(bases.radius * (1 + band)) ** 2)[base_idx]
+        inside = sq <= sure_in
+        point_pair = bases.is_point[base_idx]
+        unsure = point_pair & ~inside & (sq <= sure_out)
         s, b = station_idx[unsure], base_idx[unsure]
         inside[unsure] = geodesy.within_m(
             self.lon[s], self.lat[s], bases.lon[b], bases.lat[b], bases.radius[b]
         )
-        if (~point_pair).any():
-            s, b = station_idx[~point_pair], base_idx[~point_pair]
-            inside[~point_pair] = bases.distances(self.lon, self.lat, s, b) <= bases.radius[b]
+        compound = np.flatnonzero(~point_pair)
+        if len(compound):
+            # A compound's edge lies within its extent of its centre: only pairs whose
+            # bounds straddle the radius are measured to the edge.
+            b = base_idx[compound]
+            centre_m = geodesy.sphere_m(np.sqrt(sq[compound]))
+            reach, extent = bases.radius[b], bases.extent[b]
+            upper = (centre_m * (1 + band) + extent) * (1 + band)
+            lower = (centre_m * (1 - band) - extent) * (1 - band)
+            inside[compound] = upper <= reach
+            edge = compound[(upper > reach) & (lower <= reach)]
+            s, b = station_idx[edge], base_idx[edge]
+            inside[edge] = bases.distances(self.lon, self.lat, s, b) <= bases.radius[b]
         return station_idx[inside], base_idx[inside]
 
-    def nearest(self, bases: BaseArrays, candidates: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    def nearest(self, bases: BaseArrays) -> tuple[np.ndarray, np.ndarray]:
         """Each located station's nearest base (index, metres); -1 and NaN when none.
 
-        The sphere ranks ``candidates`` bases; the ellipsoid decides among them.
+        The sphere ranks the bases; the ellipsoid measures them, first only the first. A
+        station is settled when no unmeasured base can be nearer: the nearest unmeasured
+        one's distance on the sphere, less the sphere's error and the largest compound
+        extent, bounds theirs from below. Unsettled stations measure four times as many,
+        until all bases are measured.
         """
-        n = len(self.lon)
-        if not len(bases.ids) or not n:
+        n, m = len(self.lon), len(bases.ids)
+        if not m or not n:
             return np.full(n, -1), np.full(n, np.nan)
-        k = min(candidates, len(bases.ids))
         tree = cKDTree(geodesy.unit_vectors(bases.lon, bases.lat))
+        widest = float(bases.extent.max())
+        k = min(2, m)
         chords, idx = tree.query(self.vectors, k=k, workers=-1)
         chords, idx = np.asarray(chords).reshape(n, k), np.asarray(idx).reshape(n, k)
+        k = 1  # measured so far: the first; the second only ranked
         best_idx = idx[:, 0].copy()
-        # Measure the sphere's first candidate; a row is settled when no other candidate
-        # can be nearer: its distance on the sphere, less a compound's extent and the
-        # sphere's error, is a lower bound of its true distance.
         best_m = bases.distances(self.lon, self.lat, np.arange(n), best_idx)
-        if k > 1:
-            lower = (geodesy.sphere_m(chords[:, 1:]) - bases.extent[idx[:, 1:]]) * (
-                1 - 2 * geodesy.SPHERE_BAND
-            )
-            rows = np.flatnonzero(best_m > lower.min(axis=1))
-            if len(rows):
-                station_idx = np.repeat(rows, k)
-                dist = bases.distances(self.lon, self.lat, station_idx, idx[rows].ravel())
-                dist = dist.reshape(len(rows), k)
-                pick = dist.argmin(axis=1)
-                best_idx[rows] = idx[rows, pick]
-                best_m[rows] = dist[np.arange(len(rows)), pick]
+        rows, nearest_unmeasured = np.arange(n), chords[:, -1]
+        while k < m:
+            # No unmeasured base is nearer than this; a settled station keeps its best.
+            bound = geodesy.sphere_m(nearest_unmeasured) * (1 - 2 * geodesy.SPHERE_BAND) - widest
+            rows = rows[best_m[rows] > bound]
+            if not len(rows):
+                break
+            k = min(k * 4, m)
+            chords, idx = tree.query(self.vectors[rows], k=k, workers=-1)
+            chords, idx = np.asarray(chords).reshape(-1, k), np.asarray(idx).reshape(-1, k)
+            dist = bases.distances(self.lon, self.lat, np.repeat(rows, k), idx.ravel())
+            dist = dist.reshape(len(rows), k)
+            pick = dist.argmin(axis=1)
+            best_idx[rows] = idx[np.arange(len(rows)), pick]
+            best_m[rows] = dist[np.arange(len(rows)), pick]
+            nearest_unmeasured = chords[:, -1]
         return best_idx, best_m
 
     def run(self, bases: gpd.GeoDataFrame | BaseArrays) -> CoverageRun:

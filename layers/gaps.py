@@ -72,20 +72,35 @@ def what_if(
 # ------------------------------------------------------------------------ per station
 
 
+STATES = ["covered", PARTLY, "uncovered", UNKNOWN_LOCATION]
+
+
+def _states(codes: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=STATES)
+
+
+def coverage_columns(run: coverage.CoverageRun) -> pd.DataFrame:
+    """covered, covering_bases, nearest_base, nearest_base_m, nearest_base_km and a state
+    (covered / uncovered / unknown location) per station of a run."""
+    cov = run.frame()
+    cov["nearest_base_km"] = (cov["nearest_base_m"] / 1000).round(2)
+    covered = cov["covered"].to_numpy(dtype=float, na_value=np.nan)
+    cov["state"] = _states(np.select([np.isnan(covered), covered > 0], [3, 0], 2))
+    return cov
+
+
+def joined(stations: gpd.GeoDataFrame, columns: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The stations with ``columns`` (same index) added, replacing any of the same name."""
+    out = stations.copy(deep=False)  # copy-on-write: the stations stay as they were
+    for name, values in columns.items():
+        out[name] = values
+    return out
+
+
 def station_table(stations: gpd.GeoDataFrame, run: coverage.CoverageRun) -> gpd.GeoDataFrame:
     """Stations with covered, covering_bases, nearest_base, nearest_base_km and a state:
     covered / uncovered / unknown location."""
-    out = stations.copy()
-    cov = run.frame()
-    for column in cov.columns:
-        out[column] = cov[column]
-    out["nearest_base_km"] = (cov["nearest_base_m"] / 1000).round(2)
-    out["state"] = np.where(
-        cov["covered"].isna(),
-        UNKNOWN_LOCATION,
-        np.where(cov["covered"].fillna(False), "covered", "uncovered"),
-    )
-    return out
+    return joined(stations, coverage_columns(run))
 
 
 def assign_areas(stations: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
@@ -113,6 +128,65 @@ def assign_areas(stations: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Seri
     return area.fillna(NO_AREA)
 
 
+def _area_sums(stations: pd.DataFrame) -> pd.DataFrame:
+    """Per area: counts of each state and sums of voters (all, covered, located)."""
+    voters = (
+        stations["registered_voters"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        if "registered_voters" in stations
+        else np.zeros(len(stations))
+    )
+    codes = pd.Categorical(stations["state"], categories=STATES).codes
+    area = stations["area"].fillna(NO_AREA)
+    group, names = pd.factorize(area, sort=True)
+    counts = {
+        "stations": np.ones(len(codes), dtype=bool),
+        "covered": codes == 0,
+        "partly_covered": codes == 1,
+        "uncovered": codes == 2,
+        "unknown_location": codes == 3,
+    }
+    sums = {
+        "registered_voters": voters,
+        "voters_covered": np.where(codes == 0, voters, 0.0),
+        "voters_located": np.where(codes == 3, 0.0, voters),
+    }
+    n = len(names)
+    table = pd.DataFrame(
+        {
+            **{
+                k: np.bincount(group, weights=v, minlength=n).astype(np.int64)
+                for k, v in counts.items()
+            },
+            **{k: np.bincount(group, weights=v, minlength=n) for k, v in sums.items()},
+        },
+        index=pd.Index(names, name="area"),
+    )
+    return table
+
+
+AREA_COLUMNS = [
+    "stations",
+    "covered",
+    "covered_pct",
+    "registered_voters",
+    "voters_covered",
+    "voters_covered_pct",
+    "uncovered",
+    "partly_covered",
+    "unknown_location",
+]
+
+
+def _with_shares(sums: pd.DataFrame) -> pd.DataFrame:
+    table = sums.copy()
+    located = table["stations"] - table["unknown_location"]
+    table["covered_pct"] = 100 * table["covered"] / located.where(located > 0)
+    table["voters_covered_pct"] = (
+        100 * table["voters_covered"] / table["voters_located"].where(table["voters_located"] > 0)
+    )
+    return table[AREA_COLUMNS]
+
+
 def area_table(stations: pd.DataFrame) -> pd.DataFrame:
     """Per area (column ``area``) of a :func:`station_table`: stations, covered, % covered,
     registered voters, voters covered, % voters covered, uncovered, partly covered (when
@@ -121,59 +195,18 @@ def area_table(stations: pd.DataFrame) -> pd.DataFrame:
     Percentages are of the stations (voters) whose location is known; a partly covered
     station is not counted as covered.
     """
-    voters = (
-        stations["registered_voters"].astype("Float64").fillna(0).astype(float)
-        if "registered_voters" in stations
-        else pd.Series(0.0, index=stations.index)
-    )
-    state = pd.Categorical(stations["state"])
-    state = pd.Series(state, index=stations.index)
-    frame = pd.DataFrame(
-        {
-            "area": stations["area"],
-            "covered": state.eq("covered"),
-            "uncovered": state.eq("uncovered"),
-            "partly": state.eq(PARTLY),
-            "unknown": state.eq(UNKNOWN_LOCATION),
-            "voters": voters,
-        }
-    )
-    frame["voters_covered"] = frame["voters"].where(frame["covered"], 0.0)
-    frame["voters_located"] = frame["voters"].where(~frame["unknown"], 0.0)
-    table = frame.groupby("area", sort=True).agg(
-        stations=("area", "size"),
-        covered=("covered", "sum"),
-        uncovered=("uncovered", "sum"),
-        partly_covered=("partly", "sum"),
-        unknown_location=("unknown", "sum"),
-        registered_voters=("voters", "sum"),
-        voters_covered=("voters_covered", "sum"),
-        voters_located=("voters_located", "sum"),
-    )
-    located = table["stations"] - table["unknown_location"]
-    table["covered_pct"] = 100 * table["covered"] / located.where(located > 0)
-    table["voters_covered_pct"] = (
-        100 * table["voters_covered"] / table["voters_located"].where(table["voters_located"] > 0)
-    )
-    columns = [
-        "stations",
-        "covered",
-        "covered_pct",
-        "registered_voters",
-        "voters_covered",
-        "voters_covered_pct",
-        "uncovered",
-        "partly_covered",
-        "unknown_location",
-    ]
-    return table.reset_index()[["area", *columns]]
+    return _with_shares(_area_sums(stations)).reset_index()
+
+
+def _national(sums: pd.DataFrame) -> dict[str, float]:
+    row = _with_shares(sums.sum().to_frame("all").T).iloc[0]
+    return {k: float(v) for k, v in row.items()}
 
 
 def totals(stations: pd.DataFrame) -> dict[str, float]:
     """National figures of a :func:`station_table` (with ``area``), as :func:`area_table`
     computes them for one area."""
-    row = area_table(stations.assign(area="all")).iloc[0]
-    return {k: float(v) for k, v in row.drop("area").items()}
+    return _national(_area_sums(stations))
 
 
 # ------------------------------------------------------------------------ polling day
@@ -244,15 +277,11 @@ def _union_length(group: np.ndarray, t0: np.ndarray, t1: np.ndarray, n: int) -> 
     return np.bincount(g, weights=gain, minlength=n)
 
 
-def day_state(share: pd.Series, covered_now: pd.Series) -> pd.Series:
+def day_state(share: pd.Series) -> pd.Series:
     """covered (all polling hours) / partly covered / uncovered / unknown location."""
     values = share.to_numpy(dtype=float, na_value=np.nan)
-    state = np.select(
-        [np.isnan(values), values >= 1 - 1e-9, values > 0],
-        [UNKNOWN_LOCATION, "covered", PARTLY],
-        "uncovered",
-    )
-    return pd.Series(state.astype(object), index=share.index)
+    codes = np.select([np.isnan(values), values >= 1 - 1e-9, values > 0], [3, 0, 1], 2)
+    return pd.Series(_states(codes), index=share.index)
 
 
 # ------------------------------------------------------------------------ placement
@@ -363,19 +392,22 @@ def suggest(
 
 
 def incidents_near(
-    stations: gpd.GeoDataFrame, incidents: gpd.GeoDataFrame, radius_m: float = 10_000.0
+    stations: gpd.GeoDataFrame | gpd.GeoSeries,
+    incidents: gpd.GeoDataFrame,
+    radius_m: float = 10_000.0,
 ) -> pd.Series:
     """Per station, how many of ``incidents`` lie within ``radius_m`` (0 when unlocated).
 
     Counted on the mean sphere (within 0.6 % of the geodesic at the edge): a ranking aid,
     not a coverage decision.
     """
-    out = pd.Series(0, index=stations.index, dtype="int64")
-    located = (stations.geometry.notna() & ~stations.geometry.is_empty).to_numpy()
-    events = incidents[incidents.geometry.notna() & ~incidents.geometry.is_empty]
+    geoms = stations.geometry
+    out = pd.Series(0, index=geoms.index, dtype="int64")
+    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    events = incidents.geometry[incidents.geometry.notna() & ~incidents.geometry.is_empty]
     if not located.any() or not len(events):
         return out
-    pts, ev = stations.geometry.to_numpy()[located], events.geometry.to_numpy()
+    pts, ev = geoms.to_numpy()[located], events.to_numpy()
     tree = cKDTree(geodesy.unit_vectors(shapely.get_x(ev), shapely.get_y(ev)))
     out[located] = geodesy.sphere_counts(shapely.get_x(pts), shapely.get_y(pts), tree, radius_m)
     return out
@@ -414,31 +446,33 @@ def analyse(
         (bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty
     ]
     run = model.run(on_duty)
-    table = station_table(stations, run)
+    columns = coverage_columns(run)
     share = polling_day_share(model, bases, window, run)
-    table["day_share"] = share.round(3)
-    table["state"] = day_state(share, table["covered"])
-    table["area"] = assign_areas(table, areas) if station_areas is None else station_areas
+    columns["day_share"] = share.round(3)
+    columns["state"] = day_state(share)
+    columns["area"] = assign_areas(stations, areas) if station_areas is None else station_areas
     # Counted where the ranking needs them: stations not covered all polling hours.
-    listed = table["state"].isin(["uncovered", PARTLY]).to_numpy()
-    near = pd.Series(pd.NA, index=table.index, dtype="Int64")
-    near[listed] = incidents_near(table[listed], incidents).to_numpy()
-    table["incidents_10km"] = near
+    listed = columns["state"].isin(["uncovered", PARTLY]).to_numpy()
+    near = pd.Series(pd.NA, index=columns.index, dtype="Int64")
+    near[listed] = incidents_near(stations.geometry[listed], incidents).to_numpy()
+    columns["incidents_10km"] = near
+    table = joined(stations, columns)
     suggestions: list[Suggestion] = []
     if suggest_k > 0:
-        gap = (table["state"] == "uncovered").to_numpy()
+        gap = (columns["state"] == "uncovered").to_numpy()
         voters = (
-            table["registered_voters"].astype("Float64").fillna(0).to_numpy(dtype=float)
-            if "registered_voters" in table
-            else np.ones(len(table))
+            stations["registered_voters"].astype("Float64").fillna(0).to_numpy(dtype=float)
+            if "registered_voters" in stations
+            else np.ones(len(stations))
         )
-        pts = table.geometry.to_numpy()[gap]
+        pts = stations.geometry.to_numpy()[gap]
         suggestions = suggest(
             shapely.get_x(pts),
             shapely.get_y(pts),
             voters[gap],
             suggest_k,
             suggest_radius_m,
-            candidate_sites(table, gap, suggest_radius_m),
+            candidate_sites(stations, gap, suggest_radius_m),
         )
-    return Analysis(table, area_table(table), totals(table), bases, suggestions)
+    sums = _area_sums(table)
+    return Analysis(table, _with_shares(sums).reset_index(), _national(sums), bases, suggestions)

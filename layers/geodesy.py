@@ -8,6 +8,8 @@ measured exactly with the geodesic on the ellipsoid.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyproj
 import shapely
@@ -60,6 +62,12 @@ DECIDE_BAND = 1e-4
 # The sphere of EARTH_RADIUS_M is within 0.6 % of WGS84 geodesics: pairs farther than
 # this from a decision on the sphere need no look at the ellipsoid.
 SPHERE_BAND = 0.01
+
+
+def chord_exact(metres: np.ndarray | float) -> np.ndarray:
+    """Chord length on the unit sphere for a surface distance on the mean sphere."""
+    angle = np.minimum(np.asarray(metres, dtype=float) / EARTH_RADIUS_M, np.pi)
+    return 2.0 * np.sin(angle / 2.0)
 
 
 def sphere_m(chords: np.ndarray) -> np.ndarray:
@@ -130,8 +138,12 @@ def _project(shape: BaseGeometry, proj: pyproj.Proj, inverse: bool = False) -> B
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def projected(shape: BaseGeometry) -> tuple[pyproj.Proj, BaseGeometry]:
-    """A small shape's local projection and the shape in it (for :func:`distance_to_shape_m`)."""
+    """A small shape's local projection and the shape in it (for :func:`distance_to_shape_m`).
+
+    Remembered by shape: the same compounds come back in every coverage run.
+    """
     centre = shape.centroid
     proj = local_projection(centre.x, centre.y)
     return proj, _project(shape, proj)

@@ -161,6 +161,70 @@ def test_matches_brute_force_geodesic_on_random_data() -> None:
     )  # 0.001 %: well inside the 0.1 % asked
 
 
+def test_compounds_match_the_edge_distance_for_stations_crowding_the_radius() -> None:
+    from layers.geodesy import distance_to_shape_m
+
+    rng = np.random.default_rng(5)
+    shapes = [
+        shapely.box(29.0, -3.0, 29.01, -2.99),  # about 1.1 km square
+        shapely.Polygon([(30.0, 1.0), (30.03, 1.0), (30.0, 1.005)]),  # long thin triangle
+        shapely.box(27.5, 4.0, 27.506, 4.012),
+    ]
+    radii = [4_000.0, 10_000.0, 15_000.0]
+    rows = [
+        {"id": f"C{i}", "radius_m": r, "geometry": g}
+        for i, (g, r) in enumerate(zip(shapes, radii, strict=True))
+    ]
+    points = []
+    for shape, radius in zip(shapes, radii, strict=True):
+        centre = shape.centroid
+        # Stations at the edge distance +/- 3 %, the band where sphere bounds cannot decide.
+        for az in rng.uniform(0, 360, 400):
+            reach = radius * rng.uniform(0.97, 1.03) + 600
+            lon, lat, _ = GEOD.fwd(centre.x, centre.y, az, reach)
+            points.append((lon, lat))
+    stations = stations_at(points)
+    result = coverage(stations, bases_frame(rows))
+    lon = np.array([p[0] for p in points])
+    lat = np.array([p[1] for p in points])
+    d = np.column_stack([distance_to_shape_m(g, lon, lat) for g in shapes])
+    expected = (d <= np.array(radii)).sum(1)
+    assert 0 < expected.sum() < len(points)  # some in, some out
+    assert result["covering_bases"].to_numpy(dtype=int).tolist() == expected.tolist()
+    assert np.allclose(result["nearest_base_m"].to_numpy(), d.min(1), rtol=1e-9)
+
+
+def test_nearest_base_among_points_and_large_compounds_matches_brute_force() -> None:
+    from layers.geodesy import distance_to_shape_m
+
+    rng = np.random.default_rng(9)
+    rows = []
+    for i in range(40):
+        lon, lat = rng.uniform(20, 21), rng.uniform(-5, -4)
+        if i % 4 == 0:  # compounds up to ~10 km wide: the nearest centre is not the nearest edge
+            w = rng.uniform(0.01, 0.09)
+            shape = shapely.box(lon, lat, lon + w, lat + rng.uniform(0.005, 0.09))
+        else:
+            shape = shapely.Point(lon, lat)
+        rows.append({"id": f"B{i}", "radius_m": 3_000.0, "geometry": shape})
+    slon, slat = rng.uniform(19.9, 21.1, 2_000), rng.uniform(-5.1, -3.9, 2_000)
+    result = coverage(stations_at(list(zip(slon, slat, strict=True))), bases_frame(rows))
+    d = np.column_stack(
+        [
+            distance_to_shape_m(r["geometry"], slon, slat)
+            if r["geometry"].geom_type != "Point"
+            else GEOD.inv(
+                slon, slat, np.full(len(slon), r["geometry"].x), np.full(len(slon), r["geometry"].y)
+            )[2]
+            for r in rows
+        ]
+    )
+    assert np.allclose(result["nearest_base_m"].to_numpy(), d.min(1), rtol=1e-5, atol=1e-6)
+    by_distance = np.array([r["id"] for r in rows])[d.argmin(1)]
+    far_from_ties = np.sort(d, 1)[:, 1] - d.min(1) > 1.0
+    assert (result["nearest_base"].to_numpy()[far_from_ties] == by_distance[far_from_ties]).all()
+
+
 def test_a_model_serves_what_if_runs_with_the_same_answers_as_fresh_ones() -> None:
     from layers.coverage import CoverageModel
 

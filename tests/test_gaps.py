@@ -136,7 +136,7 @@ def test_a_shift_ending_before_the_polls_close_leaves_stations_partly_covered() 
     share = gaps.polling_day_share(model, bases, window)
     assert share[0] == pytest.approx(9 / 11)  # 07:00-16:00 of 07:00-18:00, overlap once
     assert share[1] == 1.0 and share[2] == 0.0
-    state = gaps.day_state(share, pd.Series([True, True, False]))
+    state = gaps.day_state(share)
     assert state.tolist() == ["partly covered", "covered", "uncovered"]
 
 
@@ -224,3 +224,53 @@ def test_kenya_county_table_sums_to_the_nation(shared_data: Path) -> None:
         or areas.loc[areas["area"] == gaps.NO_AREA, "stations"].sum() < 50
     )
     assert 0 < national["covered"] < national["covered"] + national["uncovered"]
+
+
+def test_analyse_gives_one_consistent_answer() -> None:
+    # North: one station under an all-day base, one under a base whose shift ends at
+    # 14:00 local, UTC+2 (partly), one far away (uncovered), one without location. South: one.
+    stations = stations_with(
+        [(LON, LAT), east_of(LON, LAT, 60_000), east_of(LON, LAT, 200_000), None, (LON + 3, LAT)],
+        [100, 200, 400, 800, 1_600],
+        ["North", "North", "North", "North", "South"],
+    )
+    window = gaps.polling_window(DAY, "Africa/Lubumbashi")
+    bases = bases_frame(
+        [
+            {"id": "all-day", "radius_m": 5_000.0, "geometry": shapely.Point(LON, LAT)},
+            {
+                "id": "morning",
+                "radius_m": 5_000.0,
+                "shift_start": "2026-10-11T04:00Z",
+                "shift_end": "2026-10-11T12:00Z",
+                "geometry": shapely.Point(east_of(LON, LAT, 60_000)),
+            },
+        ]
+    )
+    events = stations_at([east_of(LON, LAT, 203_000), east_of(LON, LAT, 230_000)])
+    none = stations.iloc[0:0].assign(name=[])
+    answer = gaps.analyse(coverage.CoverageModel(stations), stations, bases, none, events, window)
+    table = answer.stations
+    assert table["state"].tolist() == [
+        "covered",
+        gaps.PARTLY,
+        "uncovered",
+        gaps.UNKNOWN_LOCATION,
+        "uncovered",
+    ]
+    assert table["day_share"].tolist()[:3] == [
+        1.0,
+        pytest.approx(7 / 11, abs=1e-3),
+        0.0,
+    ]  # 05:00-12:00Z of 05:00-16:00Z
+    # Counted for the stations the ranking lists only: 1 within 10 km of the far one.
+    assert table["incidents_10km"].tolist()[1:3] == [0, 1]
+    assert pd.isna(table["incidents_10km"].tolist()[0])
+    assert table["registered_voters"].tolist() == [100, 200, 400, 800, 1_600]
+    pd.testing.assert_frame_equal(answer.areas, gaps.area_table(table))
+    assert answer.nation == gaps.totals(table)
+    assert answer.nation["voters_covered"] == 100 and answer.nation["registered_voters"] == 3_100
+    assert answer.nation["voters_covered_pct"] == pytest.approx(100 * 100 / 2_300)
+    north = answer.areas.set_index("area").loc["North"]
+    assert (north["covered"], north["partly_covered"], north["uncovered"]) == (1, 1, 1)
+    assert north["unknown_location"] == 1
