@@ -34,7 +34,7 @@ def exact_covered(stations: gpd.GeoDataFrame, bases: gpd.GeoDataFrame) -> np.nda
     geodesic (point bases) or the local-projection edge distance (compounds)."""
     model = coverage.CoverageModel(stations)
     arrays = coverage.BaseArrays.of(bases)
-    hits = model.tree.query_ball_point(
+    hits = model.points.tree.query_ball_point(
         geodesy.unit_vectors(arrays.lon, arrays.lat),
         geodesy.chord((arrays.radius + arrays.extent) * 1.05),
         workers=-1,
@@ -160,8 +160,8 @@ def main() -> None:
         )
         line(f"what-if radius {km:g} km: full analysis again", f"{full_w:.2f} s")
 
-    sug_s, with_sugg = timed(
-        lambda: gaps.analyse(
+    def with_suggestions(placement: gaps.Placement | None) -> gaps.Analysis:
+        return gaps.analyse(
             model,
             stations,
             bases,
@@ -171,16 +171,24 @@ def main() -> None:
             suggest_k=10,
             suggest_radius_m=10_000,
             station_areas=station_areas,
-        ),
-        1,
-    )
+            placement=placement,
+        )
+
+    sug_s, with_sugg = timed(lambda: with_suggestions(None), 1)
     picks = with_sugg.suggestions
-    line("10 placement suggestions (incl. the analysis)", f"{sug_s:.2f} s")
+    line("10 placement suggestions (incl. the analysis and the sites)", f"{sug_s:.2f} s")
     if picks:
         line(
             "  voters / stations newly covered by the 10",
             f"{picks[-1].total_voters:,.0f} / {picks[-1].total_stations:,}",
         )
+    place_s, placement = timed(lambda: gaps.Placement.around(model, 10_000), args.repeat)
+    line(
+        "  grid sites x stations, once per stations version and radius",
+        f"{place_s:.2f} s ({len(placement.sites):,} grid sites, {placement.matrix.nnz:,} pairs)",
+    )
+    again_s, _ = timed(lambda: with_suggestions(placement), args.repeat)
+    line("10 suggestions with the sites kept (incl. the analysis)", f"{again_s:.2f} s")
 
     live = bases[(bases["status"] == "active")]
     exact_s, exact = timed(lambda: exact_covered(stations, live), 1)

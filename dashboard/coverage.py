@@ -18,7 +18,7 @@ from dashboard.common import current_scene, published, show_banner, show_problem
 from layers import REGISTRY, coverage, coverage_map, exports, gaps
 from layers import incidents as incidents_layer
 from layers.config import Settings
-from layers.mapping import base_map, split_details
+from layers.mapping import base_map
 from layers.scene import Scene
 
 LEGEND = list(coverage_map.LEGEND)
@@ -47,6 +47,11 @@ def _station_areas(key: Hashable, _scene: Scene) -> pd.Series:
     return gaps.assign_areas(_scene["polling_stations"], _scene["areas"])
 
 
+@st.cache_resource(show_spinner="Preparing sites for new bases...", max_entries=2)
+def _placement(key: Hashable, _model: coverage.CoverageModel, radius_m: float) -> gaps.Placement:
+    return gaps.Placement.around(_model, radius_m)
+
+
 @st.cache_resource(show_spinner="Measuring coverage...", max_entries=6)
 def _analysis(
     key: Hashable, _scene: Scene, _settings: Settings, params: tuple[Any, ...]
@@ -71,6 +76,9 @@ def _analysis(
         k,
         suggest_km * 1000,
         station_areas,
+        _placement((version(_scene, "polling_stations"), suggest_km), model, suggest_km * 1000)
+        if k
+        else None,
     )
 
 
@@ -271,21 +279,27 @@ def show_map(
     zoom: int | None,
 ) -> None:
     clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
-    urls = published(
-        "coverage_stations",
+    # The points once per stations version; each what-if sends only their new states.
+    points = published(
+        "coverage_points",
+        version(scene, "polling_stations", "areas"),
+        lambda: dict(
+            zip(("main", "details"), coverage_map.station_points(analysis.stations), strict=True)
+        ),
+    )
+    states = published(
+        "coverage_states",
         (key, params),
         lambda: dict(
-            zip(
-                ("main", "details"),
-                split_details(coverage_map.station_dataset(analysis.stations), ()),
-                strict=True,
-            )
+            zip(("main", "details"), coverage_map.station_states(analysis.stations), strict=True)
         ),
     )
     groups = [
         coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
         REGISTRY["patrols"].render(REGISTRY["patrols"].derive(analysis.bases, scene)),
-        coverage_map.station_layer(urls["main"], urls["details"]),
+        coverage_map.station_layer(
+            points["main"], states["main"], [points["details"], states["details"]]
+        ),
         coverage_map.suggestion_layer(analysis.suggestions, params[5] * 1000),
     ]
     m = base_map(scene.bounds, settings.tiles, legend=LEGEND)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from itertools import chain
 
 import geopandas as gpd
 import numpy as np
@@ -144,46 +143,18 @@ class CoverageModel:
         self.index = stations.index
         self.located = (geoms.notna() & ~geoms.is_empty).to_numpy()
         pts = geoms[self.located].to_numpy()
-        self.lon = shapely.get_x(pts)
-        self.lat = shapely.get_y(pts)
-        self.vectors = geodesy.unit_vectors(self.lon, self.lat)
-        self.xyz = tuple(np.ascontiguousarray(c) for c in self.vectors.T)
-        self.tree = cKDTree(self.vectors) if len(pts) else None
+        self.points = geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
+        self.lon, self.lat, self.vectors = self.points.lon, self.points.lat, self.points.vectors
         self._nearest_memo: tuple[Hashable, tuple[np.ndarray, np.ndarray]] | None = None
 
     def pairs(self, bases: BaseArrays) -> tuple[np.ndarray, np.ndarray]:
         """(located-station position, base position) of every station within a base's radius."""
-        none = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        if self.tree is None or not len(bases.ids):
-            return none
-        base_vectors = geodesy.unit_vectors(bases.lon, bases.lat)
-        hits = self.tree.query_ball_point(
-            base_vectors,
-            geodesy.chord(bases.radius + bases.extent),
-            return_sorted=False,
-            workers=-1,
+        station_idx, base_idx, sq = self.points.candidates(
+            bases.lon, bases.lat, bases.radius + bases.extent
         )
-        lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-        if lengths.sum() == 0:
-            return none
-        station_idx = np.fromiter(
-            chain.from_iterable(hits), dtype=np.int64, count=int(lengths.sum())
-        )
-        base_idx = np.repeat(np.arange(len(hits)), lengths)
-        # Squared chords between unit vectors, one coordinate at a time (contiguous gathers).
-        sq = np.zeros(len(station_idx))
-        for mine, theirs in zip(self.xyz, base_vectors.T, strict=True):
-            d = mine[station_idx]
-            d -= theirs[base_idx]
-            d *= d
-            sq += d
-        # On the sphere most pairs are plainly inside or outside; the rest go to the ellipsoid.
-        band = geodesy.SPHERE_BAND
-        sure_in = (geodesy.chord_exact(bases.radius * (1 - band)) ** 2)[base_idx]
-        sure_out = (geodesy.chord_exact(bases.radius * (1 + band)) ** 2)[base_idx]
-        inside = sq <= sure_in
+        inside = geodesy.settle_on_sphere(sq, bases.radius, base_idx)
         point_pair = bases.is_point[base_idx]
-        unsure = point_pair & ~inside & (sq <= sure_out)
+        unsure = np.flatnonzero(point_pair & (inside == geodesy.UNSURE))
         s, b = station_idx[unsure], base_idx[unsure]
         inside[unsure] = geodesy.within_m(
             self.lon[s], self.lat[s], bases.lon[b], bases.lat[b], bases.radius[b]
@@ -192,6 +163,7 @@ class CoverageModel:
         if len(compound):
             # A compound's edge lies within its extent of its centre: only pairs whose
             # bounds straddle the radius are measured to the edge.
+            band = geodesy.SPHERE_BAND
             b = base_idx[compound]
             centre_m = geodesy.sphere_m(np.sqrt(sq[compound]))
             reach, extent = bases.radius[b], bases.extent[b]
@@ -201,7 +173,8 @@ class CoverageModel:
             edge = compound[(upper > reach) & (lower <= reach)]
             s, b = station_idx[edge], base_idx[edge]
             inside[edge] = bases.distances(self.lon, self.lat, s, b) <= bases.radius[b]
-        return station_idx[inside], base_idx[inside]
+        keep = inside.astype(bool)
+        return station_idx[keep], base_idx[keep]
 
     def nearest(self, bases: BaseArrays) -> tuple[np.ndarray, np.ndarray]:
         """Each located station's nearest base (index, metres); -1 and NaN when none.

@@ -107,26 +107,46 @@ def choropleth(
     )
 
 
-def station_dataset(stations: gpd.GeoDataFrame) -> dict[str, Any]:
-    """Analysed stations as columns for the map, styled by state."""
-    return mapping.columnar(
-        stations, [p for _, p in POPUP], mapping.category_index(stations["state"], STATES)
+# What stays the same from one what-if to the next, and what each run changes.
+FIXED = ("name", "id", "area", "registered_voters")
+
+
+def station_points(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(points, their fixed popup columns) of analysed stations: the same for every run
+    over one version of the stations (and areas)."""
+    return mapping.split_details(mapping.columnar(stations, FIXED), ())
+
+
+def station_states(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(style per station, the run's popup columns) of one analysis: an overlay on
+    :func:`station_points`."""
+    run = [p for _, p in POPUP if p not in FIXED]
+    data = mapping.columnar(
+        stations,
+        run,
+        mapping.category_index(stations["state"], STATES),
+        coordinates=False,
     )
+    return {"n": data["n"], "s": data["s"]}, {"n": data["n"], "columns": data["columns"]}
 
 
 def station_layer(
-    source: str | dict[str, Any],
-    details: str | dict[str, Any] | None = None,
+    points: str | dict[str, Any],
+    states: str | dict[str, Any],
+    details: Sequence[str | dict[str, Any]] = (),
     name: str = "Polling stations by coverage",
 ) -> folium.FeatureGroup:
+    """Stations styled by their state in one run: ``points`` and ``details`` from
+    :func:`station_points`, ``states`` and more ``details`` from :func:`station_states`."""
     group = folium.FeatureGroup(name=name)
     mapping.PointCloud(
         "coverage_stations",
-        source,
+        points,
         STATION_STYLES,
         tooltip="name",
         popup=POPUP,
-        details=details,
+        details=list(details) or None,
+        overlay=states,
         share_style=0,
         share_label="covered all day",
         unit="stations",

@@ -300,30 +300,111 @@ class Suggestion:
     total_stations: int
 
 
-def candidate_sites(
-    stations: gpd.GeoDataFrame,
-    uncovered: np.ndarray,
-    radius_m: float,
-    max_from_stations: int = 20_000,
-) -> np.ndarray:
-    """Candidate (lon, lat): a grid of spacing radius/1.5 over the uncovered stations'
-    extent, plus the uncovered stations themselves (a sample when there are many)."""
-    pts = stations.geometry.to_numpy()[uncovered]
-    if not len(pts):
+def grid_sites(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> np.ndarray:
+    """Candidate (lon, lat) for new bases: a grid of spacing radius/1.5 over the stations'
+    extent (every disc of the radius holds a grid point within a third of it from its
+    centre)."""
+    if not len(lon):
         return np.zeros((0, 2))
-    lon, lat = shapely.get_x(pts), shapely.get_y(pts)
     step_lat = radius_m / 1.5 / 111_320.0
     step_lon = step_lat / max(np.cos(np.radians(np.median(lat))), 0.2)
     glon, glat = np.meshgrid(
         np.arange(lon.min(), lon.max() + step_lon, step_lon),
         np.arange(lat.min(), lat.max() + step_lat, step_lat),
     )
-    grid = np.column_stack([glon.ravel(), glat.ravel()])
-    own = np.column_stack([lon, lat])
-    if len(own) > max_from_stations:
-        pick = np.random.default_rng(0).choice(len(own), max_from_stations, replace=False)
-        own = own[np.sort(pick)]
-    return np.vstack([grid, own])
+    return np.column_stack([glon.ravel(), glat.ravel()])
+
+
+class Placement:
+    """Candidate sites for new bases of one radius, and the stations each would reach.
+
+    Fixed sites (a grid) are measured against every station once per stations version
+    and radius; each run adds sites at (a sample of) its uncovered stations, measured
+    against those only, and weighs both with the uncovered voters.
+    """
+
+    def __init__(
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        radius_m: float,
+        sites: np.ndarray,
+        own_sites: int = 20_000,
+    ):
+        self.lon, self.lat = np.asarray(lon, float), np.asarray(lat, float)
+        self.radius_m = float(radius_m)
+        self.sites = np.asarray(sites, dtype=float).reshape(-1, 2)
+        self.own_sites = own_sites
+        self.matrix = self._reach(self.sites, np.arange(len(self.lon)))
+
+    @classmethod
+    def around(cls, model: coverage.CoverageModel, radius_m: float) -> Placement:
+        """A grid over the located stations of a coverage model (positions as in it)."""
+        return cls(model.lon, model.lat, radius_m, grid_sites(model.lon, model.lat, radius_m))
+
+    def _reach(self, sites: np.ndarray, stations: np.ndarray) -> sparse.csr_matrix:
+        """Sites x all stations: 1 where a site's radius reaches one of ``stations``."""
+        n = len(self.lon)
+        if len(sites) and len(stations):
+            # The larger set goes in the tree; the smaller one asks it (fewer queries).
+            lon, lat = self.lon[stations], self.lat[stations]
+            if len(sites) > len(stations):
+                index = geodesy.SphereIndex(sites[:, 0], sites[:, 1])
+                rows, cols = index.within(lon, lat, self.radius_m)
+            else:
+                cols, rows = geodesy.SphereIndex(lon, lat).within(
+                    sites[:, 0], sites[:, 1], self.radius_m
+                )
+            cols = stations[cols]
+        else:
+            rows = cols = np.zeros(0, dtype=np.int64)
+        return sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sites), n))
+
+    def suggest(
+        self, weights: np.ndarray, k: int, eligible: np.ndarray | None = None
+    ) -> list[Suggestion]:
+        """Greedy maximal covering: K sites that together reach the most weight (registered
+        voters) of the ``eligible`` stations (all when None), each chosen for the most
+        weight not yet reached. Greedy is within 1 - 1/e of the optimum. Ties in weight go
+        to the site reaching more stations."""
+        n = len(self.lon)
+        alive = np.ones(n) if eligible is None else np.asarray(eligible, dtype=float)
+        if not n or k <= 0 or not alive.any():
+            return []
+        open_ = np.flatnonzero(alive)
+        own = open_
+        if len(own) > self.own_sites:
+            own = np.sort(np.random.default_rng(0).choice(own, self.own_sites, replace=False))
+        if not self.own_sites:
+            own = own[:0]
+        own_sites = np.column_stack([self.lon[own], self.lat[own]])
+        sites = np.vstack([self.sites, own_sites])
+        matrix = sparse.vstack([self.matrix, self._reach(own_sites, open_)], format="csr")
+        by_station = matrix.tocsc()
+        left = np.asarray(weights, dtype=float) * alive
+        gain, count = matrix @ left, matrix @ alive
+        out: list[Suggestion] = []
+        total_v, total_s = 0.0, 0
+        for rank in range(1, k + 1):
+            tied = np.flatnonzero(gain == gain.max())
+            best = int(tied[np.argmax(count[tied])])
+            if gain[best] <= 0 and count[best] <= 0:
+                break
+            newly = matrix.indices[matrix.indptr[best] : matrix.indptr[best + 1]]
+            newly = newly[alive[newly] > 0]
+            voters, stations = float(left[newly].sum()), len(newly)
+            total_v, total_s = total_v + voters, total_s + stations
+            site = sites[best]
+            out.append(
+                Suggestion(rank, float(site[1]), float(site[0]), voters, stations, total_v, total_s)
+            )
+            # Only the sites that reach a newly covered station lose anything.
+            reach = by_station[:, newly]
+            gain -= reach @ left[newly]
+            count -= reach @ np.ones(len(newly))
+            left[newly] = 0.0
+            alive[newly] = 0.0
+        return out
 
 
 def suggest(
@@ -334,58 +415,8 @@ def suggest(
     radius_m: float,
     candidates: np.ndarray,
 ) -> list[Suggestion]:
-    """Greedy maximal covering: K sites among ``candidates`` (lon, lat) that together cover
-    the most weight (registered voters) of the given uncovered stations, each chosen for
-    the most weight not yet covered. Greedy is within 1 - 1/e of the optimum.
-    Ties in weight go to the site covering more stations.
-    """
-    if not len(lon) or not len(candidates) or k <= 0:
-        return []
-    tree = cKDTree(geodesy.unit_vectors(lon, lat))
-    cvec = geodesy.unit_vectors(candidates[:, 0], candidates[:, 1])
-    hits = tree.query_ball_point(cvec, geodesy.chord(radius_m), return_sorted=False, workers=-1)
-    lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    cols = np.fromiter((i for h in hits for i in h), dtype=np.int64, count=int(lengths.sum()))
-    rows = np.repeat(np.arange(len(hits)), lengths)
-    inside = geodesy.within_m(
-        candidates[rows, 0], candidates[rows, 1], lon[cols], lat[cols], radius_m
-    )
-    matrix = sparse.csr_matrix(
-        (np.ones(int(inside.sum())), (rows[inside], cols[inside])),
-        shape=(len(candidates), len(lon)),
-    )
-    by_station = matrix.tocsc()
-    left = np.asarray(weights, dtype=float).copy()
-    alive = np.ones(len(lon))
-    gain, count = matrix @ left, matrix @ alive
-    out: list[Suggestion] = []
-    total_v, total_s = 0.0, 0
-    for rank in range(1, k + 1):
-        best = int(np.lexsort((-count, -gain))[0])
-        if gain[best] <= 0 and count[best] <= 0:
-            break
-        newly = matrix.indices[matrix.indptr[best] : matrix.indptr[best + 1]]
-        newly = newly[alive[newly] > 0]
-        voters, stations = float(left[newly].sum()), len(newly)
-        total_v, total_s = total_v + voters, total_s + stations
-        out.append(
-            Suggestion(
-                rank,
-                float(candidates[best, 1]),
-                float(candidates[best, 0]),
-                voters,
-                stations,
-                total_v,
-                total_s,
-            )
-        )
-        # Only the sites that reach a newly covered station lose anything.
-        reach = by_station[:, newly]
-        gain -= reach @ left[newly]
-        count -= reach @ np.ones(len(newly))
-        left[newly] = 0.0
-        alive[newly] = 0.0
-    return out
+    """:meth:`Placement.suggest` over these stations with exactly ``candidates`` (lon, lat)."""
+    return Placement(lon, lat, radius_m, candidates, own_sites=0).suggest(weights, k)
 
 
 # ------------------------------------------------------------------------ the whole answer
@@ -434,6 +465,7 @@ def analyse(
     suggest_k: int = 0,
     suggest_radius_m: float = 10_000.0,
     station_areas: pd.Series | None = None,
+    placement: Placement | None = None,
 ) -> Analysis:
     """Coverage of ``stations`` by ``bases`` through the polling ``window``.
 
@@ -441,6 +473,7 @@ def analyse(
     unknown location. The nearest base is among the bases active at any time of the
     window. ``incidents`` should already be the ones to count (e.g. the last 7 days).
     ``station_areas``: :func:`assign_areas` of these stations, when kept between runs.
+    ``placement``: :meth:`Placement.around` the model at ``suggest_radius_m``, when kept.
     """
     on_duty = bases[
         (bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty
@@ -459,20 +492,16 @@ def analyse(
     table = joined(stations, columns)
     suggestions: list[Suggestion] = []
     if suggest_k > 0:
-        gap = (columns["state"] == "uncovered").to_numpy()
+        if placement is None or placement.radius_m != suggest_radius_m:
+            placement = Placement.around(model, suggest_radius_m)
         voters = (
             stations["registered_voters"].astype("Float64").fillna(0).to_numpy(dtype=float)
             if "registered_voters" in stations
             else np.ones(len(stations))
         )
-        pts = stations.geometry.to_numpy()[gap]
-        suggestions = suggest(
-            shapely.get_x(pts),
-            shapely.get_y(pts),
-            voters[gap],
-            suggest_k,
-            suggest_radius_m,
-            candidate_sites(stations, gap, suggest_radius_m),
+        gap = (columns["state"] == "uncovered").to_numpy()
+        suggestions = placement.suggest(
+            voters[model.located], suggest_k, eligible=gap[model.located]
         )
     sums = _area_sums(table)
     return Analysis(table, _with_shares(sums).reset_index(), _national(sums), bases, suggestions)

@@ -9,10 +9,12 @@ measured exactly with the geodesic on the ellipsoid.
 from __future__ import annotations
 
 import functools
+import itertools
 
 import numpy as np
 import pyproj
 import shapely
+from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -124,6 +126,75 @@ def within_m(
     return d <= radius
 
 
+class SphereIndex:
+    """Points as unit vectors in a KD-tree, for "which points lie within r of these centres".
+
+    Candidates come from the sphere, searched :data:`SPHERE_MARGIN` wider; pairs plainly
+    inside or outside on the sphere (beyond :data:`SPHERE_BAND`) are settled there, the
+    rest on the ellipsoid (:func:`within_m`).
+    """
+
+    def __init__(self, lon: np.ndarray, lat: np.ndarray):
+        self.lon, self.lat = np.asarray(lon, float), np.asarray(lat, float)
+        self.vectors = unit_vectors(self.lon, self.lat)
+        self.xyz = tuple(np.ascontiguousarray(c) for c in self.vectors.T)
+        self.tree = cKDTree(self.vectors) if len(self.lon) else None
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+    def candidates(
+        self, lon: np.ndarray, lat: np.ndarray, reach_m: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(point, centre, squared chord) of every point that may lie within ``reach_m``
+        of a centre (given in degrees)."""
+        empty = np.zeros(0, dtype=np.int64)
+        if self.tree is None or not len(lon):
+            return empty, empty, np.zeros(0)
+        centres = unit_vectors(np.asarray(lon, float), np.asarray(lat, float))
+        reach = np.broadcast_to(np.asarray(reach_m, float), (len(centres),))
+        hits = self.tree.query_ball_point(centres, chord(reach), return_sorted=False, workers=-1)
+        lengths = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
+        total = int(lengths.sum())
+        point = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=total)
+        centre = np.repeat(np.arange(len(hits)), lengths)
+        # Squared chords, one coordinate at a time (contiguous gathers).
+        sq = np.zeros(total)
+        for mine, theirs in zip(self.xyz, centres.T, strict=True):
+            d = mine[point]
+            d -= theirs[centre]
+            d *= d
+            sq += d
+        return point, centre, sq
+
+    def within(
+        self, lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray | float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(point, centre) of every point within ``radius_m`` of a centre, on the ellipsoid."""
+        radius = np.broadcast_to(np.asarray(radius_m, float), (len(lon),))
+        point, centre, sq = self.candidates(lon, lat, radius)
+        inside = settle_on_sphere(sq, radius, centre)
+        unsure = np.flatnonzero(inside == UNSURE)
+        p, c = point[unsure], centre[unsure]
+        inside[unsure] = within_m(self.lon[p], self.lat[p], lon[c], lat[c], radius[c])
+        keep = inside.astype(bool)
+        return point[keep], centre[keep]
+
+
+UNSURE = 2
+
+
+def settle_on_sphere(sq_chords: np.ndarray, radius_m: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Per pair (squared chord, index of its centre): 1 plainly within the centre's
+    ``radius_m`` on the sphere, 0 plainly beyond, :data:`UNSURE` within
+    :data:`SPHERE_BAND` of it (for the ellipsoid to decide)."""
+    inner = (chord_exact(radius_m * (1 - SPHERE_BAND)) ** 2)[centre]
+    outer = (chord_exact(radius_m * (1 + SPHERE_BAND)) ** 2)[centre]
+    out = (sq_chords <= outer).astype(np.int8) * UNSURE
+    out[sq_chords <= inner] = 1
+    return out
+
+
 def local_projection(lon: float, lat: float) -> pyproj.Proj:
     """Azimuthal equidistant projection centred on a point (metres, exact from the centre).
 
@@ -208,27 +279,13 @@ def geodesic_circle(lon: float, lat: float, radius_m: float, vertices: int = 72)
     return Polygon(np.column_stack((x, y)))
 
 
-def geodesic_circles(
-    lon: np.ndarray, lat: np.ndarray, radius_m: np.ndarray, vertices: int = 72
-) -> np.ndarray:
-    """:func:`geodesic_circle` of many centres at once (one vectorised geodesic call)."""
-    lon, lat, radius_m = (np.asarray(a, float) for a in (lon, lat, radius_m))
-    n = len(lon)
-    if not n:
-        return np.array([], dtype=object)
-    azimuths = np.tile(np.linspace(0.0, 360.0, vertices, endpoint=False), n)
-    x, y, _ = GEOD.fwd(
-        np.repeat(lon, vertices), np.repeat(lat, vertices), azimuths, np.repeat(radius_m, vertices)
-    )
-    rings = np.stack([x, y], axis=-1).reshape(n, vertices, 2)
-    return np.asarray(shapely.polygons(np.concatenate([rings, rings[:, :1]], axis=1)))
-
-
+@functools.lru_cache(maxsize=4096)
 def buffer_m(shape: BaseGeometry, radius_m: float) -> BaseGeometry:
-    """A shape grown by ``radius_m`` metres, built in its own local projection."""
+    """A shape grown by ``radius_m`` metres, built in its own local projection.
+
+    Remembered by shape and radius: what-if runs redraw the same compounds.
+    """
     if shape.geom_type == "Point":
         return geodesic_circle(shape.x, shape.y, radius_m)
-    centre = shape.centroid
-    proj = local_projection(centre.x, centre.y)
-    grown = _project(shape, proj).buffer(radius_m, quad_segs=16)
-    return _project(grown, proj, inverse=True)
+    proj, flat = projected(shape)
+    return _project(flat.buffer(radius_m, quad_segs=16), proj, inverse=True)

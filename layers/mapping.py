@@ -87,8 +87,11 @@ class PointCloud(MacroElement):
     points they are grouped into clusters, coloured by the share of points drawn with
     style ``share_style`` when given. ``details``: the columns the map can draw without
     (names, popup fields), split off with :func:`split_details` and fetched after the
-    first draw. ``disc_styles``: draw a circle of each point's radius ``r`` beneath it.
-    ``after``: the name of a layer to wait for, so a secondary layer loads once it is drawn.
+    first draw (one source or several). ``overlay``: the style index ``s`` (and columns)
+    of another run over the same points, laid over ``source`` before drawing, so a what-if
+    sends a few bytes per point, not the points again. ``disc_styles``: draw a circle of
+    each point's radius ``r`` beneath it. ``after``: the name of a layer to wait for, so a
+    secondary layer loads once it is drawn.
     """
 
     _template = Template(
@@ -108,7 +111,8 @@ class PointCloud(MacroElement):
         tooltip: str | None = None,
         popup: Sequence[tuple[str, str]] = (),
         where: dict[str, Any] | None = None,
-        details: str | dict[str, Any] | None = None,
+        details: str | dict[str, Any] | Sequence[str | dict[str, Any]] | None = None,
+        overlay: str | dict[str, Any] | None = None,
         disc_styles: Sequence[dict[str, Any]] | None = None,
         cluster_above: int = 3000,
         share_style: int | None = None,
@@ -125,7 +129,10 @@ class PointCloud(MacroElement):
             "tooltip": tooltip,
             "popup": [list(p) for p in popup],
             "where": where,
-            "details": details,
+            "details": details
+            if details is None or isinstance(details, str | dict)
+            else list(details),
+            "overlay": overlay,
             "discStyles": None if disc_styles is None else list(disc_styles),
             "clusterAbove": cluster_above,
             "shareStyle": share_style,
@@ -141,33 +148,34 @@ def columnar(
     style_index: Sequence[int] | np.ndarray | None = None,
     time: str | None = None,
     radius: str | None = None,
+    coordinates: bool = True,
 ) -> dict[str, Any]:
     """The located points of ``frame`` as compact column arrays for :class:`PointCloud`.
 
     x/y to 1 m, ``s`` style index, ``t`` epoch seconds of column ``time``, ``r`` radius in
     metres from column ``radius``; text columns with few distinct values are sent as
-    labels plus codes (-1 for missing).
+    labels plus codes (-1 for missing). ``coordinates=False``: no x/y, for an ``overlay``
+    on a dataset of the same frame that has them.
     """
     geoms = frame.geometry
     located = (geoms.notna() & ~geoms.is_empty).to_numpy()
-    rows = frame[located]
-    points = (
-        rows.geometry.representative_point()
-        if len(rows) and not (rows.geom_type == "Point").all()
-        else rows.geometry
-    )
+    wanted = [c for c in (*properties, time, radius) if c is not None and c in frame]
+    rows = pd.DataFrame({c: frame[c] for c in dict.fromkeys(wanted)}, index=frame.index)[located]
     styles = (
         np.zeros(len(frame), dtype=int)
         if style_index is None
         else np.asarray(style_index, dtype=int)
     )[located]
-    data: dict[str, Any] = {
-        "n": len(rows),
-        "x": np.round(shapely.get_x(points.to_numpy()), PRECISION).tolist(),
-        "y": np.round(shapely.get_y(points.to_numpy()), PRECISION).tolist(),
-        "s": styles.tolist(),
-        "columns": {},
-    }
+    data: dict[str, Any] = {"n": len(rows), "s": styles.tolist(), "columns": {}}
+    if coordinates:
+        shapes = geoms[located]
+        points = (
+            shapes.representative_point()
+            if len(shapes) and not (shapes.geom_type == "Point").all()
+            else shapes
+        ).to_numpy()
+        data["x"] = np.round(shapely.get_x(points), PRECISION).tolist()
+        data["y"] = np.round(shapely.get_y(points), PRECISION).tolist()
     if time is not None:
         stamps = pd.to_datetime(rows[time], utc=True)
         seconds = (stamps - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)

@@ -92,18 +92,17 @@ def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Proble
 
 
 def derive(bases: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
-    """Bases with ``disc``: the area within their radius (geodesic), in EPSG:4326."""
+    """Bases with ``radius_km`` and, for compounds, ``disc``: their edge grown by the radius
+    (in their own local projection), in EPSG:4326. A point base has no disc polygon: the
+    map draws its circle from the centre and the radius."""
     out = bases.copy()
     out["radius_km"] = (out["radius_m"] / 1000).round(2)
     geoms = out.geometry.to_numpy()
     discs = np.full(len(out), None, dtype=object)
     located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    point = located & (shapely.get_type_id(geoms) == 0)
+    compound = located & (shapely.get_type_id(geoms) != 0)
     radius = out["radius_m"].to_numpy(dtype=float)
-    discs[point] = geodesy.geodesic_circles(
-        shapely.get_x(geoms[point]), shapely.get_y(geoms[point]), radius[point]
-    )
-    for i in np.flatnonzero(located & ~point):  # compounds: their edge grown
+    for i in np.flatnonzero(compound):
         discs[i] = geodesy.buffer_m(geoms[i], radius[i])
     out["disc"] = gpd.GeoSeries(discs, index=out.index, crs="EPSG:4326")
     return out

@@ -286,6 +286,27 @@ def test_coverage_page_draws_and_a_table_row_centres_the_map(sample_folder: Path
         assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
         frame.wait_for_function("() => pollwatch.layers.patrols.stats().rows === 61")
         assert frame.evaluate("() => map.getZoom()") == 13  # the view stays on the new base
+        # The what-if sent only the stations' new states: the map draws them as the KPI says.
+        uncovered_now = kpi(page, "Stations uncovered")
+        frame.wait_for_function(
+            f"""() => {{ const l = pollwatch.layers.coverage_stations;
+                return l && l.ready && l.data.s.filter(v => v === 2).length === {uncovered_now}; }}""",
+            timeout=30_000,
+        )
+        # A station's popup holds its fixed fields and this run's figures.
+        frame.wait_for_function(
+            "() => pollwatch.layers.coverage_stations.data.details !== null"
+            " && pollwatch.layers.coverage_stations.data.details !== undefined",
+            timeout=30_000,
+        )
+        popup = frame.evaluate(
+            """() => { const l = pollwatch.layers.coverage_stations;
+                const i = l.data.s.indexOf(2);
+                const m = l.point(i); m.addTo(map); m.openPopup();
+                return document.querySelector('.leaflet-popup-content').innerText; }"""
+        )
+        assert "uncovered" in popup and "Registered voters" in popup and "Nearest patrol" in popup
+        frame.evaluate("() => { map.closePopup(); }")
         screenshot(page, "coverage_proposed_base.png")
 
 

@@ -189,11 +189,22 @@ def test_placement_equals_the_optimum_on_disjoint_clusters() -> None:
     assert picks[-1].total_voters == 1800 and picks[-1].total_stations == 6
 
 
-def test_candidates_cover_every_uncovered_station() -> None:
-    stations = stations_with([(LON, LAT), (LON + 0.5, LAT + 0.5), (LON, LAT + 1)], [1, 2, 3])
-    sites = gaps.candidate_sites(stations, np.array([True, False, True]), 10_000)
-    assert len(sites) > 2
-    assert {(LON, LAT), (LON, LAT + 1)} <= set(map(tuple, sites[-2:]))
+def test_sites_include_the_uncovered_stations_never_the_covered_ones() -> None:
+    # No grid: only the run's own sites, at its uncovered stations.
+    lon = np.array([LON, LON + 0.001, LON + 0.5, LON + 1.0])
+    lat = np.full(4, LAT)
+    weights = np.array([900.0, 10.0, 300.0, 200.0])
+    placement = gaps.Placement(lon, lat, 1_000.0, np.zeros((0, 2)))
+    picks = placement.suggest(weights, 3, eligible=np.array([False, True, True, True]))
+    assert [(p.lon, p.voters) for p in picks] == [
+        (LON + 0.5, 300),
+        (LON + 1.0, 200),
+        (LON + 0.001, 10),
+    ]
+    grid = gaps.grid_sites(lon, lat, 10_000)
+    step = np.diff(np.unique(grid[:, 0]))
+    assert grid[:, 0].min() == LON and grid[:, 0].max() >= LON + 1.0
+    assert np.allclose(step, step[0]) and step[0] * 111_320 * np.cos(np.radians(LAT)) < 6_700
 
 
 def test_kenya_county_table_sums_to_the_nation(shared_data: Path) -> None:
@@ -274,3 +285,12 @@ def test_analyse_gives_one_consistent_answer() -> None:
     north = answer.areas.set_index("area").loc["North"]
     assert (north["covered"], north["partly_covered"], north["uncovered"]) == (1, 1, 1)
     assert north["unknown_location"] == 1
+    # Suggestions reach the uncovered voters only (not the partly covered station's),
+    # from a placement built once and reused for another run.
+    model = coverage.CoverageModel(stations)
+    placement = gaps.Placement.around(model, 5_000.0)
+    for _ in range(2):
+        picked = gaps.analyse(
+            model, stations, bases, none, events, window, 3, 5_000.0, placement=placement
+        ).suggestions
+        assert [(s.voters, s.stations) for s in picked] == [(1_600, 1), (400, 1)]

@@ -71,3 +71,25 @@ def test_extent_of_a_compound() -> None:
     corner = GEOD.inv(30.005, -7.995, 30.01, -7.99)[2]
     assert geodesy.extent_m(box) == pytest.approx(corner, rel=1e-3)
     assert geodesy.extent_m(shapely.Point(30, -8)) == 0
+
+
+def test_sphere_index_finds_exactly_the_points_within_each_radius() -> None:
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(12.2, 31.3, 4_000), rng.uniform(-13.5, 5.4, 4_000)
+    clon, clat = rng.uniform(12.2, 31.3, 60), rng.uniform(-13.5, 5.4, 60)
+    radius = rng.uniform(50_000, 300_000, 60)
+    # Some points right at the edge, where sphere and ellipsoid disagree.
+    elon, elat, _ = GEOD.fwd(clon, clat, rng.uniform(0, 360, 60), radius * (1 + 1e-7))
+    ilon, ilat, _ = GEOD.fwd(clon, clat, rng.uniform(0, 360, 60), radius * (1 - 1e-7))
+    lon, lat = np.concatenate([lon, elon, ilon]), np.concatenate([lat, elat, ilat])
+    point, centre = geodesy.SphereIndex(lon, lat).within(clon, clat, radius)
+    got = set(zip(point.tolist(), centre.tolist(), strict=True))
+    _, _, d = GEOD.inv(
+        np.repeat(lon, len(clon)),
+        np.repeat(lat, len(clon)),
+        np.tile(clon, len(lon)),
+        np.tile(clat, len(lon)),
+    )
+    p, c = np.nonzero(d.reshape(len(lon), len(clon)) <= radius)
+    assert got == set(zip(p.tolist(), c.tolist(), strict=True))
+    assert len(got) > 1_000

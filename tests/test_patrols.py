@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
+import folium
 import pyproj
 import pytest
 import shapely
@@ -48,14 +48,14 @@ def test_disc_of_a_compound_is_its_edge_grown_by_the_radius() -> None:
     assert GEOD.inv(31.52, 4.81, far_x, 4.81)[2] == pytest.approx(5_000, rel=2e-3)
 
 
-def test_point_disc_is_geodesic() -> None:
+def test_point_bases_leave_their_circle_to_the_map() -> None:
     frame, _ = load_text(
         "patrols", "p.csv", "id,radius_m,status,lat,lon\nB1,12000,active,-6,12.4\n"
     )
-    disc = patrols.derive(frame, Scene({}))["disc"][0]
-    xy = shapely.get_coordinates(disc)
-    _, _, d = GEOD.inv(np.full(len(xy), 12.4), np.full(len(xy), -6.0), xy[:, 0], xy[:, 1])
-    assert np.allclose(d, 12_000, rtol=1e-9)
+    derived = patrols.derive(frame, Scene({}))
+    assert derived["disc"].isna().all() and derived["radius_km"].tolist() == [12.0]
+    html = folium.Map().add_child(patrols.render(derived)).get_root().render()
+    assert '"r": [12000.0]' in html  # centre and radius: the browser draws the circle
 
 
 def test_bad_radius_and_status_are_reported() -> None:

@@ -58,6 +58,16 @@
         return datasets[source];
     }
 
+    // A dataset with another run's styles (and columns) over the same points; the
+    // fetched dataset itself stays as it was (other layers may share it).
+    function laidOver(base, over) {
+        if (over.n !== base.n) { throw new Error("overlay has " + over.n + " rows, points " + base.n); }
+        var data = L.extend({}, base, {details: null});
+        if (over.s) { data.s = over.s; }
+        data.columns = L.extend({}, base.columns, over.columns || {});
+        return data;
+    }
+
     function value(data, column, i) {
         var c = data.columns[column];
         if (c === undefined && data.details) { c = data.details.columns[column]; }
@@ -169,9 +179,11 @@
                 return;
             }
             performance.mark(mark + "start");
-            load(this.opts.name, this.opts.source).then(function (data) {
+            var overlay = this.opts.overlay ? load(this.opts.name + ":overlay", this.opts.overlay) : null;
+            Promise.all([load(this.opts.name, this.opts.source), overlay]).then(function (parts) {
                 if (!self._map) { return; }
                 performance.mark(mark + "fetched");
+                var data = parts[1] ? laidOver(parts[0], parts[1]) : parts[0];
                 self.data = data;
                 self.keep = select(data, self.opts.where);
                 self.buildIndex();
@@ -181,8 +193,12 @@
                 self.ready = true;
                 // Names and popup details come second: the map draws without them.
                 if (self.opts.details && !data.details) {
-                    load(self.opts.name + ":details", self.opts.details).then(function (d) {
-                        data.details = d;
+                    var sources = [].concat(self.opts.details);
+                    Promise.all(sources.map(function (source, k) {
+                        return load(self.opts.name + ":details" + k, source);
+                    })).then(function (all) {
+                        data.details = {columns: {}};
+                        all.forEach(function (d) { L.extend(data.details.columns, d.columns); });
                     });
                 }
             }).catch(function (err) {
@@ -341,7 +357,7 @@
     pollwatch.select = select;
     pollwatch.pointCloud = function (options) {
         return new PointCloud(L.extend({
-            where: null, details: null, after: null, styles: [{}], discStyles: null, tooltip: null, popup: [],
+            where: null, details: null, overlay: null, after: null, styles: [{}], discStyles: null, tooltip: null, popup: [],
             clusterAbove: 3000,
             clusterMaxZoom: 11, shareStyle: null, shareLabel: "", unit: "points"
         }, options));
