@@ -234,7 +234,19 @@ def page() -> None:
         show_map(analysis, scene, settings, key, params, center, zoom)
 
     st.subheader("By area")
-    st.dataframe(analysis.areas, hide_index=True, width="stretch")
+    st.dataframe(
+        analysis.areas,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "covered_pct": st.column_config.NumberColumn("% covered", format="%.1f%%"),
+            "voters_covered_pct": st.column_config.NumberColumn(
+                "% voters covered", format="%.1f%%"
+            ),
+            "registered_voters": st.column_config.NumberColumn(format="localized"),
+            "voters_covered": st.column_config.NumberColumn(format="localized"),
+        },
+    )
     if analysis.suggestions:
         st.subheader("Suggested bases")
         st.dataframe(
