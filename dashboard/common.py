@@ -23,6 +23,7 @@ from layers.scene import Scene, SceneLoader, freshness
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
 PUBLISHED = "data"  # generated map datasets, under dashboard/static (not in git)
+BANNER_NOTE = 220  # characters of a failed feed's reason shown in the banner
 KEEP_PUBLISHED = 6  # newest files kept per dataset name; older versions are removed
 
 
@@ -91,7 +92,11 @@ def show_banner(scene: Scene, settings: Settings) -> None:
     parts = []
     for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():
         age = f" ({row.age_min:g} min old)" if pd.notna(row.age_min) else ""
-        parts.append(f"{row.feed}: {row.state}{age}")
+        if row.state == "failed" and row.note:
+            note = row.note if len(row.note) <= BANNER_NOTE else row.note[: BANNER_NOTE - 1] + "…"
+            parts.append(f"{row.feed}: {note}")
+        else:
+            parts.append(f"{row.feed}: {row.state}{age}")
     if parts:
         st.warning(
             "Feeds: " + "; ".join(parts) + ". See the Feeds page.", icon=":material/schedule:"

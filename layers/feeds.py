@@ -17,7 +17,8 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -537,11 +538,43 @@ class FeedVersion(Generic[T]):
         return self.good_signature.mtime if self.good_signature is not None else None
 
 
+SHOWN_FAILURES = 3  # failures named in the one-line "showing 14:02 data" message
+# Problems that mean a row, or its location, was lost, or that the file was cut short.
+DAMAGE = frozenset({Level.ERROR})
+DAMAGE_KINDS = frozenset({"row_length"})
+
+
+def damage_since(before: Sequence[Problem], after: Sequence[Problem]) -> list[Problem]:
+    """The row problems of ``after`` that ``before`` did not have: rows that could not be
+    used, or rows cut short. Compared by what and where in the row (kind, column,
+    message with the value), not by row number, which shifts as rows come and go: a
+    feed's known bad rows do not count again, a new one does."""
+
+    def damaging(p: Problem) -> bool:
+        return p.row is not None and (p.level in DAMAGE or p.kind in DAMAGE_KINDS)
+
+    known = Counter((p.kind, p.column, p.message) for p in before if damaging(p))
+    out = []
+    for p in after:
+        if not damaging(p):
+            continue
+        key = (p.kind, p.column, p.message)
+        if known[key] > 0:
+            known[key] -= 1
+        else:
+            out.append(p)
+    return out
+
+
 class FeedStore(Generic[T]):
     """Reads feeds from a folder, re-reading a file only when its signature changes.
 
-    When a new version of a file cannot be used at all, the last good version is
-    kept and the failure is reported beside it.
+    The first version of a feed shows every good row and reports the bad ones. After
+    that, a new version that cannot be used at all, or that loses rows the shown version
+    did not lose (a value that is not a number, a cut-off row: see :func:`damage_since`),
+    is held back: the last good version stays on screen, the failure beside it, until a
+    good file arrives. A screen that updates with rows silently missing would look live
+    and complete when it is neither.
     """
 
     def __init__(self, folder: Path, build: Callable[[str, RawTable], tuple[T, list[Problem]]]):
@@ -580,34 +613,42 @@ class FeedStore(Generic[T]):
         except FeedError as err:
             sig = signature(path)
             return self._failed(feed, path, sig, [*problems, err.problem])
+        found = [*problems, *raw.problems, *build_problems]
+        good = self._good.get(feed)
+        worse = damage_since(good.problems, found) if good is not None else []
+        if worse:
+            held = len(built) if isinstance(built, Sized) else 0
+            return self._failed(feed, path, sig, worse, held_rows=held)
         version = FeedVersion(
-            feed,
-            path,
-            built,
-            sig,
-            [*problems, *raw.problems, *build_problems],
-            pd.Timestamp.now(tz="UTC"),
-            good_signature=sig,
+            feed, path, built, sig, found, pd.Timestamp.now(tz="UTC"), good_signature=sig
         )
         self._good[feed] = version
         return version
 
     def _failed(
-        self, feed: str, path: Path | None, sig: Signature | None, problems: list[Problem]
+        self,
+        feed: str,
+        path: Path | None,
+        sig: Signature | None,
+        problems: list[Problem],
+        held_rows: int = 0,
     ) -> FeedVersion[T]:
         good = self._good.get(feed)
         if good is None:
             return FeedVersion(feed, path, None, sig, problems)
         when = good.signature.mtime.strftime("%H:%M") if good.signature else "earlier"
         failed_at = sig.mtime.strftime("%H:%M") if sig else "now"
+        shown = "; ".join(f"{p.where}: {p.message}" for p in problems[:SHOWN_FAILURES])
+        if len(problems) > SHOWN_FAILURES:
+            shown += f"; and {len(problems) - SHOWN_FAILURES} more"
+        held = f" Its {held_rows:,} readable rows wait until then." if held_rows else ""
         kept = Problem(
             feed,
             good.path.name if good.path else None,
             None,
             None,
-            f"showing the {when} data; the {failed_at} file failed: "
-            f"{'; '.join(str(p) for p in problems)}",
-            "The last good version stays on screen until a good file arrives.",
+            f"showing {when} data; the {failed_at} file failed: {shown}",
+            "The last good version stays on screen until a good file arrives." + held,
             Level.WARNING,
             "kept_last_good",
         )

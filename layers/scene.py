@@ -78,9 +78,17 @@ class Scene:
         return pd.DataFrame(rows)
 
 
+def _failure_note(version: FeedVersion[gpd.GeoDataFrame]) -> str | None:
+    """Why a feed failed, in one line: "showing 14:02 data; the 14:05 file failed: ..."."""
+    for problem in version.problems:
+        if problem.kind == "kept_last_good":
+            return problem.message
+    return str(version.problems[0]) if version.problems else None
+
+
 def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
     """Per feed: file, state, last good update (``updated``), ``age_min``,
-    ``stale_after_min``, rows and problems.
+    ``stale_after_min``, rows, problems and, for a failed feed, a ``note`` saying why.
 
     States: fresh; stale (its file is older than the feed's threshold); failed (the
     newest file could not be used; older data shown or none); missing; not provided
@@ -116,6 +124,7 @@ def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
                 "stale_after_min": None if limit is None else limit.total_seconds() / 60,
                 "rows": len(version.data) if version.data is not None else 0,
                 "problems": sum(p.level != Level.NOTICE for p in version.problems),
+                "note": _failure_note(version) if state == "failed" else None,
             }
         )
     return pd.DataFrame(rows)

@@ -54,6 +54,55 @@ def test_a_malformed_new_file_is_failed_while_the_old_data_stays(tmp_path: Path)
     assert table.loc["Convoy positions", "updated"] == good.versions["convoy_positions"].updated
 
 
+def test_a_new_bad_row_holds_the_version_back_until_a_good_write(tmp_path: Path) -> None:
+    sim = Simulator(tmp_path)
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})
+    loader = SceneLoader(settings)
+    before = loader.load()["incidents"]
+    sim.step(incidents=2)
+    shown = loader.load()["incidents"]
+    assert len(shown) == len(before) + 2  # good writes go straight through
+    # The writer puts text where a latitude belongs, in a new row.
+    sim.step(incidents=3)
+    path = tmp_path / "incidents.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    lat = [c for c in frame.columns if c.lower() in ("lat", "latitude")][0]
+    frame.loc[len(frame) - 2, lat] = "abc"
+    feeds.write_atomic(path, frame.to_csv(index=False))
+    scene = loader.load()
+    assert len(scene["incidents"]) == len(shown)  # the last good version, all of it
+    kept = scene.versions["incidents"].problems[0]
+    assert kept.kind == "kept_last_good"
+    bad_row = len(frame)  # the header is row 1; the bad row is the second-last line
+    assert f"row {bad_row}, column {lat}: 'abc' is not a number" in kept.message
+    assert kept.message.startswith("showing ") and "file failed" in kept.message
+    assert freshness(scene, settings).set_index("feed").loc["Incidents", "state"] == "failed"
+    # The next good write: everything, including the rows held back, comes through.
+    sim.step(incidents=1)
+    scene = loader.load()
+    assert len(scene["incidents"]) == len(shown) + 4
+    assert not scene.versions["incidents"].stale_copy
+    assert freshness(scene, settings).set_index("feed").loc["Incidents", "state"] == "fresh"
+
+
+def test_a_known_bad_row_does_not_freeze_the_feed(tmp_path: Path) -> None:
+    sim = Simulator(tmp_path)
+    path = tmp_path / "incidents.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    lat = [c for c in frame.columns if c.lower() in ("lat", "latitude")][0]
+    frame.loc[0, lat] = "abc"  # bad from the first version on: reported, off the map
+    feeds.write_atomic(path, frame.to_csv(index=False))
+    sim.incidents = frame
+    loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
+    first = loader.load()
+    assert first["incidents"].geometry.isna().sum() == 1
+    assert any(p.kind == "not_a_number" for p in first.versions["incidents"].problems)
+    sim.step(incidents=2)  # the same bad row, two new good ones: shown
+    scene = loader.load()
+    assert not scene.versions["incidents"].stale_copy
+    assert len(scene["incidents"]) == len(frame) + 2
+
+
 def test_the_bundled_exercise_is_not_called_stale(sample_folder: Path) -> None:
     for path in sample_folder.iterdir():
         age(path, 60 * 24 * 30)
@@ -81,3 +130,15 @@ def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     ops = AppTest.from_file(str(ROOT / "dashboard" / "operations.py"), default_timeout=60)
     ops.run()
     assert any("Incidents: stale" in w.value for w in ops.warning)
+    # A bad new incidents file: the banner says what is shown and why the new one failed.
+    path = tmp_path / "incidents.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    lat = [c for c in frame.columns if c.lower() in ("lat", "latitude")][0]
+    frame.loc[len(frame) - 1, lat] = "abc"
+    feeds.write_atomic(path, frame.to_csv(index=False))
+    at.run()
+    banner = next(w.value for w in at.warning if "Feeds:" in w.value)
+    assert "Incidents: showing " in banner and "file failed: incidents.csv, row" in banner
+    assert f"column {lat}: 'abc' is not a number" in banner
+    table = at.dataframe[0].value.set_index("feed")
+    assert table.loc["Incidents", "state"] == "failed"
