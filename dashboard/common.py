@@ -18,7 +18,7 @@ import streamlit as st
 
 from layers import feeds, operations
 from layers.config import Settings
-from layers.scene import Scene, SceneLoader, freshness
+from layers.scene import Scene, SceneLoader, freshness, picture_key
 
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -84,6 +84,31 @@ def published(name: str, key: Hashable, build: Callable[[], dict[str, Any]]) -> 
     URL (and the browser its copy) across feed versions.
     """
     return _published(name, key, build)
+
+
+def watch_feeds(settings: Settings, scene: Scene) -> None:
+    """Look at the feed files every ``POLLWATCH_REFRESH_S`` seconds and rerun the page when
+    what it shows would change (a feed's file, its freshness, the minute).
+
+    The look is a partial rerun of this small fragment (a stat of each file; a file is
+    read again only when it changed), so a refresh in which nothing changed costs next to
+    nothing. The rerun keeps the map element, its pan and zoom, the filters and the page.
+    """
+    every = settings.refresh_s or None
+    shown = picture_key(scene, settings)
+
+    @st.fragment(run_every=every)
+    def check() -> None:
+        now_settings, now_scene = current_scene()
+        if picture_key(now_scene, now_settings) != shown:
+            st.rerun()
+        if every:
+            st.caption(
+                f"Live: feeds checked every {every:g} s, last at {now_scene.now:%H:%M:%S} UTC; "
+                f"picture of {scene.now:%H:%M:%S} UTC."
+            )
+
+    check()
 
 
 def show_banner(scene: Scene, settings: Settings) -> None:

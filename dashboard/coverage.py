@@ -14,7 +14,13 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard.common import current_scene, published, show_banner, show_problems
+from dashboard.common import (
+    current_scene,
+    published,
+    show_banner,
+    show_problems,
+    watch_feeds,
+)
 from layers import REGISTRY, coverage, coverage_map, exports, gaps
 from layers import incidents as incidents_layer
 from layers.config import Settings
@@ -171,6 +177,7 @@ def show_kpis(nation: dict[str, float]) -> None:
 def page() -> None:
     settings, scene = current_scene()
     st.title("Coverage")
+    watch_feeds(settings, scene)
     show_banner(scene, settings)
     if scene.scenario.label:
         st.warning(scene.scenario.label, icon=":material/science:")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.common import current_scene, show_banner, show_problems
+from dashboard.common import current_scene, show_banner, show_problems, watch_feeds
 from layers.scene import freshness
 
 
 def page() -> None:
     settings, scene = current_scene()
     st.title("Feeds")
+    watch_feeds(settings, scene)
     show_banner(scene, settings)
     table = freshness(scene, settings)
     st.caption(

@@ -23,6 +23,7 @@ from dashboard.common import (
     published,
     show_banner,
     show_problems,
+    watch_feeds,
 )
 from layers import REGISTRY, alerts, charts, incidents, operations, polling_stations
 from layers.incidents import SEVERITIES
@@ -317,21 +318,19 @@ def page() -> None:
     st.title("Operations")
     if scene.scenario.label:
         st.warning(scene.scenario.label, icon=":material/science:")
-    every = settings.refresh_s or None
+    watch_feeds(settings, scene)  # reruns the page when a feed (or the minute) changes
     warning = warning_widgets()
 
-    @st.fragment(run_every=every)
+    @st.fragment
     def live() -> None:
-        # Runs again on its own every `every` seconds: only this part of the page, and
-        # only the feed files that changed are read again; the map is not re-created.
+        # A widget in here (quick response) reruns only this part; the map stays.
         settings, scene = current_scene()
         derived = derived_picture(settings, scene)
         picture = operations.apply(derived, filters, scene.now)
         show_banner(scene, settings)
         start, end = picture.time_range or (None, None)
-        refresh = f"; refreshes every {every:g} s" if every else ""
         st.caption(
-            f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC{refresh}; incidents from "
+            f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC; incidents from "
             f"{start:%d %b %H:%M} to {end:%d %b %H:%M} UTC."
         )
         show_kpis(picture)

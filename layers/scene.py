@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -128,6 +129,16 @@ def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def picture_key(scene: Scene, settings: Settings) -> Hashable:
+    """What a page's picture depends on beyond the user's own choices: each feed's
+    version, each feed's freshness state, and the minute (ages, time windows, shifts)."""
+    versions = tuple(
+        (name, version.signature, version.stale_copy) for name, version in scene.versions.items()
+    )
+    states = tuple(freshness(scene, settings)["state"])
+    return (versions, states, scene.now.floor("min"))
 
 
 class SceneLoader:

@@ -348,6 +348,13 @@ def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
             assert frame.evaluate("() => window.sameMap") == "yes"
             view = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
             assert view == pytest.approx([6.9, -9.9, 8], abs=1e-6)
+            # The watcher reports each look at the feeds.
+            checked = page.get_by_text("Live: feeds checked every 3 s").inner_text()
+            page.wait_for_function(
+                f"""() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+                    .some(e => e.innerText.startsWith('Live:') && e.innerText !== {checked!r})""",
+                timeout=10_000,
+            )
             screenshot(page, "live_refresh.png")
     finally:
         sim.terminate()
