@@ -3,12 +3,13 @@ patrol bases nearest to an incident. Pure functions of frames; distances geodesi
 
 from __future__ import annotations
 
+import weakref
+
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from layers import coverage, geodesy, mapping
 from layers.incidents import SEVERITIES
@@ -21,13 +22,28 @@ def serious(
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     floor = rank[min_severity]
     keep = (
-        incidents["severity"].map(lambda s: rank.get(s, -1) >= floor).astype(bool)
+        (incidents["severity"].map(rank).fillna(-1) >= floor).to_numpy(dtype=bool)
         & (incidents["time"] > now - pd.Timedelta(hours=hours))
         & (incidents["time"] <= now)
         & incidents.geometry.notna()
         & ~incidents.geometry.is_empty
     )
     return incidents[keep]
+
+
+_INDEX: list[tuple[weakref.ref[gpd.GeoDataFrame], geodesy.SphereIndex]] = []
+
+
+def _station_index(stations: gpd.GeoDataFrame, located: gpd.GeoDataFrame) -> geodesy.SphereIndex:
+    """The located stations' search tree, kept while the same stations frame comes back
+    (a derived frame is reused until its feed changes)."""
+    for ref, index in _INDEX:
+        if ref() is stations:
+            return index
+    pts = located.geometry.to_numpy()
+    index = geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
+    _INDEX[:] = [(weakref.ref(stations), index)]
+    return index
 
 
 def stations_at_risk(
@@ -55,11 +71,12 @@ def stations_at_risk(
     located = stations[stations.geometry.notna() & ~stations.geometry.is_empty]
     if not len(events) or not len(located):
         return pd.DataFrame(columns=columns)
-    spts, epts = located.geometry.to_numpy(), events.geometry.to_numpy()
-    slon, slat = shapely.get_x(spts), shapely.get_y(spts)
+    epts = events.geometry.to_numpy()
     elon, elat = shapely.get_x(epts), shapely.get_y(epts)
-    tree = cKDTree(geodesy.unit_vectors(slon, slat))
-    hits = tree.query_ball_point(geodesy.unit_vectors(elon, elat), geodesy.chord(within_m))
+    index = _station_index(stations, located)
+    slon, slat = index.lon, index.lat
+    assert index.tree is not None  # there are located stations
+    hits = index.tree.query_ball_point(geodesy.unit_vectors(elon, elat), geodesy.chord(within_m))
     lengths = np.array([len(h) for h in hits], dtype=np.int64)
     if not lengths.sum():
         return pd.DataFrame(columns=columns)
@@ -69,22 +86,33 @@ def stations_at_risk(
     keep = d <= within_m
     s, e, d = s[keep], e[keep], d[keep]
     area = located["area"] if "area" in located else located.get("admin1")
-    out = pd.DataFrame(
+    # Most incidents first, then by station id, nearest first: sorted on numbers.
+    counts = np.bincount(s, minlength=len(located))[s]
+    involved, where = np.unique(s, return_inverse=True)
+    ids = located["id"].to_numpy(dtype=object)
+    id_rank = np.empty(len(involved), dtype=np.int64)
+    id_rank[np.argsort(ids[involved].astype(str), kind="stable")] = np.arange(len(involved))
+    order = np.lexsort((d, id_rank[where], -counts))
+    s, e, d, counts = s[order], e[order], d[order], counts[order]
+
+    def text(values: np.ndarray) -> pd.Series:  # kept as Python objects: no conversion
+        return pd.Series(values, dtype=object)
+
+    return pd.DataFrame(
         {
-            "station_id": located["id"].to_numpy()[s],
-            "station": located["name"].to_numpy()[s] if "name" in located else None,
-            "area": area.to_numpy()[s] if area is not None else None,
-            "incident_id": events["id"].to_numpy()[e],
-            "type": events["type"].to_numpy()[e],
-            "severity": events["severity"].to_numpy()[e],
-            "time": events["time"].to_numpy()[e],
+            "station_id": text(ids[s]),
+            "station": text(located["name"].to_numpy(dtype=object)[s])
+            if "name" in located
+            else None,
+            "area": text(area.to_numpy(dtype=object)[s]) if area is not None else None,
+            "incident_id": text(events["id"].to_numpy(dtype=object)[e]),
+            "type": text(events["type"].to_numpy(dtype=object)[e]),
+            "severity": text(events["severity"].to_numpy(dtype=object)[e]),
+            "time": events["time"].array.take(e),
             "distance_km": np.round(d / 1000, 2),
+            "incidents": counts,
         }
-    )
-    out["incidents"] = out.groupby("station_id")["incident_id"].transform("size")
-    return out.sort_values(
-        ["incidents", "station_id", "distance_km"], ascending=[False, True, True]
-    ).reset_index(drop=True)[columns]
+    )[columns]
 
 
 def risk_summary(risk: pd.DataFrame) -> pd.DataFrame:

@@ -25,6 +25,8 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyproj
 import shapely
 import shapely.errors
@@ -357,6 +359,14 @@ def _crs_transformer(feed: str, name: str, doc: Any) -> pyproj.Transformer | Non
     return pyproj.Transformer.from_crs(source, "EPSG:4326", always_xy=True)
 
 
+def stripped_text(values: Sequence[object]) -> np.ndarray:
+    """Text cells without surrounding whitespace, empty ones as None (one Arrow pass)."""
+    arr = pa.array(values, type=pa.string(), from_pandas=True)
+    arr = pc.utf8_trim_whitespace(arr)
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     problems: list[Problem] = []
     lines = text.splitlines()
@@ -366,7 +376,7 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     except csv.Error:
         delimiter = "\t" if name.endswith(".tsv") else ","
     records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    numbered = [(i + 1, r) for i, r in enumerate(records) if any(c.strip() for c in r)]
+    numbered = [(i + 1, r) for i, r in enumerate(records) if "".join(r).strip()]
     if not numbered:
         raise FeedError.whole(
             feed,
@@ -408,10 +418,11 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
             )
             rec = (rec + [""] * width)[:width]
         cells.append(rec)
-    values = pd.DataFrame(cells, columns=header, dtype=object)
-    for col in values.columns:  # vectorised: surrounding spaces go, empty cells become None
-        stripped = values[col].str.strip()
-        values[col] = stripped.where(stripped != "", None).astype(object)
+    by_column = list(zip(*cells, strict=True)) if cells else [()] * width
+    values = pd.DataFrame(
+        {i: stripped_text(column) for i, column in enumerate(by_column)}, dtype=object
+    )
+    values.columns = header
     values = _normalise_columns(values, feed, name, problems)
     return RawTable(feed, name, values, rows, problems, hxl)
 

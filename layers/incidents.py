@@ -216,7 +216,9 @@ def category(types: pd.Series) -> pd.Series:
                 return name
         return "other"
 
-    return types.map(one)
+    codes, uniques = pd.factorize(types, use_na_sentinel=True)
+    per_unique = np.array([one(v) for v in uniques.tolist()] + [one(None)], dtype=object)
+    return pd.Series(per_unique[codes], index=types.index, dtype=object)  # -1: missing
 
 
 def derive_severity(fatalities: pd.Series, types: pd.Series) -> pd.Series:

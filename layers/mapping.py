@@ -202,7 +202,12 @@ def _json_values(column: pd.Series) -> list[Any]:
     """A column's values as JSON can carry them; vectorised for numbers and plain text."""
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        return [display_value(v) for v in column.tolist()]
+        known = column.notna().to_numpy()
+        truth = column.fillna(False).to_numpy(dtype=bool)
+        out = np.full(len(column), None, dtype=object)
+        out[known & truth] = "yes"
+        out[known & ~truth] = "no"
+        return list(out.tolist())
     if pd.api.types.is_numeric_dtype(dtype):
         values = column.astype("float64").to_numpy(na_value=np.nan)
         whole = pd.api.types.is_integer_dtype(dtype)
@@ -213,8 +218,13 @@ def _json_values(column: pd.Series) -> list[Any]:
             out[ok] = values[ok].astype(np.int64)
         out[np.isnan(values)] = None
         return list(out.tolist())
+    if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
+        stamps = pd.to_datetime(column, utc=True)
+        text = stamps.dt.strftime("%Y-%m-%d %H:%M UTC").to_numpy(dtype=object)
+        text[stamps.isna().to_numpy()] = None
+        return list(text.tolist())
     values = column.to_numpy(dtype=object)
-    if all(type(v) is str for v in values):
+    if pd.api.types.infer_dtype(values, skipna=False) == "string":
         return list(values.tolist())
     return [display_value(v) for v in values.tolist()]
 
@@ -299,8 +309,11 @@ def feature_group(
 
 def category_index(values: pd.Series, order: Sequence[str]) -> np.ndarray:
     """Index of each value in ``order``; values not in it get the last index."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     lookup = {v: i for i, v in enumerate(order)}
-    return values.map(lambda v: lookup.get(v, len(order) - 1)).to_numpy(dtype=int)
+    last = len(order) - 1
+    per_unique = np.array([lookup.get(v, last) for v in uniques.tolist()] + [last], dtype=int)
+    return per_unique[codes]  # code -1 (missing) takes the last entry
 
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -20,7 +20,14 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers.feeds import LAT_NAMES, LON_NAMES, FeedError, RawTable, normalise_name
+from layers.feeds import (
+    LAT_NAMES,
+    LON_NAMES,
+    FeedError,
+    RawTable,
+    normalise_name,
+    stripped_text,
+)
 from layers.problems import Level, Problem
 
 Kind = Literal["text", "int", "float", "time", "choice", "bool"]
@@ -205,7 +212,7 @@ class _Reader:
             return self.choices(f, col, text)
         if f.kind == "bool":
             return self.booleans(f, col, text)
-        return text.map(lambda v: None if v is None else str(v).strip() or None).astype(object)
+        return pd.Series(plain_text(text), index=text.index, dtype=object)
 
     def read_numbers(self, text: pd.Series, col: str, fix: str, level: Level) -> pd.Series:
         """Numbers of ``text``; each value that is present but not a number is reported."""
@@ -585,6 +592,15 @@ class _Reader:
                 "duplicate_id",
             )
         return gdf[~repeated]
+
+
+def plain_text(values: pd.Series) -> np.ndarray:
+    """Each present value as text without surrounding whitespace; None when missing or
+    blank. Vectorised (Arrow) when the values are text already, as they mostly are."""
+    array = values.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(array, skipna=True) not in ("string", "empty"):
+        array = np.array([None if v is None else str(v) for v in array], dtype=object)
+    return stripped_text(array)
 
 
 def _map_distinct(text: pd.Series, func: Callable[[object], object]) -> pd.Series:
