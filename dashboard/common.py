@@ -117,7 +117,7 @@ def show_banner(scene: Scene, settings: Settings) -> None:
     parts = []
     for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():
         age = f" ({row.age_min:g} min old)" if pd.notna(row.age_min) else ""
-        if row.state == "failed" and row.note:
+        if row.state == "failed" and isinstance(row.note, str) and row.note:
             note = row.note if len(row.note) <= BANNER_NOTE else row.note[: BANNER_NOTE - 1] + "…"
             parts.append(f"{row.feed}: {note}")
         else:

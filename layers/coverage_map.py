@@ -13,7 +13,7 @@ import shapely
 
 from layers import gaps, mapping
 
-STATES = ("covered", gaps.PARTLY, "uncovered", gaps.UNKNOWN_LOCATION)
+STATES = gaps.STATES
 # Colour and shape differ, so the states read apart on a grey printout too.
 STATION_STYLES = (
     {"radius": 4, "color": "#1b7837", "weight": 1, "fillColor": "#5aae61", "fillOpacity": 0.9},

@@ -72,7 +72,7 @@ def what_if(
 # ------------------------------------------------------------------------ per station
 
 
-STATES = ["covered", PARTLY, "uncovered", UNKNOWN_LOCATION]
+STATES = ("covered", PARTLY, "uncovered", UNKNOWN_LOCATION)  # in this order: the codes
 
 
 def _states(codes: np.ndarray) -> pd.Categorical:
@@ -302,8 +302,7 @@ class Suggestion:
 
 def grid_sites(lon: np.ndarray, lat: np.ndarray, radius_m: float) -> np.ndarray:
     """Candidate (lon, lat) for new bases: a grid of spacing radius/1.5 over the stations'
-    extent (every disc of the radius holds a grid point within a third of it from its
-    centre)."""
+    extent (any point has a grid point within about half the radius)."""
     if not len(lon):
         return np.zeros((0, 2))
     step_lat = radius_m / 1.5 / 111_320.0

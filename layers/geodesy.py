@@ -140,9 +140,6 @@ class SphereIndex:
         self.xyz = tuple(np.ascontiguousarray(c) for c in self.vectors.T)
         self.tree = cKDTree(self.vectors) if len(self.lon) else None
 
-    def __len__(self) -> int:
-        return len(self.lon)
-
     def candidates(
         self, lon: np.ndarray, lat: np.ndarray, reach_m: np.ndarray | float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
