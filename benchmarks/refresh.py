@@ -81,7 +81,10 @@ def main() -> None:
             assert not at.exception, at.exception
     finally:
         write_atomic(path, original)  # the folder as it was
-    line("refresh, only incidents changed: whole page rerun", f"{statistics.median(changed):.2f} s")
+    line(
+        "refresh, only incidents changed: whole page rerun",
+        f"{statistics.median(changed):.2f} s (min {min(changed):.2f}, max {max(changed):.2f})",
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ patrol bases nearest to an incident. Pure functions of frames; distances geodesi
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -31,19 +33,26 @@ def serious(
     return incidents[keep]
 
 
-_INDEX: list[tuple[weakref.ref[gpd.GeoDataFrame], geodesy.SphereIndex]] = []
+_KEPT: dict[str, tuple[weakref.ref[gpd.GeoDataFrame], Any]] = {}
+
+
+def _kept(stations: gpd.GeoDataFrame, what: str, build: Callable[[], Any]) -> Any:
+    """``build()`` once per stations frame: a derived frame comes back, the same object,
+    on every rerun until its feed changes."""
+    held = _KEPT.get(what)
+    if held is not None and held[0]() is stations:
+        return held[1]
+    value = build()
+    _KEPT[what] = (weakref.ref(stations), value)
+    return value
 
 
 def _station_index(stations: gpd.GeoDataFrame, located: gpd.GeoDataFrame) -> geodesy.SphereIndex:
-    """The located stations' search tree, kept while the same stations frame comes back
-    (a derived frame is reused until its feed changes)."""
-    for ref, index in _INDEX:
-        if ref() is stations:
-            return index
+    """The located stations' search tree."""
     pts = located.geometry.to_numpy()
-    index = geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
-    _INDEX[:] = [(weakref.ref(stations), index)]
-    return index
+    return _kept(
+        stations, "index", lambda: geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
+    )
 
 
 def stations_at_risk(
@@ -148,11 +157,17 @@ def risk_summary(risk: pd.DataFrame) -> pd.DataFrame:
 def at_risk_dataset(stations: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[str, object]:
     """The stations of a :func:`risk_summary` as columns for the map (see
     :func:`render_at_risk`)."""
-    summary = summary.set_index("station_id")
-    flagged = stations[stations["id"].isin(summary.index)].copy()
-    flagged["incidents"] = flagged["id"].map(summary["incidents"])
-    flagged["nearest"] = flagged["id"].map(
-        summary["nearest_incident"] + ", " + summary["nearest_km"].astype(str) + " km"
+    rows = _kept(
+        stations,
+        "rows",
+        lambda: {v: i for i, v in enumerate(stations["id"].to_numpy(dtype=object))},
+    )
+    flagged = stations.iloc[[rows[v] for v in summary["station_id"].to_numpy(dtype=object)]]
+    flagged = flagged.assign(
+        incidents=summary["incidents"].to_numpy(),
+        nearest=(
+            summary["nearest_incident"] + ", " + summary["nearest_km"].astype(str) + " km"
+        ).to_numpy(),
     )
     return mapping.columnar(flagged, ["name", "id", "incidents", "nearest", "area", "status"])
 
@@ -191,20 +206,17 @@ def arrivals(
     ``seen=None`` (a session's first look) raises nothing: what was already in the feed
     when the screen opened is not news.
     """
-    ids = frozenset(incidents["id"].dropna().astype(str))
+    ids = incidents["id"].to_numpy(dtype=object)  # text, as the schema reads ids
+    now_seen = frozenset(v for v in ids if v is not None and v == v)  # v == v: not NaN
     if seen is None:
-        return incidents.iloc[0:0], ids
+        return incidents.iloc[0:0], now_seen
+    if now_seen <= seen:  # nothing new: the usual refresh
+        return incidents.iloc[0:0], seen
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    known = np.fromiter(
-        (str(v) in seen for v in incidents["id"].to_numpy(dtype=object)),
-        dtype=bool,
-        count=len(incidents),
-    )
-    fresh = incidents[~known]
-    fresh = fresh[
-        fresh["severity"].map(lambda s: rank.get(s, -1) >= rank[min_severity]).astype(bool)
-    ]
-    return fresh.sort_values("time"), seen | ids
+    new = np.fromiter((v not in seen for v in ids), dtype=bool, count=len(ids))
+    fresh = incidents[new]
+    fresh = fresh[(fresh["severity"].map(rank).fillna(-1) >= rank[min_severity]).to_numpy()]
+    return fresh.sort_values("time"), seen | now_seen
 
 
 RISK_STYLE = {"radius": 11, "color": "#ff7f00", "weight": 4, "fillOpacity": 0.0}

@@ -321,7 +321,8 @@ def kpis(picture: Picture) -> dict[str, float | int | None]:
 def coverage_by_area(stations: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per area of the derived stations: :func:`layers.gaps.area_table` (coverage now), with
     ``located``, the stations whose location is known."""
+    columns = [c for c in ("area", "registered_voters") if c in stations]
     state = stations["coverage_state"].replace({"unknown": gaps.UNKNOWN_LOCATION})
-    table = gaps.area_table(stations.assign(state=state))
+    table = gaps.area_table(pd.DataFrame(stations[columns]).assign(state=state))
     table["located"] = table["stations"] - table["unknown_location"]
     return table
