@@ -25,7 +25,15 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
-from layers import REGISTRY, alerts, charts, incidents, operations, polling_stations
+from layers import (
+    REGISTRY,
+    alerts,
+    charts,
+    convoy_routes,
+    incidents,
+    operations,
+    polling_stations,
+)
 from layers.incidents import SEVERITIES
 from layers.mapping import base_map
 from layers.operations import CUSTOM, LIST_PARAMS, WINDOWS, Filters, Picture
@@ -153,7 +161,9 @@ def show_map(
     groups = [
         REGISTRY["areas"].render(frames["areas"]),
         REGISTRY["patrols"].render(frames["patrols"]),
-        REGISTRY["convoy_routes"].render(frames["convoy_routes"]),
+        convoy_routes.render(
+            convoy_routes.with_convoys(frames["convoy_routes"], frames["convoy_positions"])
+        ),
         polling_stations.render(
             frames["polling_stations"],
             source=urls["polling_stations"]["main"],

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import folium
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 
 from layers import mapping
 from layers.feeds import RawTable
@@ -46,11 +48,22 @@ SPEC = FeedSpec(
     ),
 )
 
-STYLES = ({"color": "#54278f", "weight": 4, "opacity": 0.8},)
+# A route is drawn by the state of its convoy (see convoy_positions.STATES), any alert first.
+STATES = ("scheduled", "en route", "arrived", "delayed", "no position", "alert")
+STYLES = (
+    {"color": "#969696", "weight": 3, "opacity": 0.9, "dashArray": "8 6"},
+    {"color": "#54278f", "weight": 4, "opacity": 0.8},
+    {"color": "#1b7837", "weight": 2, "opacity": 0.7},
+    {"color": "#e66101", "weight": 5, "opacity": 0.9},
+    {"color": "#54278f", "weight": 2, "opacity": 0.6, "dashArray": "2 6"},
+    {"color": "#d7191c", "weight": 6, "opacity": 0.9, "dashArray": "12 6"},
+)
 DISPLAY_TOLERANCE_DEG = 0.0002
 POPUP = (
     ("Route", "route_id"),
     ("Convoy", "convoy_id"),
+    ("Convoy state", "state"),
+    ("Alerts", "alerts"),
     ("Cargo", "cargo"),
     ("From", "origin"),
     ("To", "destination"),
@@ -77,12 +90,43 @@ def _length_km(line: object) -> float:
     return float(GEOD.geometry_length(line)) / 1000
 
 
+def with_convoys(routes: gpd.GeoDataFrame, convoys: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Routes with their convoy's ``state`` and ``alerts`` (derived convoy positions);
+    "no position" for a route whose convoy has not reported."""
+    out = routes.copy()
+    if "convoy_id" not in out or not len(convoys):
+        out["state"], out["alerts"] = "no position", ""
+        return out
+    latest = pd.DataFrame(convoys).drop_duplicates("convoy_id").set_index("convoy_id")
+    state = out["convoy_id"].map(latest["state"]) if "state" in latest else None
+    alerts = out["convoy_id"].map(latest["alerts"]) if "alerts" in latest else None
+    out["state"] = "no position" if state is None else state.fillna("no position")
+    out["alerts"] = "" if alerts is None else alerts.fillna("")
+    return out
+
+
 def render(routes: gpd.GeoDataFrame, name: str = "Convoy routes") -> folium.FeatureGroup:
-    """Planned routes as lines."""
+    """Routes as lines, styled by their convoy's state when :func:`with_convoys` gave one
+    (a convoy with an alert in red)."""
     shown = routes.copy()
     # About 20 m on the ground: invisible at any zoom a route is read at, a fraction of the bytes.
     shown.geometry = routes.geometry.simplify(DISPLAY_TOLERANCE_DEG)
-    return mapping.feature_group(name, shown, STYLES, tooltip="route_id", popup=POPUP)
+    if "state" in shown:
+        index = mapping.category_index(shown["state"], STATES[:-1])
+        alerted = shown["alerts"].fillna("").astype(str).ne("").to_numpy()
+        index = np.where(alerted, len(STATES) - 1, index)
+    else:
+        index = np.full(len(shown), STATES.index("en route"))
+    return mapping.feature_group(name, shown, STYLES, index, tooltip="route_id", popup=POPUP)
 
 
-LEGEND = ("Convoy routes", (("planned route", {**STYLES[0], "fillColor": STYLES[0]["color"]}),))
+LEGEND = (
+    "Convoy routes (by convoy state)",
+    tuple(
+        (
+            state if state != "alert" else "convoy with an alert",
+            {**style, "fillColor": style["color"]},
+        )
+        for state, style in zip(STATES, STYLES, strict=True)
+    ),
+)

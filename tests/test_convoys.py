@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -100,3 +101,25 @@ def test_the_simulators_misbehaving_convoys_raise_their_alerts(tmp_path: Path) -
     assert tracked.loc[silent, "position_stale"]
     assert not tracked.loc[normal, "off_route"] and not tracked.loc[normal, "position_stale"]
     assert 0 < tracked.loc[normal, "done_pct"] <= 100
+
+
+def test_routes_take_their_convoys_state_and_alerts(tmp_path: Path) -> None:
+    from layers import convoy_routes
+
+    Simulator(tmp_path).step(60)
+    scene = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})).load()
+    derived = derive_all(scene)
+    convoys_now = derived["convoy_positions"].set_index("convoy_id")
+    routes_now = convoy_routes.with_convoys(derived["convoy_routes"], derived["convoy_positions"])
+    assert len(routes_now) == len(derived["convoy_routes"])
+    for row in routes_now.itertuples():
+        if row.convoy_id in convoys_now.index:
+            assert row.state == convoys_now.loc[row.convoy_id, "state"]
+            assert row.alerts == (convoys_now.loc[row.convoy_id, "alerts"] or "")
+        else:
+            assert row.state == "no position"
+    # The simulator's off-route convoy: its route is drawn in the alert style.
+    html = folium.Map().add_child(convoy_routes.render(routes_now)).get_root().render()
+    alerted = routes_now["alerts"].ne("").sum()
+    assert alerted >= 1
+    assert html.count('"_s": 5') == alerted  # the alert style, once per alerted route
