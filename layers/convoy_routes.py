@@ -125,7 +125,7 @@ LEGEND = (
     tuple(
         (
             state if state != "alert" else "convoy with an alert",
-            {**style, "fillColor": style["color"]},
+            {**style, "shape": "line"},
         )
         for state, style in zip(STATES, STYLES, strict=True)
     ),

@@ -402,7 +402,11 @@ class Legend(MacroElement):
                         var st = item[1];
                         var clip = {triangle: "polygon(50% 0,100% 100%,0 100%)",
                                     diamond: "polygon(50% 0,100% 50%,50% 100%,0 50%)"};
-                        swatch.style.cssText = "display:inline-block;width:11px;height:11px;" +
+                        swatch.style.cssText = st.shape === "line" ?
+                            "display:inline-block;width:18px;height:0;margin-right:6px;" +
+                            "vertical-align:middle;border-top:" + (st.weight || 1) + "px " +
+                            (st.dashArray ? "dashed " : "solid ") + (st.color || "#333") :
+                            "display:inline-block;width:11px;height:11px;" +
                             "margin-right:6px;vertical-align:middle;border-radius:" +
                             (st.shape && st.shape !== "circle" ? "1px" : "50%") +
                             (clip[st.shape] ? ";clip-path:" + clip[st.shape] : "") +
