@@ -550,19 +550,23 @@ class FeedVersion(Generic[T]):
 
 
 SHOWN_FAILURES = 3  # failures named in the one-line "showing 14:02 data" message
-# Problems that mean a row, or its location, was lost, or that the file was cut short.
-DAMAGE = frozenset({Level.ERROR})
-DAMAGE_KINDS = frozenset({"row_length"})
+# Signs of a damaged file, not of messy data: a location or geometry that is not text a
+# reader can parse, or a row cut short. An empty location, (0, 0) or swapped values are
+# data a feed may well carry in every version (reported, the row kept, never held back).
+DAMAGE_KINDS = frozenset({"not_a_number", "invalid_geometry"})  # at error level: a location
+CUT_SHORT = "row_length"
 
 
 def damage_since(before: Sequence[Problem], after: Sequence[Problem]) -> list[Problem]:
-    """The row problems of ``after`` that ``before`` did not have: rows that could not be
-    used, or rows cut short. Compared by what and where in the row (kind, column,
-    message with the value), not by row number, which shifts as rows come and go: a
-    feed's known bad rows do not count again, a new one does."""
+    """The signs of damage in ``after`` that ``before`` did not have: a location that
+    cannot be parsed, a row cut short. Compared by what and where in the row (kind,
+    column, message with the value), not by row number, which shifts as rows come and
+    go: a feed's known bad rows do not count again, a new one does."""
 
     def damaging(p: Problem) -> bool:
-        return p.row is not None and (p.level in DAMAGE or p.kind in DAMAGE_KINDS)
+        if p.row is None:
+            return False
+        return p.kind == CUT_SHORT or (p.level == Level.ERROR and p.kind in DAMAGE_KINDS)
 
     known = Counter((p.kind, p.column, p.message) for p in before if damaging(p))
     out = []
@@ -581,8 +585,8 @@ class FeedStore(Generic[T]):
     """Reads feeds from a folder, re-reading a file only when its signature changes.
 
     The first version of a feed shows every good row and reports the bad ones. After
-    that, a new version that cannot be used at all, or that loses rows the shown version
-    did not lose (a value that is not a number, a cut-off row: see :func:`damage_since`),
+    that, a new version that cannot be used at all, or that shows damage the shown version
+    did not (a location that is not a number, a cut-off row: see :func:`damage_since`),
     is held back: the last good version stays on screen, the failure beside it, until a
     good file arrives. A screen that updates with rows silently missing would look live
     and complete when it is neither.

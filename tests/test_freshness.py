@@ -101,6 +101,15 @@ def test_a_known_bad_row_does_not_freeze_the_feed(tmp_path: Path) -> None:
     scene = loader.load()
     assert not scene.versions["incidents"].stale_copy
     assert len(scene["incidents"]) == len(frame) + 2
+    # A new incident without a location yet is messy data, not damage: shown, reported.
+    sim.step(incidents=1)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame.loc[len(frame) - 1, lat] = ""
+    feeds.write_atomic(path, frame.to_csv(index=False))
+    scene = loader.load()
+    assert not scene.versions["incidents"].stale_copy
+    assert len(scene["incidents"]) == len(frame)
+    assert any(p.kind == "missing_coordinates" for p in scene.versions["incidents"].problems)
 
 
 def test_the_bundled_exercise_is_not_called_stale(sample_folder: Path) -> None:
@@ -142,3 +151,16 @@ def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert f"column {lat}: 'abc' is not a number" in banner
     table = at.dataframe[0].value.set_index("feed")
     assert table.loc["Incidents", "state"] == "failed"
+
+
+def test_a_half_written_file_is_held_back(tmp_path: Path) -> None:
+    sim = Simulator(tmp_path)
+    loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
+    shown = len(loader.load()["incidents"])
+    sim.step(incidents=3)
+    path = tmp_path / "incidents.csv"
+    text = path.read_text()
+    path.write_text(text[: text.rindex(",", 0, len(text) - 40)])  # cut inside the last row
+    scene = loader.load()
+    assert scene.versions["incidents"].stale_copy and len(scene["incidents"]) == shown
+    assert "fields where the header has" in scene.versions["incidents"].problems[0].message
