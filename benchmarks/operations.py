@@ -23,7 +23,15 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from timing import line, national_folder, timed  # noqa: E402
 
-from layers import REGISTRY, coverage, incidents, operations, polling_stations  # noqa: E402
+from layers import (  # noqa: E402
+    REGISTRY,
+    convoy_routes,
+    coverage,
+    incidents,
+    operations,
+    patrols,
+    polling_stations,
+)
 from layers.config import Settings  # noqa: E402
 from layers.mapping import base_map  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
@@ -67,9 +75,15 @@ def server_side(folder: Path, repeat: int) -> None:
         where = operations.browser_where(
             operations.Filters(areas=("Province 03",)), picture.time_range
         )
+        # As the page does: patrols and route lines are files the browser fetched once.
+        routes = convoy_routes.with_convoys(derived["convoy_routes"], derived["convoy_positions"])
         groups = [
-            REGISTRY[n].render(picture.frames[n])
-            for n in ("areas", "patrols", "convoy_routes", "convoy_positions")
+            REGISTRY["areas"].render(picture.frames["areas"]),
+            patrols.render(
+                picture.frames["patrols"], sources={"points": "/p.json", "discs": "/d.json"}
+            ),
+            convoy_routes.render(routes, source="/r.json"),
+            REGISTRY["convoy_positions"].render(picture.frames["convoy_positions"]),
         ]
         groups += [
             polling_stations.render(

@@ -58,7 +58,7 @@ def dataset_key(scene: Scene, layer: str) -> Hashable:
     return ("uncached", time.time()) if key is None else key
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _published(name: str, key: Hashable, _build: Callable[[], dict[str, Any]]) -> dict[str, str]:
     folder = STATIC_DIR / PUBLISHED
     urls = {}

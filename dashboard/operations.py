@@ -32,6 +32,7 @@ from layers import (
     convoy_routes,
     incidents,
     operations,
+    patrols,
     polling_stations,
 )
 from layers.incidents import SEVERITIES
@@ -150,6 +151,7 @@ def show_kpis(picture: Picture) -> None:
 
 def show_map(
     picture: Picture,
+    derived: dict[str, pd.DataFrame],
     filters: Filters,
     settings_tiles: str,
     scene_bounds: tuple[float, float, float, float] | None,
@@ -158,11 +160,16 @@ def show_map(
     assert picture.time_range is not None
     where = operations.browser_where(filters, picture.time_range)
     frames = picture.frames
+    # Every route as served (its lines fetched once); the filter hides some, states restyle.
+    routes = derived["convoy_routes"]
+    shown_routes = set(frames["convoy_routes"]["convoy_id"]) if len(routes) else set()
     groups = [
         REGISTRY["areas"].render(frames["areas"]),
-        REGISTRY["patrols"].render(frames["patrols"]),
+        patrols.render(frames["patrols"], sources=urls["patrols"]),
         convoy_routes.render(
-            convoy_routes.with_convoys(frames["convoy_routes"], frames["convoy_positions"])
+            convoy_routes.with_convoys(routes, derived["convoy_positions"]),
+            source=urls["convoy_routes"]["lines"],
+            visible=routes["convoy_id"].isin(shown_routes).to_numpy() if len(routes) else None,
         ),
         polling_stations.render(
             frames["polling_stations"],
@@ -350,7 +357,7 @@ def page() -> None:
                 dataset_key(scene, layer),
                 lambda layer=layer: operations.map_datasets(derived, layer),
             )
-            for layer in ("polling_stations", "incidents")
+            for layer in ("polling_stations", "incidents", "patrols", "convoy_routes")
         }
         events = derived["incidents"]
         key = (
@@ -367,7 +374,7 @@ def page() -> None:
                 "main": alerts.at_risk_dataset(derived["polling_stations"], summary)
             },
         )
-        show_map(picture, filters, settings.tiles, scene.bounds, urls)
+        show_map(picture, derived, filters, settings.tiles, scene.bounds, urls)
         show_arrivals(events, warning[0], scene.now)
         stations = picture.frames["polling_stations"]
         if len(stations) < len(derived["polling_stations"]):  # filtered: the risk list too

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -105,19 +105,57 @@ def with_convoys(routes: gpd.GeoDataFrame, convoys: pd.DataFrame) -> gpd.GeoData
     return out
 
 
-def render(routes: gpd.GeoDataFrame, name: str = "Convoy routes") -> folium.FeatureGroup:
-    """Routes as lines, styled by their convoy's state when :func:`with_convoys` gave one
-    (a convoy with an alert in red)."""
+FIXED_POPUP = [p for _, p in POPUP if p not in ("state", "alerts")]
+
+
+def dataset(routes: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The routes' lines (simplified to about 20 m, invisible at any zoom a route is read
+    at, a fraction of the bytes) with their fixed popup fields, in the frame's order."""
     shown = routes.copy()
-    # About 20 m on the ground: invisible at any zoom a route is read at, a fraction of the bytes.
     shown.geometry = routes.geometry.simplify(DISPLAY_TOLERANCE_DEG)
-    if "state" in shown:
-        index = mapping.category_index(shown["state"], STATES[:-1])
-        alerted = shown["alerts"].fillna("").astype(str).ne("").to_numpy()
+    return mapping.feature_collection(shown, FIXED_POPUP)
+
+
+def render(
+    routes: gpd.GeoDataFrame,
+    name: str = "Convoy routes",
+    *,
+    source: str | None = None,
+    visible: np.ndarray | None = None,
+) -> folium.FeatureGroup:
+    """Routes as lines, styled by their convoy's state when :func:`with_convoys` gave one
+    (a convoy with an alert in red).
+
+    ``source``: URL of :func:`dataset` of these routes, fetched once by the browser; each
+    rerun then sends only the styles, states and alerts. ``visible``: which to draw.
+    """
+    if "state" in routes:
+        index = mapping.category_index(routes["state"], STATES[:-1])
+        alerted = routes["alerts"].fillna("").astype(str).ne("").to_numpy()
         index = np.where(alerted, len(STATES) - 1, index)
     else:
-        index = np.full(len(shown), STATES.index("en route"))
-    return mapping.feature_group(name, shown, STYLES, index, tooltip="route_id", popup=POPUP)
+        index = np.full(len(routes), STATES.index("en route"))
+    located = (routes.geometry.notna() & ~routes.geometry.is_empty).to_numpy()
+    if visible is not None:
+        index = np.where(visible, index, -1)
+    overlay = {
+        "s": index[located].tolist(),
+        "columns": {
+            c: [mapping.display_value(v) for v in routes.loc[located, c].tolist()]
+            for c in ("state", "alerts")
+            if c in routes
+        },
+    }
+    group = folium.FeatureGroup(name=name)
+    mapping.FeatureLayer(
+        source if source is not None else dataset(routes),
+        STYLES,
+        tooltip="route_id",
+        popup=POPUP,
+        overlay=overlay,
+        name="convoy_routes",
+    ).add_to(group)
+    return group
 
 
 LEGEND = (

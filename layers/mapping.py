@@ -27,9 +27,11 @@ PRECISION = 5  # decimals of a degree: about 1 m
 class FeatureLayer(MacroElement):
     """GeoJSON features styled from ``styles`` by each feature's ``_s`` index.
 
-    ``tooltip``: property holding a one-line label. ``popup``: (label, property) pairs
-    shown as a two-column table. Points are drawn as circle markers (canvas when the
-    map prefers canvas).
+    ``data``: a FeatureCollection, or the URL the browser fetches it from (once: then only
+    ``overlay`` travels on a rerun). ``overlay``: {"s": [style index per feature, -1 to
+    hide it], "columns": {property: [value per feature]}}, laid over the features in their
+    order. ``tooltip``: property holding a one-line label. ``popup``: (label, property)
+    pairs shown as a two-column table. Points are drawn as circle markers.
     """
 
     _template = Template(
@@ -40,6 +42,7 @@ class FeatureLayer(MacroElement):
             var popup = {{ this.popup|tojson }};
             var tooltip = {{ this.tooltip|tojson }};
             return L.geoJSON(null, {
+                filter: function (feature) { return (feature.properties._s || 0) >= 0; },
                 pointToLayer: function (feature, latlng) {
                     return L.circleMarker(latlng, styles[feature.properties._s || 0]);
                 },
@@ -57,7 +60,12 @@ class FeatureLayer(MacroElement):
                 }
             });
         })();
-        {{ this.get_name() }}.addData({{ this.data|tojson }});
+        pollwatch.features({{ this.name|tojson }}, {{ this.data|tojson }},
+                           {{ this.overlay|tojson }}).then(function (d) {
+            {{ this.get_name() }}.addData(d);
+            pollwatch.drawnFeatures[{{ this.name|tojson }}] =
+                {{ this.get_name() }}.getLayers().length;
+        });
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -65,14 +73,18 @@ class FeatureLayer(MacroElement):
 
     def __init__(
         self,
-        data: dict[str, Any],
+        data: dict[str, Any] | str,
         styles: Sequence[dict[str, Any]],
         tooltip: str | None = None,
         popup: Sequence[tuple[str, str]] = (),
+        overlay: dict[str, Any] | None = None,
+        name: str = "features",
     ):
         super().__init__()
         self._name = "FeatureLayer"
+        self.name = name
         self.data = data
+        self.overlay = overlay
         self.styles = list(styles)
         self.tooltip = tooltip
         self.popup = [list(p) for p in popup]

@@ -16,8 +16,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers import convoy_routes as routes_layer
 from layers import coverage, gaps, mapping
 from layers import incidents as incidents_layer
+from layers import patrols as patrols_layer
 from layers import polling_stations as stations_layer
 from layers.scene import Scene
 
@@ -119,8 +121,17 @@ MAP_FILTER_COLUMNS = {
 
 
 def map_datasets(derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, Any]:
-    """The map's dataset of ``layer`` in two parts: "main" draws and filters, "details"
-    carries names and popup fields (fetched by the browser after the first draw)."""
+    """The map's dataset of ``layer``, served as files the browser fetches once per version.
+
+    Stations and incidents in two parts: "main" draws and filters, "details" carries names
+    and popup fields (fetched after the first draw). Patrols: "points" and "discs"
+    (:func:`layers.patrols.datasets`). Convoy routes: their "lines"; a rerun sends only
+    their styles (:func:`layers.convoy_routes.render`).
+    """
+    if layer == "patrols":
+        return patrols_layer.datasets(derived["patrols"])
+    if layer == "convoy_routes":
+        return {"lines": routes_layer.dataset(derived["convoy_routes"])}
     module = stations_layer if layer == "polling_stations" else incidents_layer
     data = module.dataset(derived[layer], columns=("area",))
     main, details = mapping.split_details(data, MAP_FILTER_COLUMNS[layer])

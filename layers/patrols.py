@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -108,25 +108,44 @@ def derive(bases: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     return out
 
 
-def render(bases: gpd.GeoDataFrame, name: str = "Patrol coverage") -> folium.FeatureGroup:
-    """Coverage discs (active filled, standby dashed) and base markers (derived frame)."""
+def datasets(bases: gpd.GeoDataFrame) -> dict[str, Any]:
+    """What the map draws of the bases (derived frame): "points" (each base, the radius of a
+    point base for the browser to draw) and "discs" (compounds' grown outlines)."""
     standby = (bases["status"] != "active").to_numpy(dtype=int)
-    group = folium.FeatureGroup(name=name)
     point = (bases.geom_type == "Point").to_numpy()
-    if (~point).any() and "disc" in bases:  # compounds: their buffered outline
-        discs = bases[~point].set_geometry("disc")
+    discs = (
+        mapping.feature_collection(bases[~point].set_geometry("disc"), ["unit"], standby[~point])
+        if (~point).any() and "disc" in bases
+        else {"type": "FeatureCollection", "features": []}
+    )
+    radius = bases["radius_m"].where(point)
+    points = mapping.columnar(
+        bases.assign(disc_m=radius), [p for _, p in POPUP], standby, radius="disc_m"
+    )
+    return {"points": points, "discs": discs}
+
+
+def render(
+    bases: gpd.GeoDataFrame,
+    name: str = "Patrol coverage",
+    *,
+    sources: dict[str, str] | None = None,
+) -> folium.FeatureGroup:
+    """Coverage discs (active filled, standby dashed) and base markers (derived frame).
+
+    ``sources``: URLs of :func:`datasets` of these bases, fetched once by the browser;
+    without them the data travels inside the page.
+    """
+    data: dict[str, Any] = dict(sources) if sources is not None else datasets(bases)
+    group = folium.FeatureGroup(name=name)
+    if sources is not None or data["discs"]["features"]:
         mapping.FeatureLayer(
-            mapping.feature_collection(discs, ["unit"], standby[~point]),
-            DISC_STYLES,
-            tooltip="unit",
+            data["discs"], DISC_STYLES, tooltip="unit", name="patrol_discs"
         ).add_to(group)
     # Point bases: the browser draws each disc from centre and radius (a few bytes each).
-    radius = bases["radius_m"].where(point)
     mapping.PointCloud(
         "patrols",
-        mapping.columnar(
-            bases.assign(disc_m=radius), [p for _, p in POPUP], standby, radius="disc_m"
-        ),
+        data["points"],
         BASE_STYLES,
         tooltip="unit",
         popup=POPUP,

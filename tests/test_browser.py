@@ -201,14 +201,17 @@ def test_feed_text_shows_as_text_in_every_popup_and_tooltip(
         frame.wait_for_function(
             "() => pollwatch.layers.stations.data.details"
             " && pollwatch.layers.incidents.data.details"
+            " && pollwatch.drawnFeatures.convoy_routes !== undefined"
         )
         stats = frame.evaluate(LAYER_STATS)
         assert stats["stations"]["points"] == written["polling_stations"]
         assert stats["incidents"]["points"] > 0
+        routes = frame.evaluate("() => pollwatch.drawnFeatures.convoy_routes")
+        assert routes == written["convoy_routes"]  # fetched from their file, every one drawn
         opened = frame.evaluate(OPEN_EVERYTHING)
         drawn = sum(s["points"] for s in stats.values())
         # Every marker has a tooltip; areas and routes add theirs.
-        assert opened["tooltips"] >= drawn + written["areas"]
+        assert opened["tooltips"] >= drawn + written["areas"] + routes
         assert opened["popups"] >= stats["stations"]["points"] + stats["incidents"]["points"]
         assert opened.get("html", 0) == 0 and opened["elements"] == 0
         assert opened["pwned"] is None

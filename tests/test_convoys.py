@@ -105,6 +105,7 @@ def test_the_simulators_misbehaving_convoys_raise_their_alerts(tmp_path: Path) -
 
 def test_routes_take_their_convoys_state_and_alerts(tmp_path: Path) -> None:
     from layers import convoy_routes
+    from layers.mapping import FeatureLayer
 
     Simulator(tmp_path).step(60)
     scene = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})).load()
@@ -119,7 +120,22 @@ def test_routes_take_their_convoys_state_and_alerts(tmp_path: Path) -> None:
         else:
             assert row.state == "no position"
     # The simulator's off-route convoy: its route is drawn in the alert style.
-    html = folium.Map().add_child(convoy_routes.render(routes_now)).get_root().render()
-    alerted = routes_now["alerts"].ne("").sum()
+    group = convoy_routes.render(routes_now)
+    html = folium.Map().add_child(group).get_root().render()
+    (layer,) = [c for c in group._children.values() if isinstance(c, FeatureLayer)]
+    alerted = int(routes_now["alerts"].ne("").sum())
     assert alerted >= 1
-    assert html.count('"_s": 5') == alerted  # the alert style, once per alerted route
+    alert_style = convoy_routes.STATES.index("alert")
+    assert layer.overlay["s"].count(alert_style) == alerted  # once per alerted route
+    assert layer.overlay["columns"]["state"] == routes_now["state"].tolist()
+    assert "pollwatch.features(" in html
+    # A convoy-state filter hides the other routes; the lines themselves stay the same.
+    visible = (routes_now["state"] == "en route").to_numpy()
+    (hidden,) = [
+        c
+        for c in convoy_routes.render(routes_now, visible=visible)._children.values()
+        if isinstance(c, FeatureLayer)
+    ]
+    assert [s for s, v in zip(hidden.overlay["s"], visible, strict=True) if not v] == [-1] * int(
+        (~visible).sum()
+    )

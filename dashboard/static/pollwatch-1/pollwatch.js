@@ -58,6 +58,22 @@
         return datasets[source];
     }
 
+    // GeoJSON features, fetched once when given as a URL, with a rerun's overlay (style
+    // index per feature, -1 hides it, and columns) laid over copies of their properties.
+    pollwatch.drawnFeatures = pollwatch.drawnFeatures || {};  // name -> features drawn
+    pollwatch.features = function (name, source, overlay) {
+        return load(name, source).then(function (data) {
+            if (!overlay) { return data; }
+            var columns = overlay.columns || {};
+            return {type: "FeatureCollection", features: data.features.map(function (f, i) {
+                var props = L.extend({}, f.properties);
+                if (overlay.s) { props._s = overlay.s[i]; }
+                Object.keys(columns).forEach(function (c) { props[c] = columns[c][i]; });
+                return {type: "Feature", geometry: f.geometry, properties: props};
+            })};
+        });
+    };
+
     // A dataset with another run's styles (and columns) over the same points; the
     // fetched dataset itself stays as it was (other layers may share it).
     function laidOver(base, over) {
