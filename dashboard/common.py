@@ -118,7 +118,8 @@ def show_banner(scene: Scene, settings: Settings) -> None:
     for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():
         age = f" ({row.age_min:g} min old)" if pd.notna(row.age_min) else ""
         if row.state == "failed" and isinstance(row.note, str) and row.note:
-            note = row.note if len(row.note) <= BANNER_NOTE else row.note[: BANNER_NOTE - 1] + "…"
+            note = row.note.rstrip(".")
+            note = note if len(note) <= BANNER_NOTE else note[: BANNER_NOTE - 1] + "…"
             parts.append(f"{row.feed}: {note}")
         else:
             parts.append(f"{row.feed}: {row.state}{age}")

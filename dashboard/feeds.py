@@ -20,8 +20,10 @@ def page() -> None:
         "could not be read (the last good data stays on screen); exercise: a scenario "
         "moved to the present, whose files never change."
     )
+    for row in table[table["note"].notna()].itertuples():
+        st.warning(f"{row.feed}: {row.note}", icon=":material/error:")
     st.dataframe(
-        table,
+        table.drop(columns="note"),
         hide_index=True,
         width="stretch",
         column_config={

@@ -653,6 +653,8 @@ class FeedStore(Generic[T]):
             return FeedVersion(feed, path, None, sig, problems)
         when = good.signature.mtime.strftime("%H:%M") if good.signature else "earlier"
         failed_at = sig.mtime.strftime("%H:%M") if sig else "now"
+        if when == failed_at and good.signature and sig:  # the same minute: say the seconds
+            when, failed_at = (t.mtime.strftime("%H:%M:%S") for t in (good.signature, sig))
         shown = "; ".join(f"{p.where}: {p.message}" for p in problems[:SHOWN_FAILURES])
         if len(problems) > SHOWN_FAILURES:
             shown += f"; and {len(problems) - SHOWN_FAILURES} more"
