@@ -247,10 +247,11 @@ def _risk(
     _events: pd.DataFrame,
     _now: pd.Timestamp,
     _warning: tuple[str, float, float],
-) -> pd.DataFrame:
-    """Stations at risk, one row each; computed once per data version, settings, minute."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every station-incident pair, one row per station at risk); computed once per data
+    version, settings and minute."""
     pairs = alerts.stations_at_risk(_stations, _events, _now, *_warning)  # type: ignore[arg-type]
-    return alerts.risk_summary(pairs)
+    return pairs, alerts.risk_summary(pairs)
 
 
 RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
@@ -258,6 +259,7 @@ RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
 
 def show_warnings(
     risk: pd.DataFrame,
+    pairs: pd.DataFrame,
     warning: tuple[str, float, float],
     events: pd.DataFrame,
     bases: pd.DataFrame,
@@ -270,9 +272,31 @@ def show_warnings(
         f"last {hours:g} h)"
     )
     with st.expander(label, expanded=stations > 0):
-        st.dataframe(risk.head(RISK_ROWS), hide_index=True, width="stretch")
+        shown = risk.head(RISK_ROWS)
+        picked = st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            # A new order (new data) starts a new table: a kept row number would now
+            # point at another station.
+            key=f"risk_table_{hash(tuple(shown['station_id'].tolist()))}",
+        )
         if stations > RISK_ROWS:
             st.caption(f"The {RISK_ROWS:,} with the most incidents nearby of {stations:,}.")
+        rows = picked.selection.rows if picked is not None else []
+        if rows and rows[0] < len(shown):
+            station = shown.iloc[rows[0]]
+            near = pairs[pairs["station_id"].to_numpy(dtype=object) == station["station_id"]]
+            st.caption(f"Incidents near {station['station']} ({station['station_id']}):")
+            st.dataframe(
+                near[["incident_id", "type", "severity", "time", "distance_km"]],
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption("Select a station to list every incident near it, nearest first.")
     recent = alerts.serious(events, now, severity, hours).sort_values("time", ascending=False)
     if not len(recent):
         return
@@ -366,7 +390,7 @@ def page() -> None:
             warning,
             scene.now.floor("min"),
         )
-        summary = _risk(key, derived["polling_stations"], events, scene.now, warning)
+        pairs, summary = _risk(key, derived["polling_stations"], events, scene.now, warning)
         urls["at_risk"] = published(
             "at_risk",
             key,
@@ -382,6 +406,7 @@ def page() -> None:
             summary = summary[[v in shown for v in summary["station_id"].to_numpy(dtype=object)]]
         show_warnings(
             summary,
+            pairs,
             warning,
             events,
             derived["patrols"],

@@ -69,6 +69,28 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         assert blocked and all("tile.openstreetmap.org" in u for u in blocked), blocked[:5]
         shot = screenshot(page, "operations_offline.png")
         assert shot.stat().st_size > 20_000
+        # Stations at risk: picking one lists every incident near it, nearest first.
+        page.get_by_text(
+            "Select a station to list every incident near it"
+        ).scroll_into_view_if_needed()
+        grid = (
+            page.locator('[data-testid="stExpander"]')
+            .filter(has_text="Stations at risk")
+            .locator('[data-testid="stDataFrame"]')
+            .first
+        )
+        box = grid.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + 18, box["y"] + 36 + 17)
+        page.get_by_text("Incidents near ").wait_for(timeout=30_000)
+        page.wait_for_timeout(500)
+        screenshot(page, "stations_at_risk.png")
+        listed = (
+            page.locator('[data-testid="stExpander"]')
+            .filter(has_text="Stations at risk")
+            .locator('[data-testid="stDataFrame"]')
+        )
+        assert listed.count() == 2
 
 
 def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
