@@ -375,9 +375,12 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if name.endswith(".tsv") else ","
-    records = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    numbered = [(i + 1, r) for i, r in enumerate(records) if "".join(r).strip()]
-    if not numbered:
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    # Rows with a non-empty cell, found in C; rows of only spaces go after stripping.
+    filled = np.fromiter(map(any, records), dtype=bool, count=len(records))
+    candidates = np.flatnonzero(filled)
+    first = next((int(i) for i in candidates if "".join(records[i]).strip()), None)
+    if first is None:
         raise FeedError.whole(
             feed,
             name,
@@ -385,43 +388,59 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
             "Check that the system writing this feed finished writing it.",
             kind="empty_file",
         )
-    header = [h.strip() for h in numbered[0][1]]
+    header = [h.strip() for h in records[first]]
     header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
-    body = numbered[1:]
+    body_at = candidates[candidates > first]
     hxl: dict[str, str] = {}
-    if body and _is_hxl_row(body[0][1]):
+    if len(body_at) and _is_hxl_row(records[body_at[0]]):
         hxl = {
             normalise_name(h): normalise_name(t)
-            for h, t in zip(header, body[0][1], strict=False)
+            for h, t in zip(header, records[body_at[0]], strict=False)
             if t.strip().startswith("#")
         }
-        body = body[1:]
+        body_at = body_at[1:]
+    body = list(map(records.__getitem__, body_at.tolist()))
     header = _fit_header(feed, name, header, body, problems)
     width = len(header)
-    rows = np.array([line for line, _ in body], dtype=int)
-    cells: list[list[str]] = []
-    for line, rec in body:
-        if len(rec) != width:
-            what = "fewer" if len(rec) < width else "more"
-            problems.append(
-                Problem(
-                    feed,
-                    name,
-                    line,
-                    None,
-                    f"this row has {len(rec)} fields where the header has {width} ({what}).",
-                    "Check the row for a missing or extra delimiter; a cut-off last row means "
-                    "the file was half-written.",
-                    Level.WARNING,
-                    "row_length",
-                )
+    lengths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
+    ragged = np.flatnonzero(lengths != width).tolist()
+    spaces = [k for k in ragged if not "".join(body[k]).strip()]  # blank lines, not rows
+    if spaces:
+        keep = np.ones(len(body), dtype=bool)
+        keep[spaces] = False
+        body = [r for r, k in zip(body, keep, strict=True) if k]
+        body_at = body_at[keep]
+        lengths = lengths[keep]
+        ragged = np.flatnonzero(lengths != width).tolist()
+    for k in ragged:
+        rec = body[k]
+        what = "fewer" if len(rec) < width else "more"
+        problems.append(
+            Problem(
+                feed,
+                name,
+                int(body_at[k]) + 1,
+                None,
+                f"this row has {len(rec)} fields where the header has {width} ({what}).",
+                "Check the row for a missing or extra delimiter; a cut-off last row means "
+                "the file was half-written.",
+                Level.WARNING,
+                "row_length",
             )
-            rec = (rec + [""] * width)[:width]
-        cells.append(rec)
-    by_column = list(zip(*cells, strict=True)) if cells else [()] * width
-    values = pd.DataFrame(
-        {i: stripped_text(column) for i, column in enumerate(by_column)}, dtype=object
+        )
+        body[k] = (rec + [""] * width)[:width]
+    by_column = list(zip(*body, strict=True)) if body else [()] * width
+    columns = [stripped_text(column) for column in by_column]
+    rows = body_at + 1  # as a spreadsheet counts lines: the header is row 1
+    spaces_only = (
+        np.logical_and.reduce([c == None for c in columns])  # noqa: E711 (elementwise)
+        if columns
+        else np.zeros(len(rows), dtype=bool)
     )
+    if spaces_only.any():
+        columns = [c[~spaces_only] for c in columns]
+        rows = rows[~spaces_only]
+    values = pd.DataFrame(dict(enumerate(columns)), dtype=object)
     values.columns = header
     values = _normalise_columns(values, feed, name, problems)
     return RawTable(feed, name, values, rows, problems, hxl)
@@ -438,7 +457,7 @@ def _fit_header(
     feed: str,
     name: str,
     header: list[str],
-    body: list[tuple[int, list[str]]],
+    body: list[list[str]],
     problems: list[Problem],
 ) -> list[str]:
     """Header with one name per field; notices a header shorter than its rows.
@@ -448,12 +467,12 @@ def _fit_header(
     """
     if not body:
         return header
-    widths = pd.Series([len(r) for _, r in body])
+    widths = pd.Series(np.fromiter(map(len, body), dtype=np.int64, count=len(body)))
     width = int(widths.mode().iloc[0])
     missing = width - len(header)
     if missing <= 0:
         return header
-    sample = [r for _, r in body if len(r) == width][:500]
+    sample = [r for r in body if len(r) == width][:500]
     best, best_score = len(header), -1.0
     for k in range(len(header), -1, -1):
         names = header[:k] + [f"column_{k + j + 1}" for j in range(missing)] + header[k:]

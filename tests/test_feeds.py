@@ -231,3 +231,11 @@ def test_missing_feed_is_reported_and_others_still_load(tmp_path: Path) -> None:
         "convoy_positions",
         "incidents",
     }  # areas is optional
+
+
+def test_lines_of_spaces_are_not_rows(tmp_path: Path) -> None:
+    text = "id,name,lat,lon,registered_voters\n   \nS1,One,6.3,-10.8,100\n \t \n,,,,\nS2,Two,6.4,-10.7,50\n  \n"
+    raw = feeds.parse("polling_stations", tmp_path / "p.csv", text.encode())
+    assert raw.values["id"].tolist() == ["S1", "S2"]
+    assert raw.rows.tolist() == [3, 6]  # as a spreadsheet numbers the lines
+    assert not raw.problems
