@@ -5,8 +5,8 @@
 Every refresh interval a small fragment looks at the feed files (dashboard.common.
 watch_feeds); the page reruns only when a feed changed (or its freshness, or the minute).
 Printed: that look when nothing changed (in-process: what the fragment does), then
-whole-page reruns with AppTest: nothing changed, and only the incidents file rewritten
-(a row added, atomically). Medians of ``--repeat``.
+whole-page reruns with AppTest: nothing changed, and only the incidents (then only the
+convoy positions) file rewritten with a row added, atomically. Medians of ``--repeat``.
 """
 
 from __future__ import annotations
@@ -65,26 +65,33 @@ def main() -> None:
     median = statistics.median(unchanged)
     line("whole page rerun, no feed changed (e.g. the minute moved)", f"{median:.2f} s")
 
-    path = folder / "incidents.csv"
+    for feed in ("incidents", "convoy_positions"):
+        changed = rewrite_and_rerun(at, folder / f"{feed}.csv", args.repeat)
+        line(
+            f"refresh, only {feed} changed: whole page rerun",
+            f"{statistics.median(changed):.2f} s (min {min(changed):.2f}, max {max(changed):.2f})",
+        )
+
+
+def rewrite_and_rerun(at: object, path: Path, repeat: int) -> list[float]:
+    """Add a row to ``path`` (atomically) before each of ``repeat`` page reruns; seconds."""
     original = path.read_text()
     last = original.splitlines()[-1].split(",")
-    changed = []
+    times = []
     text = original
     try:
-        for i in range(args.repeat):
-            last[0] = f"BENCH-{time.time_ns()}-{i}"
+        for i in range(repeat):
+            if path.name == "incidents.csv":
+                last[0] = f"BENCH-{time.time_ns()}-{i}"  # a new incident id
             text = text + ",".join(last) + "\n"
             write_atomic(path, text)
             t0 = time.perf_counter()
-            at.run()
-            changed.append(time.perf_counter() - t0)
-            assert not at.exception, at.exception
+            at.run()  # type: ignore[attr-defined]
+            times.append(time.perf_counter() - t0)
+            assert not at.exception, at.exception  # type: ignore[attr-defined]
     finally:
         write_atomic(path, original)  # the folder as it was
-    line(
-        "refresh, only incidents changed: whole page rerun",
-        f"{statistics.median(changed):.2f} s (min {min(changed):.2f}, max {max(changed):.2f})",
-    )
+    return times
 
 
 if __name__ == "__main__":
