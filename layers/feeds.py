@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence, Sized
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -101,6 +101,10 @@ class RawTable:
     lon: np.ndarray | None = None
     lat: np.ndarray | None = None
     shapes: dict[int, BaseGeometry] = field(default_factory=dict)
+    records: int = 0  # CSV records in the text, blank ones included (header = record 1)
+    # For rows appended to a file already read: that file's built rows, so checks across
+    # rows (repeated ids, points far from the rest) see them too.
+    earlier: Any = None
 
     @property
     def is_geojson(self) -> bool:
@@ -442,8 +446,9 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
         rows = rows[~spaces_only]
     values = pd.DataFrame(dict(enumerate(columns)), dtype=object)
     values.columns = header
+    record_count = len(records)
     values = _normalise_columns(values, feed, name, problems)
-    return RawTable(feed, name, values, rows, problems, hxl)
+    return RawTable(feed, name, values, rows, problems, hxl, records=record_count)
 
 
 def _is_hxl_row(cells: Sequence[str]) -> bool:
@@ -600,6 +605,36 @@ def damage_since(before: Sequence[Problem], after: Sequence[Problem]) -> list[Pr
     return out
 
 
+@dataclass(frozen=True)
+class _ReadText:
+    """A good version's bytes and how its CSV begins, to read rows appended to it."""
+
+    data: bytes
+    head: bytes  # the lines before the first row (header, HXL tags)
+    head_records: int
+    records: int
+    columns: list[str]
+    hxl: dict[str, str]
+    appendable: bool  # a CSV ending in a newline, one record per line
+
+    @classmethod
+    def of(cls, data: bytes, raw: RawTable, before: _ReadText | None = None) -> _ReadText:
+        if before is not None:  # an appended part: the head stays the first file's
+            head, head_records = before.head, before.head_records
+        else:
+            head_records = int(raw.rows[0]) - 1 if len(raw.rows) else raw.records
+            head = b"".join(data.splitlines(keepends=True)[:head_records])
+        appendable = (
+            not raw.is_geojson
+            and raw.records > 0
+            and data.endswith(b"\n")
+            and data.count(b"\n") == raw.records
+        )
+        return cls(
+            data, head, head_records, raw.records, list(raw.values.columns), raw.hxl, appendable
+        )
+
+
 class FeedStore(Generic[T]):
     """Reads feeds from a folder, re-reading a file only when its signature changes.
 
@@ -611,11 +646,18 @@ class FeedStore(Generic[T]):
     and complete when it is neither.
     """
 
-    def __init__(self, folder: Path, build: Callable[[str, RawTable], tuple[T, list[Problem]]]):
+    def __init__(
+        self,
+        folder: Path,
+        build: Callable[[str, RawTable], tuple[T, list[Problem]]],
+        extend: Callable[[T, T], T] | None = None,
+    ):
         self.folder = Path(folder)
         self._build = build
+        self._extend = extend  # earlier rows + appended rows, for append-only files
         self._good: dict[str, FeedVersion[T]] = {}
         self._seen: dict[str, tuple[Path | None, Signature | None, FeedVersion[T]]] = {}
+        self._text: dict[str, _ReadText] = {}  # the good version's bytes, for appends
 
     def get(self, feed: str) -> FeedVersion[T]:
         """The current version of ``feed`` (cached while its file is unchanged)."""
@@ -642,12 +684,17 @@ class FeedStore(Generic[T]):
             return self._failed(feed, None, None, [*problems, missing])
         try:
             data, sig = read_whole(path)
-            raw = parse(feed, path, data)
-            built, build_problems = self._build(feed, raw)
+            read = self._read_appended(feed, path, data)
+            if read is None:
+                raw = parse(feed, path, data)
+                built, build_problems = self._build(feed, raw)
+                found = [*problems, *raw.problems, *build_problems]
+                text = _ReadText.of(data, raw)
+            else:
+                built, found, text = read
         except FeedError as err:
             sig = signature(path)
             return self._failed(feed, path, sig, [*problems, err.problem])
-        found = [*problems, *raw.problems, *build_problems]
         good = self._good.get(feed)
         worse = damage_since(good.problems, found) if good is not None else []
         if worse:
@@ -657,7 +704,44 @@ class FeedStore(Generic[T]):
             feed, path, built, sig, found, pd.Timestamp.now(tz="UTC"), good_signature=sig
         )
         self._good[feed] = version
+        self._text[feed] = text
         return version
+
+    def _read_appended(
+        self, feed: str, path: Path, data: bytes
+    ) -> tuple[T, list[Problem], _ReadText] | None:
+        """When ``data`` is the good version's CSV with rows added at the end (how incident
+        and position feeds grow), read only the added rows; None when it is not."""
+        good, before = self._good.get(feed), self._text.get(feed)
+        if (
+            self._extend is None
+            or good is None
+            or good.data is None
+            or before is None
+            or good.path != path
+            or not before.appendable
+            or len(data) <= len(before.data)
+            or not data.startswith(before.data)
+        ):
+            return None
+        part = parse(feed, path, before.head + data[len(before.data) :])
+        if list(part.values.columns) != before.columns or part.hxl != before.hxl:
+            return None
+        shift = before.records - before.head_records  # tail record k is file record k + shift
+        part.rows = part.rows + shift
+        part.records = before.records + part.records - before.head_records
+        part.earlier = good.data
+        built, part_problems = self._build(feed, part)
+        said = {(p.kind, p.column, p.message) for p in good.problems if p.row is None}
+        # The parser numbered the part's rows from its own start; the builder saw them shifted.
+        parsed = [p if p.row is None else replace(p, row=p.row + shift) for p in part.problems]
+        added = [
+            p
+            for p in [*parsed, *part_problems]
+            if p.row is not None or (p.kind, p.column, p.message) not in said
+        ]
+        joined = self._extend(good.data, built)
+        return joined, [*good.problems, *added], _ReadText.of(data, part, before)
 
     def _failed(
         self,

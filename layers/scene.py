@@ -141,6 +141,15 @@ def picture_key(scene: Scene, settings: Settings) -> Hashable:
     return (versions, states, scene.now.floor("min"))
 
 
+def _appended(earlier: gpd.GeoDataFrame, added: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A feed's rows read before, then the rows appended to its file since."""
+    if not len(added):
+        return earlier
+    return gpd.GeoDataFrame(
+        pd.concat([earlier, added], ignore_index=True), geometry="geometry", crs=earlier.crs
+    )
+
+
 class SceneLoader:
     """Loads a feed folder into Scenes, re-reading only the files that changed."""
 
@@ -151,7 +160,9 @@ class SceneLoader:
         self.settings = settings
         self.scenario = read_scenario(settings.feeds, now)
         self.context = ReadContext(settings.timezone, self.scenario.time_shift)
-        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(settings.feeds, self._build)
+        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
+            settings.feeds, self._build, _appended
+        )
 
     def _build(self, feed: str, raw: RawTable) -> tuple[gpd.GeoDataFrame, list[Problem]]:
         return self.registry[feed].load(raw, self.context)

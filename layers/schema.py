@@ -480,12 +480,19 @@ class _Reader:
     def swapped_outliers(self, lon: np.ndarray, lat: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """Points far outside the bulk of the feed whose swap lands inside it, or lat == lon."""
         result = np.zeros(len(lon), dtype=bool)
-        if ok.sum() < 20:
+        # Rows appended to a file already read are judged against all of its points.
+        bulk_x, bulk_y = lon[ok], lat[ok]
+        earlier = self.raw.earlier
+        if earlier is not None and len(earlier):
+            pts = earlier.geometry[earlier.geom_type == "Point"].to_numpy()
+            bulk_x = np.concatenate([bulk_x, shapely.get_x(pts)])
+            bulk_y = np.concatenate([bulk_y, shapely.get_y(pts)])
+        if len(bulk_x) < 20:
             return result
         # A robust box round the bulk (quartiles widened by twice their spread and half a
         # degree), which a few wild points cannot stretch the way min/max would.
-        q1x, q3x = np.quantile(lon[ok], [0.25, 0.75])
-        q1y, q3y = np.quantile(lat[ok], [0.25, 0.75])
+        q1x, q3x = np.quantile(bulk_x, [0.25, 0.75])
+        q1y, q3y = np.quantile(bulk_y, [0.25, 0.75])
         lo_x, hi_x = q1x - 2 * (q3x - q1x) - 0.5, q3x + 2 * (q3x - q1x) + 0.5
         lo_y, hi_y = q1y - 2 * (q3y - q1y) - 0.5, q3y + 2 * (q3y - q1y) + 0.5
 
@@ -580,9 +587,17 @@ class _Reader:
             return gdf
         ids = gdf[key]
         repeated = ids.notna() & ids.duplicated(keep="first")
+        earlier = self.raw.earlier  # rows read before these were appended
+        known: dict[object, int] = {}
+        if earlier is not None and key in earlier and len(earlier):
+            known = dict(zip(earlier[key], earlier["source_row"], strict=True))
+            repeated |= ids.isin(list(known)).to_numpy()
         if not repeated.any():
             return gdf
-        first_row = dict(zip(ids[~repeated], gdf["source_row"][~repeated], strict=True))
+        first_row = {
+            **known,
+            **dict(zip(ids[~repeated], gdf["source_row"][~repeated], strict=True)),
+        }
         for i in np.flatnonzero(repeated.to_numpy()):
             self.report(
                 int(i),

@@ -1,0 +1,102 @@
+"""Rows appended to a feed file are read alone, with the same answer as reading it whole."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from layers import feeds
+from layers.config import Settings
+from layers.scene import SceneLoader
+from layers.simulator import Simulator
+
+FEEDS = ("incidents", "convoy_positions")
+
+
+def problems(version: feeds.FeedVersion) -> Counter:
+    return Counter((p.row, p.column, p.kind, p.message, p.level) for p in version.problems)
+
+
+def assert_same_as_whole_read(loader: SceneLoader, folder: Path) -> None:
+    fresh = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(folder)}))
+    for feed in FEEDS:
+        kept, whole = loader.store.get(feed), fresh.store.get(feed)
+        assert not kept.stale_copy
+        pd.testing.assert_frame_equal(kept.data, whole.data)
+        assert problems(kept) == problems(whole)
+
+
+@pytest.fixture
+def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Simulator, SceneLoader, list]:
+    sim = Simulator(tmp_path)
+    loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
+    loader.load()
+    parsed: list[int] = []
+    real_parse = feeds.parse
+
+    def counting(feed: str, path: Path, data: bytes) -> feeds.RawTable:
+        parsed.append(len(data))
+        return real_parse(feed, path, data)
+
+    monkeypatch.setattr(feeds, "parse", counting)
+    return sim, loader, parsed
+
+
+def test_appended_rows_read_alone_equal_a_whole_read(live) -> None:  # type: ignore[no-untyped-def]
+    sim, loader, parsed = live
+    folder = sim.out
+    for _ in range(3):
+        sim.step(incidents=2)
+        parsed.clear()
+        loader.load()
+        sizes = [(folder / f"{f}.csv").stat().st_size for f in FEEDS]
+        assert len(parsed) == 2 and max(parsed) < min(sizes) / 4  # only the new rows parsed
+        assert_same_as_whole_read(loader, folder)
+
+
+def append(path: Path, *rows: str) -> None:
+    feeds.write_atomic(path, path.read_text() + "".join(r + "\n" for r in rows))
+
+
+def test_checks_across_rows_see_the_rows_read_before(live) -> None:  # type: ignore[no-untyped-def]
+    sim, loader, _ = live
+    path = sim.out / "incidents.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    columns = list(frame.columns)
+    lat, lon = columns.index("latitude"), columns.index("longitude")
+    first = frame.iloc[0].tolist()
+    repeated = list(first)  # an id the file already has
+    swapped = list(frame.iloc[1])
+    swapped[0] = "SWAP-1"
+    swapped[lat], swapped[lon] = swapped[lon], swapped[lat]
+    quoted = list(frame.iloc[2])
+    quoted[0] = "QUOTED-1"
+    quoted[columns.index("description")] = '"near the market, by the bridge"'
+    append(path, ",".join(repeated), ",".join(swapped), "", ",".join(quoted))
+    scene = loader.load()
+    kinds = Counter(p.kind for p in scene.versions["incidents"].problems)
+    assert kinds["duplicate_id"] >= 1 and kinds["swapped"] >= 1
+    assert "near the market, by the bridge" in scene["incidents"]["description"].tolist()
+    assert_same_as_whole_read(loader, sim.out)
+
+
+def test_a_damaged_appended_row_holds_the_version_back(live) -> None:  # type: ignore[no-untyped-def]
+    sim, loader, _ = live
+    shown = len(loader.load()["incidents"])
+    path = sim.out / "incidents.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = frame.iloc[3].tolist()
+    row[0] = "BAD-1"
+    row[list(frame.columns).index("latitude")] = "abc"
+    append(path, ",".join(row))
+    scene = loader.load()
+    assert scene.versions["incidents"].stale_copy and len(scene["incidents"]) == shown
+    assert f"row {len(frame) + 2}, column latitude: 'abc'" in (
+        scene.versions["incidents"].problems[0].message
+    )
+    sim.step(incidents=1)  # the writer rewrites the file whole, bad row gone: read again
+    assert not loader.load().versions["incidents"].stale_copy
+    assert_same_as_whole_read(loader, sim.out)
