@@ -13,6 +13,7 @@ from collections.abc import Hashable
 
 import folium
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -184,7 +185,12 @@ def show_map(
             where=where["incidents"],
         ),
         REGISTRY["convoy_positions"].render(frames["convoy_positions"]),
-        alerts.render_at_risk(urls["at_risk"]["main"], where["polling_stations"]),
+        alerts.render_at_risk(
+            urls["polling_stations"]["main"],
+            urls["at_risk"]["main"],
+            [urls["polling_stations"]["details"], urls["at_risk"]["details"]],
+            where["polling_stations"],
+        ),
     ]
     m = base_map(scene_bounds, settings_tiles, legend=LEGEND)
     st_folium(
@@ -338,7 +344,14 @@ def show_convoys(picture: Picture) -> None:
         st.dataframe(table.rename(columns=CONVOY_COLUMNS), hide_index=True, width="stretch")
 
 
-def show_charts(picture: Picture) -> None:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _coverage_chart(key: Hashable, _stations: pd.DataFrame) -> go.Figure:
+    """Coverage by area of 180,000 stations changes with them and the filters, not with
+    each incident or minute: built once per stations version and station filters."""
+    return charts.coverage_chart(_stations)
+
+
+def show_charts(picture: Picture, stations_key: Hashable, filters: Filters) -> None:
     frames = picture.frames
     assert picture.time_range is not None
     left, middle, right = st.columns(3)
@@ -346,7 +359,8 @@ def show_charts(picture: Picture) -> None:
         charts.incidents_over_time(frames["incidents"], picture.time_range), width="stretch"
     )
     middle.plotly_chart(charts.incidents_by_area(frames["incidents"]), width="stretch")
-    right.plotly_chart(charts.coverage_chart(frames["polling_stations"]), width="stretch")
+    key = (stations_key, filters.areas, filters.station_statuses)
+    right.plotly_chart(_coverage_chart(key, frames["polling_stations"]), width="stretch")
 
 
 def page() -> None:
@@ -394,9 +408,13 @@ def page() -> None:
         urls["at_risk"] = published(
             "at_risk",
             key,
-            lambda summary=summary: {
-                "main": alerts.at_risk_dataset(derived["polling_stations"], summary)
-            },
+            lambda summary=summary: dict(
+                zip(
+                    ("main", "details"),
+                    alerts.at_risk_overlay(derived["polling_stations"], summary),
+                    strict=True,
+                )
+            ),
         )
         show_map(picture, derived, filters, settings.tiles, scene.bounds, urls)
         show_arrivals(events, warning[0], scene.now)
@@ -414,7 +432,7 @@ def page() -> None:
         )
         show_convoys(picture)
         show_problems(scene)
-        show_charts(picture)
+        show_charts(picture, dataset_key(scene, "polling_stations"), filters)
 
     live()
 

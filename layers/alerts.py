@@ -154,22 +154,38 @@ def risk_summary(risk: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def at_risk_dataset(stations: gpd.GeoDataFrame, summary: pd.DataFrame) -> dict[str, object]:
-    """The stations of a :func:`risk_summary` as columns for the map (see
-    :func:`render_at_risk`)."""
-    rows = _kept(
+def at_risk_overlay(
+    stations: gpd.GeoDataFrame, summary: pd.DataFrame
+) -> tuple[dict[str, object], dict[str, object]]:
+    """The stations of a :func:`risk_summary` as an overlay on the stations' own map
+    dataset (its located rows, in order): "s" 0 for a station at risk, -1 to leave it
+    out, and as details its incidents nearby and the nearest one. The browser already
+    has the stations' points: a new minute or incident sends only this."""
+    geoms = stations.geometry
+    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    position = _kept(
         stations,
-        "rows",
-        lambda: {v: i for i, v in enumerate(stations["id"].to_numpy(dtype=object))},
+        "positions",
+        lambda: {
+            v: i for i, v in enumerate(stations["id"].to_numpy(dtype=object)[located].tolist())
+        },
     )
-    flagged = stations.iloc[[rows[v] for v in summary["station_id"].to_numpy(dtype=object)]]
-    flagged = flagged.assign(
-        incidents=summary["incidents"].to_numpy(),
-        nearest=(
-            summary["nearest_incident"] + ", " + summary["nearest_km"].astype(str) + " km"
-        ).to_numpy(),
-    )
-    return mapping.columnar(flagged, ["name", "id", "incidents", "nearest", "area", "status"])
+    n = int(located.sum())
+    ids = summary["station_id"].to_numpy(dtype=object)
+    on_map = np.fromiter((v in position for v in ids), dtype=bool, count=len(ids))
+    at = [position[v] for v in ids[on_map]]
+    flagged = summary[on_map]
+    s = np.full(n, -1, dtype=np.int64)
+    s[at] = 0
+    incidents: list[object] = [None] * n
+    nearest: list[object] = [None] * n
+    text = (flagged["nearest_incident"] + ", " + flagged["nearest_km"].astype(str) + " km").tolist()
+    for i, count, label in zip(at, flagged["incidents"].tolist(), text, strict=True):
+        incidents[i], nearest[i] = int(count), label
+    return {"n": n, "s": s.tolist()}, {
+        "n": n,
+        "columns": {"incidents": incidents, "nearest": nearest},
+    }
 
 
 def nearest_patrols(
@@ -224,16 +240,19 @@ LEGEND = ("Early warning", (("station at risk (serious incident nearby)", RISK_S
 
 
 def render_at_risk(
-    source: str | dict[str, object],
+    points: str | dict[str, object],
+    overlay: str | dict[str, object],
+    details: list[str | dict[str, object]] | None = None,
     where: dict[str, object] | None = None,
     name: str = "Stations at risk",
 ) -> folium.FeatureGroup:
-    """An orange ring around each station at risk (clustered when there are many);
-    ``source`` is :func:`at_risk_dataset` or the URL it is served at."""
+    """An orange ring around each station at risk (clustered when there are many):
+    ``points`` is the stations' map dataset (or its URL), ``overlay`` and the last of
+    ``details`` come from :func:`at_risk_overlay`."""
     group = folium.FeatureGroup(name=name)
     mapping.PointCloud(
         "at_risk",
-        source,
+        points,
         [RISK_STYLE],
         tooltip="name",
         popup=(
@@ -243,6 +262,8 @@ def render_at_risk(
             ("Nearest", "nearest"),
         ),
         where=where,
+        details=details,
+        overlay=overlay,
         unit="stations at risk",
         after="stations",
     ).add_to(group)

@@ -160,9 +160,7 @@ class SceneLoader:
         self.settings = settings
         self.scenario = read_scenario(settings.feeds, now)
         self.context = ReadContext(settings.timezone, self.scenario.time_shift)
-        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
-            settings.feeds, self._build, _appended
-        )
+        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(settings.feeds, self._build, _appended)
 
     def _build(self, feed: str, raw: RawTable) -> tuple[gpd.GeoDataFrame, list[Problem]]:
         return self.registry[feed].load(raw, self.context)

@@ -96,3 +96,27 @@ def test_arrivals_are_news_once_and_only_when_serious() -> None:
     assert new["id"].tolist() == ["c"] and seen == {"a", "b", "c", "d"}
     again, _ = alerts.arrivals(more, seen)
     assert again.empty  # never repeated on the next refresh
+
+
+def test_at_risk_overlay_marks_the_stations_in_the_stations_own_dataset() -> None:
+    from layers import mapping
+
+    frame = stations()
+    frame.loc[3] = ["S-none", "D", "S", None]  # no location: not in the map's points
+    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+    events = incidents([("crit", 11.0, "critical", 1), ("high", 29.0, "high", 3)])
+    summary = alerts.risk_summary(alerts.stations_at_risk(frame, events, NOW))
+    overlay, details = alerts.at_risk_overlay(frame, summary)
+    points = mapping.columnar(frame, ["id"])
+    assert overlay["n"] == points["n"] == 3  # laid over the same located rows
+    marked = [points["columns"]["id"][i] for i, s in enumerate(overlay["s"]) if s == 0]
+    assert sorted(marked) == sorted(summary["station_id"]) == ["S10", "S30"]
+    columns = details["columns"]
+    assert columns["incidents"] == [None, 1, 1]
+    assert columns["nearest"][1].startswith("Armed attack (critical, crit), 1.0")
+    assert overlay["s"][0] == -1 and columns["nearest"][0] is None  # S0: not at risk
+    far = incidents([("far", 500.0, "critical", 1)])  # no station within 5 km
+    quiet, _ = alerts.at_risk_overlay(
+        frame, alerts.risk_summary(alerts.stations_at_risk(frame, far, NOW))
+    )
+    assert quiet["s"] == [-1, -1, -1]  # nobody at risk: every point left out

@@ -64,6 +64,11 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
             "Stations at risk",
         ]
         assert frame.locator(".pollwatch-legend summary").inner_text() == "Legend"
+        # Stations at risk: rings over the stations' own points, as many as the list says.
+        frame.wait_for_function("() => pollwatch.layers.at_risk && pollwatch.layers.at_risk.ready")
+        label = page.get_by_text("Stations at risk:").first.inner_text()
+        at_risk = int(label.split(":")[1].split("(")[0].strip().replace(",", ""))
+        assert 0 < at_risk == frame.evaluate("() => pollwatch.layers.at_risk.stats().kept")
         page.get_by_text("SYNTHETIC EXERCISE DATA").wait_for()
         # Only basemap tiles were wanted from outside; Leaflet and the data came from the app.
         assert blocked and all("tile.openstreetmap.org" in u for u in blocked), blocked[:5]

@@ -113,6 +113,10 @@
             var t0 = where.time[0], t1 = where.time[1], t = data.t;
             tests.push(function (i) { return t[i] !== null && t[i] > t0 && t[i] <= t1; });
         }
+        if (data.s) {  // a style index below 0 leaves the point out (see overlays)
+            var styleOf = data.s;
+            tests.unshift(function (i) { return styleOf[i] >= 0; });
+        }
         var keep = [];
         for (var i = 0; i < data.n; i++) {
             var pass = true;
