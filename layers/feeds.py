@@ -626,6 +626,7 @@ class _ReadText:
             head = b"".join(data.splitlines(keepends=True)[:head_records])
         appendable = (
             not raw.is_geojson
+            and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # lines: bytes
             and raw.records > 0
             and data.endswith(b"\n")
             and data.count(b"\n") == raw.records
