@@ -100,3 +100,30 @@ def test_a_damaged_appended_row_holds_the_version_back(live) -> None:  # type: i
     sim.step(incidents=1)  # the writer rewrites the file whole, bad row gone: read again
     assert not loader.load().versions["incidents"].stale_copy
     assert_same_as_whole_read(loader, sim.out)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_windows_line_ends_and_a_bom_read_appended_rows_too(
+    tmp_path: Path, newline: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[bytes] = []
+    real_parse = feeds.parse
+    monkeypatch.setattr(
+        feeds, "parse", lambda feed, path, data: parsed.append(data) or real_parse(feed, path, data)
+    )
+    path = tmp_path / "polling_stations.csv"
+    rows = ["id,name,lat,lon,registered_voters", "S1,One,6.3,-10.8,100", "S2,Two,6.4,-10.7,50"]
+    body = newline.join(rows) + newline
+    feeds.write_atomic(path, b"\xef\xbb\xbf" + body.encode())
+    loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
+    loader.store.get("polling_stations")
+    body += newline.join(["S3,Three,6.5,-10.6,70", "S1,Again,6.6,-10.5,10"]) + newline
+    feeds.write_atomic(path, b"\xef\xbb\xbf" + body.encode())
+    kept = loader.store.get("polling_stations")
+    assert b"S2,Two" not in parsed[-1] and b"S3,Three" in parsed[-1]  # the new rows alone
+    whole = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})).store.get(
+        "polling_stations"
+    )
+    pd.testing.assert_frame_equal(kept.data, whole.data)
+    assert problems(kept) == problems(whole)
+    assert kept.data["id"].tolist() == ["S1", "S2", "S3"]  # the repeated S1 left out
