@@ -130,27 +130,32 @@ def risk_summary(risk: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(
             columns=["station_id", "station", "area", "incidents", "nearest_incident", "nearest_km"]
         )
-    first = risk.drop_duplicates("station_id")  # risk is nearest-first per station
-    return (
-        pd.DataFrame(
-            {
-                "station_id": first["station_id"].to_numpy(),
-                "station": first["station"].to_numpy(),
-                "area": first["area"].to_numpy(),
-                "incidents": first["incidents"].to_numpy(),
-                "nearest_incident": (
-                    first["type"].astype(str)
-                    + " ("
-                    + first["severity"].astype(str)
-                    + ", "
-                    + first["incident_id"].astype(str)
-                    + ")"
-                ).to_numpy(),
-                "nearest_km": first["distance_km"].to_numpy(),
-            }
+    # The pairs come grouped by station, nearest first: each station's first row.
+    ids = risk["station_id"].to_numpy(dtype=object)
+    first = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
+    incidents = risk["incidents"].to_numpy()[first]
+    km = risk["distance_km"].to_numpy()[first]
+    label = [
+        f"{t} ({v}, {i})"
+        for t, v, i in zip(
+            risk["type"].to_numpy(dtype=object)[first],
+            risk["severity"].to_numpy(dtype=object)[first],
+            risk["incident_id"].to_numpy(dtype=object)[first],
+            strict=True,
         )
-        .sort_values(["incidents", "nearest_km"], ascending=[False, True])
-        .reset_index(drop=True)
+    ]
+    order = np.lexsort((km, -incidents))  # most incidents first, then the nearest
+    return pd.DataFrame(
+        {
+            "station_id": pd.Series(ids[first][order], dtype=object),
+            "station": pd.Series(
+                risk["station"].to_numpy(dtype=object)[first][order], dtype=object
+            ),
+            "area": pd.Series(risk["area"].to_numpy(dtype=object)[first][order], dtype=object),
+            "incidents": incidents[order],
+            "nearest_incident": pd.Series(np.asarray(label, dtype=object)[order], dtype=object),
+            "nearest_km": km[order],
+        }
     )
 
 
@@ -177,14 +182,18 @@ def at_risk_overlay(
     flagged = summary[on_map]
     s = np.full(n, -1, dtype=np.int64)
     s[at] = 0
-    incidents: list[object] = [None] * n
-    nearest: list[object] = [None] * n
-    text = (flagged["nearest_incident"] + ", " + flagged["nearest_km"].astype(str) + " km").tolist()
-    for i, count, label in zip(at, flagged["incidents"].tolist(), text, strict=True):
-        incidents[i], nearest[i] = int(count), label
+    incidents = np.full(n, None, dtype=object)
+    nearest = np.full(n, None, dtype=object)
+    incidents[at] = [int(c) for c in flagged["incidents"].tolist()]
+    nearest[at] = [
+        f"{label}, {km} km"
+        for label, km in zip(
+            flagged["nearest_incident"].tolist(), flagged["nearest_km"].tolist(), strict=True
+        )
+    ]
     return {"n": n, "s": s.tolist()}, {
         "n": n,
-        "columns": {"incidents": incidents, "nearest": nearest},
+        "columns": {"incidents": incidents.tolist(), "nearest": nearest.tolist()},
     }
 
 
