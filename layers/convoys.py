@@ -6,6 +6,7 @@ route, the route's geodesic length up to the convoy's nearest point on it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -67,6 +68,12 @@ class Route:
         return float(self.cum_m[seg] + t * (self.cum_m[seg + 1] - self.cum_m[seg]))
 
 
+@functools.lru_cache(maxsize=4096)
+def prepared_route(line: shapely.LineString) -> Route:
+    """:class:`Route` of a line, remembered: routes stay while pings come every few seconds."""
+    return Route(line)
+
+
 def along_m(line: shapely.LineString, lon: float, lat: float) -> float:
     """Geodesic distance along ``line`` from its start to the point nearest (lon, lat)."""
     return Route(line).along_m(lon, lat)
@@ -101,7 +108,7 @@ def track(
         line = _single(route.geometry) if route is not None else None
         row: dict[str, object] = {"convoy_id": convoy, "time": last_time}
         lon, lat = float(xs[k]), float(ys[k])
-        prepared = Route(line) if line is not None else None
+        prepared = prepared_route(line) if line is not None else None
         if line is not None and prepared is not None:
             route_km = prepared.length_m / 1000
             done = prepared.along_m(lon, lat) / 1000
