@@ -685,7 +685,7 @@ class FeedStore(Generic[T]):
             return self._failed(feed, None, None, [*problems, missing])
         try:
             data, sig = read_whole(path)
-            read = self._read_appended(feed, path, data)
+            read = self._read_appended(feed, path, data, problems)
             if read is None:
                 raw = parse(feed, path, data)
                 built, build_problems = self._build(feed, raw)
@@ -709,7 +709,7 @@ class FeedStore(Generic[T]):
         return version
 
     def _read_appended(
-        self, feed: str, path: Path, data: bytes
+        self, feed: str, path: Path, data: bytes, located: list[Problem]
     ) -> tuple[T, list[Problem], _ReadText] | None:
         """When ``data`` is the good version's CSV with rows added at the end (how incident
         and position feeds grow), read only the added rows; None when it is not."""
@@ -738,7 +738,7 @@ class FeedStore(Generic[T]):
         parsed = [p if p.row is None else replace(p, row=p.row + shift) for p in part.problems]
         added = [
             p
-            for p in [*parsed, *part_problems]
+            for p in [*located, *parsed, *part_problems]
             if p.row is not None or (p.kind, p.column, p.message) not in said
         ]
         joined = self._extend(good.data, built)
