@@ -10,7 +10,6 @@ Medians of ``--repeat`` runs. It measures; it does not judge.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
-from timing import line, national_folder, timed  # noqa: E402
+from timing import line, national_arguments, national_folder, timed  # noqa: E402
 
 from layers import coverage, gaps, geodesy  # noqa: E402
 from layers.config import Settings  # noqa: E402
@@ -99,9 +98,7 @@ def page_reruns(folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = national_arguments(__doc__, repeat=3)
     args = parser.parse_args()
     folder = national_folder(args.folder)
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder)})

@@ -10,7 +10,6 @@ Not a test: it measures, it does not judge.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from timing import line, national_folder, timed  # noqa: E402
+from timing import line, national_arguments, national_folder, timed  # noqa: E402
 
 from layers import (  # noqa: E402
     REGISTRY,
@@ -183,9 +182,7 @@ def browser_side(folder: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = national_arguments(__doc__, repeat=3)
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
     folder = national_folder(args.folder)

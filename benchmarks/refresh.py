@@ -11,7 +11,6 @@ convoy positions) file rewritten with a row added, atomically. Medians of ``--re
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from timing import line, national_folder  # noqa: E402
+from timing import line, national_arguments, national_folder  # noqa: E402
 
 from layers.config import Settings  # noqa: E402
 from layers.feeds import write_atomic  # noqa: E402
@@ -29,9 +28,7 @@ from layers.scene import SceneLoader, picture_key  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser = national_arguments(__doc__, repeat=5)
     args = parser.parse_args()
     folder = national_folder(args.folder)
     from streamlit.testing.v1 import AppTest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -36,3 +37,12 @@ def national_folder(folder: Path | None) -> Path:
         generate(folder, "national", anchor=pd.Timestamp.now(tz="UTC"))
         line("national scenario generated", f"{time.perf_counter() - t0:.2f} s")
     return folder
+
+
+def national_arguments(doc: str, repeat: int) -> argparse.ArgumentParser:
+    """The options every benchmark takes: ``--folder`` (a national set, generated when
+    absent) and ``--repeat`` (runs per median)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
+    parser.add_argument("--repeat", type=int, default=repeat)
+    return parser

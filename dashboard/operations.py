@@ -161,16 +161,14 @@ def show_map(
     assert picture.time_range is not None
     where = operations.browser_where(filters, picture.time_range)
     frames = picture.frames
-    # Every route as served (its lines fetched once); the filter hides some, states restyle.
-    routes = derived["convoy_routes"]
-    shown_routes = set(frames["convoy_routes"]["convoy_id"]) if len(routes) else set()
     groups = [
         REGISTRY["areas"].render(frames["areas"]),
         patrols.render(frames["patrols"], sources=urls["patrols"]),
+        # Every route as served (lines fetched once); the convoy filter hides some.
         convoy_routes.render(
-            convoy_routes.with_convoys(routes, derived["convoy_positions"]),
+            convoy_routes.with_convoys(derived["convoy_routes"], derived["convoy_positions"]),
             source=urls["convoy_routes"]["lines"],
-            visible=routes["convoy_id"].isin(shown_routes).to_numpy() if len(routes) else None,
+            shown=frames["convoy_routes"],
         ),
         polling_stations.render(
             frames["polling_stations"],

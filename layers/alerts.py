@@ -83,17 +83,10 @@ def stations_at_risk(
     epts = events.geometry.to_numpy()
     elon, elat = shapely.get_x(epts), shapely.get_y(epts)
     index = _station_index(stations, located)
-    slon, slat = index.lon, index.lat
-    assert index.tree is not None  # there are located stations
-    hits = index.tree.query_ball_point(geodesy.unit_vectors(elon, elat), geodesy.chord(within_m))
-    lengths = np.array([len(h) for h in hits], dtype=np.int64)
-    if not lengths.sum():
+    s, e = index.within(elon, elat, within_m)
+    if not len(s):
         return pd.DataFrame(columns=columns)
-    s = np.concatenate([np.asarray(h, dtype=np.int64) for h in hits])
-    e = np.repeat(np.arange(len(hits)), lengths)
-    d = geodesy.distances_m(slon[s], slat[s], elon[e], elat[e])
-    keep = d <= within_m
-    s, e, d = s[keep], e[keep], d[keep]
+    d = geodesy.distances_m(index.lon[s], index.lat[s], elon[e], elat[e])
     area = located["area"] if "area" in located else located.get("admin1")
     # Most incidents first, then by station id, nearest first: sorted on numbers.
     counts = np.bincount(s, minlength=len(located))[s]

@@ -121,13 +121,14 @@ def render(
     name: str = "Convoy routes",
     *,
     source: str | None = None,
-    visible: np.ndarray | None = None,
+    shown: pd.DataFrame | None = None,
 ) -> folium.FeatureGroup:
     """Routes as lines, styled by their convoy's state when :func:`with_convoys` gave one
     (a convoy with an alert in red).
 
     ``source``: URL of :func:`dataset` of these routes, fetched once by the browser; each
-    rerun then sends only the styles, states and alerts. ``visible``: which to draw.
+    rerun then sends only the styles, states and alerts. ``shown``: the routes a filter
+    kept (rows of ``routes`` by index); the others are not drawn.
     """
     if "state" in routes:
         index = mapping.category_index(routes["state"], STATES[:-1])
@@ -136,8 +137,8 @@ def render(
     else:
         index = np.full(len(routes), STATES.index("en route"))
     located = (routes.geometry.notna() & ~routes.geometry.is_empty).to_numpy()
-    if visible is not None:
-        index = np.where(visible, index, -1)
+    if shown is not None:
+        index = np.where(routes.index.isin(shown.index), index, -1)
     overlay = {
         "s": index[located].tolist(),
         "columns": {

@@ -33,8 +33,7 @@ def unit_vectors(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
 
 def chord(metres: np.ndarray | float) -> np.ndarray:
     """Chord length on the unit sphere for a surface distance, widened by the search margin."""
-    angle = np.minimum(np.asarray(metres, dtype=float) * SPHERE_MARGIN / EARTH_RADIUS_M, np.pi)
-    return 2.0 * np.sin(angle / 2.0)
+    return chord_exact(np.asarray(metres, dtype=float) * SPHERE_MARGIN)
 
 
 def distance_m(

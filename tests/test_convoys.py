@@ -133,7 +133,7 @@ def test_routes_take_their_convoys_state_and_alerts(tmp_path: Path) -> None:
     visible = (routes_now["state"] == "en route").to_numpy()
     (hidden,) = [
         c
-        for c in convoy_routes.render(routes_now, visible=visible)._children.values()
+        for c in convoy_routes.render(routes_now, shown=routes_now[visible])._children.values()
         if isinstance(c, FeatureLayer)
     ]
     assert [s for s, v in zip(hidden.overlay["s"], visible, strict=True) if not v] == [-1] * int(
