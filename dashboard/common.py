@@ -52,6 +52,13 @@ def derived_picture(settings: Settings, scene: Scene) -> dict[str, gpd.GeoDataFr
     return _derived_cache(settings).derive(scene)
 
 
+def map_datasets(
+    settings: Settings, derived: dict[str, gpd.GeoDataFrame], layer: str
+) -> dict[str, Any]:
+    """The map dataset of ``layer`` (kept, and extended when its feed only grew)."""
+    return _derived_cache(settings).map_datasets(derived, layer)
+
+
 def dataset_key(scene: Scene, layer: str) -> Hashable:
     """What a map dataset of ``layer`` is built from (its columns do not age by the minute)."""
     key = operations.derive_key(layer, scene, minute=False)

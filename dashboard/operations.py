@@ -21,6 +21,7 @@ from dashboard.common import (
     current_scene,
     dataset_key,
     derived_picture,
+    map_datasets,
     published,
     show_banner,
     show_problems,
@@ -245,38 +246,47 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _risk(
-    key: Hashable,
-    _stations: pd.DataFrame,
-    _events: pd.DataFrame,
-    _now: pd.Timestamp,
-    _warning: tuple[str, float, float],
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(every station-incident pair, one row per station at risk); computed once per data
-    version, settings and minute."""
-    pairs = alerts.stations_at_risk(_stations, _events, _now, *_warning)  # type: ignore[arg-type]
-    return pairs, alerts.risk_summary(pairs)
+def _risks(key: Hashable) -> dict[str, alerts.Risk]:
+    """Holds the newest risk for one stations version, early-warning settings and minute."""
+    return {}
+
+
+def current_risk(
+    stations_key: Hashable,
+    stations: pd.DataFrame,
+    events: pd.DataFrame,
+    now: pd.Timestamp,
+    warning: tuple[str, float, float],
+) -> alerts.Risk:
+    """Stations at risk now: found once per stations version, settings and minute, then
+    grown with each new incidents version (only new incidents are searched)."""
+    held = _risks((stations_key, warning, now.floor("min")))
+    risk = held.get("risk")
+    risk = alerts.Risk.find(stations, events, now, *warning) if risk is None else risk.grown(events)
+    held["risk"] = risk
+    return risk
 
 
 RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
 
 
 def show_warnings(
-    risk: pd.DataFrame,
-    pairs: pd.DataFrame,
+    risk: alerts.Risk,
+    among: pd.DataFrame,
     warning: tuple[str, float, float],
     events: pd.DataFrame,
     bases: pd.DataFrame,
     now: pd.Timestamp,
 ) -> None:
     severity, metres, hours = warning
-    stations = len(risk)
+    summary = risk.summary(among)
+    stations = len(summary)
     label = (
         f"Stations at risk: {stations:,} ({severity} or worse within {metres / 1000:g} km, "
         f"last {hours:g} h)"
     )
     with st.expander(label, expanded=stations > 0):
-        shown = risk.head(RISK_ROWS)
+        shown = summary.head(RISK_ROWS)
         picked = st.dataframe(
             shown,
             hide_index=True,
@@ -292,7 +302,7 @@ def show_warnings(
         rows = picked.selection.rows if picked is not None else []
         if rows and rows[0] < len(shown):
             station = shown.iloc[rows[0]]
-            near = pairs[pairs["station_id"].to_numpy(dtype=object) == station["station_id"]]
+            near = risk.pairs(risk.station(station["station_id"]))
             st.caption(f"Incidents near {station['station']} ({station['station_id']}):")
             st.dataframe(
                 near[["incident_id", "type", "severity", "time", "distance_km"]],
@@ -391,38 +401,23 @@ def page() -> None:
             layer: published(
                 layer,
                 dataset_key(scene, layer),
-                lambda layer=layer: operations.map_datasets(derived, layer),
+                lambda layer=layer: map_datasets(settings, derived, layer),
             )
             for layer in ("polling_stations", "incidents", "patrols", "convoy_routes")
         }
         events = derived["incidents"]
-        key = (
-            dataset_key(scene, "polling_stations"),
-            dataset_key(scene, "incidents"),
-            warning,
-            scene.now.floor("min"),
-        )
-        pairs, summary = _risk(key, derived["polling_stations"], events, scene.now, warning)
+        stations_key = dataset_key(scene, "polling_stations")
+        risk = current_risk(stations_key, derived["polling_stations"], events, scene.now, warning)
         urls["at_risk"] = published(
             "at_risk",
-            key,
-            lambda summary=summary: dict(
-                zip(
-                    ("main", "details"),
-                    alerts.at_risk_overlay(derived["polling_stations"], summary),
-                    strict=True,
-                )
-            ),
+            (stations_key, dataset_key(scene, "incidents"), warning, scene.now.floor("min")),
+            lambda: dict(zip(("main", "details"), risk.overlay, strict=True)),
         )
         show_map(picture, derived, filters, settings.tiles, scene.bounds, urls)
         show_arrivals(events, warning[0], scene.now)
-        stations = picture.frames["polling_stations"]
-        if len(stations) < len(derived["polling_stations"]):  # filtered: the risk list too
-            shown = set(stations["id"].to_numpy(dtype=object))
-            summary = summary[[v in shown for v in summary["station_id"].to_numpy(dtype=object)]]
         show_warnings(
-            summary,
-            pairs,
+            risk,
+            picture.frames["polling_stations"],  # filtered: the risk list too
             warning,
             events,
             derived["patrols"],

@@ -3,9 +3,8 @@ patrol bases nearest to an incident. Pure functions of frames; distances geodesi
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, replace
+from functools import cached_property
 
 import folium
 import geopandas as gpd
@@ -13,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import coverage, geodesy, mapping
+from layers import coverage, geodesy, growth, mapping
 from layers.incidents import SEVERITIES
 
 
@@ -21,38 +20,282 @@ def serious(
     incidents: gpd.GeoDataFrame, now: pd.Timestamp, min_severity: str = "high", hours: float = 24.0
 ) -> gpd.GeoDataFrame:
     """Located incidents of at least ``min_severity`` in the ``hours`` before ``now``."""
+    return incidents[_serious_mask(incidents, now, min_severity, hours)]
+
+
+def _serious_mask(
+    incidents: gpd.GeoDataFrame, now: pd.Timestamp, min_severity: str, hours: float
+) -> np.ndarray:
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    floor = rank[min_severity]
+    times = incidents["time"]
     keep = (
-        (incidents["severity"].map(rank).fillna(-1) >= floor).to_numpy(dtype=bool)
-        & (incidents["time"] > now - pd.Timedelta(hours=hours))
-        & (incidents["time"] <= now)
-        & incidents.geometry.notna()
-        & ~incidents.geometry.is_empty
+        (incidents["severity"].map(rank).fillna(-1) >= rank[min_severity]).to_numpy(dtype=bool)
+        & (times > now - pd.Timedelta(hours=hours)).to_numpy(dtype=bool)
+        & (times <= now).to_numpy(dtype=bool)
+        & incidents.geometry.notna().to_numpy()
+        & ~incidents.geometry.is_empty.to_numpy()
     )
-    return incidents[keep]
+    return keep
 
 
-_KEPT: dict[str, tuple[weakref.ref[gpd.GeoDataFrame], Any]] = {}
+def _located(stations: gpd.GeoDataFrame) -> np.ndarray:
+    """Row positions of the stations with a location: the rows of their map dataset."""
+    geoms = stations.geometry
+    return growth.kept(
+        stations, "located", lambda: np.flatnonzero((geoms.notna() & ~geoms.is_empty).to_numpy())
+    )
 
 
-def _kept(stations: gpd.GeoDataFrame, what: str, build: Callable[[], Any]) -> Any:
-    """``build()`` once per stations frame: a derived frame comes back, the same object,
-    on every rerun until its feed changes."""
-    held = _KEPT.get(what)
-    if held is not None and held[0]() is stations:
-        return held[1]
-    value = build()
-    _KEPT[what] = (weakref.ref(stations), value)
-    return value
-
-
-def _station_index(stations: gpd.GeoDataFrame, located: gpd.GeoDataFrame) -> geodesy.SphereIndex:
+def _station_index(stations: gpd.GeoDataFrame) -> geodesy.SphereIndex:
     """The located stations' search tree."""
-    pts = located.geometry.to_numpy()
-    return _kept(
-        stations, "index", lambda: geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
-    )
+
+    def build() -> geodesy.SphereIndex:
+        pts = stations.geometry.to_numpy()[_located(stations)]
+        return geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
+
+    return growth.kept(stations, "index", build)
+
+
+PAIR_COLUMNS = [
+    "station_id",
+    "station",
+    "area",
+    "incident_id",
+    "type",
+    "severity",
+    "time",
+    "distance_km",
+    "incidents",
+]
+SUMMARY_COLUMNS = ["station_id", "station", "area", "incidents", "nearest_incident", "nearest_km"]
+
+
+@dataclass(frozen=True)
+class Risk:
+    """Stations within ``within_m`` of incidents of at least ``min_severity`` in the
+    ``hours`` before ``now``, as numbers: pair k is located station ``s[k]`` (a row of the
+    stations' map dataset), incident row ``e[k]`` of ``events``, ``d[k]`` metres apart.
+
+    Tables and the map overlay are built from these arrays, once per Risk. When the
+    incidents feed grows, :meth:`grown` searches around the new incidents only.
+    """
+
+    stations: gpd.GeoDataFrame
+    events: gpd.GeoDataFrame
+    now: pd.Timestamp
+    min_severity: str
+    within_m: float
+    hours: float
+    s: np.ndarray
+    e: np.ndarray
+    d: np.ndarray
+
+    @classmethod
+    def find(
+        cls,
+        stations: gpd.GeoDataFrame,
+        incidents: gpd.GeoDataFrame,
+        now: pd.Timestamp,
+        min_severity: str = "high",
+        within_m: float = 5_000.0,
+        hours: float = 24.0,
+    ) -> Risk:
+        empty = np.zeros(0, dtype=np.int64)
+        risk = cls(
+            stations,
+            incidents.iloc[0:0],
+            now,
+            min_severity,
+            within_m,
+            hours,
+            empty,
+            empty,
+            np.zeros(0),
+        )
+        return risk._with(incidents, incidents, 0)
+
+    def grown(self, incidents: gpd.GeoDataFrame) -> Risk:
+        """This risk with ``incidents`` as its events: only the rows they added to this
+        risk's events are searched (see :mod:`layers.growth`); found anew when they are
+        not this risk's events grown."""
+        if incidents is self.events:
+            return self
+        added = growth.added_rows(incidents, self.events)
+        if added is None:
+            return Risk.find(
+                self.stations, incidents, self.now, self.min_severity, self.within_m, self.hours
+            )
+        return self._with(incidents, added, len(self.events))
+
+    def _with(self, incidents: gpd.GeoDataFrame, added: gpd.GeoDataFrame, offset: int) -> Risk:
+        rows = np.flatnonzero(_serious_mask(added, self.now, self.min_severity, self.hours))
+        s = e = np.zeros(0, dtype=np.int64)
+        d = np.zeros(0)
+        if len(rows) and len(_located(self.stations)):
+            pts = added.geometry.to_numpy()[rows]
+            elon, elat = shapely.get_x(pts), shapely.get_y(pts)
+            index = _station_index(self.stations)
+            s, k = index.within(elon, elat, self.within_m)
+            d = geodesy.distances_m(index.lon[s], index.lat[s], elon[k], elat[k])
+            e = rows[k] + offset
+        return replace(
+            self,
+            events=incidents,
+            s=np.concatenate([self.s, s]),
+            e=np.concatenate([self.e, e]),
+            d=np.concatenate([self.d, d]),
+        )
+
+    def _station_values(self, column: str, at: np.ndarray) -> pd.Series:
+        frame = self.stations
+        if column not in frame:
+            return pd.Series(np.full(len(at), None, dtype=object), dtype=object)
+        values = growth.kept(
+            frame,
+            f"located {column}",
+            lambda: frame[column].to_numpy(dtype=object)[_located(frame)],
+        )
+        return pd.Series(values[at], dtype=object)
+
+    def _area(self, at: np.ndarray) -> pd.Series:
+        return self._station_values("area" if "area" in self.stations else "admin1", at)
+
+    def _event_values(self, column: str, at: np.ndarray) -> pd.Series:
+        return pd.Series(self.events[column].to_numpy(dtype=object)[at], dtype=object)
+
+    @property
+    def _id_rank(self) -> np.ndarray:
+        """Each located station's place in id order (ties kept in row order)."""
+
+        def build() -> np.ndarray:
+            ids = self._station_values("id", np.arange(len(_located(self.stations))))
+            rank = np.empty(len(ids), dtype=np.int64)
+            rank[np.argsort(ids.to_numpy(dtype=str), kind="stable")] = np.arange(len(ids))
+            return rank
+
+        return growth.kept(self.stations, "id rank", build)
+
+    def pairs(self, station: int | None = None) -> pd.DataFrame:
+        """One row per (station, incident) pair: most incidents first, then by station
+        id, nearest first per station; ``incidents`` counts the station's pairs. With
+        ``station`` (a located station's position), that station's pairs only."""
+        s, e, d = self.s, self.e, self.d
+        if not len(s):
+            return pd.DataFrame(columns=PAIR_COLUMNS)
+        counts = np.bincount(s)[s]
+        if station is None:
+            order = np.lexsort((d, self._id_rank[s], -counts))
+        else:
+            picked = np.flatnonzero(s == station)
+            order = picked[np.argsort(d[picked], kind="stable")]
+        s, e, d, counts = s[order], e[order], d[order], counts[order]
+        return pd.DataFrame(
+            {
+                "station_id": self._station_values("id", s),
+                "station": self._station_values("name", s),
+                "area": self._area(s),
+                "incident_id": self._event_values("id", e),
+                "type": self._event_values("type", e),
+                "severity": self._event_values("severity", e),
+                "time": self.events["time"].array.take(e),
+                "distance_km": np.round(d / 1000, 2),
+                "incidents": counts,
+            }
+        )[PAIR_COLUMNS]
+
+    @cached_property
+    def _nearest(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(stations at risk, their pair counts, nearest incident rows, nearest km), most
+        incidents first, then the nearest, then by id."""
+        if not len(self.s):
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, np.zeros(0)
+        # By station, nearest first: one float key sorts 2.5 times faster than lexsort.
+        order = np.argsort(self.s * 1e8 + self.d)  # distances are below 1e8 m
+        s = self.s[order]
+        first = order[np.concatenate([[True], s[1:] != s[:-1]])]
+        stations = self.s[first]
+        counts = np.bincount(self.s)[stations]
+        km = np.round(self.d[first] / 1000, 2)
+        ranked = np.lexsort((self._id_rank[stations], km, -counts))
+        return stations[ranked], counts[ranked], self.e[first][ranked], km[ranked]
+
+    def _labels(self, rows: np.ndarray) -> np.ndarray:
+        """ "type (severity, id)" of incident ``rows``, each built once."""
+        distinct, where = np.unique(rows, return_inverse=True)
+        text = [
+            f"{t} ({v}, {i})"
+            for t, v, i in zip(
+                self._event_values("type", distinct),
+                self._event_values("severity", distinct),
+                self._event_values("id", distinct),
+                strict=True,
+            )
+        ]
+        return np.asarray(text, dtype=object)[where] if len(text) else np.zeros(0, dtype=object)
+
+    def summary(self, among: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+        """One row per station at risk: incidents nearby and the nearest one (most
+        incidents first, then the nearest). ``among``: only stations in this frame (rows
+        of the stations frame, by index), e.g. after the filters."""
+        if among is None or among is self.stations:
+            return self._summary
+        stations, counts, rows, km = self._nearest
+        index = self.stations.index[_located(self.stations)[stations]]
+        keep = index.isin(among.index)
+        return self._table(stations[keep], counts[keep], rows[keep], km[keep])
+
+    @cached_property
+    def _summary(self) -> pd.DataFrame:
+        return self._table(*self._nearest)
+
+    def _table(
+        self, stations: np.ndarray, counts: np.ndarray, rows: np.ndarray, km: np.ndarray
+    ) -> pd.DataFrame:
+        if not len(stations):
+            return pd.DataFrame(columns=SUMMARY_COLUMNS)
+        return pd.DataFrame(
+            {
+                "station_id": self._station_values("id", stations),
+                "station": self._station_values("name", stations),
+                "area": self._area(stations),
+                "incidents": counts,
+                "nearest_incident": pd.Series(self._labels(rows), dtype=object),
+                "nearest_km": km,
+            }
+        )
+
+    def station(self, station_id: object) -> int | None:
+        """The located position of the station with ``station_id`` (None if not at risk)."""
+        stations = self._nearest[0]
+        ids = self._station_values("id", stations).to_numpy(dtype=object)
+        hit = np.flatnonzero(ids == station_id)
+        return int(stations[hit[0]]) if len(hit) else None
+
+    @cached_property
+    def overlay(self) -> tuple[dict[str, object], dict[str, object]]:
+        """The stations at risk as an overlay on the stations' own map dataset (its
+        located rows, in order): "s" 0 for a station at risk, -1 to leave it out; as
+        details, its incidents nearby, the nearest one and how far. The browser already
+        has the stations' points: a new minute or incident sends only this."""
+        n = len(_located(self.stations))
+        stations, counts, rows, km = self._nearest
+        s = np.full(n, -1, dtype=np.int64)
+        s[stations] = 0
+        incidents = np.full(n, None, dtype=object)
+        incidents[stations] = counts.tolist()
+        nearest = np.full(n, None, dtype=object)
+        nearest[stations] = self._labels(rows)
+        distance = np.full(n, None, dtype=object)
+        distance[stations] = km.tolist()
+        return {"n": n, "s": s.tolist()}, {
+            "n": n,
+            "columns": {
+                "incidents": incidents.tolist(),
+                "nearest": nearest.tolist(),
+                "nearest_km": distance.tolist(),
+            },
+        }
 
 
 def stations_at_risk(
@@ -64,130 +307,8 @@ def stations_at_risk(
     hours: float = 24.0,
 ) -> pd.DataFrame:
     """Stations with serious recent incidents within ``within_m``: one row per (station,
-    incident) pair, nearest first per station, with ``incidents`` (count per station)."""
-    events = serious(incidents, now, min_severity, hours)
-    columns = [
-        "station_id",
-        "station",
-        "area",
-        "incident_id",
-        "type",
-        "severity",
-        "time",
-        "distance_km",
-        "incidents",
-    ]
-    located = stations[stations.geometry.notna() & ~stations.geometry.is_empty]
-    if not len(events) or not len(located):
-        return pd.DataFrame(columns=columns)
-    epts = events.geometry.to_numpy()
-    elon, elat = shapely.get_x(epts), shapely.get_y(epts)
-    index = _station_index(stations, located)
-    s, e = index.within(elon, elat, within_m)
-    if not len(s):
-        return pd.DataFrame(columns=columns)
-    d = geodesy.distances_m(index.lon[s], index.lat[s], elon[e], elat[e])
-    area = located["area"] if "area" in located else located.get("admin1")
-    # Most incidents first, then by station id, nearest first: sorted on numbers.
-    counts = np.bincount(s, minlength=len(located))[s]
-    involved, where = np.unique(s, return_inverse=True)
-    ids = located["id"].to_numpy(dtype=object)
-    id_rank = np.empty(len(involved), dtype=np.int64)
-    id_rank[np.argsort(ids[involved].astype(str), kind="stable")] = np.arange(len(involved))
-    order = np.lexsort((d, id_rank[where], -counts))
-    s, e, d, counts = s[order], e[order], d[order], counts[order]
-
-    def text(values: np.ndarray) -> pd.Series:  # kept as Python objects: no conversion
-        return pd.Series(values, dtype=object)
-
-    return pd.DataFrame(
-        {
-            "station_id": text(ids[s]),
-            "station": text(located["name"].to_numpy(dtype=object)[s])
-            if "name" in located
-            else None,
-            "area": text(area.to_numpy(dtype=object)[s]) if area is not None else None,
-            "incident_id": text(events["id"].to_numpy(dtype=object)[e]),
-            "type": text(events["type"].to_numpy(dtype=object)[e]),
-            "severity": text(events["severity"].to_numpy(dtype=object)[e]),
-            "time": events["time"].array.take(e),
-            "distance_km": np.round(d / 1000, 2),
-            "incidents": counts,
-        }
-    )[columns]
-
-
-def risk_summary(risk: pd.DataFrame) -> pd.DataFrame:
-    """One row per station at risk: incidents nearby, and the nearest one (most first)."""
-    if risk.empty:
-        return pd.DataFrame(
-            columns=["station_id", "station", "area", "incidents", "nearest_incident", "nearest_km"]
-        )
-    # The pairs come grouped by station, nearest first: each station's first row.
-    ids = risk["station_id"].to_numpy(dtype=object)
-    first = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
-    incidents = risk["incidents"].to_numpy()[first]
-    km = risk["distance_km"].to_numpy()[first]
-    label = [
-        f"{t} ({v}, {i})"
-        for t, v, i in zip(
-            risk["type"].to_numpy(dtype=object)[first],
-            risk["severity"].to_numpy(dtype=object)[first],
-            risk["incident_id"].to_numpy(dtype=object)[first],
-            strict=True,
-        )
-    ]
-    order = np.lexsort((km, -incidents))  # most incidents first, then the nearest
-    return pd.DataFrame(
-        {
-            "station_id": pd.Series(ids[first][order], dtype=object),
-            "station": pd.Series(
-                risk["station"].to_numpy(dtype=object)[first][order], dtype=object
-            ),
-            "area": pd.Series(risk["area"].to_numpy(dtype=object)[first][order], dtype=object),
-            "incidents": incidents[order],
-            "nearest_incident": pd.Series(np.asarray(label, dtype=object)[order], dtype=object),
-            "nearest_km": km[order],
-        }
-    )
-
-
-def at_risk_overlay(
-    stations: gpd.GeoDataFrame, summary: pd.DataFrame
-) -> tuple[dict[str, object], dict[str, object]]:
-    """The stations of a :func:`risk_summary` as an overlay on the stations' own map
-    dataset (its located rows, in order): "s" 0 for a station at risk, -1 to leave it
-    out, and as details its incidents nearby and the nearest one. The browser already
-    has the stations' points: a new minute or incident sends only this."""
-    geoms = stations.geometry
-    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
-    position = _kept(
-        stations,
-        "positions",
-        lambda: {
-            v: i for i, v in enumerate(stations["id"].to_numpy(dtype=object)[located].tolist())
-        },
-    )
-    n = int(located.sum())
-    ids = summary["station_id"].to_numpy(dtype=object)
-    on_map = np.fromiter((v in position for v in ids), dtype=bool, count=len(ids))
-    at = [position[v] for v in ids[on_map]]
-    flagged = summary[on_map]
-    s = np.full(n, -1, dtype=np.int64)
-    s[at] = 0
-    incidents = np.full(n, None, dtype=object)
-    nearest = np.full(n, None, dtype=object)
-    incidents[at] = [int(c) for c in flagged["incidents"].tolist()]
-    nearest[at] = [
-        f"{label}, {km} km"
-        for label, km in zip(
-            flagged["nearest_incident"].tolist(), flagged["nearest_km"].tolist(), strict=True
-        )
-    ]
-    return {"n": n, "s": s.tolist()}, {
-        "n": n,
-        "columns": {"incidents": incidents.tolist(), "nearest": nearest.tolist()},
-    }
+    incident) pair, as :meth:`Risk.pairs`."""
+    return Risk.find(stations, incidents, now, min_severity, within_m, hours).pairs()
 
 
 def nearest_patrols(
@@ -250,7 +371,7 @@ def render_at_risk(
 ) -> folium.FeatureGroup:
     """An orange ring around each station at risk (clustered when there are many):
     ``points`` is the stations' map dataset (or its URL), ``overlay`` and the last of
-    ``details`` come from :func:`at_risk_overlay`."""
+    ``details`` come from :attr:`Risk.overlay`."""
     group = folium.FeatureGroup(name=name)
     mapping.PointCloud(
         "at_risk",
@@ -262,6 +383,7 @@ def render_at_risk(
             ("Id", "id"),
             ("Serious incidents nearby", "incidents"),
             ("Nearest", "nearest"),
+            ("Nearest, km", "nearest_km"),
         ),
         where=where,
         details=details,

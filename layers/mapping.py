@@ -210,6 +210,46 @@ def columnar(
     return data
 
 
+def joined_columnar(earlier: dict[str, Any], added: dict[str, Any]) -> dict[str, Any]:
+    """The :func:`columnar` dataset of a frame's rows, from that of its first rows
+    (``earlier``) and that of the rest (``added``): the rows a feed appended are built
+    alone. Labelled columns share their labels (kept as labels while few enough)."""
+    n = earlier["n"] + added["n"]
+    out: dict[str, Any] = {"n": n}
+    for name in ("s", "x", "y", "t", "r"):
+        if name in earlier:
+            out[name] = earlier[name] + added[name]
+    out["columns"] = {
+        name: _joined_column(column, added["columns"][name], n)
+        for name, column in earlier["columns"].items()
+    }
+    return out
+
+
+def _joined_column(earlier: Any, added: Any, n: int) -> Any:
+    if isinstance(earlier, dict) and isinstance(added, dict):
+        labels = list(earlier["labels"])
+        place = {v: i for i, v in enumerate(labels)}
+        remap = []
+        for v in added["labels"]:
+            if v not in place:
+                place[v] = len(labels)
+                labels.append(v)
+            remap.append(place[v])
+        if len(labels) <= max(1, n // 4):
+            codes = [remap[c] if c >= 0 else -1 for c in added["codes"]]
+            return {"labels": labels, "codes": earlier["codes"] + codes}
+    return _plain(earlier) + _plain(added)
+
+
+def _plain(column: Any) -> list[Any]:
+    """A column's values, whether labelled or not."""
+    if not isinstance(column, dict):
+        return list(column)
+    labels = column["labels"]
+    return [labels[c] if c >= 0 else None for c in column["codes"]]
+
+
 def _json_values(column: pd.Series) -> list[Any]:
     """A column's values as JSON can carry them; vectorised for numbers and plain text."""
     dtype = column.dtype

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from layers import convoy_routes as routes_layer
-from layers import coverage, gaps, mapping
+from layers import coverage, gaps, growth, mapping
 from layers import incidents as incidents_layer
 from layers import patrols as patrols_layer
 from layers import polling_stations as stations_layer
@@ -132,8 +132,16 @@ def map_datasets(derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, 
         return patrols_layer.datasets(derived["patrols"])
     if layer == "convoy_routes":
         return {"lines": routes_layer.dataset(derived["convoy_routes"])}
+    return _parts(_points(derived[layer], layer), layer)
+
+
+def _points(frame: gpd.GeoDataFrame, layer: str) -> dict[str, Any]:
+    """Stations' or incidents' map columns (:func:`layers.mapping.columnar`)."""
     module = stations_layer if layer == "polling_stations" else incidents_layer
-    data = module.dataset(derived[layer], columns=("area",))
+    return module.dataset(frame, columns=("area",))
+
+
+def _parts(data: dict[str, Any], layer: str) -> dict[str, Any]:
     main, details = mapping.split_details(data, MAP_FILTER_COLUMNS[layer])
     return {"main": main, "details": details}
 
@@ -199,19 +207,21 @@ def derive_picture(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
 AREA_LAYERS = ("polling_stations", "incidents")
 
 
-def derive_key(name: str, scene: Scene, minute: bool = True) -> Hashable | None:
+def derive_key(name: str, scene: Scene, minute: bool = True, own: bool = True) -> Hashable | None:
     """What layer ``name``'s derived frame depends on, or None when that cannot be told.
 
     Stations: their feed, the bases and which bases are on shift now (coverage), the
     areas. Incidents and convoys: their feeds and the minute (ages, states), unless
     ``minute`` is False (for what is built from columns that do not age). The rest:
-    their own feed.
+    their own feed. ``own=False``: everything but the layer's own feed.
     """
     inputs = {
         "polling_stations": ("polling_stations", "patrols", "areas"),
         "incidents": ("incidents", "areas"),
         "convoy_positions": ("convoy_positions", "convoy_routes"),
     }.get(name, (name,))
+    if not own:
+        inputs = tuple(feed for feed in inputs if feed != name)
     if any(feed not in scene.versions for feed in inputs):
         return None  # a scene put together by hand: no versions to compare
     versions = tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs)
@@ -224,16 +234,31 @@ def derive_key(name: str, scene: Scene, minute: bool = True) -> Hashable | None:
     return versions
 
 
+# Layers whose derive is row by row: rows appended to the feed derive on their own.
+ROW_WISE = ("incidents",)
+
+
+@dataclass(frozen=True)
+class _Derived:
+    key: Hashable
+    context: Hashable  # the key without the layer's own feed
+    source: gpd.GeoDataFrame  # the scene's frame it was derived from
+    frame: gpd.GeoDataFrame
+
+
 class DerivedCache:
     """Derived layers kept between reruns, each recomputed only when its inputs changed.
 
     A filter change or a refresh where nothing changed costs no derivation; a new
     incidents file re-derives incidents only (coverage of 180,000 stations is the costly
-    one, and depends on neither).
+    one, and depends on neither), and when the file only grew, only its new rows (the
+    result is recorded as grown, see :mod:`layers.growth`).
+    Also keeps the map datasets (:meth:`map_datasets`), extended in the same way.
     """
 
     def __init__(self) -> None:
-        self._memo: dict[str, tuple[Hashable, gpd.GeoDataFrame]] = {}
+        self._memo: dict[str, _Derived] = {}
+        self._datasets: dict[str, tuple[gpd.GeoDataFrame, dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self.keys: dict[str, Hashable | None] = {}
 
@@ -246,16 +271,47 @@ class DerivedCache:
                 key = derive_key(name, scene)
                 self.keys[name] = key
                 memo = self._memo.get(name)
-                if key is not None and memo is not None and memo[0] == key:
-                    out[name] = memo[1]
+                if key is not None and memo is not None and memo.key == key:
+                    out[name] = memo.frame
                     continue
-                frame = layer.derive(scene[name], scene)
+                context = derive_key(name, scene, own=False)
+                added = (
+                    growth.added_rows(scene[name], memo.source)
+                    if name in ROW_WISE and memo is not None and memo.context == context
+                    else None
+                )
+                source = scene[name] if added is None else added
+                frame = layer.derive(source, scene)
                 if name in AREA_LAYERS:
                     frame = with_area(frame, scene["areas"])
+                if added is not None and memo is not None:
+                    earlier = memo.frame
+                    frame = gpd.GeoDataFrame(
+                        pd.concat([earlier, frame]), geometry="geometry", crs=earlier.crs
+                    )
+                    growth.grew(frame, earlier)
                 out[name] = frame
                 if key is not None:
-                    self._memo[name] = (key, frame)
+                    self._memo[name] = _Derived(key, context, scene[name], frame)
         return out
+
+    def map_datasets(self, derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, Any]:
+        """:func:`map_datasets`; for stations and incidents, kept per layer, and when the
+        layer's derived frame grew from the kept one, only its new rows are built."""
+        if layer not in MAP_FILTER_COLUMNS:
+            return map_datasets(derived, layer)
+        frame = derived[layer]
+        with self._lock:
+            held = self._datasets.get(layer)
+        if held is not None and held[0] is frame:
+            data = held[1]
+        elif layer in ROW_WISE and held is not None and growth.extends(frame, held[0]):
+            data = mapping.joined_columnar(held[1], _points(frame.iloc[len(held[0]) :], layer))
+        else:
+            data = _points(frame, layer)
+        with self._lock:
+            self._datasets[layer] = (frame, data)
+        return _parts(data, layer)
 
 
 def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:

@@ -10,6 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers import growth
 from layers.config import Scenario, Settings, read_scenario
 from layers.feeds import FeedStore, FeedVersion, RawTable
 from layers.problems import Level, Problem
@@ -145,9 +146,11 @@ def _appended(earlier: gpd.GeoDataFrame, added: gpd.GeoDataFrame) -> gpd.GeoData
     """A feed's rows read before, then the rows appended to its file since."""
     if not len(added):
         return earlier
-    return gpd.GeoDataFrame(
+    joined = gpd.GeoDataFrame(
         pd.concat([earlier, added], ignore_index=True), geometry="geometry", crs=earlier.crs
     )
+    growth.grew(joined, earlier)
+    return joined
 
 
 class SceneLoader:

@@ -105,18 +105,60 @@ def test_at_risk_overlay_marks_the_stations_in_the_stations_own_dataset() -> Non
     frame.loc[3] = ["S-none", "D", "S", None]  # no location: not in the map's points
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
     events = incidents([("crit", 11.0, "critical", 1), ("high", 29.0, "high", 3)])
-    summary = alerts.risk_summary(alerts.stations_at_risk(frame, events, NOW))
-    overlay, details = alerts.at_risk_overlay(frame, summary)
+    risk = alerts.Risk.find(frame, events, NOW)
+    overlay, details = risk.overlay
     points = mapping.columnar(frame, ["id"])
     assert overlay["n"] == points["n"] == 3  # laid over the same located rows
     marked = [points["columns"]["id"][i] for i, s in enumerate(overlay["s"]) if s == 0]
-    assert sorted(marked) == sorted(summary["station_id"]) == ["S10", "S30"]
+    assert sorted(marked) == sorted(risk.summary()["station_id"]) == ["S10", "S30"]
     columns = details["columns"]
     assert columns["incidents"] == [None, 1, 1]
-    assert columns["nearest"][1].startswith("Armed attack (critical, crit), 1.0")
+    assert columns["nearest"][1] == "Armed attack (critical, crit)"
+    assert columns["nearest_km"][1] == pytest.approx(1.0, abs=0.01)
     assert overlay["s"][0] == -1 and columns["nearest"][0] is None  # S0: not at risk
     far = incidents([("far", 500.0, "critical", 1)])  # no station within 5 km
-    quiet, _ = alerts.at_risk_overlay(
-        frame, alerts.risk_summary(alerts.stations_at_risk(frame, far, NOW))
-    )
+    quiet, _ = alerts.Risk.find(frame, far, NOW).overlay
     assert quiet["s"] == [-1, -1, -1]  # nobody at risk: every point left out
+
+
+def test_summary_most_incidents_first_then_nearest_and_per_station_pairs() -> None:
+    events = incidents(
+        [
+            ("a", 9.0, "high", 1),  # 1 km from S10
+            ("b", 12.0, "critical", 2),  # 2 km from S10
+            ("c", 27.0, "high", 3),  # 3 km from S30
+            ("d", 0.5, "critical", 1),  # 0.5 km from S0
+        ]
+    )
+    risk = alerts.Risk.find(stations(), events, NOW)
+    summary = risk.summary()
+    assert summary["station_id"].tolist() == ["S10", "S0", "S30"]
+    assert summary["incidents"].tolist() == [2, 1, 1]
+    assert summary["nearest_incident"].tolist()[0] == "Armed attack (high, a)"
+    assert summary["nearest_km"].tolist() == pytest.approx([1.0, 0.5, 3.0], abs=0.01)
+    near = risk.pairs(risk.station("S10"))
+    assert near["incident_id"].tolist() == ["a", "b"]  # nearest first
+    assert risk.station("S-unknown") is None
+    south = stations().iloc[[2]]  # the filters left S30 only
+    assert risk.summary(among=south)["station_id"].tolist() == ["S30"]
+
+
+def test_a_grown_risk_searches_new_incidents_only_and_equals_a_fresh_search() -> None:
+    from layers import growth
+
+    first = incidents([("a", 9.0, "high", 1), ("b", 12.0, "low", 2)])
+    risk = alerts.Risk.find(stations(), first, NOW)
+    added = incidents([("c", 27.0, "critical", 0.5), ("d", 100.0, "high", 0.5)])
+    more = gpd.GeoDataFrame(pd.concat([first, added], ignore_index=True), crs="EPSG:4326")
+    growth.grew(more, first)
+    grown = risk.grown(more)
+    assert grown.events is more and risk.grown(first) is risk
+    fresh = alerts.Risk.find(stations(), more, NOW)
+    pd.testing.assert_frame_equal(grown.pairs(), fresh.pairs())
+    pd.testing.assert_frame_equal(grown.summary(), fresh.summary())
+    assert grown.overlay == fresh.overlay
+    assert set(grown.pairs()["incident_id"]) == {"a", "c"}
+    other = incidents([("z", 30.0, "critical", 1)])  # not grown from `first`: searched anew
+    assert alerts.Risk.find(stations(), first, NOW).grown(other).pairs()[
+        "incident_id"
+    ].tolist() == ["z"]

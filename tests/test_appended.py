@@ -127,3 +127,43 @@ def test_windows_line_ends_and_a_bom_read_appended_rows_too(
     pd.testing.assert_frame_equal(kept.data, whole.data)
     assert problems(kept) == problems(whole)
     assert kept.data["id"].tolist() == ["S1", "S2", "S3"]  # the repeated S1 left out
+
+
+def plain(data: dict) -> dict:
+    """A map dataset with every labelled column written out, to compare values."""
+    from layers.mapping import _plain
+
+    return {
+        **data,
+        "columns": {name: _plain(column) for name, column in data["columns"].items()},
+    }
+
+
+def test_grown_feed_derives_and_builds_its_new_rows_alone(live) -> None:  # type: ignore[no-untyped-def]
+    from layers import alerts, growth, operations
+
+    sim, loader, _ = live
+    now = sim.now + pd.Timedelta(minutes=5)  # after every step's incidents
+    cache = operations.DerivedCache()
+    derived = cache.derive(loader.load(now=now))
+    cache.map_datasets(derived, "incidents")
+    risk = alerts.Risk.find(derived["polling_stations"], derived["incidents"], now, "low")
+    pairs = len(risk.s)
+    for _ in range(3):
+        sim.step(incidents=3)
+        scene = loader.load(now=now)
+        before = derived["incidents"]
+        derived = cache.derive(scene)
+        assert growth.extends(derived["incidents"], before)  # only the new rows derived
+        assert len(derived["incidents"]) > len(before)
+        whole = operations.derive_picture(scene)
+        pd.testing.assert_frame_equal(derived["incidents"], whole["incidents"])
+        kept = cache.map_datasets(derived, "incidents")
+        fresh = operations.map_datasets(whole, "incidents")
+        for part in ("main", "details"):
+            assert plain(kept[part]) == plain(fresh[part])
+        risk = risk.grown(derived["incidents"])
+        again = alerts.Risk.find(derived["polling_stations"], whole["incidents"], now, "low")
+        pd.testing.assert_frame_equal(risk.summary(), again.summary())
+        assert risk.overlay == again.overlay
+    assert len(risk.s) > pairs  # the new incidents put stations at risk
