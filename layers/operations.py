@@ -316,19 +316,24 @@ class DerivedCache:
 
 def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:
     """The values a user can filter on, as found in the data."""
-    stations, events = derived["polling_stations"], derived["incidents"]
-    convoys = derived["convoy_positions"]
 
-    def values(column: pd.Series) -> set[str]:  # unique() first: cheap on 180,000 rows
-        return {str(v) for v in column.dropna().unique()}
+    def values(layer: str, column: str) -> set[str]:  # once per derived frame
+        frame = derived[layer]
+        if not len(frame):
+            return set()
+        return growth.kept(
+            frame,
+            f"choices {layer} {column}",
+            lambda: {str(v) for v in frame[column].dropna().unique()},
+        )
 
-    severities = values(events["severity"])
+    severities = values("incidents", "severity")
     return {
-        "areas": sorted(values(stations["area"]) | values(events["area"])),
-        "station_statuses": sorted(values(stations["status"])),
-        "incident_types": sorted(values(events["type"])),
+        "areas": sorted(values("polling_stations", "area") | values("incidents", "area")),
+        "station_statuses": sorted(values("polling_stations", "status")),
+        "incident_types": sorted(values("incidents", "type")),
         "severities": [s for s in (*incidents_layer.SEVERITIES, "unknown") if s in severities],
-        "convoy_states": sorted(values(convoys["state"])) if len(convoys) else [],
+        "convoy_states": sorted(values("convoy_positions", "state")),
     }
 
 
@@ -368,18 +373,27 @@ def kpis(picture: Picture) -> dict[str, float | int | None]:
     percentages are of the stations (voters) with a known location.
     """
     stations = picture.frames["polling_stations"]
-    known = stations[stations["coverage_state"] != "unknown"]
-    covered = known[known["coverage_state"] == "covered"]
-    voters = known["registered_voters"].fillna(0).sum()
+
+    def count() -> tuple[int, int, float, float]:  # once per derived (unfiltered) frame
+        state = stations["coverage_state"]
+        known = (state != "unknown").to_numpy(dtype=bool)
+        covered = (state == "covered").to_numpy(dtype=bool)
+        voters = stations["registered_voters"].to_numpy(dtype=float, na_value=0.0)
+        return (
+            int(known.sum()),
+            int(covered.sum()),
+            float(voters[known].sum()),
+            float(voters[covered].sum()),
+        )
+
+    known, covered, voters, voters_covered = growth.kept(stations, "kpis", count)
     convoys = picture.frames["convoy_positions"]
     return {
         "stations": len(stations),
-        "located": len(known),
-        "covered": len(covered),
-        "covered_pct": 100.0 * len(covered) / len(known) if len(known) else None,
-        "voters_covered_pct": (
-            100.0 * covered["registered_voters"].fillna(0).sum() / voters if voters else None
-        ),
+        "located": known,
+        "covered": covered,
+        "covered_pct": 100.0 * covered / known if known else None,
+        "voters_covered_pct": 100.0 * voters_covered / voters if voters else None,
         "incidents": len(picture.frames["incidents"]),
         "convoys_en_route": int((convoys["state"] == "en route").sum()) if len(convoys) else 0,
     }

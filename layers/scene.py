@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -40,7 +41,15 @@ class Scene:
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:
         """(minx, miny, maxx, maxy) of every located feature, or None when nothing is located."""
-        boxes = [f.geometry.dropna().total_bounds for f in self.frames.values() if len(f)]
+
+        def box(frame: gpd.GeoDataFrame) -> np.ndarray:
+            return np.asarray(frame.geometry.dropna().total_bounds)
+
+        boxes = [
+            growth.kept(f, f"bounds {name}", partial(box, f))
+            for name, f in self.frames.items()
+            if len(f)
+        ]
         boxes = [b for b in boxes if np.isfinite(b).all()]
         if not boxes:
             return None
