@@ -268,14 +268,15 @@ def current_risk(
 
 
 RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
+QUICK_CHOICES = 300  # newest serious incidents offered for quick response
 
 
 def show_warnings(
     risk: alerts.Risk,
     among: pd.DataFrame,
     warning: tuple[str, float, float],
-    events: pd.DataFrame,
     bases: pd.DataFrame,
+    bases_key: Hashable,
     now: pd.Timestamp,
 ) -> None:
     severity, metres, hours = warning
@@ -311,7 +312,7 @@ def show_warnings(
             )
         else:
             st.caption("Select a station to list every incident near it, nearest first.")
-    recent = alerts.serious(events, now, severity, hours).sort_values("time", ascending=False)
+    recent = risk.recent(QUICK_CHOICES)
     if not len(recent):
         return
     with st.expander("Quick response: nearest patrols to an incident"):
@@ -324,8 +325,22 @@ def show_warnings(
         picked = st.selectbox(
             "Incident", list(labels), format_func=labels.get, key="quick_incident"
         )
+        if len(risk.serious) > len(recent):
+            st.caption(
+                f"The {len(recent):,} newest of {len(risk.serious):,} {severity} or worse "
+                f"incidents in the last {hours:g} h (early-warning settings)."
+            )
         where = recent.loc[recent["id"] == picked].geometry.iloc[0]
-        st.dataframe(alerts.nearest_patrols(where, bases, now), hide_index=True, width="stretch")
+        key = (picked, bases_key, now.floor("min"))
+        st.dataframe(_nearest_patrols(key, where, bases, now), hide_index=True, width="stretch")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _nearest_patrols(
+    key: Hashable, _where: object, _bases: pd.DataFrame, _now: pd.Timestamp
+) -> pd.DataFrame:
+    """Nearest patrols to one incident, once per incident, patrols version and minute."""
+    return alerts.nearest_patrols(_where, _bases, _now)  # type: ignore[arg-type]
 
 
 CONVOY_COLUMNS = {
@@ -419,8 +434,8 @@ def page() -> None:
             risk,
             picture.frames["polling_stations"],  # filtered: the risk list too
             warning,
-            events,
             derived["patrols"],
+            dataset_key(scene, "patrols"),
             scene.now,
         )
         show_convoys(picture)

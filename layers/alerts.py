@@ -89,6 +89,7 @@ class Risk:
     s: np.ndarray
     e: np.ndarray
     d: np.ndarray
+    serious: np.ndarray  # rows of ``events`` at or above the severity in the window
 
     @classmethod
     def find(
@@ -111,6 +112,7 @@ class Risk:
             empty,
             empty,
             np.zeros(0),
+            empty,
         )
         return risk._with(incidents, incidents, 0)
 
@@ -144,7 +146,15 @@ class Risk:
             s=np.concatenate([self.s, s]),
             e=np.concatenate([self.e, e]),
             d=np.concatenate([self.d, d]),
+            serious=np.concatenate([self.serious, rows + offset]),
         )
+
+    def recent(self, count: int | None = None) -> gpd.GeoDataFrame:
+        """The serious incidents of this risk, newest first (the ``count`` newest)."""
+        rows = self.serious
+        times = self.events["time"].array.asi8[rows]
+        order = np.argsort(-times, kind="stable")
+        return self.events.iloc[rows[order[:count]]]
 
     def _station_values(self, column: str, at: np.ndarray) -> pd.Series:
         frame = self.stations
@@ -345,12 +355,24 @@ def arrivals(
     ``seen=None`` (a session's first look) raises nothing: what was already in the feed
     when the screen opened is not news.
     """
-    ids = incidents["id"].to_numpy(dtype=object)  # text, as the schema reads ids
-    now_seen = frozenset(v for v in ids if v is not None and v == v)  # v == v: not NaN
+
+    def present(rows: gpd.GeoDataFrame) -> frozenset[str]:
+        ids = rows["id"].to_numpy(dtype=object)  # text, as the schema reads ids
+        return frozenset(v for v in ids if v is not None and v == v)  # v == v: not NaN
+
+    # Kept per incidents frame (and grown with its new rows): the usual refresh, where
+    # nothing is new, compares two sets it already has.
+    now_seen = growth.kept(
+        incidents,
+        "arrivals ids",
+        lambda: present(incidents),
+        lambda ids, added: ids | present(added),
+    )
     if seen is None:
         return incidents.iloc[0:0], now_seen
-    if now_seen <= seen:  # nothing new: the usual refresh
+    if now_seen is seen or now_seen <= seen:  # nothing new: the usual refresh
         return incidents.iloc[0:0], seen
+    ids = incidents["id"].to_numpy(dtype=object)
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     new = np.fromiter((v not in seen for v in ids), dtype=bool, count=len(ids))
     fresh = incidents[new]

@@ -624,12 +624,19 @@ class _ReadText:
         else:
             head_records = int(raw.rows[0]) - 1 if len(raw.rows) else raw.records
             head = b"".join(data.splitlines(keepends=True)[:head_records])
+        # One record per line, so appended bytes are appended records. For an appended
+        # part only its own bytes are counted: the earlier ones were counted before.
+        lines = (
+            before.records + data.count(b"\n", len(before.data))
+            if before is not None and before.appendable
+            else data.count(b"\n")
+        )
         appendable = (
             not raw.is_geojson
             and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # lines: bytes
             and raw.records > 0
             and data.endswith(b"\n")
-            and data.count(b"\n") == raw.records
+            and lines == raw.records
         )
         return cls(
             data, head, head_records, raw.records, list(raw.values.columns), raw.hxl, appendable

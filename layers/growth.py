@@ -3,16 +3,18 @@
 Incident and position feeds grow by appended rows. When a frame is an earlier frame
 with rows added (:func:`grew`), what was built from the earlier rows (derived columns,
 map datasets, incident pairs) can be kept and only the new rows built. The record is
-per object and dies with it: nothing here holds a frame alive.
+per object and dies with it; a value kept with ``grow`` holds its frame (one per kind).
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
+
+V = TypeVar("V")
 
 # id(frame) -> (the frame, the frame it extends, that frame's row count); weak both ways.
 _PARENTS: dict[int, tuple[weakref.ref[Any], weakref.ref[Any], int]] = {}
@@ -48,16 +50,27 @@ def added_rows(frame: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame | Non
     return frame.iloc[len(earlier) :]
 
 
-_KEPT: dict[str, tuple[weakref.ref[Any], Any]] = {}
+# what -> (the frame, the value built from it, the frame again when it may grow: held, so
+# that its successor can be told to extend it).
+_KEPT: dict[str, tuple[weakref.ref[Any], Any, Any]] = {}
 
 
-def kept(frame: Any, what: str, build: Callable[[], Any]) -> Any:
+def kept(
+    frame: Any,
+    what: str,
+    build: Callable[[], V],
+    grow: Callable[[V, pd.DataFrame], V] | None = None,
+) -> V:
     """``build()`` once per ``frame`` object and ``what``: a kept frame (a derived layer)
     comes back, the same object, on every rerun until its feed changes. One value per
-    ``what`` is held; a new frame replaces it."""
+    ``what`` is held; a new frame replaces it. With ``grow``, a frame grown from the held
+    one gets ``grow(held value, its added rows)`` instead of a new build (``grow`` must
+    not change the held value: it may still be in use)."""
     held = _KEPT.get(what)
     if held is not None and held[0]() is frame:
         return held[1]
-    value = build()
-    _KEPT[what] = (weakref.ref(frame), value)
+    earlier = held[2] if held is not None else None
+    added = added_rows(frame, earlier) if grow is not None and earlier is not None else None
+    value = build() if added is None or held is None or grow is None else grow(held[1], added)
+    _KEPT[what] = (weakref.ref(frame), value, frame if grow is not None else None)
     return value

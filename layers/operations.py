@@ -321,10 +321,15 @@ def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:
         frame = derived[layer]
         if not len(frame):
             return set()
+
+        def of(rows: gpd.GeoDataFrame) -> set[str]:
+            return {str(v) for v in rows[column].dropna().unique()}
+
         return growth.kept(
             frame,
             f"choices {layer} {column}",
-            lambda: {str(v) for v in frame[column].dropna().unique()},
+            lambda: of(frame),
+            lambda known, added: known | of(added),
         )
 
     severities = values("incidents", "severity")

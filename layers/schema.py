@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from layers import growth
 from layers.feeds import (
     LAT_NAMES,
     LON_NAMES,
@@ -484,9 +485,9 @@ class _Reader:
         bulk_x, bulk_y = lon[ok], lat[ok]
         earlier = self.raw.earlier
         if earlier is not None and len(earlier):
-            pts = earlier.geometry[earlier.geom_type == "Point"].to_numpy()
-            bulk_x = np.concatenate([bulk_x, shapely.get_x(pts)])
-            bulk_y = np.concatenate([bulk_y, shapely.get_y(pts)])
+            earlier_x, earlier_y = _point_coordinates(earlier, self.spec.name)
+            bulk_x = np.concatenate([bulk_x, earlier_x])
+            bulk_y = np.concatenate([bulk_y, earlier_y])
         if len(bulk_x) < 20:
             return result
         # A robust box round the bulk (quartiles widened by twice their spread and half a
@@ -590,8 +591,8 @@ class _Reader:
         earlier = self.raw.earlier  # rows read before these were appended
         known: dict[object, int] = {}
         if earlier is not None and key in earlier and len(earlier):
-            known = dict(zip(earlier[key], earlier["source_row"], strict=True))
-            repeated |= ids.isin(list(known)).to_numpy()
+            known = _first_rows(earlier, key, self.spec.name)
+            repeated |= np.fromiter((v in known for v in ids), dtype=bool, count=len(ids))
         if not repeated.any():
             return gdf
         first_row = {
@@ -609,6 +610,35 @@ class _Reader:
                 "duplicate_id",
             )
         return gdf[~repeated]
+
+
+def _first_rows(frame: pd.DataFrame, key: str, feed: str) -> dict[object, int]:
+    """{id: source row} of a feed's rows (kept, and grown with appended rows)."""
+
+    def of(rows: pd.DataFrame) -> dict[object, int]:
+        return dict(zip(rows[key], rows["source_row"], strict=True))
+
+    def grow(known: dict[object, int], added: pd.DataFrame) -> dict[object, int]:
+        return {**of(added), **known}  # an id's first row wins
+
+    return growth.kept(frame, f"{feed} ids", lambda: of(frame), grow)
+
+
+def _point_coordinates(frame: gpd.GeoDataFrame, feed: str) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of a feed's Point rows (kept, and grown with appended rows)."""
+
+    def of(rows: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+        shapes = rows.geometry.to_numpy()
+        pts = shapes[shapely.get_type_id(shapes) == 0]  # Points; missing shapes give -1
+        return shapely.get_x(pts), shapely.get_y(pts)
+
+    def grow(
+        known: tuple[np.ndarray, np.ndarray], added: gpd.GeoDataFrame
+    ) -> tuple[np.ndarray, np.ndarray]:
+        x, y = of(added)
+        return np.concatenate([known[0], x]), np.concatenate([known[1], y])
+
+    return growth.kept(frame, f"{feed} points", lambda: of(frame), grow)
 
 
 def plain_text(values: pd.Series) -> np.ndarray:

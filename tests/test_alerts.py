@@ -139,6 +139,8 @@ def test_summary_most_incidents_first_then_nearest_and_per_station_pairs() -> No
     near = risk.pairs(risk.station("S10"))
     assert near["incident_id"].tolist() == ["a", "b"]  # nearest first
     assert risk.station("S-unknown") is None
+    assert risk.recent()["id"].tolist() == ["a", "d", "b", "c"]  # newest first
+    assert risk.recent(2)["id"].tolist() == ["a", "d"]
     south = stations().iloc[[2]]  # the filters left S30 only
     assert risk.summary(among=south)["station_id"].tolist() == ["S30"]
 
