@@ -370,14 +370,17 @@ def arrivals(
     )
     if seen is None:
         return incidents.iloc[0:0], now_seen
-    if now_seen is seen or now_seen <= seen:  # nothing new: the usual refresh
+    if now_seen is seen:  # nothing new: the usual refresh
         return incidents.iloc[0:0], seen
-    ids = incidents["id"].to_numpy(dtype=object)
+    news = now_seen - seen
+    if not news:
+        return incidents.iloc[0:0], seen
     rank = {s: i for i, s in enumerate(SEVERITIES)}
-    new = np.fromiter((v not in seen for v in ids), dtype=bool, count=len(ids))
-    fresh = incidents[new]
+    fresh = incidents[incidents["id"].isin(news).to_numpy(dtype=bool)]
     fresh = fresh[(fresh["severity"].map(rank).fillna(-1) >= rank[min_severity]).to_numpy()]
-    return fresh.sort_values("time"), seen | now_seen
+    # Ids only come: then every id seen is still in the feed, and the feed's set is it.
+    everything = now_seen if len(seen) + len(news) == len(now_seen) else seen | now_seen
+    return fresh.sort_values("time"), everything
 
 
 RISK_STYLE = {"radius": 11, "color": "#ff7f00", "weight": 4, "fillOpacity": 0.0}

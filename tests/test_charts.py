@@ -52,3 +52,20 @@ def test_empty_windows_say_so(derived) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(("hours", "width"), [(1, "10min"), (24, "h"), (168, "6h"), (720, "D")])
 def test_bars_fit_the_window(hours: int, width: str) -> None:
     assert charts.bin_width(pd.Timedelta(hours=hours)) == width
+
+
+def test_every_chart_passes_plotly_s_own_checks(derived) -> None:  # type: ignore[no-untyped-def]
+    """The charts are built without plotly's checks (for speed): run them here."""
+    import plotly.graph_objects as go
+
+    scene, frames = derived
+    picture = operations.apply(frames, operations.Filters(window="7 days"), scene.now)
+    none = frames["incidents"].iloc[0:0]
+    for fig in (
+        charts.incidents_over_time(picture.frames["incidents"], picture.time_range),
+        charts.incidents_by_area(frames["incidents"]),
+        charts.coverage_chart(frames["polling_stations"]),
+        charts.incidents_over_time(none, picture.time_range),
+    ):
+        checked = go.Figure(fig.to_dict())  # raises on an unknown or invalid property
+        assert checked.to_plotly_json()["layout"]["title"]["text"] == fig.layout.title.text
