@@ -52,11 +52,26 @@ def derived_picture(settings: Settings, scene: Scene) -> dict[str, gpd.GeoDataFr
     return _derived_cache(settings).derive(scene)
 
 
-def map_datasets(
-    settings: Settings, derived: dict[str, gpd.GeoDataFrame], layer: str
+def published_layer(
+    settings: Settings, scene: Scene, derived: dict[str, gpd.GeoDataFrame], layer: str
 ) -> dict[str, Any]:
-    """The map dataset of ``layer`` (kept, and extended when its feed only grew)."""
-    return _derived_cache(settings).map_datasets(derived, layer)
+    """URLs of ``layer``'s map dataset parts (see :func:`published`). A row-wise layer
+    (incidents) comes in chunks, {"chunks": [url, ...]} per part, which the browser joins:
+    a grown feed publishes only its new rows."""
+    if layer not in operations.ROW_WISE:
+        return published(
+            layer,
+            dataset_key(scene, layer),
+            lambda: operations.map_datasets(derived, layer),
+        )
+    chunks = _derived_cache(settings).map_chunks(scene, derived, layer)
+    urls = [
+        published(layer if i == 0 else f"{layer}-new", key, lambda parts=parts: parts)
+        for i, (key, parts) in enumerate(chunks)
+    ]
+    if len(urls) == 1:
+        return urls[0]
+    return {part: {"chunks": [u[part] for u in urls]} for part in urls[0]}
 
 
 def dataset_key(scene: Scene, layer: str) -> Hashable:

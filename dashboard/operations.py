@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
+from typing import Any
 
 import folium
 import pandas as pd
@@ -21,8 +22,8 @@ from dashboard.common import (
     current_scene,
     dataset_key,
     derived_picture,
-    map_datasets,
     published,
+    published_layer,
     show_banner,
     show_problems,
     watch_feeds,
@@ -247,7 +248,8 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _risks(key: Hashable) -> dict[str, alerts.Risk]:
-    """Holds the newest risk for one stations version, early-warning settings and minute."""
+    """Holds the first and the newest risk for one stations version, early-warning
+    settings and minute."""
     return {}
 
 
@@ -257,14 +259,37 @@ def current_risk(
     events: pd.DataFrame,
     now: pd.Timestamp,
     warning: tuple[str, float, float],
-) -> alerts.Risk:
-    """Stations at risk now: found once per stations version, settings and minute, then
-    grown with each new incidents version (only new incidents are searched)."""
+) -> tuple[alerts.Risk, alerts.Risk]:
+    """(the minute's first risk, the risk now): found once per stations version, settings
+    and minute, then grown with each new incidents version (only new incidents are
+    searched)."""
     held = _risks((stations_key, warning, now.floor("min")))
     risk = held.get("risk")
     risk = alerts.Risk.find(stations, events, now, *warning) if risk is None else risk.grown(events)
+    held.setdefault("base", risk)
     held["risk"] = risk
-    return risk
+    return held["base"], risk
+
+
+def published_risk(
+    base: alerts.Risk, risk: alerts.Risk, base_key: Hashable, key: Hashable
+) -> dict[str, Any]:
+    """URLs of the at-risk overlay: the minute's first (``base_key``), with the stations
+    changed since as a {"patch": [base, change]} the browser lays over it (``key``)."""
+    first = published(
+        "at_risk", base_key, lambda: dict(zip(("main", "details"), base.overlay, strict=True))
+    )
+    change = risk.changes(base) if risk is not base else None
+    if change is None:
+        if risk is base:
+            return first
+        return published(
+            "at_risk", key, lambda: dict(zip(("main", "details"), risk.overlay, strict=True))
+        )
+    changed = published(
+        "at_risk-new", key, lambda: dict(zip(("main", "details"), change, strict=True))
+    )
+    return {part: {"patch": [first[part], changed[part]]} for part in first}
 
 
 RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
@@ -413,20 +438,17 @@ def page() -> None:
         )
         show_kpis(picture)
         urls = {
-            layer: published(
-                layer,
-                dataset_key(scene, layer),
-                lambda layer=layer: map_datasets(settings, derived, layer),
-            )
+            layer: published_layer(settings, scene, derived, layer)
             for layer in ("polling_stations", "incidents", "patrols", "convoy_routes")
         }
         events = derived["incidents"]
         stations_key = dataset_key(scene, "polling_stations")
-        risk = current_risk(stations_key, derived["polling_stations"], events, scene.now, warning)
-        urls["at_risk"] = published(
-            "at_risk",
-            (stations_key, dataset_key(scene, "incidents"), warning, scene.now.floor("min")),
-            lambda: dict(zip(("main", "details"), risk.overlay, strict=True)),
+        base, risk = current_risk(
+            stations_key, derived["polling_stations"], events, scene.now, warning
+        )
+        minute = (stations_key, warning, scene.now.floor("min"))
+        urls["at_risk"] = published_risk(
+            base, risk, ("first", minute), (minute, dataset_key(scene, "incidents"))
         )
         show_map(picture, derived, filters, settings.tiles, scene.bounds, urls)
         show_arrivals(events, warning[0], scene.now)

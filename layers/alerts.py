@@ -282,6 +282,40 @@ class Risk:
         hit = np.flatnonzero(ids == station_id)
         return int(stations[hit[0]]) if len(hit) else None
 
+    def changes(self, base: Risk) -> tuple[dict[str, object], dict[str, object]] | None:
+        """The rows of :attr:`overlay` that differ from ``base``'s, when this risk is
+        ``base`` grown: {"n", "at": [row], "s": [...]} and {"n", "at", "columns"}, for the
+        browser to lay over ``base``'s overlay (a few stations, not 180,000). None when
+        this risk is not ``base`` grown."""
+        if (
+            self.stations is not base.stations
+            or (self.now, self.min_severity, self.within_m, self.hours)
+            != (base.now, base.min_severity, base.within_m, base.hours)
+            or not growth.extends(self.events, base.events)
+            or len(self.s) < len(base.s)
+        ):
+            return None
+        n = len(_located(self.stations))
+        touched = np.unique(self.s[len(base.s) :])  # the pairs since are appended
+        if not len(touched):
+            return {"n": n, "at": [], "s": []}, {"n": n, "at": [], "columns": {}}
+        mine = np.flatnonzero(np.isin(self.s, touched))
+        s, d = self.s[mine], self.d[mine]
+        order = np.argsort(s * 1e8 + d)  # by station, nearest first (see _nearest)
+        s_sorted = s[order]
+        first = mine[order[np.concatenate([[True], s_sorted[1:] != s_sorted[:-1]])]]
+        at = self.s[first]
+        rows = at.tolist()
+        return {"n": n, "at": rows, "s": [0] * len(rows)}, {
+            "n": n,
+            "at": rows,
+            "columns": {
+                "incidents": np.bincount(self.s)[at].tolist(),
+                "nearest": self._labels(self.e[first]).tolist(),
+                "nearest_km": np.round(self.d[first] / 1000, 2).tolist(),
+            },
+        }
+
     @cached_property
     def overlay(self) -> tuple[dict[str, object], dict[str, object]]:
         """The stations at risk as an overlay on the stations' own map dataset (its

@@ -16,30 +16,29 @@ import pandas as pd
 
 V = TypeVar("V")
 
-# id(frame) -> (the frame, the frame it extends, that frame's row count); weak both ways.
-_PARENTS: dict[int, tuple[weakref.ref[Any], weakref.ref[Any], int]] = {}
+# id(frame) -> (the frame, the frames it extends that are still alive); weak throughout.
+_ANCESTORS: dict[int, tuple[weakref.ref[Any], list[weakref.ref[Any]]]] = {}
 
 
 def grew(frame: pd.DataFrame, earlier: pd.DataFrame) -> None:
     """Record that ``frame``'s first ``len(earlier)`` rows are ``earlier``'s rows, equal in
     every column ``earlier`` has, and in the same order."""
+    held = _ANCESTORS.get(id(earlier))
+    older = held[1] if held is not None and held[0]() is earlier else []
+    # Frames that died can never be asked about again: they are left out as we go.
+    line = [weakref.ref(earlier), *(ref for ref in older if ref() is not None)]
     key = id(frame)
-    _PARENTS[key] = (weakref.ref(frame), weakref.ref(earlier), len(earlier))
-    weakref.finalize(frame, _PARENTS.pop, key, None)
+    _ANCESTORS[key] = (weakref.ref(frame), line)
+    weakref.finalize(frame, _ANCESTORS.pop, key, None)
 
 
 def extends(frame: pd.DataFrame, earlier: pd.DataFrame) -> bool:
     """Whether ``frame`` is ``earlier`` with rows appended (or is ``earlier``), as
     recorded by :func:`grew`, through any number of appends."""
-    current: Any = frame
-    while current is not None:
-        if current is earlier:
-            return True
-        held = _PARENTS.get(id(current))
-        if held is None or held[0]() is not current:
-            return False
-        current = held[1]()
-    return False
+    if frame is earlier:
+        return True
+    held = _ANCESTORS.get(id(frame))
+    return held is not None and held[0]() is frame and any(ref() is earlier for ref in held[1])
 
 
 def added_rows(frame: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame | None:

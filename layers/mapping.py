@@ -405,7 +405,7 @@ BLANK_TILE = (
 )
 LEAFLET = "leaflet-1.9.4"
 SUPERCLUSTER = "supercluster-8.0.1"
-HELPERS = "pollwatch-1"  # bump when pollwatch.js changes, so browsers fetch the new one
+HELPERS = "pollwatch-2"  # bump when pollwatch.js changes, so browsers fetch the new one
 
 
 def base_map(

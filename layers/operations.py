@@ -7,9 +7,10 @@ comes out; nothing here knows about widgets or URLs.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
@@ -246,6 +247,20 @@ class _Derived:
     frame: gpd.GeoDataFrame
 
 
+REBASE_ROWS = 5_000  # rows appended since a map dataset's full build before it is rebuilt
+_SERIAL = itertools.count()  # names each full build of a map dataset
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    context: Hashable  # what the dataset depends on besides its own feed
+    base_source: gpd.GeoDataFrame  # the feed's frame at the full build
+    base_key: Hashable
+    base: dict[str, Any]  # columnar, of the full build
+    source: gpd.GeoDataFrame  # the feed's frame now
+    tail: dict[str, Any] | None  # columnar, of the rows appended since the full build
+
+
 class DerivedCache:
     """Derived layers kept between reruns, each recomputed only when its inputs changed.
 
@@ -253,12 +268,12 @@ class DerivedCache:
     incidents file re-derives incidents only (coverage of 180,000 stations is the costly
     one, and depends on neither), and when the file only grew, only its new rows (the
     result is recorded as grown, see :mod:`layers.growth`).
-    Also keeps the map datasets (:meth:`map_datasets`), extended in the same way.
+    Also keeps the incidents' map dataset (:meth:`map_chunks`), grown in the same way.
     """
 
     def __init__(self) -> None:
         self._memo: dict[str, _Derived] = {}
-        self._datasets: dict[str, tuple[gpd.GeoDataFrame, dict[str, Any]]] = {}
+        self._chunks: dict[str, _Chunks] = {}
         self._lock = threading.Lock()
         self.keys: dict[str, Hashable | None] = {}
 
@@ -295,23 +310,40 @@ class DerivedCache:
                     self._memo[name] = _Derived(key, context, scene[name], frame)
         return out
 
-    def map_datasets(self, derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, Any]:
-        """:func:`map_datasets`; for stations and incidents, kept per layer, and when the
-        layer's derived frame grew from the kept one, only its new rows are built."""
-        if layer not in MAP_FILTER_COLUMNS:
-            return map_datasets(derived, layer)
-        frame = derived[layer]
+    def map_chunks(
+        self, scene: Scene, derived: dict[str, gpd.GeoDataFrame], layer: str
+    ) -> list[tuple[Hashable, dict[str, Any]]]:
+        """The map dataset of a row-wise points layer (incidents) in chunks of rows, each
+        with a key naming its content: the rows of its last full build, then (when the
+        feed grew since) the rows appended since, built alone. The browser joins them,
+        so a new incident sends its rows, not all 50,000 again. Fully rebuilt when the
+        feed did not just grow, the areas changed, or more than ``REBASE_ROWS`` rows
+        were appended since. The minute does not matter: the map shows no ages."""
+        source, frame = scene[layer], derived[layer]
+        context = derive_key(layer, scene, minute=False, own=False)
         with self._lock:
-            held = self._datasets.get(layer)
-        if held is not None and held[0] is frame:
-            data = held[1]
-        elif layer in ROW_WISE and held is not None and growth.extends(frame, held[0]):
-            data = mapping.joined_columnar(held[1], _points(frame.iloc[len(held[0]) :], layer))
-        else:
-            data = _points(frame, layer)
+            held = self._chunks.get(layer)
+        if (
+            held is None
+            or held.context != context
+            or not growth.extends(source, held.base_source)
+            or len(source) - len(held.base_source) > REBASE_ROWS
+        ):
+            base = _points(frame, layer)
+            held = _Chunks(context, source, ("map", layer, next(_SERIAL)), base, source, None)
+        elif source is not held.source:
+            start = len(held.source) if growth.extends(source, held.source) else None
+            if start is not None and held.tail is not None:
+                tail = mapping.joined_columnar(held.tail, _points(frame.iloc[start:], layer))
+            else:
+                tail = _points(frame.iloc[len(held.base_source) :], layer)
+            held = replace(held, source=source, tail=tail)
         with self._lock:
-            self._datasets[layer] = (frame, data)
-        return _parts(data, layer)
+            self._chunks[layer] = held
+        chunks = [(held.base_key, _parts(held.base, layer))]
+        if held.tail is not None and held.tail["n"]:
+            chunks.append(((held.base_key, len(held.source)), _parts(held.tail, layer)))
+        return chunks
 
 
 def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:

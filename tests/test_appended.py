@@ -140,15 +140,17 @@ def plain(data: dict) -> dict:
 
 
 def test_grown_feed_derives_and_builds_its_new_rows_alone(live) -> None:  # type: ignore[no-untyped-def]
-    from layers import alerts, growth, operations
+    from layers import alerts, growth, mapping, operations
 
     sim, loader, _ = live
     now = sim.now + pd.Timedelta(minutes=5)  # after every step's incidents
     cache = operations.DerivedCache()
-    derived = cache.derive(loader.load(now=now))
-    cache.map_datasets(derived, "incidents")
+    scene = loader.load(now=now)
+    derived = cache.derive(scene)
+    first = cache.map_chunks(scene, derived, "incidents")
+    assert len(first) == 1  # one full build
     risk = alerts.Risk.find(derived["polling_stations"], derived["incidents"], now, "low")
-    pairs = len(risk.s)
+    base, pairs = risk, len(risk.s)
     for _ in range(3):
         sim.step(incidents=3)
         scene = loader.load(now=now)
@@ -158,12 +160,43 @@ def test_grown_feed_derives_and_builds_its_new_rows_alone(live) -> None:  # type
         assert len(derived["incidents"]) > len(before)
         whole = operations.derive_picture(scene)
         pd.testing.assert_frame_equal(derived["incidents"], whole["incidents"])
-        kept = cache.map_datasets(derived, "incidents")
+        chunks = cache.map_chunks(scene, derived, "incidents")
+        assert chunks[0] == first[0] and len(chunks) == 2  # the full build kept, new rows apart
         fresh = operations.map_datasets(whole, "incidents")
         for part in ("main", "details"):
-            assert plain(kept[part]) == plain(fresh[part])
+            kept = mapping.joined_columnar(chunks[0][1][part], chunks[1][1][part])
+            assert plain(kept) == plain(fresh[part])
         risk = risk.grown(derived["incidents"])
         again = alerts.Risk.find(derived["polling_stations"], whole["incidents"], now, "low")
         pd.testing.assert_frame_equal(risk.summary(), again.summary())
         assert risk.overlay == again.overlay
+        change = risk.changes(base)
+        assert change is not None
+        for laid, whole_part, base_part in zip(
+            (patched(b, c) for b, c in zip(base.overlay, change, strict=True)),
+            again.overlay,
+            base.overlay,
+            strict=True,
+        ):
+            assert laid == whole_part
+            # Only the stations near the new incidents travel, not all of them.
+            assert set(change[0]["at"]) == set(risk.s[len(base.s) :].tolist())
+            assert len(change[0]["at"]) < base_part["n"]
     assert len(risk.s) > pairs  # the new incidents put stations at risk
+
+
+def patched(base: dict, change: dict) -> dict:
+    """``base`` with ``change``'s rows laid over it, as the browser does (pollwatch.js)."""
+    out = dict(base)
+    if "s" in change:
+        out["s"] = list(base["s"])
+        for row, value in zip(change["at"], change["s"], strict=True):
+            out["s"][row] = value
+    if "columns" in change:
+        out["columns"] = dict(base["columns"])
+        for name, values in change["columns"].items():
+            column = list(base["columns"][name])
+            for row, value in zip(change["at"], values, strict=True):
+                column[row] = value
+            out["columns"][name] = column
+    return out

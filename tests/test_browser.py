@@ -378,6 +378,26 @@ def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
             assert frame.evaluate("() => window.sameMap") == "yes"
             view = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
             assert view == pytest.approx([6.9, -9.9, 8], abs=1e-6)
+            # New rows come as a chunk the browser joins to those it has: the joined rows
+            # are the feed's, each once.
+            frame.wait_for_function("() => pollwatch.layers.incidents.data.details", timeout=10_000)
+            drawn = frame.evaluate(
+                """() => { const d = pollwatch.layers.incidents.data, v = pollwatch.value;
+                    return [...Array(d.n).keys()].map(i => [v(d, 'id', i), v(d, 'type', i)]); }"""
+            )
+            feed = pd.read_csv(live / "incidents.csv", dtype=str).set_index("id")["type"]
+            assert len({i for i, _ in drawn}) == len(drawn) > rows
+            assert all(feed[i] == kind for i, kind in drawn[-10:])
+            # The stations at risk on the map follow the list (a change laid over them).
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                label = page.get_by_text("Stations at risk:").first.inner_text()
+                listed = int(label.split(":")[1].split("(")[0].strip().replace(",", ""))
+                marked = frame.evaluate("() => pollwatch.layers.at_risk.stats().kept")
+                if listed == marked:
+                    break
+                time.sleep(0.5)
+            assert listed == marked > 0
             # The watcher reports each look at the feeds.
             checked = page.get_by_text("Live: feeds checked every 3 s").inner_text()
             page.wait_for_function(

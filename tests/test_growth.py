@@ -30,13 +30,23 @@ def test_a_grown_frame_extends_each_earlier_one_and_no_other() -> None:
     assert growth.added_rows(a, c) is None
 
 
+def test_a_frame_still_extends_an_earlier_one_after_those_between_are_gone() -> None:
+    a = frame(3)
+    b = appended(a, 1)
+    c = appended(b, 1)
+    del b
+    gc.collect()
+    d = appended(c, 1)
+    assert growth.extends(d, a) and growth.added_rows(d, a)["id"].tolist() == ["r3", "r4", "r5"]
+
+
 def test_the_record_dies_with_the_frame() -> None:
     a = frame(2)
     b = appended(a, 1)
     key = id(b)
     del b
     gc.collect()
-    assert key not in growth._PARENTS
+    assert key not in growth._ANCESTORS
 
 
 def test_kept_builds_once_per_frame_and_grows_with_appended_rows() -> None:

@@ -44,7 +44,22 @@
         return span;
     }
 
+    // A source is a dataset, its URL, {chunks: [sources]} (rows of one dataset in parts,
+    // joined: a growing feed sends only its newest rows) or {patch: [base, change]} (a
+    // base overlay and the rows of it that changed since: {at: [row], s: [...],
+    // columns: {name: [...]}}).
     function load(name, source) {
+        if (source && source.chunks) {
+            return Promise.all(source.chunks.map(function (part, k) {
+                return load(name + ":chunk" + k, part);
+            })).then(joined);
+        }
+        if (source && source.patch) {
+            return Promise.all([load(name + ":base", source.patch[0]),
+                                load(name + ":patch", source.patch[1])]).then(function (parts) {
+                return patched(parts[0], parts[1]);
+            });
+        }
         if (typeof source !== "string") { return Promise.resolve(source); }
         var previous = urlsByLayer[name];
         if (previous && previous !== source) { delete datasets[previous]; }
@@ -56,6 +71,57 @@
             });
         }
         return datasets[source];
+    }
+
+    // The rows of columnar datasets one after the other. Labelled columns share their
+    // labels; a column plain in any part is written out in full.
+    function joined(parts) {
+        if (parts.length === 1) { return parts[0]; }
+        var out = {n: 0, columns: {}};
+        parts.forEach(function (p) { out.n += p.n; });
+        ["s", "x", "y", "t", "r"].forEach(function (k) {
+            if (parts[0][k]) { out[k] = [].concat.apply([], parts.map(function (p) { return p[k]; })); }
+        });
+        Object.keys(parts[0].columns).forEach(function (name) {
+            var columns = parts.map(function (p) { return p.columns[name]; });
+            var labelled = columns.every(function (c) { return c && !Array.isArray(c); });
+            if (labelled) {
+                var labels = [], place = new Map(), codes = [];
+                columns.forEach(function (c) {
+                    var remap = c.labels.map(function (l) {
+                        if (!place.has(l)) { place.set(l, labels.length); labels.push(l); }
+                        return place.get(l);
+                    });
+                    c.codes.forEach(function (k) { codes.push(k < 0 ? -1 : remap[k]); });
+                });
+                out.columns[name] = {labels: labels, codes: codes};
+                return;
+            }
+            var values = [];
+            parts.forEach(function (p, k) {
+                for (var i = 0; i < p.n; i++) { values.push(value(p, name, i)); }
+            });
+            out.columns[name] = values;
+        });
+        return out;
+    }
+
+    // A base overlay with the rows that changed since laid over a copy of it.
+    function patched(base, change) {
+        var out = L.extend({}, base);
+        if (change.s) {
+            out.s = base.s.slice();
+            change.at.forEach(function (row, k) { out.s[row] = change.s[k]; });
+        }
+        if (change.columns) {
+            out.columns = L.extend({}, base.columns);
+            Object.keys(change.columns).forEach(function (name) {
+                var column = base.columns[name].slice();
+                change.at.forEach(function (row, k) { column[row] = change.columns[name][k]; });
+                out.columns[name] = column;
+            });
+        }
+        return out;
     }
 
     // GeoJSON features, fetched once when given as a URL, with a rerun's overlay (style
@@ -375,6 +441,7 @@
     pollwatch.label = label;
     pollwatch.popupTable = popupTable;
     pollwatch.select = select;
+    pollwatch.value = value;
     pollwatch.pointCloud = function (options) {
         return new PointCloud(L.extend({
             where: null, details: null, overlay: null, after: null, styles: [{}], discStyles: null, tooltip: null, popup: [],
