@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import math
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -19,6 +20,9 @@ from layers.schema import ReadContext, empty_frame
 
 if TYPE_CHECKING:
     from layers import Layer
+
+
+FRAMING = ("areas", "polling_stations", "patrols", "convoy_routes")  # feeds the map opens on
 
 
 @dataclass(frozen=True)
@@ -40,25 +44,34 @@ class Scene:
 
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:
-        """(minx, miny, maxx, maxy) of every located feature, or None when nothing is located."""
+        """(minx, miny, maxx, maxy) the map opens on: the located features of the feeds
+        that frame the election (areas, stations, bases, routes; every feed when these
+        locate nothing), widened to whole hundredths of a degree, or None.
+
+        The live feeds do not move it: streamlit-folium names the map after its script,
+        which holds these bounds, so a frame that moved with each new incident or
+        convoy ping would re-create the map and lose the user's view."""
 
         def box(frame: gpd.GeoDataFrame) -> np.ndarray:
             return np.asarray(frame.geometry.dropna().total_bounds)
 
-        boxes = [
-            growth.kept(f, f"bounds {name}", partial(box, f))
-            for name, f in self.frames.items()
-            if len(f)
-        ]
-        boxes = [b for b in boxes if np.isfinite(b).all()]
-        if not boxes:
+        def boxes(feeds: Iterable[str]) -> list[np.ndarray]:
+            found = [
+                growth.kept(self.frames[name], f"bounds {name}", partial(box, self.frames[name]))
+                for name in feeds
+                if name in self.frames and len(self.frames[name])
+            ]
+            return [b for b in found if np.isfinite(b).all()]
+
+        found = boxes(FRAMING) or boxes(self.frames)
+        if not found:
             return None
-        stacked = np.array(boxes)
+        stacked = np.array(found)
         return (
-            float(stacked[:, 0].min()),
-            float(stacked[:, 1].min()),
-            float(stacked[:, 2].max()),
-            float(stacked[:, 3].max()),
+            math.floor(stacked[:, 0].min() * 100) / 100,
+            math.floor(stacked[:, 1].min() * 100) / 100,
+            math.ceil(stacked[:, 2].max() * 100) / 100,
+            math.ceil(stacked[:, 3].max() * 100) / 100,
         )
 
     def feed_status(self) -> pd.DataFrame:

@@ -125,3 +125,22 @@ def test_cache_rederives_coverage_when_a_shift_ends(loader: SceneLoader) -> None
         pytest.skip("the sample has no shifts")
     later = loader.load(now=ends.min() + pd.Timedelta(minutes=1))
     assert cache.derive(later)["polling_stations"] is not first["polling_stations"]
+
+
+def test_the_map_frame_does_not_move_with_live_feeds(loader: SceneLoader, folder: Path) -> None:
+    """streamlit-folium keys the map by its script, which holds the frame: a frame that
+    moved with a new incident would re-create the map and lose the user's view."""
+    before = loader.load().bounds
+    assert before is not None
+    assert all(round(v * 100) == pytest.approx(v * 100) for v in before)  # whole hundredths
+    stations = loader.load()["polling_stations"].geometry
+    assert before[0] <= stations.x.min() and stations.x.max() <= before[2]
+    text = (folder / "incidents.csv").read_text()
+    far = text.splitlines()[1].replace("INC-", "FAR-", 1).split(",")
+    far[-2], far[-1] = "9.9", "-7.1"  # east of everything else in the sample
+    time.sleep(0.01)
+    feeds.write_atomic(folder / "incidents.csv", text + ",".join(far) + "\n")
+    scene = loader.load()
+    assert "FAR-" in scene["incidents"]["id"].iloc[-1]
+    assert before[3] < 9.9  # the new incident lies outside the frame
+    assert scene.bounds == before
