@@ -305,14 +305,13 @@ def show_warnings(
     now: pd.Timestamp,
 ) -> None:
     severity, metres, hours = warning
-    summary = risk.summary(among)
-    stations = len(summary)
+    stations = risk.count(among)
     label = (
         f"Stations at risk: {stations:,} ({severity} or worse within {metres / 1000:g} km, "
         f"last {hours:g} h)"
     )
     with st.expander(label, expanded=stations > 0):
-        shown = summary.head(RISK_ROWS)
+        shown = risk.summary(among, RISK_ROWS)
         picked = st.dataframe(
             shown,
             hide_index=True,

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from layers import geodesy
+from layers import geodesy, growth
 
 
 def active_bases(bases: gpd.GeoDataFrame, at: pd.Timestamp | None = None) -> gpd.GeoDataFrame:
@@ -26,6 +26,23 @@ def active_bases(bases: gpd.GeoDataFrame, at: pd.Timestamp | None = None) -> gpd
         start, end = bases["shift_start"], bases["shift_end"]
         keep &= (start.isna() | (start <= at)) & (end.isna() | (end > at))
     return bases[keep]
+
+
+def shift_period(bases: gpd.GeoDataFrame, at: pd.Timestamp) -> int:
+    """Which stretch between shift changes ``at`` falls in: two times in the same
+    stretch have the same bases on shift (:func:`active_bases`). A cheap key for them,
+    asked on every rerun; the changes are found once per bases frame."""
+
+    def changes() -> np.ndarray:
+        times = pd.concat([bases["shift_start"], bases["shift_end"]]).dropna()
+        if not len(times):
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(pd.DatetimeIndex(times).tz_convert("UTC").as_unit("ns").asi8)
+
+    bounds = growth.kept(bases, "shift changes", changes)
+    return int(
+        np.searchsorted(bounds, pd.Timestamp(at).tz_convert("UTC").as_unit("ns").value, "right")
+    )
 
 
 def coverage(

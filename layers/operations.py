@@ -6,7 +6,6 @@ comes out; nothing here knows about widgets or URLs.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import threading
 from collections.abc import Callable, Hashable
@@ -14,7 +13,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from layers import convoy_routes as routes_layer
@@ -226,10 +224,8 @@ def derive_key(name: str, scene: Scene, minute: bool = True, own: bool = True) -
     if any(feed not in scene.versions for feed in inputs):
         return None  # a scene put together by hand: no versions to compare
     versions = tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs)
-    if name == "polling_stations":
-        on_shift = coverage.active_bases(scene["patrols"], at=scene.now).index.to_numpy()
-        # A digest, not the ids: keys are hashed on every rerun.
-        return (versions, hashlib.sha1(on_shift.astype(np.int64).tobytes()).hexdigest())
+    if name == "polling_stations":  # and which bases are on shift
+        return (versions, coverage.shift_period(scene["patrols"], scene.now))
     if name in ("incidents", "convoy_positions") and minute:
         return (versions, scene.now.floor("min"))
     return versions

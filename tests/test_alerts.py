@@ -143,6 +143,28 @@ def test_summary_most_incidents_first_then_nearest_and_per_station_pairs() -> No
     assert risk.recent(2)["id"].tolist() == ["a", "d"]
     south = stations().iloc[[2]]  # the filters left S30 only
     assert risk.summary(among=south)["station_id"].tolist() == ["S30"]
+    assert risk.count() == 3 and risk.count(among=south) == 1
+    pd.testing.assert_frame_equal(risk.summary(limit=2), summary.head(2))
+
+
+def test_equally_near_incidents_name_the_first_row_however_the_feed_grew() -> None:
+    from layers import growth
+
+    first = incidents([("a", 1.0, "high", 1), ("b", 1.0, "critical", 2)])  # same place
+    risk = alerts.Risk.find(stations(), first, NOW)
+    assert risk.summary()["nearest_incident"].iloc[0] == "Armed attack (high, a)"
+    assert "per_station" in risk.__dict__  # known: growing updates it, not counting anew
+    more = gpd.GeoDataFrame(
+        pd.concat([first, incidents([("c", 1.0, "critical", 0.5)])], ignore_index=True),
+        crs="EPSG:4326",
+    )
+    growth.grew(more, first)
+    grown = risk.grown(more)
+    assert "per_station" in grown.__dict__
+    fresh = alerts.Risk.find(stations(), more, NOW)
+    pd.testing.assert_frame_equal(grown.summary(), fresh.summary())
+    assert grown.summary()["nearest_incident"].iloc[0] == "Armed attack (high, a)"
+    assert grown.summary()["incidents"].iloc[0] == 3
 
 
 def test_a_grown_risk_searches_new_incidents_only_and_equals_a_fresh_search() -> None:

@@ -252,3 +252,33 @@ def test_a_model_serves_what_if_runs_with_the_same_answers_as_fresh_ones() -> No
     pd.testing.assert_frame_equal(
         model.run(fewer).frame(), CoverageModel(stations).run(fewer).frame()
     )
+
+
+def test_shift_period_changes_exactly_when_the_bases_on_shift_do() -> None:
+    from layers.coverage import active_bases, shift_period
+
+    t0 = pd.Timestamp("2026-10-11T06:00Z")
+    bases = bases_frame(
+        [
+            {
+                "id": "day",
+                "geometry": shapely.Point(0, 0),
+                "shift_start": t0,
+                "shift_end": t0 + pd.Timedelta(hours=12),
+            },
+            {
+                "id": "night",
+                "geometry": shapely.Point(0, 0),
+                "shift_start": t0 + pd.Timedelta(hours=12),
+            },
+            {"id": "always", "geometry": shapely.Point(0, 0)},
+        ]
+    )
+    times = [t0 + pd.Timedelta(minutes=m) for m in range(-90, 24 * 60, 17)]
+    times += [t0, t0 + pd.Timedelta(hours=12), t0 + pd.Timedelta(hours=12, microseconds=-1)]
+    on_shift = [tuple(active_bases(bases, t)["id"]) for t in times]
+    period = [shift_period(bases, t) for t in times]
+    for i in range(len(times)):
+        for j in range(len(times)):
+            assert (period[i] == period[j]) == (on_shift[i] == on_shift[j]), (times[i], times[j])
+    assert shift_period(bases_frame([{"id": "x", "geometry": shapely.Point(0, 0)}]), t0) == 0
