@@ -74,9 +74,10 @@ def published_layer(
     return {part: {"chunks": [u[part] for u in urls]} for part in urls[0]}
 
 
-def dataset_key(scene: Scene, layer: str) -> Hashable:
-    """What a map dataset of ``layer`` is built from (its columns do not age by the minute)."""
-    key = operations.derive_key(layer, scene, minute=False)
+def dataset_key(scene: Scene, layer: str, minute: bool = False) -> Hashable:
+    """What a map dataset of ``layer`` is built from; ``minute``: with the minute, for a
+    dataset with columns that age (convoy positions)."""
+    key = operations.derive_key(layer, scene, minute=minute)
     return ("uncached", time.time()) if key is None else key
 
 

@@ -32,6 +32,7 @@ from layers import (
     REGISTRY,
     alerts,
     charts,
+    convoy_positions,
     convoy_routes,
     incidents,
     operations,
@@ -184,7 +185,9 @@ def show_map(
             details=urls["incidents"]["details"],
             where=where["incidents"],
         ),
-        REGISTRY["convoy_positions"].render(frames["convoy_positions"]),
+        convoy_positions.render(
+            frames["convoy_positions"], source=urls["convoy_positions"]["features"]
+        ),
         alerts.render_at_risk(
             urls["polling_stations"]["main"],
             urls["at_risk"]["main"],
@@ -440,6 +443,11 @@ def page() -> None:
             layer: published_layer(settings, scene, derived, layer)
             for layer in ("polling_stations", "incidents", "patrols", "convoy_routes")
         }
+        urls["convoy_positions"] = published(  # ages by the minute; a filter keeps some
+            "convoy_positions",
+            (dataset_key(scene, "convoy_positions", minute=True), filters.convoy_states),
+            lambda: {"features": convoy_positions.dataset(picture.frames["convoy_positions"])},
+        )
         events = derived["incidents"]
         stations_key = dataset_key(scene, "polling_stations")
         base, risk = current_risk(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
@@ -141,16 +141,37 @@ def _end_point(line: object) -> tuple[float, float] | None:
     return float(coords[-1, 0]), float(coords[-1, 1])
 
 
-def render(
-    convoys: gpd.GeoDataFrame, name: str = "Convoys (latest position)"
-) -> folium.FeatureGroup:
-    """Latest convoy positions coloured by state (derived frame)."""
+def _style_index(convoys: gpd.GeoDataFrame) -> np.ndarray:
     index = mapping.category_index(convoys["state"], STATES)
     if "alerts" in convoys:  # any alert outranks the state: a red ring draws the eye
         alerted = convoys["alerts"].fillna("").astype(str).ne("").to_numpy()
         index = np.where(alerted, len(STYLES), index)
+    return index
+
+
+def dataset(convoys: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The latest positions (derived frame) as the map's FeatureCollection, styled."""
+    columns = mapping.popup_columns(POPUP, "convoy_id")
+    return mapping.feature_collection(convoys, columns, _style_index(convoys))
+
+
+def render(
+    convoys: gpd.GeoDataFrame,
+    name: str = "Convoys (latest position)",
+    *,
+    source: str | None = None,
+) -> folium.FeatureGroup:
+    """Latest convoy positions coloured by state (derived frame); ``source``: the URL of
+    their :func:`dataset`, fetched by the browser instead of sent with every rerun."""
     return mapping.feature_group(
-        name, convoys, [*STYLES, ALERT_STYLE], index, tooltip="convoy_id", popup=POPUP
+        name,
+        convoys,
+        [*STYLES, ALERT_STYLE],
+        _style_index(convoys),
+        tooltip="convoy_id",
+        popup=POPUP,
+        source=source,
+        layer="convoys",
     )
 
 

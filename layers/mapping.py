@@ -377,14 +377,25 @@ def feature_group(
     tooltip: str | None = None,
     popup: Sequence[tuple[str, str]] = (),
     show: bool = True,
+    source: str | None = None,
+    layer: str = "features",
 ) -> folium.FeatureGroup:
-    """A named, switchable FeatureGroup holding one FeatureLayer of ``frame``."""
+    """A named, switchable FeatureGroup holding one FeatureLayer of ``frame``, or of the
+    URL ``source`` of its :func:`feature_collection` (``layer``: the name the browser
+    knows it by)."""
     group = folium.FeatureGroup(name=name, show=show)
-    props = list(dict.fromkeys([*(p for _, p in popup), *([tooltip] if tooltip else [])]))
-    FeatureLayer(feature_collection(frame, props, style_index), styles, tooltip, popup).add_to(
-        group
+    data = (
+        feature_collection(frame, popup_columns(popup, tooltip), style_index)
+        if source is None
+        else source
     )
+    FeatureLayer(data, styles, tooltip, popup, name=layer).add_to(group)
     return group
+
+
+def popup_columns(popup: Sequence[tuple[str, str]], tooltip: str | None = None) -> list[str]:
+    """The columns a layer's popup and tooltip show."""
+    return list(dict.fromkeys([*(p for _, p in popup), *([tooltip] if tooltip else [])]))
 
 
 def category_index(values: pd.Series, order: Sequence[str]) -> np.ndarray:

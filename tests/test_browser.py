@@ -166,6 +166,8 @@ def hostile_folder(source: Path, target: Path, rows: int = 30) -> dict[str, int]
                 frame[column] = PAYLOAD + " " + frame[column]
             frame.to_csv(target / path.name, index=False)
             written[name] = len(frame)
+            if name == "convoy_positions":
+                written["convoys"] = frame["convoy_id"].nunique()
         else:
             doc = json.loads(path.read_text())
             doc["features"] = doc["features"][:rows] if name != "areas" else doc["features"]
@@ -229,12 +231,15 @@ def test_feed_text_shows_as_text_in_every_popup_and_tooltip(
             "() => pollwatch.layers.stations.data.details"
             " && pollwatch.layers.incidents.data.details"
             " && pollwatch.drawnFeatures.convoy_routes !== undefined"
+            " && pollwatch.drawnFeatures.convoys !== undefined"
         )
         stats = frame.evaluate(LAYER_STATS)
         assert stats["stations"]["points"] == written["polling_stations"]
         assert stats["incidents"]["points"] > 0
         routes = frame.evaluate("() => pollwatch.drawnFeatures.convoy_routes")
         assert routes == written["convoy_routes"]  # fetched from their file, every one drawn
+        convoys = frame.evaluate("() => pollwatch.drawnFeatures.convoys")
+        assert convoys == written["convoys"] > 0  # the latest position of each, from its file
         opened = frame.evaluate(OPEN_EVERYTHING)
         drawn = sum(s["points"] for s in stats.values())
         # Every marker has a tooltip; areas and routes add theirs.
