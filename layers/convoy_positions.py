@@ -9,7 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import convoys, geodesy, mapping
+from layers import convoys, mapping
 from layers.feeds import RawTable
 from layers.problems import Problem
 from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
@@ -91,35 +91,26 @@ def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Proble
 
 
 def latest(pings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Each convoy's most recent located ping."""
-    located = pings[pings.geometry.notna() & pings["time"].notna()]
-    order = located.sort_values(["convoy_id", "time"])
-    return order.groupby("convoy_id", sort=True).tail(1).reset_index(drop=True)
+    """Each convoy's most recent located ping, in convoy id order."""
+    p = convoys.Pings.of(pings)
+    return pings.iloc[p.rows[p.last]].reset_index(drop=True)
 
 
 def derive(pings: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
-    """One row per convoy: latest position, its route, and a state.
+    """One row per convoy: latest position, its route, progress, alerts and a state.
 
     scheduled: before planned departure and not moved yet; arrived: within 1 km of the
     route's end; delayed: past planned arrival and not arrived; en route otherwise.
     """
     routes = scene["convoy_routes"]
-    last = latest(pings)
+    now = scene.now
+    tracked = convoys.track(pings, routes, now)
+    if not len(tracked):
+        return _empty_derived(pings, routes)
+    last = pings.iloc[tracked["ping"].to_numpy()].reset_index(drop=True)
     plan = routes.drop(columns="geometry").drop_duplicates("convoy_id")
     out = last.merge(plan, on="convoy_id", how="left", suffixes=("", "_route"))
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
-    end = {c: _end_point(g) for c, g in zip(routes["convoy_id"], routes.geometry, strict=True)}
-    ends = [end.get(c) for c in out["convoy_id"]]
-    dist_to_end = np.array(
-        [
-            geodesy.distance_m(*np.array([[p.x], [p.y], [e[0]], [e[1]]])).item()
-            if e is not None
-            else np.nan
-            for p, e in zip(out.geometry, ends, strict=True)
-        ]
-    )
-    now = scene.now
-    arrived = dist_to_end <= ARRIVED_WITHIN_M
+    arrived = tracked["arrived"].to_numpy(dtype=bool)
     late = (out["planned_arrival"] < now).fillna(False).to_numpy(dtype=bool)
     early = (out["planned_departure"] > now).fillna(False).to_numpy(dtype=bool)
     out["state"] = np.select(
@@ -127,18 +118,17 @@ def derive(pings: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     )
     out["ping_age_min"] = ((now - out["time"]).dt.total_seconds() / 60).round(0)
     out["stale"] = (~arrived) & ((now - out["time"]) > STALE_AFTER).to_numpy(dtype=bool)
-    tracked = convoys.track(pings, routes, now)
-    if len(tracked):
-        out = out.merge(tracked.drop(columns="time"), on="convoy_id", how="left")
-        out = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
-    return out
+    out = out.merge(tracked.drop(columns=["time", "ping", "arrived"]), on="convoy_id", how="left")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
 
 
-def _end_point(line: object) -> tuple[float, float] | None:
-    if line is None:
-        return None
-    coords = np.asarray(getattr(line, "geoms", [line])[-1].coords)
-    return float(coords[-1, 0]), float(coords[-1, 1])
+def _empty_derived(pings: gpd.GeoDataFrame, routes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """No located ping: the derived columns, no rows."""
+    plan = routes.drop(columns="geometry").drop_duplicates("convoy_id")
+    out = pings.iloc[0:0].merge(plan, on="convoy_id", how="left", suffixes=("", "_route"))
+    for column in ("state", "ping_age_min", "stale"):
+        out[column] = pd.Series(dtype=object)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
 
 
 def _style_index(convoys: gpd.GeoDataFrame) -> np.ndarray:
