@@ -24,6 +24,7 @@ from timing import line, national_arguments, national_folder, timed  # noqa: E40
 
 from layers import (  # noqa: E402
     REGISTRY,
+    convoy_positions,
     convoy_routes,
     coverage,
     incidents,
@@ -74,7 +75,8 @@ def server_side(folder: Path, repeat: int) -> None:
         where = operations.browser_where(
             operations.Filters(areas=("Province 03",)), picture.time_range
         )
-        # As the page does: patrols and route lines are files the browser fetched once.
+        # As the page does: patrols, route lines and convoy positions are files the
+        # browser fetched once per version.
         routes = convoy_routes.with_convoys(derived["convoy_routes"], derived["convoy_positions"])
         groups = [
             REGISTRY["areas"].render(picture.frames["areas"]),
@@ -82,7 +84,7 @@ def server_side(folder: Path, repeat: int) -> None:
                 picture.frames["patrols"], sources={"points": "/p.json", "discs": "/d.json"}
             ),
             convoy_routes.render(routes, source="/r.json"),
-            REGISTRY["convoy_positions"].render(picture.frames["convoy_positions"]),
+            convoy_positions.render(picture.frames["convoy_positions"], source="/c.json"),
         ]
         groups += [
             polling_stations.render(
