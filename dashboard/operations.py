@@ -250,49 +250,48 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _risks(key: Hashable) -> dict[str, alerts.Risk]:
-    """Holds the first and the newest risk for one stations version, early-warning
-    settings and minute."""
+def _risks(key: Hashable) -> dict[str, Any]:
+    """Holds, for one stations version, early-warning settings and minute, the risk now
+    and the one whose overlay the browser fetches whole (with its incidents' key)."""
     return {}
 
 
-def current_risk(
+def published_risk(
     stations_key: Hashable,
     stations: pd.DataFrame,
+    events_key: Hashable,
     events: pd.DataFrame,
     now: pd.Timestamp,
     warning: tuple[str, float, float],
-) -> tuple[alerts.Risk, alerts.Risk]:
-    """(the minute's first risk, the risk now): found once per stations version, settings
-    and minute, then grown with each new incidents version (only new incidents are
-    searched)."""
-    held = _risks((stations_key, warning, now.floor("min")))
+) -> tuple[alerts.Risk, dict[str, Any]]:
+    """Stations at risk now, and the URLs of their map overlay.
+
+    Found once per stations version, settings and minute, then grown with each new
+    incidents version (only new incidents are searched). The overlay is published whole
+    once, for the minute's first risk; after that, the stations changed since travel as
+    {"patch": [whole, change]}, which the browser lays over the whole."""
+    minute = (stations_key, warning, now.floor("min"))
+    held = _risks(minute)
     risk = held.get("risk")
     risk = alerts.Risk.find(stations, events, now, *warning) if risk is None else risk.grown(events)
-    held.setdefault("base", risk)
+    if "base" not in held or not risk.extends(held["base"]):
+        held["base"], held["base_key"] = risk, (minute, events_key)
     held["risk"] = risk
-    return held["base"], risk
-
-
-def published_risk(
-    base: alerts.Risk, risk: alerts.Risk, base_key: Hashable, key: Hashable
-) -> dict[str, Any]:
-    """URLs of the at-risk overlay: the minute's first (``base_key``), with the stations
-    changed since as a {"patch": [base, change]} the browser lays over it (``key``)."""
-    first = published(
-        "at_risk", base_key, lambda: dict(zip(("main", "details"), base.overlay, strict=True))
+    base = held["base"]
+    whole = published(
+        "at_risk",
+        held["base_key"],
+        lambda: dict(zip(("main", "details"), base.overlay, strict=True)),
     )
     change = risk.changes(base) if risk is not base else None
     if change is None:
-        if risk is base:
-            return first
-        return published(
-            "at_risk", key, lambda: dict(zip(("main", "details"), risk.overlay, strict=True))
-        )
+        return risk, whole
     changed = published(
-        "at_risk-new", key, lambda: dict(zip(("main", "details"), change, strict=True))
+        "at_risk-new",
+        (minute, events_key),
+        lambda: dict(zip(("main", "details"), change, strict=True)),
     )
-    return {part: {"patch": [first[part], changed[part]]} for part in first}
+    return risk, {part: {"patch": [whole[part], changed[part]]} for part in whole}
 
 
 RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
@@ -449,13 +448,13 @@ def page() -> None:
             lambda: {"features": convoy_positions.dataset(picture.frames["convoy_positions"])},
         )
         events = derived["incidents"]
-        stations_key = dataset_key(scene, "polling_stations")
-        base, risk = current_risk(
-            stations_key, derived["polling_stations"], events, scene.now, warning
-        )
-        minute = (stations_key, warning, scene.now.floor("min"))
-        urls["at_risk"] = published_risk(
-            base, risk, ("first", minute), (minute, dataset_key(scene, "incidents"))
+        risk, urls["at_risk"] = published_risk(
+            dataset_key(scene, "polling_stations"),
+            derived["polling_stations"],
+            dataset_key(scene, "incidents"),
+            events,
+            scene.now,
+            warning,
         )
         show_map(picture, derived, filters, settings.tiles, scene.bounds, urls)
         show_arrivals(events, warning[0], scene.now)

@@ -155,6 +155,8 @@ class Risk:
     def recent(self, count: int | None = None) -> gpd.GeoDataFrame:
         """The serious incidents of this risk, newest first (the ``count`` newest)."""
         rows = self.serious
+        if not len(rows):
+            return self.events.iloc[0:0]
         times = self.events["time"].array.asi8[rows]
         order = np.argsort(-times, kind="stable")
         return self.events.iloc[rows[order[:count]]]
@@ -303,18 +305,23 @@ class Risk:
             "nearest_km": np.round(best / 1000, 2).tolist(),
         }
 
+    def extends(self, base: Risk) -> bool:
+        """Whether this risk is ``base`` grown: same stations and settings, ``base``'s
+        pairs first."""
+        return (
+            self.stations is base.stations
+            and (self.now, self.min_severity, self.within_m, self.hours)
+            == (base.now, base.min_severity, base.within_m, base.hours)
+            and growth.extends(self.events, base.events)
+            and len(self.s) >= len(base.s)
+        )
+
     def changes(self, base: Risk) -> tuple[dict[str, object], dict[str, object]] | None:
         """The rows of :attr:`overlay` that differ from ``base``'s, when this risk is
         ``base`` grown: {"n", "at": [row], "s": [...]} and {"n", "at", "columns"}, for the
         browser to lay over ``base``'s overlay (a few stations, not 180,000). None when
         this risk is not ``base`` grown."""
-        if (
-            self.stations is not base.stations
-            or (self.now, self.min_severity, self.within_m, self.hours)
-            != (base.now, base.min_severity, base.within_m, base.hours)
-            or not growth.extends(self.events, base.events)
-            or len(self.s) < len(base.s)
-        ):
+        if not self.extends(base):
             return None
         n = len(_located(self.stations))
         touched = np.unique(self.s[len(base.s) :])  # the pairs since are appended
@@ -364,19 +371,6 @@ def _updated(
     kept = old_best == best[touched]  # an earlier pair is as near: the lower row stays
     rows[touched[kept]] = np.minimum(rows[touched[kept]], old_rows[kept])
     return counts, best, rows
-
-
-def stations_at_risk(
-    stations: gpd.GeoDataFrame,
-    incidents: gpd.GeoDataFrame,
-    now: pd.Timestamp,
-    min_severity: str = "high",
-    within_m: float = 5_000.0,
-    hours: float = 24.0,
-) -> pd.DataFrame:
-    """Stations with serious recent incidents within ``within_m``: one row per (station,
-    incident) pair, as :meth:`Risk.pairs`."""
-    return Risk.find(stations, incidents, now, min_severity, within_m, hours).pairs()
 
 
 def nearest_patrols(

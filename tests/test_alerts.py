@@ -49,20 +49,20 @@ def test_serious_recent_incidents_flag_nearby_stations() -> None:
             ("crit", 11.0, "critical", 1),  # 1 km from S10
         ]
     )
-    risk = alerts.stations_at_risk(stations(), events, NOW)
+    risk = alerts.Risk.find(stations(), events, NOW).pairs()
     assert set(risk["station_id"]) == {"S0", "S10"}
     s0 = risk[risk["station_id"] == "S0"]
     assert s0["incident_id"].tolist() == ["near-high"]
     assert s0["distance_km"].iloc[0] == pytest.approx(4.0, abs=0.01)
     s10 = risk[risk["station_id"] == "S10"]
     assert s10["incident_id"].tolist() == ["crit"]  # near-high is 6 km away: outside 5 km
-    wider = alerts.stations_at_risk(stations(), events, NOW, within_m=7_000)
+    wider = alerts.Risk.find(stations(), events, NOW, within_m=7_000).pairs()
     s10 = wider[wider["station_id"] == "S10"]
     assert s10["incident_id"].tolist() == ["crit", "near-high"]  # nearest first
     assert (s10["incidents"] == 2).all()
-    lower = alerts.stations_at_risk(stations(), events, NOW, min_severity="low")
+    lower = alerts.Risk.find(stations(), events, NOW, min_severity="low").pairs()
     assert "near-low" in set(lower["incident_id"])
-    longer = alerts.stations_at_risk(stations(), events, NOW, hours=48)
+    longer = alerts.Risk.find(stations(), events, NOW, hours=48).pairs()
     assert "old-critical" in set(longer["incident_id"])
 
 
@@ -177,12 +177,15 @@ def test_a_grown_risk_searches_new_incidents_only_and_equals_a_fresh_search() ->
     growth.grew(more, first)
     grown = risk.grown(more)
     assert grown.events is more and risk.grown(first) is risk
+    assert grown.extends(risk) and risk.extends(risk) and not risk.extends(grown)
     fresh = alerts.Risk.find(stations(), more, NOW)
     pd.testing.assert_frame_equal(grown.pairs(), fresh.pairs())
     pd.testing.assert_frame_equal(grown.summary(), fresh.summary())
     assert grown.overlay == fresh.overlay
     assert set(grown.pairs()["incident_id"]) == {"a", "c"}
     other = incidents([("z", 30.0, "critical", 1)])  # not grown from `first`: searched anew
+    assert not risk.grown(other).extends(risk)
+    assert risk.changes(alerts.Risk.find(stations(), other, NOW)) is None
     assert alerts.Risk.find(stations(), first, NOW).grown(other).pairs()[
         "incident_id"
     ].tolist() == ["z"]
