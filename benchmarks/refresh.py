@@ -8,7 +8,8 @@ Printed: that look when nothing changed (in-process: what the fragment does), th
 whole-page reruns with AppTest: nothing changed within the minute; the first rerun of a
 new minute (ages, windows and shifts move: ``--minute-ticks`` of them, each waited for);
 and only the incidents (then only the convoy positions) file rewritten with a row added,
-atomically. Medians of ``--repeat``.
+atomically. Then the same for the coverage page (nothing changed; incidents changed).
+Medians of ``--repeat``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,23 @@ def main() -> None:
             f"refresh, only {feed} changed: whole page rerun",
             f"{statistics.median(changed):.2f} s (min {min(changed):.2f}, max {max(changed):.2f})",
         )
+
+    # The commission's page refreshes too: incidents near uncovered stations.
+    cov = AppTest.from_file(str(ROOT / "dashboard" / "coverage.py"), default_timeout=600)
+    cov.run()
+    cov.run()  # warm
+    assert not cov.exception, cov.exception
+    unchanged = []
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        cov.run()
+        unchanged.append(time.perf_counter() - t0)
+    line("coverage page rerun, nothing changed", f"{statistics.median(unchanged):.2f} s")
+    changed = rewrite_and_rerun(cov, folder / "incidents.csv", args.repeat)
+    line(
+        "coverage page refresh, only incidents changed",
+        f"{statistics.median(changed):.2f} s (min {min(changed):.2f}, max {max(changed):.2f})",
+    )
 
 
 def rewrite_and_rerun(at: object, path: Path, repeat: int) -> list[float]:

@@ -21,7 +21,7 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
-from layers import REGISTRY, coverage, coverage_map, exports, gaps
+from layers import coverage, coverage_map, exports, gaps, growth, patrols
 from layers import incidents as incidents_layer
 from layers.config import Settings
 from layers.mapping import base_map
@@ -69,7 +69,6 @@ def _analysis(
     window = gaps.polling_window(
         _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
     )
-    recent = incidents_layer.in_window(_scene["incidents"], _scene.now, INCIDENT_HOURS)
     model = _model(version(_scene, "polling_stations"), _scene["polling_stations"])
     station_areas = _station_areas(version(_scene, "polling_stations", "areas"), _scene)
     return gaps.analyse(
@@ -77,7 +76,7 @@ def _analysis(
         _scene["polling_stations"],
         bases,
         _scene["areas"],
-        recent,
+        None,  # counted apart: see _counted
         window,
         k,
         suggest_km * 1000,
@@ -86,6 +85,30 @@ def _analysis(
         if k
         else None,
     )
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def _counts(key: Hashable) -> dict[str, Any]:
+    """Holds, per analysis and minute, the incidents last counted and the answer."""
+    return {}
+
+
+def counted(key: Hashable, analysis: gaps.Analysis, scene: Scene) -> gaps.Analysis:
+    """The analysis with the incidents of the last 7 days near each station it lists:
+    counted again each minute (the window moves), and in between only the incidents
+    the feed added (not the whole analysis, nor every incident)."""
+    held = _counts(key)
+    incidents = scene["incidents"]
+    if held.get("incidents") is incidents:
+        return held["answer"]  # type: ignore[no-any-return]
+    added = growth.added_rows(incidents, held["incidents"]) if held else None
+    if added is None:
+        answer = analysis.counting(incidents_layer.in_window(incidents, scene.now, INCIDENT_HOURS))
+    else:
+        new = incidents_layer.in_window(added, scene.now, INCIDENT_HOURS)
+        answer = held["answer"].counting(new, more=True)
+    held["incidents"], held["answer"] = incidents, answer
+    return answer
 
 
 def parse_points(text: str) -> tuple[list[tuple[float, float]], list[str]]:
@@ -182,14 +205,16 @@ def page() -> None:
     if scene.scenario.label:
         st.warning(scene.scenario.label, icon=":material/science:")
     params = what_if_panel(scene["patrols"])
-    key = (
-        version(scene, "polling_stations", "patrols", "areas", "incidents"),
-        scene.now.floor("min"),
-    )
-    analysis = _analysis(key, scene, settings, params)
     window = gaps.polling_window(
         settings.polling_date(scene.now), settings.timezone, settings.polling_hours
     )
+    # The coverage depends on the stations, bases, areas and polling day; the incidents
+    # near each station are counted apart, so a new incident does not redo the rest.
+    key = (version(scene, "polling_stations", "patrols", "areas"), window)
+    analysis = counted(
+        (key, params, scene.now.floor("min")), _analysis(key, scene, settings, params), scene
+    )
+    counts_key = (key, params, version(scene, "incidents"), scene.now.floor("min"))
     st.caption(
         f"Polling day {settings.polling_date(scene.now)}: "
         f"{settings.polling_hours[0]:%H:%M}-{settings.polling_hours[1]:%H:%M} "
@@ -238,7 +263,7 @@ def page() -> None:
         if len(shown) > 2000:
             st.caption(f"The first 2,000 of {len(shown):,}; the downloads hold all.")
     with map_col:
-        show_map(analysis, scene, settings, key, params, center, zoom)
+        show_map(analysis, scene, settings, key, counts_key, params, center, zoom)
 
     st.subheader("By area")
     st.dataframe(
@@ -293,6 +318,7 @@ def show_map(
     scene: Scene,
     settings: Settings,
     key: Hashable,
+    counts_key: Hashable,
     params: tuple[Any, ...],
     center: list[float] | None,
     zoom: int | None,
@@ -313,11 +339,23 @@ def show_map(
             zip(("main", "details"), coverage_map.station_states(analysis.stations), strict=True)
         ),
     )
+    bases = published(  # the what-if's bases: fetched once per run, not sent each rerun
+        "coverage_patrols",
+        (key, params),
+        lambda: patrols.datasets(patrols.derive(analysis.bases, scene)),
+    )
+    counts = published(
+        "coverage_counts",
+        counts_key,
+        lambda: {"details": coverage_map.station_counts(analysis.stations)},
+    )
     groups = [
         coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
-        REGISTRY["patrols"].render(REGISTRY["patrols"].derive(analysis.bases, scene)),
+        patrols.render(analysis.bases, sources=bases),
         coverage_map.station_layer(
-            points["main"], states["main"], [points["details"], states["details"]]
+            points["main"],
+            states["main"],
+            [points["details"], states["details"], counts["details"]],
         ),
         coverage_map.suggestion_layer(analysis.suggestions, params[5] * 1000),
     ]

@@ -117,10 +117,14 @@ def station_points(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str
     return mapping.split_details(mapping.columnar(stations, FIXED), ())
 
 
+# Counted per version of the incidents, apart from the run (see gaps.Analysis.counting).
+COUNTED = ("incidents_10km",)
+
+
 def station_states(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
     """(style per station, the run's popup columns) of one analysis: an overlay on
     :func:`station_points`."""
-    run = [p for _, p in POPUP if p not in FIXED]
+    run = [p for _, p in POPUP if p not in FIXED and p not in COUNTED]
     data = mapping.columnar(
         stations,
         run,
@@ -130,6 +134,13 @@ def station_states(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str
     return {"n": data["n"], "s": data["s"]}, {"n": data["n"], "columns": data["columns"]}
 
 
+def station_counts(stations: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The popup columns counted from the incidents (:data:`COUNTED`), as details over
+    :func:`station_points`: what a new incident changes on this map."""
+    data = mapping.columnar(stations, [c for c in COUNTED if c in stations], coordinates=False)
+    return {"n": data["n"], "columns": data["columns"]}
+
+
 def station_layer(
     points: str | dict[str, Any],
     states: str | dict[str, Any],
@@ -137,7 +148,8 @@ def station_layer(
     name: str = "Polling stations by coverage",
 ) -> folium.FeatureGroup:
     """Stations styled by their state in one run: ``points`` and ``details`` from
-    :func:`station_points`, ``states`` and more ``details`` from :func:`station_states`."""
+    :func:`station_points`, ``states`` and more ``details`` from :func:`station_states`
+    and :func:`station_counts`."""
     group = folium.FeatureGroup(name=name)
     mapping.PointCloud(
         "coverage_stations",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
 import numpy as np
@@ -453,13 +453,29 @@ class Analysis:
     bases: gpd.GeoDataFrame  # the bases analysed (what-if applied)
     suggestions: list[Suggestion]
 
+    def counting(self, incidents: gpd.GeoDataFrame, more: bool = False) -> Analysis:
+        """This answer with ``incidents_10km``: how many of ``incidents`` lie within 10 km
+        of each station not covered all polling hours (where the ranking needs them; NA
+        for the others). Apart from the rest, which new incidents do not change.
+        ``more``: ``incidents`` are new ones, added to the counts this answer has."""
+        states = self.stations["state"]
+        listed = states.isin(["uncovered", PARTLY]).to_numpy()
+        near = (
+            self.stations["incidents_10km"].copy()
+            if more
+            else pd.Series(pd.NA, index=self.stations.index, dtype="Int64")
+        )
+        counts = incidents_near(self.stations.geometry[listed], incidents).to_numpy()
+        near[listed] = near[listed].fillna(0).to_numpy() + counts if more else counts
+        return replace(self, stations=self.stations.assign(incidents_10km=near))
+
 
 def analyse(
     model: coverage.CoverageModel,
     stations: gpd.GeoDataFrame,
     bases: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
-    incidents: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame | None,
     window: tuple[pd.Timestamp, pd.Timestamp],
     suggest_k: int = 0,
     suggest_radius_m: float = 10_000.0,
@@ -470,7 +486,8 @@ def analyse(
 
     A station's state: covered (all polling hours), partly covered, uncovered, or
     unknown location. The nearest base is among the bases active at any time of the
-    window. ``incidents`` should already be the ones to count (e.g. the last 7 days).
+    window. ``incidents`` should already be the ones to count (e.g. the last 7 days);
+    None leaves them out (see :meth:`Analysis.counting`).
     ``station_areas``: :func:`assign_areas` of these stations, when kept between runs.
     ``placement``: :meth:`Placement.around` the model at ``suggest_radius_m``, when kept.
     """
@@ -483,11 +500,6 @@ def analyse(
     columns["day_share"] = share.round(3)
     columns["state"] = day_state(share)
     columns["area"] = assign_areas(stations, areas) if station_areas is None else station_areas
-    # Counted where the ranking needs them: stations not covered all polling hours.
-    listed = columns["state"].isin(["uncovered", PARTLY]).to_numpy()
-    near = pd.Series(pd.NA, index=columns.index, dtype="Int64")
-    near[listed] = incidents_near(stations.geometry[listed], incidents).to_numpy()
-    columns["incidents_10km"] = near
     table = joined(stations, columns)
     suggestions: list[Suggestion] = []
     if suggest_k > 0:
@@ -503,4 +515,5 @@ def analyse(
             voters[model.located], suggest_k, eligible=gap[model.located]
         )
     sums = _area_sums(table)
-    return Analysis(table, _with_shares(sums).reset_index(), _national(sums), bases, suggestions)
+    answer = Analysis(table, _with_shares(sums).reset_index(), _national(sums), bases, suggestions)
+    return answer if incidents is None else answer.counting(incidents)

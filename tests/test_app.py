@@ -226,3 +226,29 @@ def test_a_new_serious_incident_raises_one_toast(
     assert log.label.endswith(": 1")
     at.run()
     assert not [t.value for t in at.toast if "NEW-1" in t.value]  # once per session
+
+
+def test_new_incidents_near_an_uncovered_station_are_counted_on_the_coverage_page(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The counts are grown with the incidents the feed added, not the whole analysis."""
+    copy_folder(sample_folder, tmp_path)
+    at = run_coverage(tmp_path, monkeypatch)
+
+    def listed() -> pd.DataFrame:
+        return next(d.value for d in at.dataframe if "incidents_10km" in d.value.columns)
+
+    station = listed().iloc[0]
+    where = pd.read_csv(tmp_path / "polling_stations.csv").set_index("id").loc[station["id"]]
+    path = tmp_path / "incidents.csv"
+    text = path.read_text()
+    events = pd.read_csv(path, dtype=str)
+    last = events.loc[events["time"].idxmax()].copy()  # the newest: within the 7 days
+    near = pd.DataFrame([last, last])[events.columns]
+    near["id"] = ["NEAR-0", "NEAR-1"]
+    near["latitude"], near["longitude"] = str(where["latitude"]), str(where["longitude"])
+    feeds.write_atomic(path, text + near.to_csv(index=False, header=False))
+    at.run()
+    assert not at.exception, at.exception
+    after = listed().set_index("id").loc[station["id"], "incidents_10km"]
+    assert after == station["incidents_10km"] + 2

@@ -277,6 +277,13 @@ def test_analyse_gives_one_consistent_answer() -> None:
     # Counted for the stations the ranking lists only: 1 within 10 km of the far one.
     assert table["incidents_10km"].tolist()[1:3] == [0, 1]
     assert pd.isna(table["incidents_10km"].tolist()[0])
+    # Counted apart: the answer without incidents, then the incidents in two parts.
+    bare = gaps.analyse(coverage.CoverageModel(stations), stations, bases, none, None, window)
+    assert "incidents_10km" not in bare.stations
+    stepwise = bare.counting(events.iloc[:1]).counting(events.iloc[1:], more=True)
+    pd.testing.assert_series_equal(
+        stepwise.stations["incidents_10km"], table["incidents_10km"], check_names=False
+    )
     assert table["registered_voters"].tolist() == [100, 200, 400, 800, 1_600]
     pd.testing.assert_frame_equal(answer.areas, gaps.area_table(table))
     assert answer.nation == gaps.totals(table)
