@@ -36,6 +36,23 @@ def test_feed_text_never_reaches_the_page_as_html() -> None:
     assert not re.search(r"bindTooltip\([^)]*\+", script)
 
 
+def test_feed_text_is_never_run_as_a_template() -> None:
+    """branca wraps a rendered script in an Element that compiles it as a Jinja template:
+    feed text such as ``{{ 7*7 }}`` inside data sent with the page was evaluated on the
+    server (and could reach Python objects). Our map elements put the text in as it is."""
+    jinja = "{{ 7*7 }} {% for x in [1, 2] %}loop{% endfor %} {{ cycler.__init__ }}"
+    frame = gpd.GeoDataFrame(
+        {"name": [jinja]}, geometry=[shapely.Point(-10.8, 6.3)], crs="EPSG:4326"
+    )
+    m = folium.Map()
+    mapping.feature_group("Areas", frame, [{}], tooltip="name", popup=[("Name", "name")]).add_to(m)
+    data = mapping.columnar(frame, ["name"])
+    mapping.PointCloud("points", data, [{}], tooltip="name").add_to(m)
+    html = m.get_root().render()
+    assert html.count(json.dumps(jinja)[1:-1]) == 2  # in both layers, as it came
+    assert "49 looploop" not in html and "bound method" not in html  # nothing evaluated
+
+
 def test_the_browser_helpers_only_ever_set_text() -> None:
     js = HELPERS_JS.read_text()
     assert "textContent" in js
