@@ -19,7 +19,7 @@ LAYER_STATS = """() => Object.fromEntries(
 READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.stations
     && pollwatch.layers.stations.ready && (pollwatch.hidden.Incidents
     || (pollwatch.layers.incidents && pollwatch.layers.incidents.ready))"""
-PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
+PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> {{ 7*7 }}'
 
 
 def kpi(page, label: str) -> int:  # type: ignore[no-untyped-def]
@@ -249,6 +249,7 @@ def test_feed_text_shows_as_text_in_every_popup_and_tooltip(
         assert opened["pwned"] is None
         shown = [t for t in opened["texts"] if "<img src=x" in t]
         assert len(shown) >= opened["tooltips"] // 2  # the payload is there, as text
+        assert all("{{ 7*7 }}" in t for t in shown)  # and never run as a template
         # The page around the map too: sidebar choices, charts and tables carry the text.
         page.wait_for_timeout(500)
         assert page.evaluate("() => window.pwned") is None
