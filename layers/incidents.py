@@ -235,11 +235,16 @@ def derive_severity(fatalities: pd.Series, types: pd.Series) -> pd.Series:
 
 
 def derive(incidents: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
-    """Incidents with their category and age in hours at the scene's time."""
+    """Incidents with their category. Nothing here depends on the time, so the derived
+    incidents change only with their feed (ages: :func:`age_hours`)."""
     out = incidents.copy()
     out["category"] = category(out["type"])
-    out["age_h"] = ((scene.now - out["time"]).dt.total_seconds() / 3600).round(2)
     return out
+
+
+def age_hours(incidents: gpd.GeoDataFrame, now: pd.Timestamp) -> pd.Series:
+    """Each incident's age in hours at ``now`` (negative: reported for later)."""
+    return ((now - incidents["time"]).dt.total_seconds() / 3600).round(2)
 
 
 def in_window(incidents: gpd.GeoDataFrame, now: pd.Timestamp, hours: float) -> gpd.GeoDataFrame:

@@ -210,9 +210,9 @@ def derive_key(name: str, scene: Scene, minute: bool = True, own: bool = True) -
     """What layer ``name``'s derived frame depends on, or None when that cannot be told.
 
     Stations: their feed, the bases and which bases are on shift now (coverage), the
-    areas. Incidents and convoys: their feeds and the minute (ages, states), unless
-    ``minute`` is False (for what is built from columns that do not age). The rest:
-    their own feed. ``own=False``: everything but the layer's own feed.
+    areas. Incidents: their feed and the areas. Convoys: their feeds and the minute
+    (ages, states), unless ``minute`` is False (for what is built from columns that do
+    not age). The rest: their own feed. ``own=False``: everything but the layer's own feed.
     """
     inputs = {
         "polling_stations": ("polling_stations", "patrols", "areas"),
@@ -226,7 +226,7 @@ def derive_key(name: str, scene: Scene, minute: bool = True, own: bool = True) -
     versions = tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs)
     if name == "polling_stations":  # and which bases are on shift
         return (versions, coverage.shift_period(scene["patrols"], scene.now))
-    if name in ("incidents", "convoy_positions") and minute:
+    if name == "convoy_positions" and minute:
         return (versions, scene.now.floor("min"))
     return versions
 

@@ -48,7 +48,7 @@ def test_categories_and_time_window() -> None:
     now = pd.Timestamp("2026-10-11T12:00Z")
     derived = incidents.derive(frame, Scene({}, now=now))
     assert derived["category"].tolist() == ["violence", "unrest", "intimidation"]
-    assert derived["age_h"].tolist() == [0.5, 24.5, -1.0]
+    assert incidents.age_hours(derived, now).tolist() == [0.5, 24.5, -1.0]
     assert incidents.in_window(derived, now, 6)["id"].tolist() == ["I1"]
     assert incidents.in_window(derived, now, 48)["id"].tolist() == ["I1", "I2"]
 

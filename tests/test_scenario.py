@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from conftest import ANCHOR
+from layers import incidents
 from layers.config import Settings, read_scenario
 from layers.scenario import LABEL, generate
 from layers.scene import SceneLoader, derive_all
@@ -30,7 +31,7 @@ def test_sample_leaves_real_gaps_and_shows_recent_activity(sample_folder: Path) 
     derived = derive_all(scene)
     share = (derived["polling_stations"]["coverage_state"] == "covered").mean()
     assert 0.4 < share < 0.9
-    ages = derived["incidents"]["age_h"]
+    ages = incidents.age_hours(derived["incidents"], ANCHOR)
     assert ages.min() >= 0 and ages.max() <= 21 * 24
     assert (ages < 6).sum() >= 5 and (ages < 1).sum() >= 1
     states = derived["convoy_positions"]["state"].value_counts()
