@@ -251,9 +251,12 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _risks(key: Hashable) -> dict[str, Any]:
-    """Holds, for one stations version, early-warning settings and minute, the risk now
-    and the one whose overlay the browser fetches whole (with its incidents' key)."""
+    """Holds, for one stations version and early-warning settings, the risk now and the
+    one whose overlay the browser fetched whole (with the key of that file)."""
     return {}
+
+
+REBASE_STATIONS = 20_000  # changed stations beyond which the overlay is sent whole again
 
 
 def published_risk(
@@ -266,29 +269,37 @@ def published_risk(
 ) -> tuple[alerts.Risk, dict[str, Any]]:
     """Stations at risk now, and the URLs of their map overlay.
 
-    Found once per stations version, settings and minute, then grown with each new
-    incidents version (only new incidents are searched). The overlay is published whole
-    once, for the minute's first risk; after that, the stations changed since travel as
-    {"patch": [whole, change]}, which the browser lays over the whole."""
-    minute = (stations_key, warning, now.floor("min"))
-    held = _risks(minute)
+    Found once per stations version and settings, then grown with each new incidents
+    version (only new incidents are searched) and moved on each minute (only incidents
+    that entered or left the window). The overlay is published whole now and then; in
+    between, the stations that changed since travel as {"patch": [whole, change]},
+    which the browser lays over the whole."""
+    held = _risks((stations_key, warning))
     risk = held.get("risk")
-    risk = alerts.Risk.find(stations, events, now, *warning) if risk is None else risk.grown(events)
-    if "base" not in held or not risk.extends(held["base"]):
-        held["base"], held["base_key"] = risk, (minute, events_key)
+    if risk is None:
+        risk = alerts.Risk.find(stations, events, now, *warning)
+    else:
+        risk = risk.grown(events)
+        if risk.now.floor("min") != now.floor("min"):
+            risk = risk.moved(now)
     held["risk"] = risk
-    base = held["base"]
+    base = held.get("base")
+    change = risk.changes(base) if base is not None and base is not risk else None
+    if base is None or (
+        base is not risk and (change is None or len(change[0]["at"]) > REBASE_STATIONS)  # type: ignore[arg-type]
+    ):
+        base, change = risk, None
+        held["base"], held["base_key"] = base, (stations_key, warning, events_key, now)
     whole = published(
         "at_risk",
         held["base_key"],
         lambda: dict(zip(("main", "details"), base.overlay, strict=True)),
     )
-    change = risk.changes(base) if risk is not base else None
     if change is None:
         return risk, whole
     changed = published(
         "at_risk-new",
-        (minute, events_key),
+        (held["base_key"], events_key, now.floor("min")),
         lambda: dict(zip(("main", "details"), change, strict=True)),
     )
     return risk, {part: {"patch": [whole[part], changed[part]]} for part in whole}

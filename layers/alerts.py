@@ -129,17 +129,41 @@ class Risk:
             )
         return self._with(incidents, added, len(self.events))
 
+    def moved(self, now: pd.Timestamp) -> Risk:
+        """This risk at another time: the pairs of incidents that left the window are
+        dropped, and only the incidents that entered it are searched."""
+        if now == self.now:
+            return self
+        rows = np.flatnonzero(_serious_mask(self.events, now, self.min_severity, self.hours))
+        kept = np.isin(self.e, rows)
+        came = np.setdiff1d(rows, self.serious, assume_unique=True)
+        s, e, d = self._pairs_of(self.events, came)
+        return replace(
+            self,
+            now=now,
+            s=np.concatenate([self.s[kept], s]),
+            e=np.concatenate([self.e[kept], e]),
+            d=np.concatenate([self.d[kept], d]),
+            serious=rows,
+        )
+
+    def _pairs_of(
+        self, events: gpd.GeoDataFrame, rows: np.ndarray, offset: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(station, incident row + ``offset``, metres) of the stations within reach of
+        incident ``rows`` of ``events``."""
+        if not len(rows) or not len(_located(self.stations)):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        pts = events.geometry.to_numpy()[rows]
+        elon, elat = shapely.get_x(pts), shapely.get_y(pts)
+        index = _station_index(self.stations)
+        s, k = index.within(elon, elat, self.within_m)
+        d = geodesy.distances_m(index.lon[s], index.lat[s], elon[k], elat[k])
+        return s, rows[k] + offset, d
+
     def _with(self, incidents: gpd.GeoDataFrame, added: gpd.GeoDataFrame, offset: int) -> Risk:
         rows = np.flatnonzero(_serious_mask(added, self.now, self.min_severity, self.hours))
-        s = e = np.zeros(0, dtype=np.int64)
-        d = np.zeros(0)
-        if len(rows) and len(_located(self.stations)):
-            pts = added.geometry.to_numpy()[rows]
-            elon, elat = shapely.get_x(pts), shapely.get_y(pts)
-            index = _station_index(self.stations)
-            s, k = index.within(elon, elat, self.within_m)
-            d = geodesy.distances_m(index.lon[s], index.lat[s], elon[k], elat[k])
-            e = rows[k] + offset
+        s, e, d = self._pairs_of(added, rows, offset)
         grown = replace(
             self,
             events=incidents,
@@ -296,38 +320,46 @@ class Risk:
         hit = np.flatnonzero(ids == station_id)
         return int(at_risk[hit[0]]) if len(hit) else None
 
-    def _overlay_rows(self, stations: np.ndarray) -> tuple[dict[str, object], dict[str, object]]:
-        """The overlay's values of located ``stations`` (all at risk)."""
+    def _overlay_rows(self, stations: np.ndarray) -> tuple[list[int], dict[str, list[object]]]:
+        """The overlay's values of located ``stations``: style 0 at risk, -1 not; their
+        incidents nearby, the nearest one and how far (None when not at risk)."""
         counts, best, rows = (a[stations] for a in self.per_station)
-        return {"s": [0] * len(stations)}, {
-            "incidents": counts.tolist(),
-            "nearest": self._labels(rows).tolist(),
-            "nearest_km": np.round(best / 1000, 2).tolist(),
+        risky = counts > 0
+        labels = np.full(len(stations), None, dtype=object)
+        labels[risky] = self._labels(rows[risky])
+        km = np.round(best / 1000, 2).astype(object)
+        km[~risky] = None
+        return np.where(risky, 0, -1).tolist(), {
+            "incidents": np.where(risky, counts, None).tolist(),
+            "nearest": labels.tolist(),
+            "nearest_km": km.tolist(),
         }
 
-    def extends(self, base: Risk) -> bool:
-        """Whether this risk is ``base`` grown: same stations and settings, ``base``'s
-        pairs first."""
+    def comparable(self, base: Risk) -> bool:
+        """Whether this risk's overlay can be told as changes to ``base``'s: the same
+        stations and settings, and ``base``'s incidents as the first of this risk's
+        (its incident rows mean the same here)."""
         return (
             self.stations is base.stations
-            and (self.now, self.min_severity, self.within_m, self.hours)
-            == (base.now, base.min_severity, base.within_m, base.hours)
+            and (self.min_severity, self.within_m, self.hours)
+            == (base.min_severity, base.within_m, base.hours)
             and growth.extends(self.events, base.events)
-            and len(self.s) >= len(base.s)
         )
 
     def changes(self, base: Risk) -> tuple[dict[str, object], dict[str, object]] | None:
-        """The rows of :attr:`overlay` that differ from ``base``'s, when this risk is
-        ``base`` grown: {"n", "at": [row], "s": [...]} and {"n", "at", "columns"}, for the
-        browser to lay over ``base``'s overlay (a few stations, not 180,000). None when
-        this risk is not ``base`` grown."""
-        if not self.extends(base):
+        """The rows of :attr:`overlay` that differ from ``base``'s: {"n", "at": [row],
+        "s": [...]} and {"n", "at", "columns"}, for the browser to lay over ``base``'s
+        overlay (the stations near new incidents, or near incidents that left the window;
+        not 180,000). None when the two are not :meth:`comparable`."""
+        if not self.comparable(base):
             return None
-        n = len(_located(self.stations))
-        touched = np.unique(self.s[len(base.s) :])  # the pairs since are appended
-        styles, columns = self._overlay_rows(touched)
-        rows = touched.tolist()
-        return {"n": n, "at": rows, **styles}, {"n": n, "at": rows, "columns": columns}
+        mine, theirs = self.per_station, base.per_station
+        differ = (mine[0] != theirs[0]) | (mine[1] != theirs[1]) | (mine[2] != theirs[2])
+        at = np.flatnonzero(differ)
+        styles, columns = self._overlay_rows(at)
+        n = len(mine[0])
+        rows = at.tolist()
+        return {"n": n, "at": rows, "s": styles}, {"n": n, "at": rows, "columns": columns}
 
     @cached_property
     def overlay(self) -> tuple[dict[str, object], dict[str, object]]:
@@ -338,7 +370,7 @@ class Risk:
         counts = self.per_station[0]
         n = len(counts)
         at = np.flatnonzero(counts)
-        styles, values = self._overlay_rows(at)
+        _, values = self._overlay_rows(at)
         s = np.full(n, -1, dtype=np.int64)
         s[at] = 0
         columns = {}

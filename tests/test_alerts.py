@@ -177,15 +177,42 @@ def test_a_grown_risk_searches_new_incidents_only_and_equals_a_fresh_search() ->
     growth.grew(more, first)
     grown = risk.grown(more)
     assert grown.events is more and risk.grown(first) is risk
-    assert grown.extends(risk) and risk.extends(risk) and not risk.extends(grown)
+    assert grown.comparable(risk) and risk.comparable(risk) and not risk.comparable(grown)
     fresh = alerts.Risk.find(stations(), more, NOW)
     pd.testing.assert_frame_equal(grown.pairs(), fresh.pairs())
     pd.testing.assert_frame_equal(grown.summary(), fresh.summary())
     assert grown.overlay == fresh.overlay
     assert set(grown.pairs()["incident_id"]) == {"a", "c"}
     other = incidents([("z", 30.0, "critical", 1)])  # not grown from `first`: searched anew
-    assert not risk.grown(other).extends(risk)
+    assert not risk.grown(other).comparable(risk)
     assert risk.changes(alerts.Risk.find(stations(), other, NOW)) is None
     assert alerts.Risk.find(stations(), first, NOW).grown(other).pairs()[
         "incident_id"
     ].tolist() == ["z"]
+
+
+def test_a_risk_moved_in_time_equals_one_found_then_and_tells_what_changed() -> None:
+    from test_appended import patched
+
+    events = incidents(
+        [
+            ("old", 1.0, "high", 23.5),  # near S0; leaves the 24 h window within the hour
+            ("mid", 12.0, "critical", 5),
+            ("soon", 29.0, "high", -0.5),  # reported for 30 min from now: enters later
+        ]
+    )
+    risk = alerts.Risk.find(stations(), events, NOW)
+    assert set(risk.pairs()["incident_id"]) == {"old", "mid"}
+    later = NOW + pd.Timedelta(hours=1)
+    moved = risk.moved(later)
+    fresh = alerts.Risk.find(stations(), events, later)
+    pd.testing.assert_frame_equal(moved.summary(), fresh.summary())
+    assert moved.overlay == fresh.overlay
+    assert set(moved.pairs()["incident_id"]) == {"mid", "soon"}
+    assert moved.comparable(risk) and risk.moved(NOW) is risk
+    change = moved.changes(risk)
+    assert change is not None
+    for base_part, part, whole in zip(risk.overlay, change, fresh.overlay, strict=True):
+        assert patched(base_part, part) == whole
+    gone = dict(zip(change[0]["at"], change[0]["s"], strict=True))
+    assert -1 in gone.values() and 0 in gone.values()  # one station left, one came
