@@ -329,8 +329,12 @@ class Risk:
         labels[risky] = self._labels(rows[risky])
         km = np.round(best / 1000, 2).astype(object)
         km[~risky] = None
-        return np.where(risky, 0, -1).tolist(), {
-            "incidents": np.where(risky, counts, None).tolist(),
+        incidents = counts.astype(object)
+        incidents[~risky] = None
+        styles = np.full(len(stations), -1, dtype=np.int64)
+        styles[risky] = 0
+        return styles.tolist(), {
+            "incidents": incidents.tolist(),
             "nearest": labels.tolist(),
             "nearest_km": km.tolist(),
         }
