@@ -305,7 +305,7 @@ def published_risk(
     return risk, {part: {"patch": [whole[part], changed[part]]} for part in whole}
 
 
-RISK_ROWS = 1_000  # rows of the at-risk table sent to the page
+RISK_ROWS = 250  # rows of the at-risk table sent with each rerun (1,000 were 120 KB)
 QUICK_CHOICES = 300  # newest serious incidents offered for quick response
 
 
@@ -336,7 +336,10 @@ def show_warnings(
             key=f"risk_table_{hash(tuple(shown['station_id'].tolist()))}",
         )
         if stations > RISK_ROWS:
-            st.caption(f"The {RISK_ROWS:,} with the most incidents nearby of {stations:,}.")
+            st.caption(
+                f"The {RISK_ROWS:,} with the most incidents nearby of {stations:,}; "
+                "filter by area to list others."
+            )
         rows = picked.selection.rows if picked is not None else []
         if rows and rows[0] < len(shown):
             station = shown.iloc[rows[0]]
