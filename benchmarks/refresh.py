@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from timing import line, national_arguments, national_folder  # noqa: E402
+from timing import line, national_arguments, national_folder, timed  # noqa: E402
 
 from layers.config import Settings  # noqa: E402
 from layers.feeds import write_atomic  # noqa: E402
@@ -58,12 +58,7 @@ def main() -> None:
     line("first run, cold caches", f"{time.perf_counter() - t0:.2f} s")
     at.run()  # warm
 
-    unchanged = []
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        at.run()
-        unchanged.append(time.perf_counter() - t0)
-    median = statistics.median(unchanged)
+    median, _ = timed(at.run, args.repeat)
     line("whole page rerun, nothing changed, same minute", f"{median:.2f} s")
 
     ticks = []
@@ -90,12 +85,8 @@ def main() -> None:
     cov.run()
     cov.run()  # warm
     assert not cov.exception, cov.exception
-    unchanged = []
-    for _ in range(args.repeat):
-        t0 = time.perf_counter()
-        cov.run()
-        unchanged.append(time.perf_counter() - t0)
-    line("coverage page rerun, nothing changed", f"{statistics.median(unchanged):.2f} s")
+    median, _ = timed(cov.run, args.repeat)
+    line("coverage page rerun, nothing changed", f"{median:.2f} s")
     changed = rewrite_and_rerun(cov, folder / "incidents.csv", args.repeat)
     line(
         "coverage page refresh, only incidents changed",

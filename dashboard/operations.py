@@ -275,21 +275,25 @@ def published_risk(
     between, the stations that changed since travel as {"patch": [whole, change]},
     which the browser lays over the whole."""
     held = _risks((stations_key, warning))
-    risk = held.get("risk")
-    if risk is None:
+    previous = held.get("risk")
+    if previous is None:
         risk = alerts.Risk.find(stations, events, now, *warning)
     else:
-        risk = risk.grown(events)
+        risk = previous.grown(events)
         if risk.now.floor("min") != now.floor("min"):
             risk = risk.moved(now)
     held["risk"] = risk
     base = held.get("base")
-    change = risk.changes(base) if base is not None and base is not risk else None
+    if risk is previous and "change" in held:  # nothing new since the last rerun
+        change = held["change"]
+    else:
+        change = risk.changes(base) if base is not None and base is not risk else None
     if base is None or (
         base is not risk and (change is None or len(change[0]["at"]) > REBASE_STATIONS)  # type: ignore[arg-type]
     ):
         base, change = risk, None
         held["base"], held["base_key"] = base, (stations_key, warning, events_key, now)
+    held["change"] = change
     whole = published(
         "at_risk",
         held["base_key"],

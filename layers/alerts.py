@@ -16,16 +16,10 @@ from layers import coverage, geodesy, growth, mapping
 from layers.incidents import SEVERITIES
 
 
-def serious(
-    incidents: gpd.GeoDataFrame, now: pd.Timestamp, min_severity: str = "high", hours: float = 24.0
-) -> gpd.GeoDataFrame:
-    """Located incidents of at least ``min_severity`` in the ``hours`` before ``now``."""
-    return incidents[_serious_mask(incidents, now, min_severity, hours)]
-
-
 def _serious_mask(
     incidents: gpd.GeoDataFrame, now: pd.Timestamp, min_severity: str, hours: float
 ) -> np.ndarray:
+    """Located incidents of at least ``min_severity`` in the ``hours`` before ``now``."""
     rank = {s: i for i, s in enumerate(SEVERITIES)}
     times = incidents["time"]
     keep = (

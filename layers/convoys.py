@@ -77,11 +77,6 @@ def prepared_route(line: shapely.LineString) -> Route:
     return Route(line)
 
 
-def along_m(line: shapely.LineString, lon: float, lat: float) -> float:
-    """Geodesic distance along ``line`` from its start to the point nearest (lon, lat)."""
-    return Route(line).along_m(lon, lat)
-
-
 @dataclass(frozen=True)
 class Pings:
     """Located pings sorted by convoy id, then time: ``rows`` (positions in the frame),
