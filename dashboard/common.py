@@ -6,6 +6,7 @@ Streamlit glue only: loading and caching, and showing what the layers reported.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
@@ -134,6 +135,15 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
     check()
 
 
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+
+
+def plain(text: str) -> str:
+    """``text`` for a Streamlit element that renders Markdown, shown as written: feed
+    values and URL parameters never become links, images or formatting."""
+    return MARKDOWN.sub(r"\\\1", text)
+
+
 def show_banner(scene: Scene, settings: Settings) -> None:
     """One compact line on every page when a feed is stale, failed or missing."""
     table = freshness(scene, settings)
@@ -148,7 +158,8 @@ def show_banner(scene: Scene, settings: Settings) -> None:
             parts.append(f"{row.feed}: {row.state}{age}")
     if parts:
         st.warning(
-            "Feeds: " + "; ".join(parts) + ". See the Feeds page.", icon=":material/schedule:"
+            plain("Feeds: " + "; ".join(parts) + ". See the Feeds page."),
+            icon=":material/schedule:",
         )
 
 
@@ -156,8 +167,9 @@ def show_problems(scene: Scene) -> None:
     """Missing or unreadable feeds as errors; a count per feed and every problem on demand."""
     status = scene.feed_status()
     broken = status[status["state"].isin(["missing", "unreadable", "showing an older copy"])]
-    for row in broken.itertuples():
-        st.error(f"{row.feed}: {row.state}. See the feed problems below.")
+    for row in broken.to_dict("records"):
+        fix = row["what to do"] or "See the feed problems below."
+        st.error(plain(f"{row['feed']}: {row['state']}. {fix}"))
     total = int(status["problems"].sum())
     with st.expander(f"Feed problems: {total}", expanded=False):
         st.dataframe(status, hide_index=True, width="stretch")

@@ -16,6 +16,7 @@ from streamlit_folium import st_folium
 
 from dashboard.common import (
     current_scene,
+    plain,
     published,
     show_banner,
     show_problems,
@@ -23,6 +24,7 @@ from dashboard.common import (
 )
 from layers import coverage, coverage_map, exports, gaps, growth, patrols
 from layers import incidents as incidents_layer
+from layers.analysis import figures
 from layers.config import Settings
 from layers.mapping import base_map
 from layers.scene import Scene
@@ -173,28 +175,16 @@ def what_if_panel(bases: gpd.GeoDataFrame) -> tuple[Any, ...]:
     return (radius, tuple(by_type), tuple(off), added, int(k), float(suggest_km))
 
 
-def show_kpis(nation: dict[str, float]) -> None:
+def show_kpis(stations: pd.DataFrame) -> None:
+    voters = stations["registered_voters"] if "registered_voters" in stations else None
+    f = figures.headline(stations["state"], voters)
     cols = st.columns(3)
     cols[0].metric(
-        "Stations uncovered",
-        f"{nation['uncovered']:,.0f}",
-        help=f"No patrol at any time of polling hours. Partly covered: "
-        f"{nation['partly_covered']:,.0f}; unknown location: "
-        f"{nation['unknown_location']:,.0f}.",
+        "Stations uncovered", f"{f.uncovered:,}", help=f"Partly covered: {f.partly_covered:,}."
     )
-    voters_out = nation["registered_voters"] - nation["voters_covered"]
-    cols[1].metric(
-        "Voters uncovered",
-        f"{voters_out:,.0f}",
-        help="Registered voters at stations not covered all polling hours "
-        "(unknown locations included).",
-    )
-    pct = nation["voters_covered_pct"]
-    cols[2].metric(
-        "% voters covered",
-        "n/a" if pd.isna(pct) else f"{pct:.1f}%",
-        help="Of voters at located stations, those covered all polling hours.",
-    )
+    cols[1].metric("Voters uncovered", figures.count_text(f.voters_uncovered))
+    cols[2].metric("% voters covered", figures.pct_text(f.voters_covered_pct))
+    st.caption(figures.definition(f, "all polling hours"))
 
 
 def page() -> None:
@@ -203,7 +193,7 @@ def page() -> None:
     watch_feeds(settings, scene)
     show_banner(scene, settings)
     if scene.scenario.label:
-        st.warning(scene.scenario.label, icon=":material/science:")
+        st.warning(plain(scene.scenario.label), icon=":material/science:")
     params = what_if_panel(scene["patrols"])
     window = gaps.polling_window(
         settings.polling_date(scene.now), settings.timezone, settings.polling_hours
@@ -221,7 +211,7 @@ def page() -> None:
         f"({settings.timezone}); a station is covered when a patrol base on duty "
         f"reaches it all polling hours. Window in UTC: {window[0]:%H:%M}-{window[1]:%H:%M}."
     )
-    show_kpis(analysis.nation)
+    show_kpis(analysis.stations)
 
     stations = analysis.stations
     ranked_by = st.radio(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.common import current_scene, show_banner, show_problems, watch_feeds
+from dashboard.common import current_scene, plain, show_banner, show_problems, watch_feeds
 from layers.scene import freshness
 
 
@@ -21,7 +21,7 @@ def page() -> None:
         "moved to the present, whose files never change."
     )
     for row in table[table["note"].notna()].itertuples():
-        st.warning(f"{row.feed}: {row.note}", icon=":material/error:")
+        st.warning(plain(f"{row.feed}: {row.note}"), icon=":material/error:")
     st.dataframe(
         table.drop(columns="note"),
         hide_index=True,

@@ -22,6 +22,7 @@ from dashboard.common import (
     current_scene,
     dataset_key,
     derived_picture,
+    plain,
     published,
     published_layer,
     show_banner,
@@ -39,6 +40,7 @@ from layers import (
     patrols,
     polling_stations,
 )
+from layers.analysis import figures
 from layers.incidents import SEVERITIES
 from layers.mapping import base_map
 from layers.operations import CUSTOM, LIST_PARAMS, WINDOWS, Filters, Picture
@@ -128,29 +130,15 @@ def filter_widgets(
 
 def show_kpis(picture: Picture) -> None:
     k = operations.kpis(picture)
+    f = k.figures
     cols = st.columns(5)
-    unlocated = k["stations"] - k["located"]
-    cols[0].metric(
-        "Polling stations",
-        f"{k['stations']:,}",
-        help=f"Stations that pass the filters; {unlocated:,} have no usable location "
-        "and are not on the map."
-        if unlocated
-        else "Stations that pass the filters.",
-    )
-    pct = f" ({k['covered_pct']:.0f}%)" if k["covered_pct"] is not None else ""
-    cols[1].metric(
-        "Covered",
-        f"{k['covered']:,}{pct}",
-        help="Located stations within the radius of at least one active patrol base.",
-    )
-    cols[2].metric(
-        "Voters covered",
-        f"{k['voters_covered_pct']:.1f}%" if k["voters_covered_pct"] is not None else "n/a",
-        help="Registered voters at covered stations, of those at located stations.",
-    )
-    cols[3].metric("Incidents", f"{k['incidents']:,}", help="Incidents in the time window.")
-    cols[4].metric("Convoys en route", f"{k['convoys_en_route']:,}")
+    cols[0].metric("Polling stations", f"{f.stations:,}")
+    pct = f" ({f.covered_pct:.0f}%)" if f.covered_pct is not None else ""
+    cols[1].metric("Covered now", f"{f.covered:,}{pct}")
+    cols[2].metric("Voters covered now", figures.pct_text(f.voters_covered_pct))
+    cols[3].metric("Incidents", f"{k.incidents:,}", help="Incidents in the time window.")
+    cols[4].metric("Convoys en route", f"{k.convoys_en_route:,}")
+    st.caption(figures.definition(f, "now"))
 
 
 def show_map(
@@ -439,7 +427,7 @@ def page() -> None:
     filters = filter_widgets(offered, scene.now, earliest)
     st.title("Operations")
     if scene.scenario.label:
-        st.warning(scene.scenario.label, icon=":material/science:")
+        st.warning(plain(scene.scenario.label), icon=":material/science:")
     watch_feeds(settings, scene)  # reruns the page when a feed (or the minute) changes
     warning = warning_widgets()
 

@@ -85,8 +85,9 @@ def choropleth(
     pct = joined["voters_covered_pct"].where(
         joined["voters_covered_pct"].notna(), joined["covered_pct"]
     )
-    joined["pct_text"] = pct.map(lambda v: "no located stations" if pd.isna(v) else f"{v:.1f}%")
-    joined["label"] = joined["name"].astype(str) + ": " + joined["pct_text"]
+    # Built as lists: with no areas at all, a mapped empty Series would not be text.
+    joined["pct_text"] = ["no located stations" if pd.isna(v) else f"{v:.1f}%" for v in pct]
+    joined["label"] = [f"{n}: {t}" for n, t in zip(joined["name"], joined["pct_text"], strict=True)]
     return mapping.feature_group(
         name,
         gpd.GeoDataFrame(joined, geometry=areas.geometry.name, crs=areas.crs),

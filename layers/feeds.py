@@ -685,8 +685,9 @@ class FeedStore(Generic[T]):
                 None,
                 None,
                 None,
-                f"no {feed}.geojson or {feed}.csv in the feed folder.",
-                f"Put the {feed} feed in {self.folder.name}/ or set POLLWATCH_FEEDS.",
+                f"no {feed}.csv or {feed}.geojson in the feed folder.",
+                f"Add {feed}.csv or {feed}.geojson to {self.folder.name}/ (docs/feeds.md "
+                "describes its fields), or point POLLWATCH_FEEDS at the folder that has it.",
                 kind="missing_file",
             )
             return self._failed(feed, None, None, [*problems, missing])

@@ -169,6 +169,7 @@ AREA_COLUMNS = [
     "covered",
     "covered_pct",
     "registered_voters",
+    "voters_located",
     "voters_covered",
     "voters_covered_pct",
     "uncovered",

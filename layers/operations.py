@@ -20,6 +20,7 @@ from layers import coverage, gaps, growth, mapping
 from layers import incidents as incidents_layer
 from layers import patrols as patrols_layer
 from layers import polling_stations as stations_layer
+from layers.analysis import figures
 from layers.scene import Scene
 
 WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
@@ -399,37 +400,29 @@ def apply(derived: dict[str, gpd.GeoDataFrame], filters: Filters, now: pd.Timest
     return Picture(out, time_range=(start, end))
 
 
-def kpis(picture: Picture) -> dict[str, float | int | None]:
-    """Headline figures of what is shown.
+@dataclass(frozen=True)
+class Kpis:
+    """The Operations page's headline: stations and voters by coverage now
+    (:class:`layers.analysis.figures.Headline`), incidents in the window, convoys on the road."""
 
-    Covered counts stations whose location is known and within an active base's radius;
-    percentages are of the stations (voters) with a known location.
-    """
+    figures: figures.Headline
+    incidents: int
+    convoys_en_route: int
+
+
+def kpis(picture: Picture) -> Kpis:
+    """Headline figures of what is shown, coverage taken now (bases on duty now)."""
     stations = picture.frames["polling_stations"]
-
-    def count() -> tuple[int, int, float, float]:  # once per derived (unfiltered) frame
-        state = stations["coverage_state"]
-        known = (state != "unknown").to_numpy(dtype=bool)
-        covered = (state == "covered").to_numpy(dtype=bool)
-        voters = stations["registered_voters"].to_numpy(dtype=float, na_value=0.0)
-        return (
-            int(known.sum()),
-            int(covered.sum()),
-            float(voters[known].sum()),
-            float(voters[covered].sum()),
-        )
-
-    known, covered, voters, voters_covered = growth.kept(stations, "kpis", count)
+    voters = stations["registered_voters"] if "registered_voters" in stations else None
+    counted = growth.kept(
+        stations, "kpis", lambda: figures.headline(stations["coverage_state"], voters)
+    )
     convoys = picture.frames["convoy_positions"]
-    return {
-        "stations": len(stations),
-        "located": known,
-        "covered": covered,
-        "covered_pct": 100.0 * covered / known if known else None,
-        "voters_covered_pct": 100.0 * voters_covered / voters if voters else None,
-        "incidents": len(picture.frames["incidents"]),
-        "convoys_en_route": int((convoys["state"] == "en route").sum()) if len(convoys) else 0,
-    }
+    return Kpis(
+        counted,
+        len(picture.frames["incidents"]),
+        int((convoys["state"] == "en route").sum()) if len(convoys) else 0,
+    )
 
 
 def coverage_by_area(stations: gpd.GeoDataFrame) -> pd.DataFrame:

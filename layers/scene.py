@@ -97,6 +97,11 @@ class Scene:
                     "rows": len(version.data) if version.data is not None else 0,
                     "problems": sum(p.level != Level.NOTICE for p in version.problems),
                     "notices": sum(p.level == Level.NOTICE for p in version.problems),
+                    "what to do": next(
+                        (p.fix for p in version.problems if p.level == Level.ERROR), None
+                    )
+                    if state != "ok"
+                    else None,
                 }
             )
         return pd.DataFrame(rows)

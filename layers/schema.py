@@ -349,6 +349,7 @@ class _Reader:
                 used.update((lat_col, lon_col))
                 lat = self.coordinate(lat_col)
                 lon = self.coordinate(lon_col)
+                self.report_empty_locations(lat_col, lon_col)
                 types = ["Point"] * n
                 point_cols = (lat_col, lon_col)
             else:
@@ -375,16 +376,23 @@ class _Reader:
         nums = self.read_numbers(
             text, col, "Write coordinates as decimal degrees, e.g. 6.3156.", Level.ERROR
         )
-        for i in np.flatnonzero(text.isna().to_numpy()):
+        return nums.to_numpy(dtype="float64")
+
+    def report_empty_locations(self, lat_col: str, lon_col: str) -> None:
+        """One problem per row whose latitude or longitude (or both) is empty."""
+        lat_empty = self.raw.values[lat_col].isna().to_numpy()
+        lon_empty = self.raw.values[lon_col].isna().to_numpy()
+        for i in np.flatnonzero(lat_empty | lon_empty):
+            both = lat_empty[i] and lon_empty[i]
+            column = f"{lat_col}, {lon_col}" if both else (lat_col if lat_empty[i] else lon_col)
             self.report(
                 int(i),
-                col,
-                "the coordinate is empty.",
+                column,
+                "the location is empty." if both else "the coordinate is empty.",
                 "Fill in the location, or the row stays off the map.",
                 Level.ERROR,
                 "missing_coordinates",
             )
-        return nums.to_numpy(dtype="float64")
 
     def wkt(self, col: str) -> list[BaseGeometry | None]:
         text = self.raw.values[col]

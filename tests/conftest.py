@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -39,6 +40,11 @@ def load_path(feed: str, path: Path, ctx: ReadContext = ReadContext()):
     raw = feeds.parse(feed, path, path.read_bytes())
     frame, problems = REGISTRY[feed].load(raw, ctx)
     return frame, [*raw.problems, *problems]
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown escaped with backslashes (feed text on a page)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def kinds(problems: list[Problem]) -> Counter:

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, shown
 from layers import feeds
 
 APP = str(ROOT / "dashboard" / "app.py")
-KPIS = ["Polling stations", "Covered", "Voters covered", "Incidents", "Convoys en route"]
+KPIS = ["Polling stations", "Covered now", "Voters covered now", "Incidents", "Convoys en route"]
 
 
 def run_app(
@@ -54,10 +54,10 @@ def test_operations_page_shows_figures_charts_label_and_no_problems(
     assert "SYNTHETIC EXERCISE DATA" in at.warning[0].value
     assert [m.label for m in at.metric] == KPIS
     assert count(at, "Polling stations") == len(stations)
-    covered = count(at, "Covered")
+    covered = count(at, "Covered now")
     assert 0 < covered < len(stations)
-    assert metric(at, "Covered").endswith(f"({100 * covered / len(stations):.0f}%)")
-    assert metric(at, "Voters covered").endswith("%")
+    assert metric(at, "Covered now").endswith(f"({100 * covered / len(stations):.0f}%)")
+    assert metric(at, "Voters covered now").endswith("%")
     assert count(at, "Incidents") > 0
     assert len(at.get("plotly_chart")) == 3
     labels = [e.label for e in at.expander]
@@ -125,10 +125,13 @@ def test_broken_feed_shows_as_a_problem_not_an_exception(
     feeds.write_atomic(tmp_path / "incidents.csv", '{"half": "writ')
     (tmp_path / "patrols.geojson").unlink()
     at = run_app(tmp_path, monkeypatch)
-    errors = [e.value for e in at.error]
-    assert "Incidents: unreadable. See the feed problems below." in errors
-    assert "Patrol bases: missing. See the feed problems below." in errors
-    assert count(at, "Incidents") == 0 and count(at, "Covered") == 0  # no bases, no cover
+    errors = [shown(e.value) for e in at.error]
+    assert any(e.startswith("Incidents: unreadable. ") for e in errors), errors
+    assert any(
+        e.startswith("Patrol bases: missing. Add patrols.csv or patrols.geojson to ")
+        for e in errors
+    ), errors
+    assert count(at, "Incidents") == 0 and count(at, "Covered now") == 0  # no bases, no cover
     assert count(at, "Polling stations") > 0  # the rest of the page still works
     assert any(e.label.startswith("Feed problems: ") for e in at.expander)
     problems = next(d.value for d in at.dataframe if "kind" in d.value.columns)
@@ -161,8 +164,11 @@ def test_coverage_page_figures_agree_with_its_tables(
     ]
     areas = next(d.value for d in at.dataframe if "voters_covered_pct" in d.value.columns)
     assert areas["stations"].sum() == len(stations)
-    assert count(at, "Stations uncovered") == areas["uncovered"].sum() > 0
-    voters_out = areas["registered_voters"].sum() - areas["voters_covered"].sum()
+    # Uncovered: located stations not covered all polling hours, partly covered included;
+    # the voters uncovered are those of the same stations.
+    not_covered = areas["uncovered"].sum() + areas["partly_covered"].sum()
+    assert count(at, "Stations uncovered") == not_covered > 0
+    voters_out = areas["voters_located"].sum() - areas["voters_covered"].sum()
     assert count(at, "Voters uncovered") == round(voters_out)
     suggestions = next(d.value for d in at.dataframe if "total_voters" in d.value.columns)
     assert len(suggestions) == 5 and suggestions["total_voters"].is_monotonic_increasing
@@ -252,3 +258,78 @@ def test_new_incidents_near_an_uncovered_station_are_counted_on_the_coverage_pag
     assert not at.exception, at.exception
     after = listed().set_index("id").loc[station["id"], "incidents_10km"]
     assert after == station["incidents_10km"] + 2
+
+
+# ------------------------------------------------------------- every page, one story
+
+
+def _folder_with(tmp_path: Path, sample_folder: Path, feeds_kept: set[str]) -> Path:
+    for path in sample_folder.iterdir():
+        if path.name == "scenario.json" or path.name.split(".")[0] in feeds_kept:
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+    return tmp_path
+
+
+ALL_FEEDS = {
+    "areas",
+    "polling_stations",
+    "patrols",
+    "convoy_routes",
+    "convoy_positions",
+    "incidents",
+}
+
+
+@pytest.mark.parametrize(
+    "kept",
+    [set(), {"polling_stations"}, *(ALL_FEEDS - {feed} for feed in sorted(ALL_FEEDS))],
+    ids=lambda kept: "+".join(sorted(kept)) or "none",
+)
+def test_every_page_works_with_any_subset_of_the_feeds(
+    kept: set[str], tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _folder_with(tmp_path, sample_folder, kept)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    for page in ("operations.py", "coverage.py", "feeds.py"):
+        at = AppTest.from_file(str(ROOT / "dashboard" / page), default_timeout=90)
+        at.run()
+        assert not at.exception, (page, at.exception)
+        text = " ".join(shown(e.value) for e in at.error)
+        for feed in {"polling_stations", "patrols"} - kept:  # the required feeds say what to add
+            assert f"{feed}.csv or {feed}.geojson" in text, (page, text)
+
+
+def test_the_same_data_gives_the_same_figures_on_every_page(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bases without shifts cover the same stations now and all polling hours, so the
+    Operations and Coverage pages must agree on every figure they share."""
+    copy_folder(sample_folder, tmp_path)
+    bases = json.loads((tmp_path / "patrols.geojson").read_text())
+    for feature in bases["features"]:
+        feature["properties"].pop("shift_start", None)
+        feature["properties"].pop("shift_end", None)
+    (tmp_path / "patrols.geojson").write_text(json.dumps(bases))
+    operations = run_app(tmp_path, monkeypatch)
+    coverage = run_coverage(tmp_path, monkeypatch)
+    assert metric(operations, "Voters covered now") == metric(coverage, "% voters covered")
+    located = count(operations, "Polling stations")
+    assert count(operations, "Covered now") + count(coverage, "Stations uncovered") == located
+    for at in (operations, coverage):
+        assert any(c.value.startswith("Covered: a located station") for c in at.caption)
+
+
+def test_figures_say_n_a_when_no_station_has_a_voter_count(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_folder(sample_folder, tmp_path)
+    stations = pd.read_csv(tmp_path / "polling_stations.csv")
+    stations.drop(columns="registered_voters").to_csv(
+        tmp_path / "polling_stations.csv", index=False
+    )
+    operations = run_app(tmp_path, monkeypatch)
+    coverage = run_coverage(tmp_path, monkeypatch)
+    assert metric(operations, "Voters covered now") == "n/a"
+    assert metric(coverage, "Voters uncovered") == "n/a"
+    assert metric(coverage, "% voters covered") == "n/a"
+    assert any("voter figures are n/a" in c.value for c in coverage.caption)

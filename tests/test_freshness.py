@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import ROOT, shown
 from layers import feeds
 from layers.config import Settings
 from layers.scene import SceneLoader, freshness
@@ -60,8 +60,8 @@ def test_a_new_bad_row_holds_the_version_back_until_a_good_write(tmp_path: Path)
     loader = SceneLoader(settings)
     before = loader.load()["incidents"]
     sim.step(incidents=2)
-    shown = loader.load()["incidents"]
-    assert len(shown) == len(before) + 2  # good writes go straight through
+    shown_before = loader.load()["incidents"]
+    assert len(shown_before) == len(before) + 2  # good writes go straight through
     # The writer puts text where a latitude belongs, in a new row.
     sim.step(incidents=3)
     path = tmp_path / "incidents.csv"
@@ -70,7 +70,7 @@ def test_a_new_bad_row_holds_the_version_back_until_a_good_write(tmp_path: Path)
     frame.loc[len(frame) - 2, lat] = "abc"
     feeds.write_atomic(path, frame.to_csv(index=False))
     scene = loader.load()
-    assert len(scene["incidents"]) == len(shown)  # the last good version, all of it
+    assert len(scene["incidents"]) == len(shown_before)  # the last good version, all of it
     kept = scene.versions["incidents"].problems[0]
     assert kept.kind == "kept_last_good"
     bad_row = len(frame)  # the header is row 1; the bad row is the second-last line
@@ -80,7 +80,7 @@ def test_a_new_bad_row_holds_the_version_back_until_a_good_write(tmp_path: Path)
     # The next good write: everything, including the rows held back, comes through.
     sim.step(incidents=1)
     scene = loader.load()
-    assert len(scene["incidents"]) == len(shown) + 4
+    assert len(scene["incidents"]) == len(shown_before) + 4
     assert not scene.versions["incidents"].stale_copy
     assert freshness(scene, settings).set_index("feed").loc["Incidents", "state"] == "fresh"
 
@@ -134,11 +134,11 @@ def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert table.loc["Incidents", "state"] == "stale"
     assert table.loc["Incidents", "age_min"] == pytest.approx(30, abs=1)
     assert table.loc["Convoy positions", "state"] == "fresh"
-    banner = at.warning[0].value if "Feeds:" in at.warning[0].value else at.warning[1].value
+    banner = next(shown(w.value) for w in at.warning if "Feeds" in w.value)
     assert "Incidents: stale (30" in banner
     ops = AppTest.from_file(str(ROOT / "dashboard" / "operations.py"), default_timeout=60)
     ops.run()
-    assert any("Incidents: stale" in w.value for w in ops.warning)
+    assert any("Incidents: stale" in shown(w.value) for w in ops.warning)
     # A bad new incidents file: the banner says what is shown and why the new one failed.
     path = tmp_path / "incidents.csv"
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -146,7 +146,7 @@ def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     frame.loc[len(frame) - 1, lat] = "abc"
     feeds.write_atomic(path, frame.to_csv(index=False))
     at.run()
-    banner = next(w.value for w in at.warning if "Feeds:" in w.value)
+    banner = next(shown(w.value) for w in at.warning if "Feeds" in w.value)
     assert "Incidents: showing " in banner and "file failed: incidents.csv, row" in banner
     assert f"column {lat}: 'abc' is not a number" in banner
     table = at.dataframe[0].value.set_index("feed")
@@ -156,11 +156,11 @@ def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_a_half_written_file_is_held_back(tmp_path: Path) -> None:
     sim = Simulator(tmp_path)
     loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
-    shown = len(loader.load()["incidents"])
+    on_screen = len(loader.load()["incidents"])
     sim.step(incidents=3)
     path = tmp_path / "incidents.csv"
     text = path.read_text()
     path.write_text(text[: text.rindex(",", 0, len(text) - 40)])  # cut inside the last row
     scene = loader.load()
-    assert scene.versions["incidents"].stale_copy and len(scene["incidents"]) == shown
+    assert scene.versions["incidents"].stale_copy and len(scene["incidents"]) == on_screen
     assert "fields where the header has" in scene.versions["incidents"].problems[0].message

@@ -32,7 +32,8 @@ GOOD = [("6.3", "-10.8"), ("6.9", "-9.5"), ("7.3", "-8.7")] * 8  # 24 located ro
 @pytest.mark.parametrize(
     ("lat", "lon", "kind", "words"),
     [
-        ("", "", "missing_coordinates", "the coordinate is empty"),
+        ("", "", "missing_coordinates", "the location is empty"),
+        ("", "-10.8", "missing_coordinates", "the coordinate is empty"),
         ("abc", "-10.8", "not_a_number", "'abc' is not a number"),
         ("6.3", "-200", "out_of_range", "is not a latitude/longitude"),
         ("0", "0", "null_island", "(0, 0)"),
@@ -53,6 +54,15 @@ def test_bad_coordinates_are_reported_and_the_row_is_kept(
     assert bad[0].row == len(GOOD) + 2 and words in bad[0].message
     assert bad[0].column is not None and "latitude" in bad[0].column
     assert bad[0].fix
+
+
+@pytest.mark.parametrize("feed", sorted(POINT_FEEDS))
+def test_a_row_without_a_location_is_one_problem_not_one_per_column(feed: str) -> None:
+    empty = [("", "")] * 3
+    _, problems = load_text(feed, f"{feed}.csv", csv_feed(feed, [*GOOD, *empty]))
+    missing = [p for p in problems if p.kind == "missing_coordinates"]
+    assert [p.row for p in missing] == [len(GOOD) + 2, len(GOOD) + 3, len(GOOD) + 4]
+    assert {p.column for p in missing} == {"latitude, longitude"}
 
 
 @pytest.mark.parametrize("feed", sorted(POINT_FEEDS))
