@@ -40,12 +40,19 @@ def current_scene() -> tuple[Settings, Scene]:
     return settings, loader_for(settings).load()
 
 
+def current_picture() -> tuple[Settings, operations.Derived]:
+    """Settings and every layer derived from the scene now; ``.scene`` of the answer
+    shows the feeds whose derive failed as failed."""
+    settings, scene = current_scene()
+    return settings, derived_picture(settings, scene)
+
+
 @st.cache_resource(show_spinner=False)
 def _derived_cache(settings: Settings) -> operations.DerivedCache:
     return operations.DerivedCache()
 
 
-def derived_picture(settings: Settings, scene: Scene) -> dict[str, gpd.GeoDataFrame]:
+def derived_picture(settings: Settings, scene: Scene) -> operations.Derived:
     """Every layer derived (with areas); each re-derived only when its inputs changed.
 
     Kept as a resource (no copy on each rerun); nothing downstream mutates it.
@@ -123,7 +130,8 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
 
     @st.fragment(run_every=every)
     def check() -> None:
-        now_settings, now_scene = current_scene()
+        now_settings, now_derived = current_picture()  # as the page sees it: failures too
+        now_scene = now_derived.scene
         if picture_key(now_scene, now_settings) != shown:
             st.rerun()
         if every:
@@ -170,7 +178,9 @@ def show_problems(scene: Scene) -> None:
     for row in broken.to_dict("records"):
         fix = row["what to do"] or "See the feed problems below."
         st.error(plain(f"{row['feed']}: {row['state']}. {fix}"))
-    total = int(status["problems"].sum())
+    for problem in scene.scenario.problems:
+        st.error(plain(str(problem)))
+    total = int(status["problems"].sum()) + len(scene.scenario.problems)
     with st.expander(f"Feed problems: {total}", expanded=False):
         st.dataframe(status, hide_index=True, width="stretch")
         problems = scene.problems

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard.common import (
-    current_scene,
+    current_picture,
     plain,
     published,
     show_banner,
@@ -24,6 +24,7 @@ from dashboard.common import (
 )
 from layers import coverage, coverage_map, exports, gaps, growth, patrols
 from layers import incidents as incidents_layer
+from layers.analysis import areas as area_rule
 from layers.analysis import figures
 from layers.config import Settings
 from layers.mapping import base_map
@@ -52,7 +53,7 @@ def _model(key: Hashable, _stations: gpd.GeoDataFrame) -> coverage.CoverageModel
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _station_areas(key: Hashable, _scene: Scene) -> pd.Series:
-    return gaps.assign_areas(_scene["polling_stations"], _scene["areas"])
+    return area_rule.assign(_scene["polling_stations"], _scene["areas"], "polling_stations")[0]
 
 
 @st.cache_resource(show_spinner="Preparing sites for new bases...", max_entries=2)
@@ -188,7 +189,8 @@ def show_kpis(stations: pd.DataFrame) -> None:
 
 
 def page() -> None:
-    settings, scene = current_scene()
+    settings, derived = current_picture()  # the derived layers: for their failures
+    scene = derived.scene
     st.title("Coverage")
     watch_feeds(settings, scene)
     show_banner(scene, settings)
@@ -253,7 +255,7 @@ def page() -> None:
         if len(shown) > 2000:
             st.caption(f"The first 2,000 of {len(shown):,}; the downloads hold all.")
     with map_col:
-        show_map(analysis, scene, settings, key, counts_key, params, center, zoom)
+        show_map(analysis, scene, settings, key, counts_key, params, center, zoom, derived.failures)
 
     st.subheader("By area")
     st.dataframe(
@@ -312,6 +314,7 @@ def show_map(
     params: tuple[Any, ...],
     center: list[float] | None,
     zoom: int | None,
+    failures: dict[str, object],
 ) -> None:
     clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
     # The points once per stations version; each what-if sends only their new states.
@@ -329,10 +332,14 @@ def show_map(
             zip(("main", "details"), coverage_map.station_states(analysis.stations), strict=True)
         ),
     )
-    bases = published(  # the what-if's bases: fetched once per run, not sent each rerun
-        "coverage_patrols",
-        (key, params),
-        lambda: patrols.datasets(patrols.derive(analysis.bases, scene)),
+    bases = (
+        published(  # the what-if's bases: fetched once per run, not sent each rerun
+            "coverage_patrols",
+            (key, params),
+            lambda: patrols.datasets(patrols.derive(analysis.bases, scene)),
+        )
+        if "patrols" not in failures
+        else {}
     )
     counts = published(
         "coverage_counts",
@@ -341,7 +348,10 @@ def show_map(
     )
     groups = [
         coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
-        patrols.render(analysis.bases, sources=bases),
+        # A patrols layer that cannot be derived is reported in the banner; no discs.
+        patrols.render(analysis.bases, sources=bases)
+        if "patrols" not in failures
+        else folium.FeatureGroup(name="Patrol bases"),
         coverage_map.station_layer(
             points["main"],
             states["main"],

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.common import current_scene, plain, show_banner, show_problems, watch_feeds
+from dashboard.common import current_picture, plain, show_banner, show_problems, watch_feeds
 from layers.scene import freshness
 
 
 def page() -> None:
-    settings, scene = current_scene()
+    settings, derived = current_picture()  # a layer that cannot be derived has failed too
+    scene = derived.scene
     st.title("Feeds")
     watch_feeds(settings, scene)
     show_banner(scene, settings)

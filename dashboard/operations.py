@@ -19,9 +19,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from dashboard.common import (
-    current_scene,
+    current_picture,
     dataset_key,
-    derived_picture,
     plain,
     published,
     published_layer,
@@ -419,8 +418,8 @@ def show_charts(picture: Picture, stations_key: Hashable, filters: Filters) -> N
 
 
 def page() -> None:
-    settings, scene = current_scene()
-    derived = derived_picture(settings, scene)
+    settings, derived = current_picture()
+    scene = derived.scene
     offered = operations.choices(derived)
     events = derived["incidents"]["time"].dropna()
     earliest = events.min() if len(events) else scene.now - pd.Timedelta(days=7)
@@ -434,8 +433,8 @@ def page() -> None:
     @st.fragment
     def live() -> None:
         # A widget in here (quick response) reruns only this part; the map stays.
-        settings, scene = current_scene()
-        derived = derived_picture(settings, scene)
+        settings, derived = current_picture()
+        scene = derived.scene
         picture = operations.apply(derived, filters, scene.now)
         show_banner(scene, settings)
         start, end = picture.time_range or (None, None)

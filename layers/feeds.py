@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import json
+import logging
 import math
 import os
 import re
@@ -35,6 +36,7 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.problems import Level, Problem
 
+log = logging.getLogger(__name__)
 FEED_SUFFIXES = (".geojson", ".json", ".csv", ".tsv", ".txt")
 LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "#geo+lat")
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "#geo+lon")
@@ -551,6 +553,40 @@ def _normalise_columns(
 
 # ---------------------------------------------------------------------------- last good copy
 
+
+def os_problem(feed: str, file: object, err: OSError) -> Problem:
+    """An operating-system failure while reading ``feed`` as a problem to show."""
+    name = Path(str(file)).name if file else None
+    reason = err.strerror or type(err).__name__
+    return Problem(
+        feed,
+        name,
+        None,
+        None,
+        f"the file could not be read: {reason}.",
+        "Check that the file exists and that the dashboard's user may read it; it is "
+        "tried again at the next refresh.",
+        Level.ERROR,
+        "os_error",
+    )
+
+
+def fault_problem(feed: str, file: str | None, err: Exception) -> Problem:
+    """A fault of this program while reading or deriving ``feed``, as a problem to show
+    (the traceback goes to the server's log)."""
+    return Problem(
+        feed,
+        file,
+        None,
+        None,
+        f"Pollwatch could not use this version ({type(err).__name__}: {str(err)[:200]}).",
+        "This is a fault in Pollwatch, not necessarily in the file: the last good version "
+        "stays on screen; please report it with the file.",
+        Level.ERROR,
+        "internal_error",
+    )
+
+
 T = TypeVar("T")
 
 
@@ -668,13 +704,23 @@ class FeedStore(Generic[T]):
         self._text: dict[str, _ReadText] = {}  # the good version's bytes, for appends
 
     def get(self, feed: str) -> FeedVersion[T]:
-        """The current version of ``feed`` (cached while its file is unchanged)."""
-        path, locate_problems = locate(self.folder, feed)
-        sig = signature(path) if path is not None else None
-        seen = self._seen.get(feed)
-        if seen is not None and seen[0] == path and seen[1] == sig:
-            return seen[2]
-        version = self._load(feed, path, locate_problems)
+        """The current version of ``feed`` (cached while its file is unchanged).
+
+        A failure of the operating system (permission denied, a file that vanished
+        between listing and reading, an I/O error) is reported like any failed version
+        and not remembered: the file is tried again at the next look, since fixing a
+        permission changes neither its time nor its size."""
+        path: Path | None = None
+        try:
+            path, locate_problems = locate(self.folder, feed)
+            sig = signature(path) if path is not None else None
+            seen = self._seen.get(feed)
+            if seen is not None and seen[0] == path and seen[1] == sig:
+                return seen[2]
+            version = self._load(feed, path, locate_problems)
+        except OSError as err:
+            name = path.name if path is not None else getattr(err, "filename", None)
+            return self._failed(feed, path, None, [os_problem(feed, name, err)])
         self._seen[feed] = (path, version.signature, version)
         return version
 
@@ -704,6 +750,12 @@ class FeedStore(Generic[T]):
         except FeedError as err:
             sig = signature(path)
             return self._failed(feed, path, sig, [*problems, err.problem])
+        except OSError:
+            raise  # reported by get(), and not remembered
+        except Exception as err:  # noqa: BLE001 - one layer's fault must not take the page
+            log.exception("reading %s from %s failed", feed, path)
+            sig = signature(path)
+            return self._failed(feed, path, sig, [*problems, fault_problem(feed, path.name, err)])
         good = self._good.get(feed)
         worse = damage_since(good.problems, found) if good is not None else []
         if worse:

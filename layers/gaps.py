@@ -20,10 +20,11 @@ from scipy import sparse
 from scipy.spatial import cKDTree
 
 from layers import coverage, geodesy
+from layers.analysis import areas as area_rule
 
 UNKNOWN_LOCATION = "unknown location"
 PARTLY = "partly covered"
-NO_AREA = "(no area)"
+NO_AREA = area_rule.NO_AREA
 POLLING_HOURS = (dt.time(7, 0), dt.time(18, 0))
 
 
@@ -101,31 +102,6 @@ def station_table(stations: gpd.GeoDataFrame, run: coverage.CoverageRun) -> gpd.
     """Stations with covered, covering_bases, nearest_base, nearest_base_km and a state:
     covered / uncovered / unknown location."""
     return joined(stations, coverage_columns(run))
-
-
-def assign_areas(stations: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
-    """Each station's area: the area polygon it lies in when areas are given, else (and
-    for stations without a location) its own admin1 field."""
-    own = (
-        stations["admin1"]
-        if "admin1" in stations
-        else pd.Series(None, index=stations.index, dtype=object)
-    )
-    area = own.astype(object).copy()
-    if len(areas) and areas.geometry.notna().any():
-        located = stations.geometry.notna() & ~stations.geometry.is_empty
-        named = areas[areas.geometry.notna()][["name", "geometry"]]
-        joined = gpd.sjoin(
-            stations.loc[located, ["geometry"]], named, how="left", predicate="within"
-        )
-        joined = joined[~joined.index.duplicated(keep="first")]
-        inside = joined["name"].notna()
-        area.loc[joined.index[inside]] = joined.loc[inside, "name"]
-        # Names given by the polygons and by the stations may differ in case only.
-        by_upper = {str(n).upper(): n for n in named["name"]}
-        spelled = {v: by_upper.get(str(v).upper(), v) for v in area.dropna().unique()}
-        area = area.map(spelled)
-    return area.fillna(NO_AREA)
 
 
 def _area_sums(stations: pd.DataFrame) -> pd.DataFrame:
@@ -489,7 +465,7 @@ def analyse(
     unknown location. The nearest base is among the bases active at any time of the
     window. ``incidents`` should already be the ones to count (e.g. the last 7 days);
     None leaves them out (see :meth:`Analysis.counting`).
-    ``station_areas``: :func:`assign_areas` of these stations, when kept between runs.
+    ``station_areas``: :func:`layers.analysis.areas.assign` of these stations, when kept.
     ``placement``: :meth:`Placement.around` the model at ``suggest_radius_m``, when kept.
     """
     on_duty = bases[
@@ -500,7 +476,11 @@ def analyse(
     share = polling_day_share(model, bases, window, run)
     columns["day_share"] = share.round(3)
     columns["state"] = day_state(share)
-    columns["area"] = assign_areas(stations, areas) if station_areas is None else station_areas
+    columns["area"] = (
+        area_rule.assign(stations, areas, "polling_stations")[0]
+        if station_areas is None
+        else station_areas
+    )
     table = joined(stations, columns)
     suggestions: list[Suggestion] = []
     if suggest_k > 0:

@@ -7,6 +7,7 @@ comes out; nothing here knows about widgets or URLs.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -20,12 +21,18 @@ from layers import coverage, gaps, growth, mapping
 from layers import incidents as incidents_layer
 from layers import patrols as patrols_layer
 from layers import polling_stations as stations_layer
+from layers.analysis import areas as area_rule
 from layers.analysis import figures
+from layers.feeds import fault_problem
+from layers.problems import Problem
 from layers.scene import Scene
+from layers.schema import empty_frame
+
+log = logging.getLogger(__name__)
 
 WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
 CUSTOM = "custom"
-NO_AREA = "(no area)"
+NO_AREA = area_rule.NO_AREA
 # Filter field -> URL parameter. Lists repeat the parameter: ?area=Bong&area=Lofa
 LIST_PARAMS = {
     "areas": "area",
@@ -184,22 +191,16 @@ class Picture:
     time_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
 
-def with_area(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Frame with ``area``: its admin1, else the name of the area polygon it lies in."""
-    out = frame.copy()
-    area = out["admin1"] if "admin1" in out else pd.Series(None, index=out.index, dtype=object)
-    missing = area.isna() & out.geometry.notna()
-    if missing.any() and len(areas) and areas.geometry.notna().any():
-        named = areas[areas.geometry.notna()][["name", "geometry"]]
-        joined = gpd.sjoin(out.loc[missing, ["geometry"]], named, how="left", predicate="within")
-        joined = joined[~joined.index.duplicated(keep="first")]
-        area = area.copy()
-        area.loc[joined.index] = joined["name"]
-    out["area"] = area.fillna(NO_AREA).astype(object)
-    return out
+def with_area(
+    frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, feed: str, file: str | None = None
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Frame with ``area`` (:func:`layers.analysis.areas.assign`), and the rows whose own
+    area and polygon disagree."""
+    area, problems = area_rule.assign(frame, areas, feed, file)
+    return frame.assign(area=area), problems
 
 
-def derive_picture(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
+def derive_picture(scene: Scene) -> Derived:
     """Every layer derived, with an ``area`` on stations and incidents (no cache kept)."""
     return DerivedCache().derive(scene)
 
@@ -242,6 +243,24 @@ class _Derived:
     context: Hashable  # the key without the layer's own feed
     source: gpd.GeoDataFrame  # the scene's frame it was derived from
     frame: gpd.GeoDataFrame
+    failure: Problem | None = None  # why this key's derive failed (frame: the last good one)
+    notes: tuple[Problem, ...] = ()  # what deriving found (e.g. an area that disagrees)
+
+
+class Derived(dict[str, gpd.GeoDataFrame]):
+    """Every layer's derived frame, by feed name, and the scene they came from with the
+    feeds whose derive failed marked as failed (their last good frame kept)."""
+
+    def __init__(
+        self,
+        frames: dict[str, gpd.GeoDataFrame],
+        scene: Scene,
+        failures: dict[str, Problem],
+        notes: dict[str, list[Problem]],
+    ):
+        super().__init__(frames)
+        self.failures = failures
+        self.scene = scene.derived(failures, notes) if failures or notes else scene
 
 
 REBASE_ROWS = 5_000  # rows appended since a map dataset's full build before it is rebuilt
@@ -274,38 +293,73 @@ class DerivedCache:
         self._lock = threading.Lock()
         self.keys: dict[str, Hashable | None] = {}
 
-    def derive(self, scene: Scene) -> dict[str, gpd.GeoDataFrame]:
+    def derive(self, scene: Scene) -> Derived:
+        """Every layer derived. A layer whose derive raises keeps its last good frame
+        (an empty one at first) and its feed shows as failed, with the reason."""
         from layers import REGISTRY
 
-        out: dict[str, gpd.GeoDataFrame] = {}
+        held: dict[str, _Derived] = {}
         with self._lock:
-            for name, layer in REGISTRY.items():
+            for name in REGISTRY:
                 key = derive_key(name, scene)
                 self.keys[name] = key
                 memo = self._memo.get(name)
-                if key is not None and memo is not None and memo.key == key:
-                    out[name] = memo.frame
-                    continue
-                context = derive_key(name, scene, own=False)
-                added = (
-                    growth.added_rows(scene[name], memo.source)
-                    if name in ROW_WISE and memo is not None and memo.context == context
-                    else None
-                )
-                source = scene[name] if added is None else added
-                frame = layer.derive(source, scene)
-                if name in AREA_LAYERS:
-                    frame = with_area(frame, scene["areas"])
-                if added is not None and memo is not None:
-                    earlier = memo.frame
-                    frame = gpd.GeoDataFrame(
-                        pd.concat([earlier, frame]), geometry="geometry", crs=earlier.crs
-                    )
-                    growth.grew(frame, earlier)
-                out[name] = frame
-                if key is not None:
-                    self._memo[name] = _Derived(key, context, scene[name], frame)
-        return out
+                if key is None or memo is None or memo.key != key:
+                    memo = self._derive(name, key, scene, memo)
+                    if key is not None:
+                        self._memo[name] = memo
+                held[name] = memo
+        return Derived(
+            {name: d.frame for name, d in held.items()},
+            scene,
+            {name: d.failure for name, d in held.items() if d.failure is not None},
+            {name: list(d.notes) for name, d in held.items() if d.notes},
+        )
+
+    def _derive(
+        self, name: str, key: Hashable | None, scene: Scene, memo: _Derived | None
+    ) -> _Derived:
+        """Layer ``name`` derived anew; only its appended rows when its feed just grew."""
+        from layers import REGISTRY
+
+        context = derive_key(name, scene, own=False)
+        added = (
+            growth.added_rows(scene[name], memo.source)
+            if name in ROW_WISE and memo is not None and memo.context == context
+            else None
+        )
+        source = scene[name] if added is None else added
+        version = scene.versions.get(name)
+        file = version.path.name if version and version.path else None
+        try:
+            frame = REGISTRY[name].derive(source, scene)
+            notes: list[Problem] = []
+            if name in AREA_LAYERS:
+                frame, notes = with_area(frame, scene["areas"], name, file)
+        except Exception as err:  # noqa: BLE001 - one layer's fault must not take the page
+            log.exception("deriving %s failed", name)
+            failure = fault_problem(name, file, err)
+            if memo is not None:
+                return replace(memo, key=key, failure=failure)
+            return _Derived(key, context, scene[name], self._empty(name, scene), failure)
+        if added is not None and memo is not None:
+            earlier = memo.frame
+            frame = gpd.GeoDataFrame(
+                pd.concat([earlier, frame]), geometry="geometry", crs=earlier.crs
+            )
+            growth.grew(frame, earlier)
+            notes = [*memo.notes, *notes]
+        return _Derived(key, context, scene[name], frame, None, tuple(notes))
+
+    @staticmethod
+    def _empty(name: str, scene: Scene) -> gpd.GeoDataFrame:
+        """``name``'s derived frame with no rows: what a layer shows before any good one
+        (every layer derives an empty frame: the contract test checks it)."""
+        from layers import REGISTRY
+
+        layer = REGISTRY[name]
+        frame = layer.derive(empty_frame(layer.SPEC), scene)
+        return with_area(frame, scene["areas"], name)[0] if name in AREA_LAYERS else frame
 
     def map_chunks(
         self, scene: Scene, derived: dict[str, gpd.GeoDataFrame], layer: str

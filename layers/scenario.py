@@ -181,6 +181,13 @@ class _Builder:
             self.cells[region.name] = cell.intersection(geo.outline)
         self.spread = 0.5 * np.sqrt(geo.outline.area / len(geo.regions))
 
+    def area_of(self, lon: np.ndarray, lat: np.ndarray, default: np.ndarray) -> np.ndarray:
+        """The region each point lies in (``default`` where it lies in none)."""
+        out = default.astype(object).copy()
+        for name, cell in self.cells.items():
+            out[shapely.contains_xy(cell, lon, lat)] = name
+        return out
+
     def points_in(self, region: Region, n: int, clustered: float = 0.72) -> np.ndarray:
         """n points in a region: a share clustered round the capital and a few towns."""
         cell = self.cells[region.name]
@@ -439,6 +446,10 @@ class _Builder:
             "Local media",
             "Civil society monitor",
         )
+        source = self.rng.choice(sources, n)
+        verified = self.rng.random(n) < 0.6
+        lat = (near["latitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5)
+        lon = (near["longitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5)
         return pd.DataFrame(
             {
                 "id": [f"INC-{i + 1:05d}" for i in range(n)],
@@ -450,11 +461,12 @@ class _Builder:
                     f"Exercise inject: {INCIDENT_TYPES[t][0].lower()} reported near {name}."
                     for t, name in zip(types, near["name"], strict=True)
                 ],
-                "source": self.rng.choice(sources, n),
-                "verified": self.rng.random(n) < 0.6,
-                "admin1": near["admin1"].to_numpy(),
-                "latitude": (near["latitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5),
-                "longitude": (near["longitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5),
+                "source": source,
+                "verified": verified,
+                # Moved off its station, an incident may cross into the next county.
+                "admin1": self.area_of(lon, lat, near["admin1"].to_numpy()),
+                "latitude": lat,
+                "longitude": lon,
             }
         ).sort_values("time", ignore_index=True)
 

@@ -39,8 +39,11 @@ class Scene:
 
     @property
     def problems(self) -> list[Problem]:
-        """Every problem of every feed, feed by feed."""
-        return [p for v in self.versions.values() for p in v.problems]
+        """Every problem of every feed, feed by feed, and of the scenario manifest."""
+        return [
+            *self.scenario.problems,
+            *(p for v in self.versions.values() for p in v.problems),
+        ]
 
     @property
     def bounds(self) -> tuple[float, float, float, float] | None:
@@ -73,6 +76,21 @@ class Scene:
             math.ceil(stacked[:, 2].max() * 100) / 100,
             math.ceil(stacked[:, 3].max() * 100) / 100,
         )
+
+    def derived(self, failures: dict[str, Problem], notes: dict[str, list[Problem]]) -> Scene:
+        """This scene with what deriving its layers found: the feeds in ``failures`` shown
+        as failed (their data stays, the last good; the reason first among their
+        problems), and ``notes`` added to their feeds' problems."""
+        versions = dict(self.versions)
+        for name, found in notes.items():
+            version = versions[name]
+            versions[name] = replace(version, problems=[*version.problems, *found])
+        for name, problem in failures.items():
+            version = versions[name]
+            versions[name] = replace(
+                version, problems=[problem, *version.problems], stale_copy=True
+            )
+        return replace(self, versions=versions)
 
     def feed_status(self) -> pd.DataFrame:
         """One row per feed: file, state, rows, problems (errors and warnings; notices apart)."""

@@ -333,3 +333,43 @@ def test_figures_say_n_a_when_no_station_has_a_voter_count(
     assert metric(coverage, "Voters uncovered") == "n/a"
     assert metric(coverage, "% voters covered") == "n/a"
     assert any("voter figures are n/a" in c.value for c in coverage.caption)
+
+
+def test_a_layer_whose_derive_fails_is_a_failed_feed_on_every_page(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from layers import incidents
+
+    copy_folder(sample_folder, tmp_path)
+
+    real = incidents.derive
+
+    def broken(frame, scene):  # type: ignore[no-untyped-def]
+        # A bug that some data trips; with no rows derive works (the contract test checks
+        # every layer derives an empty frame), which gives the failed layer its columns.
+        if len(frame):
+            raise ValueError("a bug in deriving incidents")
+        return real(frame, scene)
+
+    monkeypatch.setattr(incidents, "derive", broken)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(tmp_path))
+    for page in ("operations.py", "coverage.py", "feeds.py"):
+        at = AppTest.from_file(str(ROOT / "dashboard" / page), default_timeout=90)
+        at.run()
+        assert not at.exception, (page, at.exception)
+        banner = " ".join(shown(w.value) for w in at.warning)
+        assert "Incidents: " in banner and "a bug in deriving incidents" in banner, page
+    table = at.dataframe[0].value.set_index("feed")  # the Feeds page
+    assert table.loc["Incidents", "state"] == "failed"
+    assert table.loc["Polling stations", "state"] != "failed"
+
+
+def test_a_malformed_manifest_is_shown_and_the_page_works(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy_folder(sample_folder, tmp_path)
+    (tmp_path / "scenario.json").write_text('{"label": "[click](http://x.example)", "anchor":')
+    at = run_app(tmp_path, monkeypatch)
+    assert count(at, "Polling stations") > 0
+    errors = [shown(e.value) for e in at.error]
+    assert any("scenario.json" in e and "could not be used" in e for e in errors), errors

@@ -239,3 +239,81 @@ def test_lines_of_spaces_are_not_rows(tmp_path: Path) -> None:
     assert raw.values["id"].tolist() == ["S1", "S2"]
     assert raw.rows.tolist() == [3, 6]  # as a spreadsheet numbers the lines
     assert not raw.problems
+
+
+def test_an_os_failure_is_a_failed_feed_that_keeps_its_last_good_copy_and_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "polling_stations.csv"
+    feeds.write_atomic(path, STATIONS_CSV)
+    loader = SceneLoader(Settings(tmp_path))
+    assert len(loader.load()["polling_stations"]) == 1
+    feeds.write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
+    real = feeds.read_whole
+
+    def denied(p: Path, attempts: int = 5):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied", str(p))
+
+    monkeypatch.setattr(feeds, "read_whole", denied)
+    version = loader.load().versions["polling_stations"]
+    assert version.stale_copy and len(version.data) == 1  # the last good copy stays
+    problem = next(p for p in version.problems if p.kind == "os_error")
+    assert "Permission denied" in problem.message and problem.file == "polling_stations.csv"
+    assert "showing" in version.problems[0].message
+    # Fixing a permission changes neither time nor size: the file is tried again anyway.
+    monkeypatch.setattr(feeds, "read_whole", real)
+    version = loader.load().versions["polling_stations"]
+    assert not version.stale_copy and len(version.data) == 2
+
+
+def test_a_file_that_vanishes_between_listing_and_reading_is_a_failed_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "polling_stations.csv"
+    feeds.write_atomic(path, STATIONS_CSV)
+    real = feeds.locate
+
+    def listed_then_gone(folder: Path, feed: str):  # type: ignore[no-untyped-def]
+        found = real(folder, feed)
+        if feed == "polling_stations":
+            path.unlink()
+        return found
+
+    monkeypatch.setattr(feeds, "locate", listed_then_gone)
+    version = SceneLoader(Settings(tmp_path)).load().versions["polling_stations"]
+    assert version.data is None
+    assert [p.kind for p in version.problems] == ["os_error"]
+
+
+def test_an_exception_in_a_layers_load_is_a_failed_feed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from layers import polling_stations
+
+    path = tmp_path / "polling_stations.csv"
+    feeds.write_atomic(path, STATIONS_CSV)
+    loader = SceneLoader(Settings(tmp_path))
+    assert len(loader.load()["polling_stations"]) == 1
+
+    def broken(raw, ctx):  # type: ignore[no-untyped-def]
+        raise KeyError("a layer's own bug")
+
+    monkeypatch.setattr(polling_stations, "load", broken)
+    feeds.write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
+    version = loader.load().versions["polling_stations"]
+    assert version.stale_copy and len(version.data) == 1
+    fault = next(p for p in version.problems if p.kind == "internal_error")
+    assert "KeyError" in fault.message and "a layer's own bug" in fault.message
+
+
+def test_a_malformed_scenario_manifest_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    feeds.write_atomic(tmp_path / "polling_stations.csv", STATIONS_CSV)
+    for text in (
+        '{"label": "EXERCISE", "anchor": ',
+        "[1, 2]",
+        '{"anchor": "not a time", "shift_times_to_now": true}',
+    ):
+        feeds.write_atomic(tmp_path / "scenario.json", text)
+        scene = SceneLoader(Settings(tmp_path)).load()
+        assert len(scene["polling_stations"]) == 1
+        assert [p.kind for p in scene.problems if p.feed == "scenario"] == ["bad_manifest"]

@@ -15,6 +15,7 @@ from test_coverage import bases_frame, east_of, stations_at
 
 from conftest import load_path
 from layers import coverage, gaps
+from layers.analysis import areas as area_rule
 
 LON, LAT = 23.0, -4.0  # the middle of DR Congo
 DAY = dt.date(2026, 10, 11)
@@ -30,7 +31,9 @@ def stations_with(points, voters, admin1=None):  # type: ignore[no-untyped-def]
 def run(stations, bases):  # type: ignore[no-untyped-def]
     model = coverage.CoverageModel(stations)
     table = gaps.station_table(stations, model.run(coverage.active_bases(bases)))
-    table["area"] = gaps.assign_areas(table, stations.iloc[0:0].assign(name=[]))
+    table["area"] = area_rule.assign(table, stations.iloc[0:0].assign(name=[]), "polling_stations")[
+        0
+    ]
     return model, table
 
 
@@ -80,7 +83,9 @@ def test_area_table_counts_unknown_locations_and_sums_to_the_totals() -> None:
     )
     bases = bases_frame([{"id": "B", "radius_m": 5_000.0, "geometry": shapely.Point(LON, LAT)}])
     _, table = run(stations, bases)
-    table["area"] = gaps.assign_areas(table, stations.iloc[0:0].assign(name=[]))
+    table["area"] = area_rule.assign(table, stations.iloc[0:0].assign(name=[]), "polling_stations")[
+        0
+    ]
     areas = gaps.area_table(table).set_index("area")
     north = areas.loc["North"]
     assert (north["stations"], north["covered"], north["uncovered"], north["unknown_location"]) == (
@@ -219,7 +224,7 @@ def test_kenya_county_table_sums_to_the_nation(shared_data: Path) -> None:
     )
     model = coverage.CoverageModel(stations)
     table = gaps.station_table(stations, model.run(bases))
-    table["area"] = gaps.assign_areas(table, counties)
+    table["area"] = area_rule.assign(table, counties, "polling_stations")[0]
     areas = gaps.area_table(table)
     national = gaps.totals(table)
     for column in ("stations", "covered", "uncovered", "unknown_location"):

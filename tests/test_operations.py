@@ -84,12 +84,12 @@ def test_kpis_count_what_the_filters_keep(loader: SceneLoader) -> None:
     scene = loader.load()
     derived = operations.derive_picture(scene)
     picture = operations.apply(derived, Filters(areas=("Nimba",)), scene.now)
-    k = operations.kpis(picture)
+    k = operations.kpis(picture).figures
     stations = derived["polling_stations"]
     nimba = stations[stations["area"] == "Nimba"]
     covered = nimba[nimba["coverage_state"] == "covered"]
-    assert k["stations"] == len(nimba) and k["covered"] == len(covered)
-    assert k["voters_covered_pct"] == pytest.approx(
+    assert k.stations == len(nimba) and k.covered == len(covered)
+    assert k.voters_covered_pct == pytest.approx(
         100 * covered["registered_voters"].sum() / nimba["registered_voters"].sum()
     )
     table = operations.coverage_by_area(stations).set_index("area")
