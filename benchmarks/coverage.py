@@ -14,6 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from layers.analysis.gaps import Analysis, analyse, polling_window, what_if
+from layers.analysis.placement import Placement
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -23,9 +26,9 @@ import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 from timing import line, national_arguments, national_folder, timed  # noqa: E402
 
-from layers import coverage, gaps, geodesy  # noqa: E402
 from layers.analysis import areas as area_rule  # noqa: E402
-from layers.config import Settings  # noqa: E402
+from layers.core.settings import Settings  # noqa: E402
+from layers.geo import coverage, geodesy  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
 
 
@@ -107,7 +110,7 @@ def main() -> None:
     stations, bases, areas = scene["polling_stations"], scene["patrols"], scene["areas"]
     events = scene["incidents"]
     recent = events[events["time"] > scene.now - pd.Timedelta(days=7)]
-    window = gaps.polling_window(settings.polling_date(scene.now), settings.timezone)
+    window = polling_window(settings.polling_date(scene.now), settings.timezone)
     line(
         "rows",
         f"{len(stations):,} stations, {len(bases):,} bases "
@@ -126,7 +129,7 @@ def main() -> None:
     run_s, run = timed(lambda: coverage.CoverageModel(stations).run(on_duty), args.repeat)
     line("coverage run: every station x every base on duty + nearest", f"{run_s:.2f} s")
     full_s, analysis = timed(
-        lambda: gaps.analyse(
+        lambda: analyse(
             coverage.CoverageModel(stations),
             stations,
             bases,
@@ -148,20 +151,20 @@ def main() -> None:
     )
 
     for km in (8.0, 15.0):
-        wider = gaps.what_if(bases, radius_m=km * 1000)
+        wider = what_if(bases, radius_m=km * 1000)
         arrays = coverage.BaseArrays.of(wider[wider["status"] == "active"])
         what_s, _ = timed(lambda a=arrays: model.pairs(a), args.repeat)
         line(f"what-if radius {km:g} km for all: coverage (nearest unchanged)", f"{what_s:.2f} s")
         full_w, _ = timed(
-            lambda w=wider: gaps.analyse(
+            lambda w=wider: analyse(
                 model, stations, w, areas, recent, window, station_areas=station_areas
             ),
             1,
         )
         line(f"what-if radius {km:g} km: full analysis again", f"{full_w:.2f} s")
 
-    def with_suggestions(placement: gaps.Placement | None) -> gaps.Analysis:
-        return gaps.analyse(
+    def with_suggestions(placement: Placement | None) -> Analysis:
+        return analyse(
             model,
             stations,
             bases,
@@ -182,7 +185,7 @@ def main() -> None:
             "  voters / stations newly covered by the 10",
             f"{picks[-1].total_voters:,.0f} / {picks[-1].total_stations:,}",
         )
-    place_s, placement = timed(lambda: gaps.Placement.around(model, 10_000), args.repeat)
+    place_s, placement = timed(lambda: Placement.around(model, 10_000), args.repeat)
     line(
         "  grid sites x stations, once per stations version and radius",
         f"{place_s:.2f} s ({len(placement.sites):,} grid sites, {placement.matrix.nnz:,} pairs)",

@@ -17,23 +17,19 @@ import sys
 import time
 from pathlib import Path
 
+from layers.analysis.filters import Filters, apply, browser_where
+from layers.analysis.picture import derive_picture
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from timing import line, national_arguments, national_folder, timed  # noqa: E402
 
-from layers import (  # noqa: E402
-    REGISTRY,
-    convoy_positions,
-    convoy_routes,
-    coverage,
-    incidents,
-    operations,
-    patrols,
-    polling_stations,
-)
-from layers.config import Settings  # noqa: E402
-from layers.mapping import base_map  # noqa: E402
+from layers import convoy_positions, convoy_routes, incidents, patrols, polling_stations
+from layers.core.settings import Settings  # noqa: E402
+from layers.geo import coverage
+from layers.map.basemap import base_map  # noqa: E402
+from layers.registry import REGISTRY
 from layers.scene import SceneLoader  # noqa: E402
 
 
@@ -48,7 +44,7 @@ def server_side(folder: Path, repeat: int) -> None:
     )
     cov_s, _ = timed(lambda: coverage.coverage(stations, bases, at=scene.now), repeat)
     line("coverage (exact geodesic, every station x every active base)", f"{cov_s:.2f} s")
-    derive_s, derived = timed(lambda: operations.derive_picture(scene), 1)
+    derive_s, derived = timed(lambda: derive_picture(scene), 1)
     line("derive every layer (incl. coverage, areas), once per version", f"{derive_s:.2f} s")
 
     def datasets() -> list[bytes]:
@@ -71,10 +67,8 @@ def server_side(folder: Path, repeat: int) -> None:
     )
 
     def rerun_map() -> int:
-        picture = operations.apply(derived, operations.Filters(areas=("Province 03",)), scene.now)
-        where = operations.browser_where(
-            operations.Filters(areas=("Province 03",)), picture.time_range
-        )
+        picture = apply(derived, Filters(areas=("Province 03",)), scene.now)
+        where = browser_where(Filters(areas=("Province 03",)), picture.time_range)
         # As the page does: patrols, route lines and convoy positions are files the
         # browser fetched once per version.
         routes = convoy_routes.with_convoys(derived["convoy_routes"], derived["convoy_positions"])

@@ -25,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from timing import line, national_arguments, national_folder, timed  # noqa: E402
 
-from layers.config import Settings  # noqa: E402
-from layers.feeds import write_atomic  # noqa: E402
-from layers.scene import SceneLoader, picture_key  # noqa: E402
+from layers.analysis.freshness import picture_key  # noqa: E402
+from layers.core.settings import Settings  # noqa: E402
+from layers.io.files import write_atomic  # noqa: E402
+from layers.scene import SceneLoader  # noqa: E402
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def national_folder(folder: Path | None) -> Path:
     folder) when it has none yet."""
     import pandas as pd
 
-    from layers.scenario import generate
+    from layers.exercise.scenario import generate
 
     folder = folder or Path(tempfile.mkdtemp(prefix="pollwatch-national-"))
     if not (folder / "polling_stations.csv").exists():

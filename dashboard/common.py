@@ -17,9 +17,11 @@ import orjson
 import pandas as pd
 import streamlit as st
 
-from layers import feeds, operations
-from layers.config import Settings
-from layers.scene import Scene, SceneLoader, freshness, picture_key
+from layers.analysis.freshness import freshness, picture_key
+from layers.analysis.picture import ROW_WISE, Derived, DerivedCache, derive_key, map_datasets
+from layers.core.settings import Settings
+from layers.io.files import write_atomic
+from layers.scene import Scene, SceneLoader
 
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -40,7 +42,7 @@ def current_scene() -> tuple[Settings, Scene]:
     return settings, loader_for(settings).load()
 
 
-def current_picture() -> tuple[Settings, operations.Derived]:
+def current_picture() -> tuple[Settings, Derived]:
     """Settings and every layer derived from the scene now; ``.scene`` of the answer
     shows the feeds whose derive failed as failed."""
     settings, scene = current_scene()
@@ -48,11 +50,11 @@ def current_picture() -> tuple[Settings, operations.Derived]:
 
 
 @st.cache_resource(show_spinner=False)
-def _derived_cache(settings: Settings) -> operations.DerivedCache:
-    return operations.DerivedCache()
+def _derived_cache(settings: Settings) -> DerivedCache:
+    return DerivedCache()
 
 
-def derived_picture(settings: Settings, scene: Scene) -> operations.Derived:
+def derived_picture(settings: Settings, scene: Scene) -> Derived:
     """Every layer derived (with areas); each re-derived only when its inputs changed.
 
     Kept as a resource (no copy on each rerun); nothing downstream mutates it.
@@ -66,11 +68,11 @@ def published_layer(
     """URLs of ``layer``'s map dataset parts (see :func:`published`). A row-wise layer
     (incidents) comes in chunks, {"chunks": [url, ...]} per part, which the browser joins:
     a grown feed publishes only its new rows."""
-    if layer not in operations.ROW_WISE:
+    if layer not in ROW_WISE:
         return published(
             layer,
             dataset_key(scene, layer),
-            lambda: operations.map_datasets(derived, layer),
+            lambda: map_datasets(derived, layer),
         )
     chunks = _derived_cache(settings).map_chunks(scene, derived, layer)
     urls = [
@@ -85,7 +87,7 @@ def published_layer(
 def dataset_key(scene: Scene, layer: str, minute: bool = False) -> Hashable:
     """What a map dataset of ``layer`` is built from; ``minute``: with the minute, for a
     dataset with columns that age (convoy positions)."""
-    key = operations.derive_key(layer, scene, minute=minute)
+    key = derive_key(layer, scene, minute=minute)
     return ("uncached", time.time()) if key is None else key
 
 
@@ -98,7 +100,7 @@ def _published(name: str, key: Hashable, _build: Callable[[], dict[str, Any]]) -
         digest = hashlib.sha256(payload).hexdigest()[:16]
         path = folder / f"{name}-{part}-{digest}.json"
         if not path.exists():
-            feeds.write_atomic(path, payload)
+            write_atomic(path, payload)
         old = sorted(
             folder.glob(f"{name}-{part}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
         )

@@ -1,6 +1,7 @@
 """The commission's coverage page: who is left unprotected on polling day, and what closes it.
 
-Glue only: the analysis is :mod:`layers.gaps`, the map layers :mod:`layers.coverage_map`.
+Glue only: the analysis is :mod:`layers.analysis.gaps`, the map layers
+:mod:`layers.views.coverage_map`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
-from layers import coverage, coverage_map, exports, gaps, growth, patrols
 from layers import incidents as incidents_layer
+from layers import patrols
 from layers.analysis import areas as area_rule
 from layers.analysis import figures
-from layers.config import Settings
-from layers.mapping import base_map
+from layers.analysis.gaps import PARTLY, Analysis, analyse, polling_window, what_if
+from layers.analysis.placement import Placement
+from layers.core import growth
+from layers.core.settings import Settings
+from layers.geo import coverage
+from layers.map.basemap import base_map
 from layers.scene import Scene
+from layers.views import coverage_map, exports
 
 LEGEND = list(coverage_map.LEGEND)
 INCIDENT_HOURS = 7 * 24  # incidents near a station: the last 7 days
@@ -57,24 +63,24 @@ def _station_areas(key: Hashable, _scene: Scene) -> pd.Series:
 
 
 @st.cache_resource(show_spinner="Preparing sites for new bases...", max_entries=2)
-def _placement(key: Hashable, _model: coverage.CoverageModel, radius_m: float) -> gaps.Placement:
-    return gaps.Placement.around(_model, radius_m)
+def _placement(key: Hashable, _model: coverage.CoverageModel, radius_m: float) -> Placement:
+    return Placement.around(_model, radius_m)
 
 
 @st.cache_resource(show_spinner="Measuring coverage...", max_entries=6)
 def _analysis(
     key: Hashable, _scene: Scene, _settings: Settings, params: tuple[Any, ...]
-) -> gaps.Analysis:
+) -> Analysis:
     radius, by_type, off, added, k, suggest_km = params
-    bases = gaps.what_if(
+    bases = what_if(
         _scene["patrols"], radius_m=radius, radius_by_type=dict(by_type), off=off, added=added
     )
-    window = gaps.polling_window(
+    window = polling_window(
         _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
     )
     model = _model(version(_scene, "polling_stations"), _scene["polling_stations"])
     station_areas = _station_areas(version(_scene, "polling_stations", "areas"), _scene)
-    return gaps.analyse(
+    return analyse(
         model,
         _scene["polling_stations"],
         bases,
@@ -96,7 +102,7 @@ def _counts(key: Hashable) -> dict[str, Any]:
     return {}
 
 
-def counted(key: Hashable, analysis: gaps.Analysis, scene: Scene) -> gaps.Analysis:
+def counted(key: Hashable, analysis: Analysis, scene: Scene) -> Analysis:
     """The analysis with the incidents of the last 7 days near each station it lists:
     counted again each minute (the window moves), and in between only the incidents
     the feed added (not the whole analysis, nor every incident)."""
@@ -197,7 +203,7 @@ def page() -> None:
     if scene.scenario.label:
         st.warning(plain(scene.scenario.label), icon=":material/science:")
     params = what_if_panel(scene["patrols"])
-    window = gaps.polling_window(
+    window = polling_window(
         settings.polling_date(scene.now), settings.timezone, settings.polling_hours
     )
     # The coverage depends on the stations, bases, areas and polling day; the incidents
@@ -219,7 +225,7 @@ def page() -> None:
     ranked_by = st.radio(
         "Rank uncovered stations by", list(RANKINGS), horizontal=True, key="cov_rank"
     )
-    uncovered = stations[stations["state"].isin(["uncovered", gaps.PARTLY])]
+    uncovered = stations[stations["state"].isin(["uncovered", PARTLY])]
     uncovered = uncovered.sort_values([RANKINGS[ranked_by], "registered_voters"], ascending=False)
     columns = [
         "name",
@@ -306,7 +312,7 @@ def page() -> None:
 
 
 def show_map(
-    analysis: gaps.Analysis,
+    analysis: Analysis,
     scene: Scene,
     settings: Settings,
     key: Hashable,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.common import current_picture, plain, show_banner, show_problems, watch_feeds
-from layers.scene import freshness
+from layers.analysis.freshness import freshness
 
 
 def page() -> None:

@@ -28,21 +28,26 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
-from layers import (
-    REGISTRY,
-    alerts,
-    charts,
-    convoy_positions,
-    convoy_routes,
-    incidents,
-    operations,
-    patrols,
-    polling_stations,
-)
+from layers import convoy_positions, convoy_routes, incidents, patrols, polling_stations
 from layers.analysis import figures
+from layers.analysis.filters import (
+    CUSTOM,
+    LIST_PARAMS,
+    WINDOWS,
+    Filters,
+    Picture,
+    apply,
+    browser_where,
+    choices,
+)
+from layers.analysis.kpis import kpis
+from layers.analysis.response import arrivals, nearest_patrols
+from layers.analysis.risk import Risk
 from layers.incidents import SEVERITIES
-from layers.mapping import base_map
-from layers.operations import CUSTOM, LIST_PARAMS, WINDOWS, Filters, Picture
+from layers.map.basemap import base_map
+from layers.registry import REGISTRY
+from layers.views import charts
+from layers.views.overlays import LEGEND, render_at_risk
 
 LABELS = {
     "areas": "Area",
@@ -54,7 +59,7 @@ LABELS = {
 WINDOW_CHOICES = [*WINDOWS, CUSTOM]
 LEGEND = [
     *(REGISTRY[name].LEGEND for name in REGISTRY),  # type: ignore[attr-defined]
-    alerts.LEGEND,
+    LEGEND,
 ]
 
 
@@ -128,7 +133,7 @@ def filter_widgets(
 
 
 def show_kpis(picture: Picture) -> None:
-    k = operations.kpis(picture)
+    k = kpis(picture)
     f = k.figures
     cols = st.columns(5)
     cols[0].metric("Polling stations", f"{f.stations:,}")
@@ -149,7 +154,7 @@ def show_map(
     urls: dict[str, dict[str, str]],
 ) -> None:
     assert picture.time_range is not None
-    where = operations.browser_where(filters, picture.time_range)
+    where = browser_where(filters, picture.time_range)
     frames = picture.frames
     groups = [
         REGISTRY["areas"].render(frames["areas"]),
@@ -175,7 +180,7 @@ def show_map(
         convoy_positions.render(
             frames["convoy_positions"], source=urls["convoy_positions"]["features"]
         ),
-        alerts.render_at_risk(
+        render_at_risk(
             urls["polling_stations"]["main"],
             urls["at_risk"]["main"],
             [urls["polling_stations"]["details"], urls["at_risk"]["details"]],
@@ -209,7 +214,7 @@ TOASTS = 3  # at most this many toasts per refresh; the list holds every alert
 def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> None:
     """A toast for each serious incident new to this session, and the session's list."""
     state = st.session_state
-    new, state["incidents_seen"] = alerts.arrivals(events, state.get("incidents_seen"), severity)
+    new, state["incidents_seen"] = arrivals(events, state.get("incidents_seen"), severity)
     log = state.setdefault("incident_alerts", [])
     for n, row in enumerate(new.itertuples()):
         if n < TOASTS:
@@ -253,7 +258,7 @@ def published_risk(
     events: pd.DataFrame,
     now: pd.Timestamp,
     warning: tuple[str, float, float],
-) -> tuple[alerts.Risk, dict[str, Any]]:
+) -> tuple[Risk, dict[str, Any]]:
     """Stations at risk now, and the URLs of their map overlay.
 
     Found once per stations version and settings, then grown with each new incidents
@@ -264,7 +269,7 @@ def published_risk(
     held = _risks((stations_key, warning))
     previous = held.get("risk")
     if previous is None:
-        risk = alerts.Risk.find(stations, events, now, *warning)
+        risk = Risk.find(stations, events, now, *warning)
     else:
         risk = previous.grown(events)
         if risk.now.floor("min") != now.floor("min"):
@@ -301,7 +306,7 @@ QUICK_CHOICES = 300  # newest serious incidents offered for quick response
 
 
 def show_warnings(
-    risk: alerts.Risk,
+    risk: Risk,
     among: pd.DataFrame,
     warning: tuple[str, float, float],
     bases: pd.DataFrame,
@@ -371,7 +376,7 @@ def _nearest_patrols(
     key: Hashable, _where: object, _bases: pd.DataFrame, _now: pd.Timestamp
 ) -> pd.DataFrame:
     """Nearest patrols to one incident, once per incident, patrols version and minute."""
-    return alerts.nearest_patrols(_where, _bases, _now)  # type: ignore[arg-type]
+    return nearest_patrols(_where, _bases, _now)  # type: ignore[arg-type]
 
 
 CONVOY_COLUMNS = {
@@ -420,7 +425,7 @@ def show_charts(picture: Picture, stations_key: Hashable, filters: Filters) -> N
 def page() -> None:
     settings, derived = current_picture()
     scene = derived.scene
-    offered = operations.choices(derived)
+    offered = choices(derived)
     events = derived["incidents"]["time"].dropna()
     earliest = events.min() if len(events) else scene.now - pd.Timedelta(days=7)
     filters = filter_widgets(offered, scene.now, earliest)
@@ -435,7 +440,7 @@ def page() -> None:
         # A widget in here (quick response) reruns only this part; the map stays.
         settings, derived = current_picture()
         scene = derived.scene
-        picture = operations.apply(derived, filters, scene.now)
+        picture = apply(derived, filters, scene.now)
         show_banner(scene, settings)
         start, end = picture.time_range or (None, None)
         st.caption(

@@ -1,43 +1,14 @@
-"""Domain layers of the dashboard: one module per feed, each with the same small contract.
+"""Everything that knows about feeds and geography; nothing here imports Streamlit.
 
-A layer module declares ``SPEC`` (its feed, fields and geometry types) and three
-functions: ``load(raw, ctx)`` -> clean GeoDataFrame in EPSG:4326 plus problems,
-``derive(frame, scene)`` -> a new frame with computed columns (pure, input untouched),
-``render(derived)`` -> a folium FeatureGroup. Nothing here imports Streamlit.
+The flow, one direction: ``io`` reads feed files into raw tables and keeps the last
+good copy; each layer module (``polling_stations``, ``patrols``, ``convoy_routes``,
+``convoy_positions``, ``incidents``, ``areas``; listed in ``registry``, shaped by
+``contract``) loads its feed into a clean frame and derives its columns; ``scene``
+holds every feed of a folder at one moment; ``analysis`` puts the layers together
+(areas, filters, figures, gaps, risk); ``views`` turns results into what a page shows
+(map payloads, charts, exports); ``map`` holds the browser payload format and the map
+elements; ``geo`` measures on the ellipsoid; ``core`` holds problems, settings and
+growth; ``exercise`` generates and simulates exercise scenarios.
+
+This package imports nothing itself, so ``import layers.geo.geodesy`` loads only that.
 """
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Protocol
-
-import folium
-import geopandas as gpd
-
-from layers import areas, convoy_positions, convoy_routes, incidents, patrols, polling_stations
-from layers.feeds import RawTable
-from layers.problems import Problem
-from layers.schema import FeedSpec, ReadContext
-
-if TYPE_CHECKING:
-    from layers.scene import Scene
-
-
-class Layer(Protocol):
-    """What every layer module provides."""
-
-    SPEC: FeedSpec
-
-    def load(self, raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]: ...
-
-    def derive(self, frame: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame: ...
-
-    def render(self, frame: gpd.GeoDataFrame, name: str = ...) -> folium.FeatureGroup: ...
-
-
-REGISTRY: dict[str, Layer] = {
-    m.SPEC.name: m
-    # Drawing order, bottom to top: areas, coverage discs, routes, stations, incidents, convoys.
-    for m in (areas, patrols, convoy_routes, polling_stations, incidents, convoy_positions)
-}
-
-__all__ = ["REGISTRY", "Layer"]

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 import folium
 import geopandas as gpd
 
-from layers import mapping
-from layers.feeds import RawTable
-from layers.problems import Problem
-from layers.schema import AREA_TYPES, FeedSpec, Field, ReadContext, build_frame
+from layers.core.problems import Problem
+from layers.io.raw import RawTable
+from layers.io.reader import build_frame
+from layers.io.spec import AREA_TYPES, FeedSpec, Field, ReadContext
+from layers.map.elements import feature_group
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -69,7 +70,7 @@ def derive(areas: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
 
 def render(areas: gpd.GeoDataFrame, name: str = "Areas") -> folium.FeatureGroup:
     """Area outlines with their names as tooltips."""
-    return mapping.feature_group(name, areas, STYLES, tooltip="name", popup=(("Area", "name"),))
+    return feature_group(name, areas, STYLES, tooltip="name", popup=(("Area", "name"),))
 
 
 LEGEND = ("Areas", (("area outline", {**STYLES[0], "shape": "square"}),))

@@ -9,10 +9,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import convoys, mapping
-from layers.feeds import RawTable
-from layers.problems import Problem
-from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
+from layers.core.problems import Problem
+from layers.geo import convoys
+from layers.io.raw import RawTable
+from layers.io.reader import build_frame
+from layers.io.spec import POINT_TYPES, FeedSpec, Field, ReadContext
+from layers.map.elements import feature_group
+from layers.map.payload import category_index, feature_collection, popup_columns
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -132,7 +135,7 @@ def _empty_derived(pings: gpd.GeoDataFrame, routes: gpd.GeoDataFrame) -> gpd.Geo
 
 
 def _style_index(convoys: gpd.GeoDataFrame) -> np.ndarray:
-    index = mapping.category_index(convoys["state"], STATES)
+    index = category_index(convoys["state"], STATES)
     if "alerts" in convoys:  # any alert outranks the state: a red ring draws the eye
         alerted = convoys["alerts"].fillna("").astype(str).ne("").to_numpy()
         index = np.where(alerted, len(STYLES), index)
@@ -141,8 +144,8 @@ def _style_index(convoys: gpd.GeoDataFrame) -> np.ndarray:
 
 def dataset(convoys: gpd.GeoDataFrame) -> dict[str, Any]:
     """The latest positions (derived frame) as the map's FeatureCollection, styled."""
-    columns = mapping.popup_columns(POPUP, "convoy_id")
-    return mapping.feature_collection(convoys, columns, _style_index(convoys))
+    columns = popup_columns(POPUP, "convoy_id")
+    return feature_collection(convoys, columns, _style_index(convoys))
 
 
 def render(
@@ -153,7 +156,7 @@ def render(
 ) -> folium.FeatureGroup:
     """Latest convoy positions coloured by state (derived frame); ``source``: the URL of
     their :func:`dataset`, fetched by the browser instead of sent with every rerun."""
-    return mapping.feature_group(
+    return feature_group(
         name,
         convoys,
         [*STYLES, ALERT_STYLE],

@@ -9,10 +9,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import mapping
-from layers.feeds import RawTable
-from layers.problems import Problem
-from layers.schema import LINE_TYPES, FeedSpec, Field, ReadContext, build_frame
+from layers.core.problems import Problem
+from layers.io.raw import RawTable
+from layers.io.reader import build_frame
+from layers.io.spec import LINE_TYPES, FeedSpec, Field, ReadContext
+from layers.map.elements import FeatureLayer
+from layers.map.payload import category_index, display_value, feature_collection
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -85,7 +87,7 @@ def derive(routes: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
 
 
 def _length_km(line: object) -> float:
-    from layers.geodesy import GEOD
+    from layers.geo.geodesy import GEOD
 
     return float(GEOD.geometry_length(line)) / 1000
 
@@ -113,7 +115,7 @@ def dataset(routes: gpd.GeoDataFrame) -> dict[str, Any]:
     at, a fraction of the bytes) with their fixed popup fields, in the frame's order."""
     shown = routes.copy()
     shown.geometry = routes.geometry.simplify(DISPLAY_TOLERANCE_DEG)
-    return mapping.feature_collection(shown, FIXED_POPUP)
+    return feature_collection(shown, FIXED_POPUP)
 
 
 def render(
@@ -131,7 +133,7 @@ def render(
     kept (rows of ``routes`` by index); the others are not drawn.
     """
     if "state" in routes:
-        index = mapping.category_index(routes["state"], STATES[:-1])
+        index = category_index(routes["state"], STATES[:-1])
         alerted = routes["alerts"].fillna("").astype(str).ne("").to_numpy()
         index = np.where(alerted, len(STATES) - 1, index)
     else:
@@ -142,13 +144,13 @@ def render(
     overlay = {
         "s": index[located].tolist(),
         "columns": {
-            c: [mapping.display_value(v) for v in routes.loc[located, c].tolist()]
+            c: [display_value(v) for v in routes.loc[located, c].tolist()]
             for c in ("state", "alerts")
             if c in routes
         },
     }
     group = folium.FeatureGroup(name=name)
-    mapping.FeatureLayer(
+    FeatureLayer(
         source if source is not None else dataset(routes),
         STYLES,
         tooltip="route_id",

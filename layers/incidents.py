@@ -10,10 +10,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import mapping
-from layers.feeds import RawTable
-from layers.problems import Level, Problem
-from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
+from layers.core.problems import Level, Problem
+from layers.io.raw import RawTable
+from layers.io.reader import build_frame
+from layers.io.spec import POINT_TYPES, FeedSpec, Field, ReadContext
+from layers.map.elements import PointCloud
+from layers.map.payload import category_index, columnar
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -255,10 +257,10 @@ def in_window(incidents: gpd.GeoDataFrame, now: pd.Timestamp, hours: float) -> g
 
 def dataset(incidents: gpd.GeoDataFrame, columns: Sequence[str] = ()) -> dict[str, Any]:
     """The located incidents (derived frame) as columns for the map, with times."""
-    sev = mapping.category_index(incidents["severity"], SEVERITY_ORDER)
-    cats = mapping.category_index(incidents["category"], CATEGORIES)
+    sev = category_index(incidents["severity"], SEVERITY_ORDER)
+    cats = category_index(incidents["category"], CATEGORIES)
     props = list(dict.fromkeys([*(p for _, p in POPUP), *columns]))
-    return mapping.columnar(incidents, props, sev * len(CATEGORIES) + cats, time="time")
+    return columnar(incidents, props, sev * len(CATEGORIES) + cats, time="time")
 
 
 def render(
@@ -275,7 +277,7 @@ def render(
     dataset by column values and by a time range.
     """
     group = folium.FeatureGroup(name=name)
-    mapping.PointCloud(
+    PointCloud(
         "incidents",
         dataset(incidents) if source is None else source,
         STYLES,

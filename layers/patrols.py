@@ -9,10 +9,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from layers import geodesy, mapping
-from layers.feeds import RawTable
-from layers.problems import Problem
-from layers.schema import AREA_TYPES, POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
+from layers.core.problems import Problem
+from layers.geo import geodesy
+from layers.io.raw import RawTable
+from layers.io.reader import build_frame
+from layers.io.spec import AREA_TYPES, POINT_TYPES, FeedSpec, Field, ReadContext
+from layers.map.elements import FeatureLayer, PointCloud
+from layers.map.payload import columnar, feature_collection
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -114,14 +117,12 @@ def datasets(bases: gpd.GeoDataFrame) -> dict[str, Any]:
     standby = (bases["status"] != "active").to_numpy(dtype=int)
     point = (bases.geom_type == "Point").to_numpy()
     discs = (
-        mapping.feature_collection(bases[~point].set_geometry("disc"), ["unit"], standby[~point])
+        feature_collection(bases[~point].set_geometry("disc"), ["unit"], standby[~point])
         if (~point).any() and "disc" in bases
         else {"type": "FeatureCollection", "features": []}
     )
     radius = bases["radius_m"].where(point)
-    points = mapping.columnar(
-        bases.assign(disc_m=radius), [p for _, p in POPUP], standby, radius="disc_m"
-    )
+    points = columnar(bases.assign(disc_m=radius), [p for _, p in POPUP], standby, radius="disc_m")
     return {"points": points, "discs": discs}
 
 
@@ -139,11 +140,9 @@ def render(
     data: dict[str, Any] = dict(sources) if sources is not None else datasets(bases)
     group = folium.FeatureGroup(name=name)
     if sources is not None or data["discs"]["features"]:
-        mapping.FeatureLayer(
-            data["discs"], DISC_STYLES, tooltip="unit", name="patrol_discs"
-        ).add_to(group)
+        FeatureLayer(data["discs"], DISC_STYLES, tooltip="unit", name="patrol_discs").add_to(group)
     # Point bases: the browser draws each disc from centre and radius (a few bytes each).
-    mapping.PointCloud(
+    PointCloud(
         "patrols",
         data["points"],
         BASE_STYLES,

@@ -9,10 +9,13 @@ import folium
 import geopandas as gpd
 import numpy as np
 
-from layers import coverage, mapping
-from layers.feeds import RawTable
-from layers.problems import Problem
-from layers.schema import POINT_TYPES, FeedSpec, Field, ReadContext, build_frame
+from layers.core.problems import Problem
+from layers.geo import coverage
+from layers.io.raw import RawTable
+from layers.io.reader import build_frame
+from layers.io.spec import POINT_TYPES, FeedSpec, Field, ReadContext
+from layers.map.elements import PointCloud
+from layers.map.payload import category_index, columnar
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -126,12 +129,10 @@ def dataset(stations: gpd.GeoDataFrame, columns: Sequence[str] = ()) -> dict[str
     """The located stations (derived frame) as columns for the map, plus ``columns``."""
     state = stations["coverage_state"] if "coverage_state" in stations else None
     index = (
-        mapping.category_index(state, COVERAGE_ORDER)
-        if state is not None
-        else np.full(len(stations), 2)
+        category_index(state, COVERAGE_ORDER) if state is not None else np.full(len(stations), 2)
     )
     props = list(dict.fromkeys([*(p for _, p in POPUP), *columns]))
-    return mapping.columnar(stations, props, index)
+    return columnar(stations, props, index)
 
 
 def render(
@@ -146,10 +147,10 @@ def render(
 
     ``source``: the :func:`dataset` itself or the URL it is served at (then ``stations``
     is not read and ``where`` narrows the rows in the browser); ``details``: the columns
-    split off it (see :func:`layers.mapping.split_details`), fetched after the first draw.
+    split off it (see :func:`layers.map.payload.split_details`), fetched after the first draw.
     """
     group = folium.FeatureGroup(name=name)
-    mapping.PointCloud(
+    PointCloud(
         "stations",
         dataset(stations) if source is None else source,
         STYLES,

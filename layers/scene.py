@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -12,14 +12,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers import growth
-from layers.config import Scenario, Settings, read_scenario
-from layers.feeds import FeedStore, FeedVersion, RawTable
-from layers.problems import Level, Problem
-from layers.schema import ReadContext, empty_frame
+from layers.core import growth
+from layers.core.manifest import Scenario, read_scenario
+from layers.core.problems import Level, Problem
+from layers.core.settings import Settings
+from layers.io.raw import RawTable
+from layers.io.spec import ReadContext, empty_frame
+from layers.io.store import FeedStore, FeedVersion
 
 if TYPE_CHECKING:
-    from layers import Layer
+    from layers.contract import Layer
 
 
 FRAMING = ("areas", "polling_stations", "patrols", "convoy_routes")  # feeds the map opens on
@@ -94,7 +96,7 @@ class Scene:
 
     def feed_status(self) -> pd.DataFrame:
         """One row per feed: file, state, rows, problems (errors and warnings; notices apart)."""
-        from layers import REGISTRY
+        from layers.registry import REGISTRY
 
         rows = []
         for name, version in self.versions.items():
@@ -125,68 +127,6 @@ class Scene:
         return pd.DataFrame(rows)
 
 
-def _failure_note(version: FeedVersion[gpd.GeoDataFrame]) -> str | None:
-    """Why a feed failed, in one line: "showing 14:02 data; the 14:05 file failed: ..."."""
-    for problem in version.problems:
-        if problem.kind == "kept_last_good":
-            return problem.message
-    return str(version.problems[0]) if version.problems else None
-
-
-def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
-    """Per feed: file, state, last good update (``updated``), ``age_min``,
-    ``stale_after_min``, rows, problems and, for a failed feed, a ``note`` saying why.
-
-    States: fresh; stale (its file is older than the feed's threshold); failed (the
-    newest file could not be used; older data shown or none); missing; not provided
-    (an optional feed); exercise (a scenario whose times move to the present: its
-    files do not change, so their age says nothing).
-    """
-    from layers import REGISTRY
-
-    exercise = scene.scenario.time_shift != pd.Timedelta(0)
-    rows = []
-    for name, version in scene.versions.items():
-        spec = REGISTRY[name].SPEC
-        limit = settings.staleness(name)
-        updated = version.updated
-        age = scene.now - updated if updated is not None else None
-        if version.path is None and version.data is None:
-            state = "not provided" if spec.optional else "missing"
-        elif version.data is None or version.stale_copy:
-            state = "failed"
-        elif exercise:
-            state = "exercise"
-        elif limit is not None and age is not None and age > limit:
-            state = "stale"
-        else:
-            state = "fresh"
-        rows.append(
-            {
-                "feed": spec.title,
-                "file": version.path.name if version.path else None,
-                "state": state,
-                "updated": updated,
-                "age_min": None if age is None else round(age.total_seconds() / 60, 1),
-                "stale_after_min": None if limit is None else limit.total_seconds() / 60,
-                "rows": len(version.data) if version.data is not None else 0,
-                "problems": sum(p.level != Level.NOTICE for p in version.problems),
-                "note": _failure_note(version) if state == "failed" else None,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def picture_key(scene: Scene, settings: Settings) -> Hashable:
-    """What a page's picture depends on beyond the user's own choices: each feed's
-    version, each feed's freshness state, and the minute (ages, time windows, shifts)."""
-    versions = tuple(
-        (name, version.signature, version.stale_copy) for name, version in scene.versions.items()
-    )
-    states = tuple(freshness(scene, settings)["state"])
-    return (versions, states, scene.now.floor("min"))
-
-
 def _appended(earlier: gpd.GeoDataFrame, added: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A feed's rows read before, then the rows appended to its file since."""
     if not len(added):
@@ -202,7 +142,7 @@ class SceneLoader:
     """Loads a feed folder into Scenes, re-reading only the files that changed."""
 
     def __init__(self, settings: Settings, now: pd.Timestamp | None = None):
-        from layers import REGISTRY  # the registry imports the layers, which use Scene
+        from layers.registry import REGISTRY  # it imports the layers, which use Scene
 
         self.registry: dict[str, Layer] = REGISTRY
         self.settings = settings
@@ -228,6 +168,6 @@ class SceneLoader:
 
 def derive_all(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
     """Every registered layer's derived frame for this scene."""
-    from layers import REGISTRY
+    from layers.registry import REGISTRY
 
     return {name: layer.derive(scene[name], scene) for name, layer in REGISTRY.items()}

@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from layers import REGISTRY, feeds
-from layers.problems import Problem
-from layers.schema import ReadContext
+from layers.core.problems import Problem
+from layers.io.parsing import parse
+from layers.io.spec import ReadContext
+from layers.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -30,14 +31,14 @@ def shared_data() -> Path:
 def load_text(feed: str, name: str, text: str | bytes, ctx: ReadContext = ReadContext()):
     """Parse and load one feed file given as text: (frame, problems)."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    raw = feeds.parse(feed, Path(name), data)
+    raw = parse(feed, Path(name), data)
     frame, problems = REGISTRY[feed].load(raw, ctx)
     return frame, [*raw.problems, *problems]
 
 
 def load_path(feed: str, path: Path, ctx: ReadContext = ReadContext()):
     """Parse and load one feed file from disk: (frame, problems)."""
-    raw = feeds.parse(feed, path, path.read_bytes())
+    raw = parse(feed, path, path.read_bytes())
     frame, problems = REGISTRY[feed].load(raw, ctx)
     return frame, [*raw.problems, *problems]
 
@@ -69,7 +70,7 @@ def point(lon: float, lat: float, **props: object) -> dict:
 @pytest.fixture(scope="session")
 def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample scenario generated with a fixed anchor time."""
-    from layers.scenario import generate
+    from layers.exercise.scenario import generate
 
     folder = tmp_path_factory.mktemp("sample")
     generate(folder, "sample", anchor=ANCHOR)

@@ -8,7 +8,10 @@ import pytest
 import shapely
 from test_coverage import bases_frame
 
-from layers import alerts, geodesy
+from layers.analysis.response import arrivals, nearest_patrols
+from layers.analysis.risk import Risk
+from layers.geo import geodesy
+from layers.map.payload import columnar
 
 NOW = pd.Timestamp("2026-10-11T12:00Z")
 LON, LAT = 23.0, -4.0
@@ -49,20 +52,20 @@ def test_serious_recent_incidents_flag_nearby_stations() -> None:
             ("crit", 11.0, "critical", 1),  # 1 km from S10
         ]
     )
-    risk = alerts.Risk.find(stations(), events, NOW).pairs()
+    risk = Risk.find(stations(), events, NOW).pairs()
     assert set(risk["station_id"]) == {"S0", "S10"}
     s0 = risk[risk["station_id"] == "S0"]
     assert s0["incident_id"].tolist() == ["near-high"]
     assert s0["distance_km"].iloc[0] == pytest.approx(4.0, abs=0.01)
     s10 = risk[risk["station_id"] == "S10"]
     assert s10["incident_id"].tolist() == ["crit"]  # near-high is 6 km away: outside 5 km
-    wider = alerts.Risk.find(stations(), events, NOW, within_m=7_000).pairs()
+    wider = Risk.find(stations(), events, NOW, within_m=7_000).pairs()
     s10 = wider[wider["station_id"] == "S10"]
     assert s10["incident_id"].tolist() == ["crit", "near-high"]  # nearest first
     assert (s10["incidents"] == 2).all()
-    lower = alerts.Risk.find(stations(), events, NOW, min_severity="low").pairs()
+    lower = Risk.find(stations(), events, NOW, min_severity="low").pairs()
     assert "near-low" in set(lower["incident_id"])
-    longer = alerts.Risk.find(stations(), events, NOW, hours=48).pairs()
+    longer = Risk.find(stations(), events, NOW, hours=48).pairs()
     assert "old-critical" in set(longer["incident_id"])
 
 
@@ -81,7 +84,7 @@ def test_nearest_active_patrols_nearest_first() -> None:
             },
         ]
     )
-    got = alerts.nearest_patrols(at(0), bases, NOW)
+    got = nearest_patrols(at(0), bases, NOW)
     assert got["id"].tolist() == ["near", "far"]  # standby and off-shift bases left out
     assert got["distance_km"].tolist() == pytest.approx([3.0, 20.0], abs=0.01)
     assert got["reaches"].tolist() == [False, True]
@@ -89,25 +92,24 @@ def test_nearest_active_patrols_nearest_first() -> None:
 
 def test_arrivals_are_news_once_and_only_when_serious() -> None:
     first = incidents([("a", 1, "critical", 1), ("b", 2, "low", 1)])
-    new, seen = alerts.arrivals(first, None)
+    new, seen = arrivals(first, None)
     assert new.empty and seen == {"a", "b"}  # already there when the screen opened
     more = pd.concat([first, incidents([("c", 3, "high", 0), ("d", 4, "medium", 0)])])
-    new, seen = alerts.arrivals(more, seen)
+    new, seen = arrivals(more, seen)
     assert new["id"].tolist() == ["c"] and seen == {"a", "b", "c", "d"}
-    again, _ = alerts.arrivals(more, seen)
+    again, _ = arrivals(more, seen)
     assert again.empty  # never repeated on the next refresh
 
 
 def test_at_risk_overlay_marks_the_stations_in_the_stations_own_dataset() -> None:
-    from layers import mapping
 
     frame = stations()
     frame.loc[3] = ["S-none", "D", "S", None]  # no location: not in the map's points
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
     events = incidents([("crit", 11.0, "critical", 1), ("high", 29.0, "high", 3)])
-    risk = alerts.Risk.find(frame, events, NOW)
+    risk = Risk.find(frame, events, NOW)
     overlay, details = risk.overlay
-    points = mapping.columnar(frame, ["id"])
+    points = columnar(frame, ["id"])
     assert overlay["n"] == points["n"] == 3  # laid over the same located rows
     marked = [points["columns"]["id"][i] for i, s in enumerate(overlay["s"]) if s == 0]
     assert sorted(marked) == sorted(risk.summary()["station_id"]) == ["S10", "S30"]
@@ -117,7 +119,7 @@ def test_at_risk_overlay_marks_the_stations_in_the_stations_own_dataset() -> Non
     assert columns["nearest_km"][1] == pytest.approx(1.0, abs=0.01)
     assert overlay["s"][0] == -1 and columns["nearest"][0] is None  # S0: not at risk
     far = incidents([("far", 500.0, "critical", 1)])  # no station within 5 km
-    quiet, _ = alerts.Risk.find(frame, far, NOW).overlay
+    quiet, _ = Risk.find(frame, far, NOW).overlay
     assert quiet["s"] == [-1, -1, -1]  # nobody at risk: every point left out
 
 
@@ -130,7 +132,7 @@ def test_summary_most_incidents_first_then_nearest_and_per_station_pairs() -> No
             ("d", 0.5, "critical", 1),  # 0.5 km from S0
         ]
     )
-    risk = alerts.Risk.find(stations(), events, NOW)
+    risk = Risk.find(stations(), events, NOW)
     summary = risk.summary()
     assert summary["station_id"].tolist() == ["S10", "S0", "S30"]
     assert summary["incidents"].tolist() == [2, 1, 1]
@@ -148,10 +150,10 @@ def test_summary_most_incidents_first_then_nearest_and_per_station_pairs() -> No
 
 
 def test_equally_near_incidents_name_the_first_row_however_the_feed_grew() -> None:
-    from layers import growth
+    from layers.core import growth
 
     first = incidents([("a", 1.0, "high", 1), ("b", 1.0, "critical", 2)])  # same place
-    risk = alerts.Risk.find(stations(), first, NOW)
+    risk = Risk.find(stations(), first, NOW)
     assert risk.summary()["nearest_incident"].iloc[0] == "Armed attack (high, a)"
     assert "per_station" in risk.__dict__  # known: growing updates it, not counting anew
     more = gpd.GeoDataFrame(
@@ -161,34 +163,32 @@ def test_equally_near_incidents_name_the_first_row_however_the_feed_grew() -> No
     growth.grew(more, first)
     grown = risk.grown(more)
     assert "per_station" in grown.__dict__
-    fresh = alerts.Risk.find(stations(), more, NOW)
+    fresh = Risk.find(stations(), more, NOW)
     pd.testing.assert_frame_equal(grown.summary(), fresh.summary())
     assert grown.summary()["nearest_incident"].iloc[0] == "Armed attack (high, a)"
     assert grown.summary()["incidents"].iloc[0] == 3
 
 
 def test_a_grown_risk_searches_new_incidents_only_and_equals_a_fresh_search() -> None:
-    from layers import growth
+    from layers.core import growth
 
     first = incidents([("a", 9.0, "high", 1), ("b", 12.0, "low", 2)])
-    risk = alerts.Risk.find(stations(), first, NOW)
+    risk = Risk.find(stations(), first, NOW)
     added = incidents([("c", 27.0, "critical", 0.5), ("d", 100.0, "high", 0.5)])
     more = gpd.GeoDataFrame(pd.concat([first, added], ignore_index=True), crs="EPSG:4326")
     growth.grew(more, first)
     grown = risk.grown(more)
     assert grown.events is more and risk.grown(first) is risk
     assert grown.comparable(risk) and risk.comparable(risk) and not risk.comparable(grown)
-    fresh = alerts.Risk.find(stations(), more, NOW)
+    fresh = Risk.find(stations(), more, NOW)
     pd.testing.assert_frame_equal(grown.pairs(), fresh.pairs())
     pd.testing.assert_frame_equal(grown.summary(), fresh.summary())
     assert grown.overlay == fresh.overlay
     assert set(grown.pairs()["incident_id"]) == {"a", "c"}
     other = incidents([("z", 30.0, "critical", 1)])  # not grown from `first`: searched anew
     assert not risk.grown(other).comparable(risk)
-    assert risk.changes(alerts.Risk.find(stations(), other, NOW)) is None
-    assert alerts.Risk.find(stations(), first, NOW).grown(other).pairs()[
-        "incident_id"
-    ].tolist() == ["z"]
+    assert risk.changes(Risk.find(stations(), other, NOW)) is None
+    assert Risk.find(stations(), first, NOW).grown(other).pairs()["incident_id"].tolist() == ["z"]
 
 
 def test_a_risk_moved_in_time_equals_one_found_then_and_tells_what_changed() -> None:
@@ -201,11 +201,11 @@ def test_a_risk_moved_in_time_equals_one_found_then_and_tells_what_changed() -> 
             ("soon", 29.0, "high", -0.5),  # reported for 30 min from now: enters later
         ]
     )
-    risk = alerts.Risk.find(stations(), events, NOW)
+    risk = Risk.find(stations(), events, NOW)
     assert set(risk.pairs()["incident_id"]) == {"old", "mid"}
     later = NOW + pd.Timedelta(hours=1)
     moved = risk.moved(later)
-    fresh = alerts.Risk.find(stations(), events, later)
+    fresh = Risk.find(stations(), events, later)
     pd.testing.assert_frame_equal(moved.summary(), fresh.summary())
     assert moved.overlay == fresh.overlay
     assert set(moved.pairs()["incident_id"]) == {"mid", "soon"}

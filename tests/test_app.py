@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, shown
-from layers import feeds
+from layers.io.files import write_atomic
 
 APP = str(ROOT / "dashboard" / "app.py")
 KPIS = ["Polling stations", "Covered now", "Voters covered now", "Incidents", "Convoys en route"]
@@ -122,7 +122,7 @@ def test_broken_feed_shows_as_a_problem_not_an_exception(
     tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copy_folder(sample_folder, tmp_path)
-    feeds.write_atomic(tmp_path / "incidents.csv", '{"half": "writ')
+    write_atomic(tmp_path / "incidents.csv", '{"half": "writ')
     (tmp_path / "patrols.geojson").unlink()
     at = run_app(tmp_path, monkeypatch)
     errors = [shown(e.value) for e in at.error]
@@ -208,7 +208,7 @@ def test_a_picked_value_that_leaves_the_data_is_dropped_not_an_error(
     at.multiselect(key="filter_severities").set_value(["critical"]).run()
     events = pd.read_csv(tmp_path / "incidents.csv", dtype=str, keep_default_na=False)
     events = events[events["severity"] != "critical"]
-    feeds.write_atomic(tmp_path / "incidents.csv", events.to_csv(index=False))
+    write_atomic(tmp_path / "incidents.csv", events.to_csv(index=False))
     at.run()
     assert not at.exception, at.exception
     assert at.multiselect(key="filter_severities").value == []
@@ -224,7 +224,7 @@ def test_a_new_serious_incident_raises_one_toast(
     fields = lines[1].split(",")
     fields[0], fields[3] = "NEW-1", "critical"
     fields[1] = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
-    feeds.write_atomic(tmp_path / "incidents.csv", "\n".join([*lines, ",".join(fields)]) + "\n")
+    write_atomic(tmp_path / "incidents.csv", "\n".join([*lines, ",".join(fields)]) + "\n")
     at.run()
     assert not at.exception, at.exception
     assert [t.value for t in at.toast if "NEW-1" in t.value]
@@ -253,7 +253,7 @@ def test_new_incidents_near_an_uncovered_station_are_counted_on_the_coverage_pag
     near = pd.DataFrame([last, last])[events.columns]
     near["id"] = ["NEAR-0", "NEAR-1"]
     near["latitude"], near["longitude"] = str(where["latitude"]), str(where["longitude"])
-    feeds.write_atomic(path, text + near.to_csv(index=False, header=False))
+    write_atomic(path, text + near.to_csv(index=False, header=False))
     at.run()
     assert not at.exception, at.exception
     after = listed().set_index("id").loc[station["id"], "incidents_10km"]

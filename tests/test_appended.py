@@ -8,15 +8,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from layers import feeds
-from layers.config import Settings
+from layers.analysis.picture import DerivedCache, derive_picture, map_datasets
+from layers.analysis.risk import Risk
+from layers.core.settings import Settings
+from layers.exercise.simulator import Simulator
+from layers.io.files import write_atomic
+from layers.io.parsing import parse
+from layers.io.raw import RawTable
+from layers.io.store import FeedVersion
+from layers.map.payload import joined_columnar
 from layers.scene import SceneLoader
-from layers.simulator import Simulator
 
 FEEDS = ("incidents", "convoy_positions")
 
 
-def problems(version: feeds.FeedVersion) -> Counter:
+def problems(version: FeedVersion) -> Counter:
     return Counter((p.row, p.column, p.kind, p.message, p.level) for p in version.problems)
 
 
@@ -35,13 +41,13 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Simulator, Sc
     loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
     loader.load()
     parsed: list[int] = []
-    real_parse = feeds.parse
+    real_parse = parse
 
-    def counting(feed: str, path: Path, data: bytes) -> feeds.RawTable:
+    def counting(feed: str, path: Path, data: bytes) -> RawTable:
         parsed.append(len(data))
         return real_parse(feed, path, data)
 
-    monkeypatch.setattr(feeds, "parse", counting)
+    monkeypatch.setattr("layers.io.store.parse", counting)  # as the store calls it
     return sim, loader, parsed
 
 
@@ -58,7 +64,7 @@ def test_appended_rows_read_alone_equal_a_whole_read(live) -> None:  # type: ign
 
 
 def append(path: Path, *rows: str) -> None:
-    feeds.write_atomic(path, path.read_text() + "".join(r + "\n" for r in rows))
+    write_atomic(path, path.read_text() + "".join(r + "\n" for r in rows))
 
 
 def test_checks_across_rows_see_the_rows_read_before(live) -> None:  # type: ignore[no-untyped-def]
@@ -107,18 +113,19 @@ def test_windows_line_ends_and_a_bom_read_appended_rows_too(
     tmp_path: Path, newline: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     parsed: list[bytes] = []
-    real_parse = feeds.parse
+    real_parse = parse
     monkeypatch.setattr(
-        feeds, "parse", lambda feed, path, data: parsed.append(data) or real_parse(feed, path, data)
+        "layers.io.store.parse",
+        lambda feed, path, data: parsed.append(data) or real_parse(feed, path, data),
     )
     path = tmp_path / "polling_stations.csv"
     rows = ["id,name,lat,lon,registered_voters", "S1,One,6.3,-10.8,100", "S2,Two,6.4,-10.7,50"]
     body = newline.join(rows) + newline
-    feeds.write_atomic(path, b"\xef\xbb\xbf" + body.encode())
+    write_atomic(path, b"\xef\xbb\xbf" + body.encode())
     loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
     loader.store.get("polling_stations")
     body += newline.join(["S3,Three,6.5,-10.6,70", "S1,Again,6.6,-10.5,10"]) + newline
-    feeds.write_atomic(path, b"\xef\xbb\xbf" + body.encode())
+    write_atomic(path, b"\xef\xbb\xbf" + body.encode())
     kept = loader.store.get("polling_stations")
     assert b"S2,Two" not in parsed[-1] and b"S3,Three" in parsed[-1]  # the new rows alone
     whole = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})).store.get(
@@ -131,7 +138,7 @@ def test_windows_line_ends_and_a_bom_read_appended_rows_too(
 
 def plain(data: dict) -> dict:
     """A map dataset with every labelled column written out, to compare values."""
-    from layers.mapping import _plain
+    from layers.map.payload import _plain
 
     return {
         **data,
@@ -140,16 +147,16 @@ def plain(data: dict) -> dict:
 
 
 def test_grown_feed_derives_and_builds_its_new_rows_alone(live) -> None:  # type: ignore[no-untyped-def]
-    from layers import alerts, growth, mapping, operations
+    from layers.core import growth
 
     sim, loader, _ = live
     now = sim.now + pd.Timedelta(minutes=5)  # after every step's incidents
-    cache = operations.DerivedCache()
+    cache = DerivedCache()
     scene = loader.load(now=now)
     derived = cache.derive(scene)
     first = cache.map_chunks(scene, derived, "incidents")
     assert len(first) == 1  # one full build
-    risk = alerts.Risk.find(derived["polling_stations"], derived["incidents"], now, "low")
+    risk = Risk.find(derived["polling_stations"], derived["incidents"], now, "low")
     base, pairs = risk, len(risk.s)
     for _ in range(3):
         sim.step(incidents=3)
@@ -158,16 +165,16 @@ def test_grown_feed_derives_and_builds_its_new_rows_alone(live) -> None:  # type
         derived = cache.derive(scene)
         assert growth.extends(derived["incidents"], before)  # only the new rows derived
         assert len(derived["incidents"]) > len(before)
-        whole = operations.derive_picture(scene)
+        whole = derive_picture(scene)
         pd.testing.assert_frame_equal(derived["incidents"], whole["incidents"])
         chunks = cache.map_chunks(scene, derived, "incidents")
         assert chunks[0] == first[0] and len(chunks) == 2  # the full build kept, new rows apart
-        fresh = operations.map_datasets(whole, "incidents")
+        fresh = map_datasets(whole, "incidents")
         for part in ("main", "details"):
-            kept = mapping.joined_columnar(chunks[0][1][part], chunks[1][1][part])
+            kept = joined_columnar(chunks[0][1][part], chunks[1][1][part])
             assert plain(kept) == plain(fresh[part])
         risk = risk.grown(derived["incidents"])
-        again = alerts.Risk.find(derived["polling_stations"], whole["incidents"], now, "low")
+        again = Risk.find(derived["polling_stations"], whole["incidents"], now, "low")
         pd.testing.assert_frame_equal(risk.summary(), again.summary())
         assert risk.overlay == again.overlay
         change = risk.changes(base)

@@ -10,8 +10,8 @@ import shapely
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, geojson
-from layers import feeds
 from layers.analysis import areas as area_rule
+from layers.io.files import write_atomic
 
 LOFA = [[-10.0, 7.5], [-9.0, 7.5], [-9.0, 8.5], [-10.0, 8.5], [-10.0, 7.5]]
 BONG = [[-10.0, 6.5], [-9.0, 6.5], [-9.0, 7.5], [-10.0, 7.5], [-10.0, 6.5]]
@@ -79,8 +79,8 @@ BASES = geojson(
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    feeds.write_atomic(tmp_path / "polling_stations.csv", STATIONS)
-    feeds.write_atomic(tmp_path / "patrols.geojson", BASES)
+    write_atomic(tmp_path / "polling_stations.csv", STATIONS)
+    write_atomic(tmp_path / "patrols.geojson", BASES)
     areas = geojson(
         [
             {
@@ -91,7 +91,7 @@ def folder(tmp_path: Path) -> Path:
             for n, ring in (("Lofa", LOFA), ("Bong", BONG))
         ]
     )
-    feeds.write_atomic(tmp_path / "areas.geojson", areas)
+    write_atomic(tmp_path / "areas.geojson", areas)
     return tmp_path
 
 

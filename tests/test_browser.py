@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from browser import map_frame, offline_page, running_app, screenshot
-from layers import REGISTRY
+from layers.registry import REGISTRY
 
 pytestmark = pytest.mark.browser
 
@@ -322,11 +322,13 @@ def test_coverage_page_draws_and_a_table_row_centres_the_map(sample_folder: Path
         assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
         frame.wait_for_function("() => pollwatch.layers.patrols.stats().rows === 61")
         assert frame.evaluate("() => map.getZoom()") == 13  # the view stays on the new base
-        # The what-if sent only the stations' new states: the map draws them as the KPI says.
+        # The what-if sent only the stations' new states: the map draws them as the KPI says
+        # (uncovered: red triangles and, partly covered, amber squares).
         uncovered_now = kpi(page, "Stations uncovered")
         frame.wait_for_function(
             f"""() => {{ const l = pollwatch.layers.coverage_stations;
-                return l && l.ready && l.data.s.filter(v => v === 2).length === {uncovered_now}; }}""",
+                return l && l.ready
+                    && l.data.s.filter(v => v === 1 || v === 2).length === {uncovered_now}; }}""",
             timeout=30_000,
         )
         # A station's popup holds its fixed fields and this run's figures.
@@ -355,7 +357,7 @@ def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
 
     live = tmp_path / "live"
     sim = subprocess.Popen(
-        [sys.executable, "-m", "layers.simulator", str(live), "--interval", "2"],
+        [sys.executable, "-m", "layers.exercise.simulator", str(live), "--interval", "2"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
     )

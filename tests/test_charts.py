@@ -7,20 +7,23 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from layers import charts, operations
-from layers.config import Settings
+from layers.analysis.filters import Filters, apply
+from layers.analysis.kpis import coverage_by_area
+from layers.analysis.picture import derive_picture
+from layers.core.settings import Settings
 from layers.scene import SceneLoader
+from layers.views import charts
 
 
 @pytest.fixture(scope="module")
 def derived(sample_folder: Path):  # type: ignore[no-untyped-def]
     scene = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})).load()
-    return scene, operations.derive_picture(scene)
+    return scene, derive_picture(scene)
 
 
 def test_incidents_over_time_counts_every_incident_by_type(derived) -> None:  # type: ignore[no-untyped-def]
     scene, frames = derived
-    picture = operations.apply(frames, operations.Filters(window="7 days"), scene.now)
+    picture = apply(frames, Filters(window="7 days"), scene.now)
     fig = charts.incidents_over_time(picture.frames["incidents"], picture.time_range)
     assert sum(sum(bar.y) for bar in fig.data) == len(picture.frames["incidents"])
     assert {bar.name for bar in fig.data} == set(picture.frames["incidents"]["type"])
@@ -32,7 +35,7 @@ def test_incidents_by_area_and_coverage_by_area(derived) -> None:  # type: ignor
     fig = charts.incidents_by_area(events)
     assert sum(sum(bar.x) for bar in fig.data) == len(events)
     cover = charts.coverage_chart(frames["polling_stations"])
-    table = operations.coverage_by_area(frames["polling_stations"]).set_index("area")
+    table = coverage_by_area(frames["polling_stations"]).set_index("area")
     for area, pct in zip(cover.data[0].y, cover.data[0].x, strict=True):
         assert pct == pytest.approx(table.loc[area, "covered_pct"])
 
@@ -59,7 +62,7 @@ def test_every_chart_passes_plotly_s_own_checks(derived) -> None:  # type: ignor
     import plotly.graph_objects as go
 
     scene, frames = derived
-    picture = operations.apply(frames, operations.Filters(window="7 days"), scene.now)
+    picture = apply(frames, Filters(window="7 days"), scene.now)
     none = frames["incidents"].iloc[0:0]
     for fig in (
         charts.incidents_over_time(picture.frames["incidents"], picture.time_range),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from layers.config import SAMPLE_FEEDS, Settings
+from layers.core.settings import SAMPLE_FEEDS, Settings
 
 
 def test_defaults_point_at_the_bundled_sample() -> None:

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from layers import convoys, geodesy
-from layers.config import Settings
+from layers.core.settings import Settings
+from layers.exercise.simulator import Simulator
+from layers.geo import convoys, geodesy
 from layers.scene import SceneLoader, derive_all
-from layers.simulator import Simulator
 
 NOW = pd.Timestamp("2026-10-11T12:00Z")
 # A straight road due east along the equator-ish, 100 km long.
@@ -106,7 +106,7 @@ def test_the_simulators_misbehaving_convoys_raise_their_alerts(tmp_path: Path) -
 
 def test_routes_take_their_convoys_state_and_alerts(tmp_path: Path) -> None:
     from layers import convoy_routes
-    from layers.mapping import FeatureLayer
+    from layers.map.elements import FeatureLayer
 
     Simulator(tmp_path).step(60)
     scene = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})).load()
@@ -152,7 +152,7 @@ def reference_track(
     limits: convoys.Thresholds = convoys.Thresholds(),
 ) -> pd.DataFrame:
     """The tracking as first written, convoy by convoy: the reference the array version
-    (:func:`layers.convoys.track`) must agree with."""
+    (:func:`layers.geo.convoys.track`) must agree with."""
     located = pings[pings.geometry.notna() & pings["time"].notna()]
     plan = {r.convoy_id: r for r in routes.itertuples() if r.convoy_id is not None}
     ids = located["convoy_id"].astype(str).to_numpy()

@@ -9,7 +9,7 @@ import pyproj
 import pytest
 import shapely
 
-from layers.coverage import active_bases, coverage
+from layers.geo.coverage import active_bases, coverage
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -162,7 +162,7 @@ def test_matches_brute_force_geodesic_on_random_data() -> None:
 
 
 def test_compounds_match_the_edge_distance_for_stations_crowding_the_radius() -> None:
-    from layers.geodesy import distance_to_shape_m
+    from layers.geo.geodesy import distance_to_shape_m
 
     rng = np.random.default_rng(5)
     shapes = [
@@ -195,7 +195,7 @@ def test_compounds_match_the_edge_distance_for_stations_crowding_the_radius() ->
 
 
 def test_nearest_base_among_points_and_large_compounds_matches_brute_force() -> None:
-    from layers.geodesy import distance_to_shape_m
+    from layers.geo.geodesy import distance_to_shape_m
 
     rng = np.random.default_rng(9)
     rows = []
@@ -226,7 +226,7 @@ def test_nearest_base_among_points_and_large_compounds_matches_brute_force() -> 
 
 
 def test_a_model_serves_what_if_runs_with_the_same_answers_as_fresh_ones() -> None:
-    from layers.coverage import CoverageModel
+    from layers.geo.coverage import CoverageModel
 
     rng = np.random.default_rng(11)
     stations = stations_at(
@@ -255,7 +255,7 @@ def test_a_model_serves_what_if_runs_with_the_same_answers_as_fresh_ones() -> No
 
 
 def test_shift_period_changes_exactly_when_the_bases_on_shift_do() -> None:
-    from layers.coverage import active_bases, shift_period
+    from layers.geo.coverage import active_bases, shift_period
 
     t0 = pd.Timestamp("2026-10-11T06:00Z")
     bases = bases_frame(

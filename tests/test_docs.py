@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from layers import REGISTRY
+from layers.registry import REGISTRY
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "feeds.md").read_text(encoding="utf-8")
 

@@ -10,7 +10,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from layers import exports
+from layers.views import exports
 
 HOSTILE = ['=HYPERLINK("http://x","click")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
 

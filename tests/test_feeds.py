@@ -11,22 +11,24 @@ from pathlib import Path
 import pyproj
 import pytest
 
-from layers import feeds
-from layers.config import Settings
-from layers.feeds import FeedError, FeedStore
-from layers.problems import Level
+from layers.core.problems import Level
+from layers.core.settings import Settings
+from layers.io.files import locate, read_whole, write_atomic
+from layers.io.parsing import parse
+from layers.io.raw import FeedError
+from layers.io.store import FeedStore
 from layers.scene import SceneLoader
 
 STATIONS_CSV = "id,name,latitude,longitude,registered_voters\nS1,One,6.3,-10.8,100\n"
 
 
 def test_locate_finds_either_suffix_and_warns_about_two(tmp_path: Path) -> None:
-    assert feeds.locate(tmp_path, "incidents") == (None, [])
+    assert locate(tmp_path, "incidents") == (None, [])
     (tmp_path / "incidents.csv").write_text("x")
-    path, problems = feeds.locate(tmp_path, "incidents")
+    path, problems = locate(tmp_path, "incidents")
     assert path == tmp_path / "incidents.csv" and problems == []
     (tmp_path / "incidents.geojson").write_text("{}")
-    path, problems = feeds.locate(tmp_path, "incidents")
+    path, problems = locate(tmp_path, "incidents")
     assert path is not None and problems[0].kind == "several_files"
     assert "incidents.geojson" in problems[0].message and "incidents.csv" in problems[0].message
 
@@ -34,7 +36,7 @@ def test_locate_finds_either_suffix_and_warns_about_two(tmp_path: Path) -> None:
 @pytest.mark.parametrize("data", [b"", b"   \n\n"])
 def test_empty_file_is_a_feed_error(data: bytes) -> None:
     with pytest.raises(FeedError, match="empty") as err:
-        feeds.parse("incidents", Path("incidents.csv"), data)
+        parse("incidents", Path("incidents.csv"), data)
     assert err.value.problem.kind == "empty_file"
 
 
@@ -52,18 +54,18 @@ def test_half_written_geojson_names_line_and_column() -> None:
         }
     )
     with pytest.raises(FeedError, match=r"not valid JSON \(line 1, column \d+") as err:
-        feeds.parse("incidents", Path("incidents.geojson"), text[: len(text) // 2].encode())
+        parse("incidents", Path("incidents.geojson"), text[: len(text) // 2].encode())
     assert err.value.problem.kind == "unparseable"
     assert "half-written" in err.value.problem.fix
 
 
 def test_geojson_that_is_not_a_feature_collection() -> None:
     with pytest.raises(FeedError, match="expected a GeoJSON FeatureCollection, got 'Topology'"):
-        feeds.parse("areas", Path("areas.geojson"), b'{"type": "Topology"}')
+        parse("areas", Path("areas.geojson"), b'{"type": "Topology"}')
 
 
 def test_windows_1252_file_is_read_and_reported() -> None:
-    raw = feeds.parse(
+    raw = parse(
         "polling_stations",
         Path("s.csv"),
         "id,name,lat,lon\nS1,École Saint-Michel,6.3,-10.8\n".encode("cp1252"),
@@ -73,7 +75,7 @@ def test_windows_1252_file_is_read_and_reported() -> None:
 
 
 def test_utf8_bom_and_semicolons_and_decimal_commas_are_read() -> None:
-    raw = feeds.parse(
+    raw = parse(
         "polling_stations", Path("s.csv"), "\ufeffid;name;lat;lon\nS1;Bong;6,99;-9,47\n".encode()
     )
     assert list(raw.values.columns) == ["id", "name", "lat", "lon"]
@@ -86,7 +88,7 @@ def test_short_header_does_not_shift_columns() -> None:
         "BOMI\tTUBMANBURG\tPOLLING PLACE A\t6.87\t-10.81\n"
         "BONG\tGBARNGA\tPOLLING PLACE B\t6.99\t-9.47\n"
     )
-    raw = feeds.parse("polling_stations", Path("places.tsv"), text.encode())
+    raw = parse("polling_stations", Path("places.tsv"), text.encode())
     assert list(raw.values.columns) == [
         "county",
         "constituency",
@@ -106,13 +108,13 @@ def test_hxl_row_is_recognised_not_read_as_data() -> None:
         "0,#date+occurred,#geo+lat,#geo+lon,#affected+killed\n"
         "1,2020-12-31,9.05,7.49,2\n"
     )
-    raw = feeds.parse("incidents", Path("acled.csv"), text.encode())
+    raw = parse("incidents", Path("acled.csv"), text.encode())
     assert len(raw.values) == 1 and raw.rows.tolist() == [3]
     assert raw.hxl["latitude"] == "#geo+lat"
 
 
 def test_row_with_missing_fields_is_kept_and_reported() -> None:
-    raw = feeds.parse("polling_stations", Path("s.csv"), (STATIONS_CSV + "S2,Two,6.4\n").encode())
+    raw = parse("polling_stations", Path("s.csv"), (STATIONS_CSV + "S2,Two,6.4\n").encode())
     assert len(raw.values) == 2
     problem = next(p for p in raw.problems if p.kind == "row_length")
     assert problem.row == 3 and "3 fields where the header has 5" in problem.message
@@ -130,7 +132,7 @@ def test_geojson_crs_other_than_wgs84_is_reprojected() -> None:
             }
         ],
     }
-    raw = feeds.parse("polling_stations", Path("s.geojson"), json.dumps(doc).encode())
+    raw = parse("polling_stations", Path("s.geojson"), json.dumps(doc).encode())
     assert raw.lon is not None and raw.lat is not None
     lon, lat = pyproj.Transformer.from_crs(32629, 4326, always_xy=True).transform(311_000, 698_000)
     assert (raw.lon[0], raw.lat[0]) == pytest.approx((lon, lat), abs=1e-9)
@@ -144,13 +146,13 @@ def test_unknown_crs_is_a_feed_error() -> None:
         "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}},
     }
     with pytest.raises(FeedError, match="CRS that is not known"):
-        feeds.parse("areas", Path("areas.geojson"), json.dumps(doc).encode())
+        parse("areas", Path("areas.geojson"), json.dumps(doc).encode())
 
 
 def test_write_atomic_leaves_no_temporary_files(tmp_path: Path) -> None:
     target = tmp_path / "incidents.csv"
-    feeds.write_atomic(target, "a,b\n1,2\n")
-    feeds.write_atomic(target, "a,b\n3,4\n")
+    write_atomic(target, "a,b\n1,2\n")
+    write_atomic(target, "a,b\n3,4\n")
     assert target.read_text() == "a,b\n3,4\n"
     assert [p.name for p in tmp_path.iterdir()] == ["incidents.csv"]
     assert oct(target.stat().st_mode & 0o777) == "0o644"
@@ -161,14 +163,14 @@ def _rewrite_loop(path: str, stop_after: float) -> None:
     i = 0
     while time.monotonic() < end:
         rows = "".join(f"S{j},Name {j},6.{j % 9},-10.{j % 7},{i}\n" for j in range(200))
-        feeds.write_atomic(Path(path), "id,name,latitude,longitude,registered_voters\n" + rows)
+        write_atomic(Path(path), "id,name,latitude,longitude,registered_voters\n" + rows)
         i += 1
 
 
 def test_reader_never_sees_half_a_file_while_a_writer_replaces_it(tmp_path: Path) -> None:
     target = tmp_path / "polling_stations.csv"
     _rewrite_loop(str(target), 0.0)
-    feeds.write_atomic(target, "id,name,latitude,longitude,registered_voters\n")
+    write_atomic(target, "id,name,latitude,longitude,registered_voters\n")
     writer = multiprocessing.get_context("spawn").Process(
         target=_rewrite_loop, args=(str(target), 3.0)
     )
@@ -176,8 +178,8 @@ def test_reader_never_sees_half_a_file_while_a_writer_replaces_it(tmp_path: Path
     reads = failures = 0
     try:
         while writer.is_alive() or reads < 100:
-            data, _ = feeds.read_whole(target)
-            raw = feeds.parse("polling_stations", target, data)
+            data, _ = read_whole(target)
+            raw = parse("polling_stations", target, data)
             reads += 1
             failures += int(len(raw.values) not in (0, 200) or bool(raw.problems))
     finally:
@@ -189,25 +191,25 @@ def test_store_keeps_last_good_copy_and_recovers(tmp_path: Path) -> None:
     folder = tmp_path / "feeds"
     folder.mkdir()
     path = folder / "polling_stations.csv"
-    feeds.write_atomic(path, STATIONS_CSV)
+    write_atomic(path, STATIONS_CSV)
     loader = SceneLoader(Settings(folder))
     first = loader.store.get("polling_stations")
     assert first.data is not None and len(first.data) == 1 and not first.stale_copy
 
-    feeds.write_atomic(path, "name,registered_voters\nOne,100\n")  # lost its coordinates
+    write_atomic(path, "name,registered_voters\nOne,100\n")  # lost its coordinates
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
     broken = loader.store.get("polling_stations")
     assert broken.stale_copy and broken.data is not None and len(broken.data) == 1
     assert broken.problems[0].kind == "kept_last_good"
     assert "no latitude/longitude columns" in broken.problems[0].message
 
-    feeds.write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
+    write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
     recovered = loader.store.get("polling_stations")
     assert not recovered.stale_copy and recovered.data is not None and len(recovered.data) == 2
 
 
 def test_store_reads_a_file_again_only_when_it_changed(tmp_path: Path) -> None:
-    feeds.write_atomic(tmp_path / "polling_stations.csv", STATIONS_CSV)
+    write_atomic(tmp_path / "polling_stations.csv", STATIONS_CSV)
     calls = []
 
     def build(feed, raw):  # type: ignore[no-untyped-def]
@@ -220,7 +222,7 @@ def test_store_reads_a_file_again_only_when_it_changed(tmp_path: Path) -> None:
 
 
 def test_missing_feed_is_reported_and_others_still_load(tmp_path: Path) -> None:
-    feeds.write_atomic(tmp_path / "polling_stations.csv", STATIONS_CSV)
+    write_atomic(tmp_path / "polling_stations.csv", STATIONS_CSV)
     scene = SceneLoader(Settings(tmp_path)).load()
     assert len(scene["polling_stations"]) == 1
     assert len(scene["incidents"]) == 0
@@ -235,7 +237,7 @@ def test_missing_feed_is_reported_and_others_still_load(tmp_path: Path) -> None:
 
 def test_lines_of_spaces_are_not_rows(tmp_path: Path) -> None:
     text = "id,name,lat,lon,registered_voters\n   \nS1,One,6.3,-10.8,100\n \t \n,,,,\nS2,Two,6.4,-10.7,50\n  \n"
-    raw = feeds.parse("polling_stations", tmp_path / "p.csv", text.encode())
+    raw = parse("polling_stations", tmp_path / "p.csv", text.encode())
     assert raw.values["id"].tolist() == ["S1", "S2"]
     assert raw.rows.tolist() == [3, 6]  # as a spreadsheet numbers the lines
     assert not raw.problems
@@ -245,23 +247,23 @@ def test_an_os_failure_is_a_failed_feed_that_keeps_its_last_good_copy_and_is_ret
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "polling_stations.csv"
-    feeds.write_atomic(path, STATIONS_CSV)
+    write_atomic(path, STATIONS_CSV)
     loader = SceneLoader(Settings(tmp_path))
     assert len(loader.load()["polling_stations"]) == 1
-    feeds.write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
-    real = feeds.read_whole
+    write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
+    real = read_whole
 
     def denied(p: Path, attempts: int = 5):  # type: ignore[no-untyped-def]
         raise PermissionError(13, "Permission denied", str(p))
 
-    monkeypatch.setattr(feeds, "read_whole", denied)
+    monkeypatch.setattr("layers.io.store.read_whole", denied)
     version = loader.load().versions["polling_stations"]
     assert version.stale_copy and len(version.data) == 1  # the last good copy stays
     problem = next(p for p in version.problems if p.kind == "os_error")
     assert "Permission denied" in problem.message and problem.file == "polling_stations.csv"
     assert "showing" in version.problems[0].message
     # Fixing a permission changes neither time nor size: the file is tried again anyway.
-    monkeypatch.setattr(feeds, "read_whole", real)
+    monkeypatch.setattr("layers.io.store.read_whole", real)
     version = loader.load().versions["polling_stations"]
     assert not version.stale_copy and len(version.data) == 2
 
@@ -270,8 +272,8 @@ def test_a_file_that_vanishes_between_listing_and_reading_is_a_failed_feed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "polling_stations.csv"
-    feeds.write_atomic(path, STATIONS_CSV)
-    real = feeds.locate
+    write_atomic(path, STATIONS_CSV)
+    real = locate
 
     def listed_then_gone(folder: Path, feed: str):  # type: ignore[no-untyped-def]
         found = real(folder, feed)
@@ -279,7 +281,7 @@ def test_a_file_that_vanishes_between_listing_and_reading_is_a_failed_feed(
             path.unlink()
         return found
 
-    monkeypatch.setattr(feeds, "locate", listed_then_gone)
+    monkeypatch.setattr("layers.io.store.locate", listed_then_gone)
     version = SceneLoader(Settings(tmp_path)).load().versions["polling_stations"]
     assert version.data is None
     assert [p.kind for p in version.problems] == ["os_error"]
@@ -291,7 +293,7 @@ def test_an_exception_in_a_layers_load_is_a_failed_feed(
     from layers import polling_stations
 
     path = tmp_path / "polling_stations.csv"
-    feeds.write_atomic(path, STATIONS_CSV)
+    write_atomic(path, STATIONS_CSV)
     loader = SceneLoader(Settings(tmp_path))
     assert len(loader.load()["polling_stations"]) == 1
 
@@ -299,7 +301,7 @@ def test_an_exception_in_a_layers_load_is_a_failed_feed(
         raise KeyError("a layer's own bug")
 
     monkeypatch.setattr(polling_stations, "load", broken)
-    feeds.write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
+    write_atomic(path, STATIONS_CSV + "S2,Two,6.4,-10.7,50\n")
     version = loader.load().versions["polling_stations"]
     assert version.stale_copy and len(version.data) == 1
     fault = next(p for p in version.problems if p.kind == "internal_error")
@@ -307,13 +309,13 @@ def test_an_exception_in_a_layers_load_is_a_failed_feed(
 
 
 def test_a_malformed_scenario_manifest_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    feeds.write_atomic(tmp_path / "polling_stations.csv", STATIONS_CSV)
+    write_atomic(tmp_path / "polling_stations.csv", STATIONS_CSV)
     for text in (
         '{"label": "EXERCISE", "anchor": ',
         "[1, 2]",
         '{"anchor": "not a time", "shift_times_to_now": true}',
     ):
-        feeds.write_atomic(tmp_path / "scenario.json", text)
+        write_atomic(tmp_path / "scenario.json", text)
         scene = SceneLoader(Settings(tmp_path)).load()
         assert len(scene["polling_stations"]) == 1
         assert [p.kind for p in scene.problems if p.feed == "scenario"] == ["bad_manifest"]

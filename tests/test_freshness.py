@@ -10,10 +10,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT, shown
-from layers import feeds
-from layers.config import Settings
-from layers.scene import SceneLoader, freshness
-from layers.simulator import Simulator
+from layers.analysis.freshness import freshness
+from layers.core.settings import Settings
+from layers.exercise.simulator import Simulator
+from layers.io.files import write_atomic
+from layers.scene import SceneLoader
 
 
 def states(folder: Path, now: pd.Timestamp, env: dict[str, str] | None = None) -> dict:
@@ -46,7 +47,7 @@ def test_a_malformed_new_file_is_failed_while_the_old_data_stays(tmp_path: Path)
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})
     loader = SceneLoader(settings)
     good = loader.load()
-    feeds.write_atomic(tmp_path / "convoy_positions.csv", b"\x00\x01 not a table")
+    write_atomic(tmp_path / "convoy_positions.csv", b"\x00\x01 not a table")
     scene = loader.load()
     table = freshness(scene, settings).set_index("feed")
     assert table.loc["Convoy positions", "state"] == "failed"
@@ -68,7 +69,7 @@ def test_a_new_bad_row_holds_the_version_back_until_a_good_write(tmp_path: Path)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     lat = [c for c in frame.columns if c.lower() in ("lat", "latitude")][0]
     frame.loc[len(frame) - 2, lat] = "abc"
-    feeds.write_atomic(path, frame.to_csv(index=False))
+    write_atomic(path, frame.to_csv(index=False))
     scene = loader.load()
     assert len(scene["incidents"]) == len(shown_before)  # the last good version, all of it
     kept = scene.versions["incidents"].problems[0]
@@ -91,7 +92,7 @@ def test_a_known_bad_row_does_not_freeze_the_feed(tmp_path: Path) -> None:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     lat = [c for c in frame.columns if c.lower() in ("lat", "latitude")][0]
     frame.loc[0, lat] = "abc"  # bad from the first version on: reported, off the map
-    feeds.write_atomic(path, frame.to_csv(index=False))
+    write_atomic(path, frame.to_csv(index=False))
     sim.incidents = frame
     loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
     first = loader.load()
@@ -105,7 +106,7 @@ def test_a_known_bad_row_does_not_freeze_the_feed(tmp_path: Path) -> None:
     sim.step(incidents=1)
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.loc[len(frame) - 1, lat] = ""
-    feeds.write_atomic(path, frame.to_csv(index=False))
+    write_atomic(path, frame.to_csv(index=False))
     scene = loader.load()
     assert not scene.versions["incidents"].stale_copy
     assert len(scene["incidents"]) == len(frame)
@@ -144,7 +145,7 @@ def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     lat = [c for c in frame.columns if c.lower() in ("lat", "latitude")][0]
     frame.loc[len(frame) - 1, lat] = "abc"
-    feeds.write_atomic(path, frame.to_csv(index=False))
+    write_atomic(path, frame.to_csv(index=False))
     at.run()
     banner = next(shown(w.value) for w in at.warning if "Feeds" in w.value)
     assert "Incidents: showing " in banner and "file failed: incidents.csv, row" in banner

@@ -14,8 +14,22 @@ import shapely
 from test_coverage import bases_frame, east_of, stations_at
 
 from conftest import load_path
-from layers import coverage, gaps
 from layers.analysis import areas as area_rule
+from layers.analysis.gaps import (
+    NO_AREA,
+    PARTLY,
+    UNKNOWN_LOCATION,
+    analyse,
+    area_table,
+    day_state,
+    polling_day_share,
+    polling_window,
+    station_table,
+    totals,
+    what_if,
+)
+from layers.analysis.placement import Placement, grid_sites, suggest
+from layers.geo import coverage
 
 LON, LAT = 23.0, -4.0  # the middle of DR Congo
 DAY = dt.date(2026, 10, 11)
@@ -30,7 +44,7 @@ def stations_with(points, voters, admin1=None):  # type: ignore[no-untyped-def]
 
 def run(stations, bases):  # type: ignore[no-untyped-def]
     model = coverage.CoverageModel(stations)
-    table = gaps.station_table(stations, model.run(coverage.active_bases(bases)))
+    table = station_table(stations, model.run(coverage.active_bases(bases)))
     table["area"] = area_rule.assign(table, stations.iloc[0:0].assign(name=[]), "polling_stations")[
         0
     ]
@@ -60,16 +74,16 @@ def test_far_large_radius_covers_and_what_if_changes_it() -> None:
     assert table["state"].tolist() == ["covered", "uncovered"]
     assert table["nearest_base"].tolist()[0] == "near-small"  # nearest, yet not the coverer
     # Every base at 35 km: the second station is reached by near-small (26 km away).
-    _, wider = run(stations, gaps.what_if(bases, radius_m=35_000))
+    _, wider = run(stations, what_if(bases, radius_m=35_000))
     assert wider["state"].tolist() == ["covered", "covered"]
     # Police only at 27 km; the far base switched off: the first station is still covered.
-    changed = gaps.what_if(bases, radius_by_type={"police": 27_000}, off=["far-large"])
+    changed = what_if(bases, radius_by_type={"police": 27_000}, off=["far-large"])
     _, by_type = run(stations, changed)
     assert by_type["state"].tolist() == ["covered", "covered"]
     assert by_type["covering_bases"].tolist() == [1, 1]
     # A hypothetical base next to the second station.
     lon2, lat2 = east_of(LON, LAT, 30_000)
-    added = gaps.what_if(bases, added=[(lat2, lon2 + 0.01, 5_000)])
+    added = what_if(bases, added=[(lat2, lon2 + 0.01, 5_000)])
     _, plus = run(stations, added)
     assert plus["state"].tolist() == ["covered", "covered"]
     assert plus["nearest_base"].tolist()[1] == "new-1"
@@ -86,7 +100,7 @@ def test_area_table_counts_unknown_locations_and_sums_to_the_totals() -> None:
     table["area"] = area_rule.assign(table, stations.iloc[0:0].assign(name=[]), "polling_stations")[
         0
     ]
-    areas = gaps.area_table(table).set_index("area")
+    areas = area_table(table).set_index("area")
     north = areas.loc["North"]
     assert (north["stations"], north["covered"], north["uncovered"], north["unknown_location"]) == (
         3,
@@ -96,7 +110,7 @@ def test_area_table_counts_unknown_locations_and_sums_to_the_totals() -> None:
     )
     assert north["covered_pct"] == 50 and north["voters_covered_pct"] == pytest.approx(100 / 3)
     assert north["registered_voters"] == 700 and north["voters_covered"] == 100
-    national = gaps.totals(table)
+    national = totals(table)
     for column in (
         "stations",
         "covered",
@@ -110,7 +124,7 @@ def test_area_table_counts_unknown_locations_and_sums_to_the_totals() -> None:
 
 
 def test_a_shift_ending_before_the_polls_close_leaves_stations_partly_covered() -> None:
-    window = gaps.polling_window(DAY, "Africa/Kinshasa")  # UTC+1
+    window = polling_window(DAY, "Africa/Kinshasa")  # UTC+1
     assert window[0] == pd.Timestamp("2026-10-11T06:00Z")
     stations = stations_with([(LON, LAT), east_of(LON, LAT, 40_000), (LON + 2, LAT)], [1, 1, 1])
     open_utc = window[0]
@@ -138,10 +152,10 @@ def test_a_shift_ending_before_the_polls_close_leaves_stations_partly_covered() 
         ]
     )
     model = coverage.CoverageModel(stations)
-    share = gaps.polling_day_share(model, bases, window)
+    share = polling_day_share(model, bases, window)
     assert share[0] == pytest.approx(9 / 11)  # 07:00-16:00 of 07:00-18:00, overlap once
     assert share[1] == 1.0 and share[2] == 0.0
-    state = gaps.day_state(share)
+    state = day_state(share)
     assert state.tolist() == ["partly covered", "covered", "uncovered"]
 
 
@@ -167,7 +181,7 @@ def test_placement_is_within_the_greedy_bound_of_the_brute_force_optimum() -> No
     )
     cover = [set(np.flatnonzero(row <= radius)) for row in d]
     for k in (1, 2, 3):
-        picks = gaps.suggest(lon, lat, weights, k, radius, candidates)
+        picks = suggest(lon, lat, weights, k, radius, candidates)
         optimum = brute_force(cover, list(weights), k)
         got = picks[-1].total_voters
         assert got >= (1 - 1 / math.e) * optimum
@@ -189,7 +203,7 @@ def test_placement_equals_the_optimum_on_disjoint_clusters() -> None:
     lat = np.array([c[1] for c in centres for _ in range(3)])
     weights = np.array([50, 50, 50, 400, 400, 400, 200, 200, 200], dtype=float)
     candidates = np.array([[c[0] + 0.01, c[1]] for c in centres])
-    picks = gaps.suggest(lon, lat, weights, 2, 5_000, candidates)
+    picks = suggest(lon, lat, weights, 2, 5_000, candidates)
     assert [(p.voters, p.stations) for p in picks] == [(1200, 3), (600, 3)]
     assert picks[-1].total_voters == 1800 and picks[-1].total_stations == 6
 
@@ -199,14 +213,14 @@ def test_sites_include_the_uncovered_stations_never_the_covered_ones() -> None:
     lon = np.array([LON, LON + 0.001, LON + 0.5, LON + 1.0])
     lat = np.full(4, LAT)
     weights = np.array([900.0, 10.0, 300.0, 200.0])
-    placement = gaps.Placement(lon, lat, 1_000.0, np.zeros((0, 2)))
+    placement = Placement(lon, lat, 1_000.0, np.zeros((0, 2)))
     picks = placement.suggest(weights, 3, eligible=np.array([False, True, True, True]))
     assert [(p.lon, p.voters) for p in picks] == [
         (LON + 0.5, 300),
         (LON + 1.0, 200),
         (LON + 0.001, 10),
     ]
-    grid = gaps.grid_sites(lon, lat, 10_000)
+    grid = grid_sites(lon, lat, 10_000)
     step = np.diff(np.unique(grid[:, 0]))
     assert grid[:, 0].min() == LON and grid[:, 0].max() >= LON + 1.0
     assert np.allclose(step, step[0]) and step[0] * 111_320 * np.cos(np.radians(LAT)) < 6_700
@@ -223,21 +237,21 @@ def test_kenya_county_table_sums_to_the_nation(shared_data: Path) -> None:
         pd.NaT, index=bases.index, dtype="datetime64[ns, UTC]"
     )
     model = coverage.CoverageModel(stations)
-    table = gaps.station_table(stations, model.run(bases))
+    table = station_table(stations, model.run(bases))
     table["area"] = area_rule.assign(table, counties, "polling_stations")[0]
-    areas = gaps.area_table(table)
-    national = gaps.totals(table)
+    areas = area_table(table)
+    national = totals(table)
     for column in ("stations", "covered", "uncovered", "unknown_location"):
         assert areas[column].sum() == national[column]
     assert national["stations"] == len(stations) == 26_447
     # The (0,0) stations are counted, as unknown location, in their own county.
-    assert national["unknown_location"] == (table["state"] == gaps.UNKNOWN_LOCATION).sum()
+    assert national["unknown_location"] == (table["state"] == UNKNOWN_LOCATION).sum()
     assert national["unknown_location"] >= 10_051
-    unknown = table[table["state"] == gaps.UNKNOWN_LOCATION]
+    unknown = table[table["state"] == UNKNOWN_LOCATION]
     assert (unknown["area"].str.upper() == unknown["admin1"].str.upper()).mean() > 0.99
     assert (
-        gaps.NO_AREA not in set(areas["area"])
-        or areas.loc[areas["area"] == gaps.NO_AREA, "stations"].sum() < 50
+        NO_AREA not in set(areas["area"])
+        or areas.loc[areas["area"] == NO_AREA, "stations"].sum() < 50
     )
     assert 0 < national["covered"] < national["covered"] + national["uncovered"]
 
@@ -250,7 +264,7 @@ def test_analyse_gives_one_consistent_answer() -> None:
         [100, 200, 400, 800, 1_600],
         ["North", "North", "North", "North", "South"],
     )
-    window = gaps.polling_window(DAY, "Africa/Lubumbashi")
+    window = polling_window(DAY, "Africa/Lubumbashi")
     bases = bases_frame(
         [
             {"id": "all-day", "radius_m": 5_000.0, "geometry": shapely.Point(LON, LAT)},
@@ -265,13 +279,13 @@ def test_analyse_gives_one_consistent_answer() -> None:
     )
     events = stations_at([east_of(LON, LAT, 203_000), east_of(LON, LAT, 230_000)])
     none = stations.iloc[0:0].assign(name=[])
-    answer = gaps.analyse(coverage.CoverageModel(stations), stations, bases, none, events, window)
+    answer = analyse(coverage.CoverageModel(stations), stations, bases, none, events, window)
     table = answer.stations
     assert table["state"].tolist() == [
         "covered",
-        gaps.PARTLY,
+        PARTLY,
         "uncovered",
-        gaps.UNKNOWN_LOCATION,
+        UNKNOWN_LOCATION,
         "uncovered",
     ]
     assert table["day_share"].tolist()[:3] == [
@@ -283,15 +297,15 @@ def test_analyse_gives_one_consistent_answer() -> None:
     assert table["incidents_10km"].tolist()[1:3] == [0, 1]
     assert pd.isna(table["incidents_10km"].tolist()[0])
     # Counted apart: the answer without incidents, then the incidents in two parts.
-    bare = gaps.analyse(coverage.CoverageModel(stations), stations, bases, none, None, window)
+    bare = analyse(coverage.CoverageModel(stations), stations, bases, none, None, window)
     assert "incidents_10km" not in bare.stations
     stepwise = bare.counting(events.iloc[:1]).counting(events.iloc[1:], more=True)
     pd.testing.assert_series_equal(
         stepwise.stations["incidents_10km"], table["incidents_10km"], check_names=False
     )
     assert table["registered_voters"].tolist() == [100, 200, 400, 800, 1_600]
-    pd.testing.assert_frame_equal(answer.areas, gaps.area_table(table))
-    assert answer.nation == gaps.totals(table)
+    pd.testing.assert_frame_equal(answer.areas, area_table(table))
+    assert answer.nation == totals(table)
     assert answer.nation["voters_covered"] == 100 and answer.nation["registered_voters"] == 3_100
     assert answer.nation["voters_covered_pct"] == pytest.approx(100 * 100 / 2_300)
     north = answer.areas.set_index("area").loc["North"]
@@ -300,9 +314,9 @@ def test_analyse_gives_one_consistent_answer() -> None:
     # Suggestions reach the uncovered voters only (not the partly covered station's),
     # from a placement built once and reused for another run.
     model = coverage.CoverageModel(stations)
-    placement = gaps.Placement.around(model, 5_000.0)
+    placement = Placement.around(model, 5_000.0)
     for _ in range(2):
-        picked = gaps.analyse(
+        picked = analyse(
             model, stations, bases, none, events, window, 3, 5_000.0, placement=placement
         ).suggestions
         assert [(s.voters, s.stations) for s in picked] == [(1_600, 1), (400, 1)]

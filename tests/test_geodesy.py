@@ -7,7 +7,7 @@ import pyproj
 import pytest
 import shapely
 
-from layers import geodesy
+from layers.geo import geodesy
 
 GEOD = pyproj.Geod(ellps="WGS84")
 # DR Congo's far west (Muanda, on the Atlantic) and far east (Lake Tanganyika shore, Ituri).

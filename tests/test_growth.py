@@ -6,7 +6,7 @@ import gc
 
 import pandas as pd
 
-from layers import growth
+from layers.core import growth
 
 
 def frame(n: int) -> pd.DataFrame:

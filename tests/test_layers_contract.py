@@ -8,10 +8,10 @@ import folium
 import geopandas as gpd
 import pytest
 
-from layers import REGISTRY
-from layers.config import Settings
+from layers.core.settings import Settings
+from layers.io.spec import empty_frame
+from layers.registry import REGISTRY
 from layers.scene import Scene, SceneLoader
-from layers.schema import empty_frame
 
 LAYERS = sorted(REGISTRY)
 
@@ -207,7 +207,7 @@ def test_every_layer_reports_each_bad_row_and_keeps_the_good_ones(name: str, cas
 @pytest.mark.parametrize("name", LAYERS)
 def test_every_layer_fails_whole_feeds_with_a_reason(name: str, tmp_path: Path) -> None:
     from conftest import load_text
-    from layers.feeds import FeedError
+    from layers.io.raw import FeedError
 
     with pytest.raises(FeedError, match="empty"):
         load_text(name, f"{name}.csv", "")

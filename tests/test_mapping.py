@@ -11,10 +11,12 @@ import pandas as pd
 import shapely
 
 from conftest import ROOT
-from layers import mapping
+from layers.map.basemap import HELPERS, OSM_TILES, base_map
+from layers.map.elements import PointCloud, feature_group
+from layers.map.payload import columnar, feature_collection, split_details
 
 STATIC = ROOT / "dashboard" / "static"
-HELPERS_JS = STATIC / mapping.HELPERS / "pollwatch.js"
+HELPERS_JS = STATIC / HELPERS / "pollwatch.js"
 
 PAYLOAD = '<img src=x onerror="alert(1)"></script><script>alert(2)</script>'
 
@@ -24,9 +26,7 @@ def test_feed_text_never_reaches_the_page_as_html() -> None:
         {"name": [PAYLOAD]}, geometry=[shapely.Point(-10.8, 6.3)], crs="EPSG:4326"
     )
     m = folium.Map()
-    mapping.feature_group("Stations", frame, [{}], tooltip="name", popup=[("Name", "name")]).add_to(
-        m
-    )
+    feature_group("Stations", frame, [{}], tooltip="name", popup=[("Name", "name")]).add_to(m)
     html = m.get_root().render()
     assert "<img src=x" not in html and "<script>alert" not in html
     assert "\\u003cimg src=x onerror=" in html  # carried as JSON text
@@ -45,9 +45,9 @@ def test_feed_text_is_never_run_as_a_template() -> None:
         {"name": [jinja]}, geometry=[shapely.Point(-10.8, 6.3)], crs="EPSG:4326"
     )
     m = folium.Map()
-    mapping.feature_group("Areas", frame, [{}], tooltip="name", popup=[("Name", "name")]).add_to(m)
-    data = mapping.columnar(frame, ["name"])
-    mapping.PointCloud("points", data, [{}], tooltip="name").add_to(m)
+    feature_group("Areas", frame, [{}], tooltip="name", popup=[("Name", "name")]).add_to(m)
+    data = columnar(frame, ["name"])
+    PointCloud("points", data, [{}], tooltip="name").add_to(m)
     html = m.get_root().render()
     assert html.count(json.dumps(jinja)[1:-1]) == 2  # in both layers, as it came
     assert "49 looploop" not in html and "bound method" not in html  # nothing evaluated
@@ -69,7 +69,7 @@ def test_feature_collection_is_compact_and_skips_unlocated_rows() -> None:
         geometry=[shapely.Point(-10.123456789, 6.987654321), None],
         crs="EPSG:4326",
     )
-    fc = mapping.feature_collection(frame, ["a"], [3, 4])
+    fc = feature_collection(frame, ["a"], [3, 4])
     assert len(fc["features"]) == 1
     feature = fc["features"][0]
     assert feature["geometry"]["coordinates"] == [-10.12346, 6.98765]
@@ -78,7 +78,7 @@ def test_feature_collection_is_compact_and_skips_unlocated_rows() -> None:
 
 
 def test_base_map_loads_every_script_from_the_app_itself() -> None:
-    m = mapping.base_map((-11.5, 4.3, -7.3, 8.6), tiles="none", assets="/app/static")
+    m = base_map((-11.5, 4.3, -7.3, 8.6), tiles="none", assets="/app/static")
     html = m.get_root().render()
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
     assert sources and all(s.startswith("/app/static/") for s in sources), sources
@@ -94,19 +94,19 @@ def base_layers(m: folium.Map) -> list[tuple[str, str]]:
 
 
 def test_basemap_choices_put_the_chosen_one_first() -> None:
-    osm = base_layers(mapping.base_map(None, tiles="osm"))
+    osm = base_layers(base_map(None, tiles="osm"))
     assert [name for name, _ in osm] == ["OpenStreetMap", "No basemap"]
-    assert osm[0][1] == mapping.OSM_TILES
-    none = base_layers(mapping.base_map(None, tiles="none"))
+    assert osm[0][1] == OSM_TILES
+    none = base_layers(base_map(None, tiles="none"))
     assert [name for name, _ in none] == ["No basemap", "OpenStreetMap"]
     assert none[0][1].startswith("data:image/png")  # asks no server for anything
-    local = base_layers(mapping.base_map(None, tiles="http://tiles.local/{z}/{x}/{y}.png"))
+    local = base_layers(base_map(None, tiles="http://tiles.local/{z}/{x}/{y}.png"))
     assert local[0] == ("Local tiles", "http://tiles.local/{z}/{x}/{y}.png")
     assert [name for name, _ in local[1:]] == ["OpenStreetMap", "No basemap"]
 
 
 def test_legend_carries_labels_as_data() -> None:
-    m = mapping.base_map(None, legend=[("Stations", [("covered <b>", {"fillColor": "#0f0"})])])
+    m = base_map(None, legend=[("Stations", [("covered <b>", {"fillColor": "#0f0"})])])
     html = m.get_root().render()
     assert "covered \\u003cb\\u003e" in html and "covered <b>" not in html
     assert "textContent = section[0]" in html and "createTextNode(item[0])" in html
@@ -125,7 +125,7 @@ def test_columnar_points_encode_repeated_text_once() -> None:
         geometry=[shapely.Point(-10 + i / 100, 6.123456789) for i in range(n - 1)] + [None],
         crs="EPSG:4326",
     )
-    data = mapping.columnar(
+    data = columnar(
         frame, ["name", "area", "voters"], style_index=[1] * n, time="time", radius="radius_m"
     )
     assert data["n"] == n - 1  # the unlocated row is not a point
@@ -143,7 +143,7 @@ def test_columnar_points_encode_repeated_text_once() -> None:
 def test_point_cloud_carries_feed_text_as_json() -> None:
     m = folium.Map()
     group = folium.FeatureGroup("Stations").add_to(m)
-    mapping.PointCloud(
+    PointCloud(
         "stations",
         {"n": 0, "x": [], "y": [], "s": [], "columns": {"name": [PAYLOAD]}},
         [{}],
@@ -160,7 +160,7 @@ def test_split_details_keeps_what_the_map_draws_and_filters_with() -> None:
         geometry=[shapely.Point(1, 2), shapely.Point(3, 4)],
         crs="EPSG:4326",
     )
-    data = mapping.columnar(frame, ["name", "area", "voters"], [0, 1])
-    main, details = mapping.split_details(data, ["area"])
+    data = columnar(frame, ["name", "area", "voters"], [0, 1])
+    main, details = split_details(data, ["area"])
     assert main["x"] == [1.0, 3.0] and main["s"] == [0, 1] and list(main["columns"]) == ["area"]
     assert details == {"n": 2, "columns": {"name": ["a", "b"], "voters": [1, 2]}}

@@ -8,9 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from layers import feeds, operations
-from layers.config import Settings
-from layers.operations import DerivedCache, Filters
+from layers.analysis.filters import Filters, apply, browser_where
+from layers.analysis.kpis import coverage_by_area, kpis
+from layers.analysis.picture import DerivedCache, derive_picture
+from layers.core.settings import Settings
+from layers.io.files import write_atomic
 from layers.scene import SceneLoader
 
 
@@ -59,12 +61,12 @@ def test_a_link_keeps_what_it_can() -> None:
 
 def test_time_window_ends_now_and_browser_filter_matches(loader: SceneLoader) -> None:
     scene = loader.load()
-    derived = operations.derive_picture(scene)
+    derived = derive_picture(scene)
     filters = Filters(areas=("Bong",), window="7 days", severities=("high", "critical"))
-    picture = operations.apply(derived, filters, scene.now)
+    picture = apply(derived, filters, scene.now)
     start, end = picture.time_range
     assert end == scene.now.floor("s") and end - start == pd.Timedelta(days=7)
-    where = operations.browser_where(filters, picture.time_range)
+    where = browser_where(filters, picture.time_range)
     assert where["polling_stations"] == {"columns": {"area": ["Bong"]}}
     assert where["incidents"]["columns"] == {"area": ["Bong"], "severity": ["high", "critical"]}
     # The browser's rule, applied here, keeps exactly the rows apply() kept.
@@ -82,9 +84,9 @@ def test_time_window_ends_now_and_browser_filter_matches(loader: SceneLoader) ->
 
 def test_kpis_count_what_the_filters_keep(loader: SceneLoader) -> None:
     scene = loader.load()
-    derived = operations.derive_picture(scene)
-    picture = operations.apply(derived, Filters(areas=("Nimba",)), scene.now)
-    k = operations.kpis(picture).figures
+    derived = derive_picture(scene)
+    picture = apply(derived, Filters(areas=("Nimba",)), scene.now)
+    k = kpis(picture).figures
     stations = derived["polling_stations"]
     nimba = stations[stations["area"] == "Nimba"]
     covered = nimba[nimba["coverage_state"] == "covered"]
@@ -92,7 +94,7 @@ def test_kpis_count_what_the_filters_keep(loader: SceneLoader) -> None:
     assert k.voters_covered_pct == pytest.approx(
         100 * covered["registered_voters"].sum() / nimba["registered_voters"].sum()
     )
-    table = operations.coverage_by_area(stations).set_index("area")
+    table = coverage_by_area(stations).set_index("area")
     assert table.loc["Nimba", "covered"] == len(covered)
     assert table["stations"].sum() == len(stations)
 
@@ -104,7 +106,7 @@ def test_cache_rederives_only_what_changed(loader: SceneLoader, folder: Path) ->
     assert all(again[name] is first[name] for name in first)  # nothing changed: no work
     text = (folder / "incidents.csv").read_text()
     time.sleep(0.01)
-    feeds.write_atomic(
+    write_atomic(
         folder / "incidents.csv", text + text.splitlines()[1].replace("INC-", "NEW-", 1) + "\n"
     )
     after = cache.derive(loader.load())
@@ -140,7 +142,7 @@ def test_the_map_frame_does_not_move_with_live_feeds(loader: SceneLoader, folder
     far = text.splitlines()[1].replace("INC-", "FAR-", 1).split(",")
     far[-2], far[-1] = "9.9", "-7.1"  # east of everything else in the sample
     time.sleep(0.01)
-    feeds.write_atomic(folder / "incidents.csv", text + ",".join(far) + "\n")
+    write_atomic(folder / "incidents.csv", text + ",".join(far) + "\n")
     scene = loader.load()
     assert "FAR-" in scene["incidents"]["id"].iloc[-1]
     assert before[3] < 9.9  # the new incident lies outside the frame

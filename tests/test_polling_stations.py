@@ -7,8 +7,8 @@ import pyproj
 
 from conftest import geojson, kinds, load_text, point
 from layers import patrols, polling_stations
+from layers.io.spec import empty_frame
 from layers.scene import Scene
-from layers.schema import empty_frame
 
 
 def test_geojson_stations_without_ids_are_numbered_and_keep_every_property() -> None:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import kinds, load_path
-from layers import REGISTRY
+from layers.registry import REGISTRY
 from layers.scene import Scene
 
 pytestmark = pytest.mark.realdata

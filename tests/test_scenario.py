@@ -9,8 +9,9 @@ import pandas as pd
 
 from conftest import ANCHOR
 from layers import incidents
-from layers.config import Settings, read_scenario
-from layers.scenario import LABEL, generate
+from layers.core.manifest import read_scenario
+from layers.core.settings import Settings
+from layers.exercise.scenario import LABEL, generate
 from layers.scene import SceneLoader, derive_all
 
 
@@ -70,5 +71,5 @@ def test_bundled_sample_is_the_generator_output(tmp_path: Path) -> None:
     generate(tmp_path, "sample", manifest["seed"], anchor=pd.Timestamp(manifest["anchor"]))
     for path in sorted(bundled.iterdir()):
         assert path.read_bytes() == (tmp_path / path.name).read_bytes(), (
-            f"data/sample/{path.name} is stale: run python -m layers.scenario data/sample"
+            f"data/sample/{path.name} is stale: run python -m layers.exercise.scenario data/sample"
         )

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from conftest import geojson, kinds, load_text, point
-from layers.feeds import FeedError
-from layers.problems import Level
-from layers.schema import ReadContext, parse_times
+from layers.core.problems import Level
+from layers.io.raw import FeedError
+from layers.io.spec import ReadContext
+from layers.io.values import parse_times
 
 # A minimal valid CSV header and row for each point feed, to which the tests add bad rows.
 POINT_FEEDS = {

@@ -9,10 +9,10 @@ import pandas as pd
 import shapely
 
 from conftest import load_path
-from layers import geodesy
-from layers.config import Settings
+from layers.core.settings import Settings
+from layers.exercise.simulator import SIMULATED, Simulator, main
+from layers.geo import geodesy
 from layers.scene import SceneLoader
-from layers.simulator import SIMULATED, Simulator, main
 
 START = pd.Timestamp("2026-10-11T12:00:00Z")
 

@@ -7,13 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-from layers import REGISTRY, feeds
-from layers.schema import ReadContext
+from layers.io.files import read_whole
+from layers.io.parsing import parse
+from layers.io.raw import FeedError
+from layers.io.spec import ReadContext
+from layers.registry import REGISTRY
 
 WRITER = """
 import sys, time
 from pathlib import Path
-from layers.feeds import write_atomic
+from layers.io.files import write_atomic
 path, a, b, seconds = Path(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
 texts = [Path(a).read_text(), Path(b).read_text()]
 end = time.monotonic() + seconds
@@ -49,10 +52,10 @@ def test_thousands_of_reads_during_atomic_rewrites_never_fail(tmp_path: Path) ->
     reads = 0
     deadline = time.monotonic() + 3.5
     while time.monotonic() < deadline or reads < 2_000:
-        data, _ = feeds.read_whole(feed)
+        data, _ = read_whole(feed)
         try:
-            raw = feeds.parse("incidents", feed, data)
-        except feeds.FeedError as err:  # would be a half-written file
+            raw = parse("incidents", feed, data)
+        except FeedError as err:  # would be a half-written file
             failures.append(str(err.problem))
             continue
         n = len(raw.values)

@@ -21,7 +21,7 @@ import re
 import geopandas as gpd
 import pandas as pd
 
-from layers.problems import Level, Problem
+from layers.core.problems import Level, Problem
 
 NO_AREA = "(no area)"
 OWN = "admin1"

@@ -13,8 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
+from layers.analysis.kpis import coverage_by_area
 from layers.incidents import SEVERITY_FILL
-from layers.operations import coverage_by_area
 
 FONT = {"size": 13}
 HEIGHT = 340

@@ -1,6 +1,6 @@
 """Replay the sample scenario as live feeds, so anyone can watch the dashboard move.
 
-    python -m layers.simulator OUT [--interval 5] [--steps 0] [--seed 20261011]
+    python -m layers.exercise.simulator OUT [--interval 5] [--steps 0] [--seed 20261011]
 
 Writes the sample scenario into OUT with its times at the present, then every
 ``--interval`` seconds adds incidents and a position ping for each convoy on the road,
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers.feeds import write_atomic
-from layers.scenario import LABEL, MANIFEST, generate
+from layers.exercise.scenario import LABEL, MANIFEST, generate
+from layers.io.files import write_atomic
 
 INCIDENT_TYPES = (
     ("Protest", "low"),

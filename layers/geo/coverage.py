@@ -16,7 +16,8 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from layers import geodesy, growth
+from layers.core import growth
+from layers.geo import geodesy
 
 
 def active_bases(bases: gpd.GeoDataFrame, at: pd.Timestamp | None = None) -> gpd.GeoDataFrame:

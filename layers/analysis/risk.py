@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from layers import coverage, geodesy, growth, mapping
+from layers.core import growth
+from layers.geo import geodesy
 from layers.incidents import SEVERITIES
 
 
@@ -61,6 +61,8 @@ PAIR_COLUMNS = [
     "distance_km",
     "incidents",
 ]
+
+
 SUMMARY_COLUMNS = ["station_id", "station", "area", "incidents", "nearest_incident", "nearest_km"]
 
 
@@ -112,7 +114,7 @@ class Risk:
 
     def grown(self, incidents: gpd.GeoDataFrame) -> Risk:
         """This risk with ``incidents`` as its events: only the rows they added to this
-        risk's events are searched (see :mod:`layers.growth`); found anew when they are
+        risk's events are searched (see :mod:`layers.core.growth`); found anew when they are
         not this risk's events grown."""
         if incidents is self.events:
             return self
@@ -401,101 +403,3 @@ def _updated(
     kept = old_best == best[touched]  # an earlier pair is as near: the lower row stays
     rows[touched[kept]] = np.minimum(rows[touched[kept]], old_rows[kept])
     return counts, best, rows
-
-
-def nearest_patrols(
-    incident: shapely.Point, bases: gpd.GeoDataFrame, now: pd.Timestamp, count: int = 5
-) -> pd.DataFrame:
-    """The ``count`` patrol bases active at ``now`` nearest to ``incident``, nearest first
-    (distance to a compound's edge), with whether the incident is inside their radius."""
-    live = coverage.active_bases(bases, now)
-    columns = ["id", "unit", "distance_km", "radius_km", "reaches"]
-    if not len(live) or incident is None or incident.is_empty:
-        return pd.DataFrame(columns=columns)
-    arrays = coverage.BaseArrays.of(live)
-    lon, lat = np.array([incident.x]), np.array([incident.y])
-    d = arrays.distances(
-        lon, lat, np.zeros(len(live), dtype=np.int64), np.arange(len(live), dtype=np.int64)
-    )
-    order = np.argsort(d, kind="stable")[:count]
-    return pd.DataFrame(
-        {
-            "id": live["id"].to_numpy()[order],
-            "unit": live["unit"].to_numpy()[order] if "unit" in live else None,
-            "distance_km": np.round(d[order] / 1000, 2),
-            "radius_km": np.round(arrays.radius[order] / 1000, 2),
-            "reaches": d[order] <= arrays.radius[order],
-        }
-    )
-
-
-def arrivals(
-    incidents: gpd.GeoDataFrame, seen: frozenset[str] | None, min_severity: str = "high"
-) -> tuple[pd.DataFrame, frozenset[str]]:
-    """Incidents not in ``seen`` of at least ``min_severity``, and the ids now seen.
-
-    ``seen=None`` (a session's first look) raises nothing: what was already in the feed
-    when the screen opened is not news.
-    """
-
-    def present(rows: gpd.GeoDataFrame) -> frozenset[str]:
-        ids = rows["id"].to_numpy(dtype=object)  # text, as the schema reads ids
-        return frozenset(v for v in ids if v is not None and v == v)  # v == v: not NaN
-
-    # Kept per incidents frame (and grown with its new rows): the usual refresh, where
-    # nothing is new, compares two sets it already has.
-    now_seen = growth.kept(
-        incidents,
-        "arrivals ids",
-        lambda: present(incidents),
-        lambda ids, added: ids | present(added),
-    )
-    if seen is None:
-        return incidents.iloc[0:0], now_seen
-    if now_seen is seen:  # nothing new: the usual refresh
-        return incidents.iloc[0:0], seen
-    news = now_seen - seen
-    if not news:
-        return incidents.iloc[0:0], seen
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    fresh = incidents[incidents["id"].isin(news).to_numpy(dtype=bool)]
-    fresh = fresh[(fresh["severity"].map(rank).fillna(-1) >= rank[min_severity]).to_numpy()]
-    # Ids only come: then every id seen is still in the feed, and the feed's set is it.
-    everything = now_seen if len(seen) + len(news) == len(now_seen) else seen | now_seen
-    return fresh.sort_values("time"), everything
-
-
-RISK_STYLE = {"radius": 11, "color": "#ff7f00", "weight": 4, "fillOpacity": 0.0}
-LEGEND = ("Early warning", (("station at risk (serious incident nearby)", RISK_STYLE),))
-
-
-def render_at_risk(
-    points: str | dict[str, object],
-    overlay: str | dict[str, object],
-    details: list[str | dict[str, object]] | None = None,
-    where: dict[str, object] | None = None,
-    name: str = "Stations at risk",
-) -> folium.FeatureGroup:
-    """An orange ring around each station at risk (clustered when there are many):
-    ``points`` is the stations' map dataset (or its URL), ``overlay`` and the last of
-    ``details`` come from :attr:`Risk.overlay`."""
-    group = folium.FeatureGroup(name=name)
-    mapping.PointCloud(
-        "at_risk",
-        points,
-        [RISK_STYLE],
-        tooltip="name",
-        popup=(
-            ("Station at risk", "name"),
-            ("Id", "id"),
-            ("Serious incidents nearby", "incidents"),
-            ("Nearest", "nearest"),
-            ("Nearest, km", "nearest_km"),
-        ),
-        where=where,
-        details=details,
-        overlay=overlay,
-        unit="stations at risk",
-        after="stations",
-    ).add_to(group)
-    return group

@@ -13,7 +13,7 @@ import json
 import geopandas as gpd
 import pandas as pd
 
-from layers.mapping import display_value
+from layers.map.payload import display_value
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

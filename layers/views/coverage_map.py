@@ -11,9 +11,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from layers import gaps, mapping
+from layers.analysis.gaps import STATES
+from layers.analysis.placement import Suggestion
+from layers.map.elements import PointCloud, feature_group
+from layers.map.payload import category_index, columnar, split_details
 
-STATES = gaps.STATES
+STATES = STATES
 # Colour and shape differ, so the states read apart on a grey printout too.
 STATION_STYLES = (
     {"radius": 4, "color": "#1b7837", "weight": 1, "fillColor": "#5aae61", "fillOpacity": 0.9},
@@ -88,7 +91,7 @@ def choropleth(
     # Built as lists: with no areas at all, a mapped empty Series would not be text.
     joined["pct_text"] = ["no located stations" if pd.isna(v) else f"{v:.1f}%" for v in pct]
     joined["label"] = [f"{n}: {t}" for n, t in zip(joined["name"], joined["pct_text"], strict=True)]
-    return mapping.feature_group(
+    return feature_group(
         name,
         gpd.GeoDataFrame(joined, geometry=areas.geometry.name, crs=areas.crs),
         AREA_STYLES if interactive else [{**st, "interactive": False} for st in AREA_STYLES],
@@ -115,10 +118,10 @@ FIXED = ("name", "id", "area", "registered_voters")
 def station_points(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
     """(points, their fixed popup columns) of analysed stations: the same for every run
     over one version of the stations (and areas)."""
-    return mapping.split_details(mapping.columnar(stations, FIXED), ())
+    return split_details(columnar(stations, FIXED), ())
 
 
-# Counted per version of the incidents, apart from the run (see gaps.Analysis.counting).
+# Counted per version of the incidents, apart from the run (see Analysis.counting).
 COUNTED = ("incidents_10km",)
 
 
@@ -126,10 +129,10 @@ def station_states(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str
     """(style per station, the run's popup columns) of one analysis: an overlay on
     :func:`station_points`."""
     run = [p for _, p in POPUP if p not in FIXED and p not in COUNTED]
-    data = mapping.columnar(
+    data = columnar(
         stations,
         run,
-        mapping.category_index(stations["state"], STATES),
+        category_index(stations["state"], STATES),
         coordinates=False,
     )
     return {"n": data["n"], "s": data["s"]}, {"n": data["n"], "columns": data["columns"]}
@@ -138,7 +141,7 @@ def station_states(stations: gpd.GeoDataFrame) -> tuple[dict[str, Any], dict[str
 def station_counts(stations: gpd.GeoDataFrame) -> dict[str, Any]:
     """The popup columns counted from the incidents (:data:`COUNTED`), as details over
     :func:`station_points`: what a new incident changes on this map."""
-    data = mapping.columnar(stations, [c for c in COUNTED if c in stations], coordinates=False)
+    data = columnar(stations, [c for c in COUNTED if c in stations], coordinates=False)
     return {"n": data["n"], "columns": data["columns"]}
 
 
@@ -152,7 +155,7 @@ def station_layer(
     :func:`station_points`, ``states`` and more ``details`` from :func:`station_states`
     and :func:`station_counts`."""
     group = folium.FeatureGroup(name=name)
-    mapping.PointCloud(
+    PointCloud(
         "coverage_stations",
         points,
         STATION_STYLES,
@@ -168,7 +171,7 @@ def station_layer(
 
 
 def suggestion_layer(
-    suggestions: Sequence[gaps.Suggestion], radius_m: float, name: str = "Suggested bases"
+    suggestions: Sequence[Suggestion], radius_m: float, name: str = "Suggested bases"
 ) -> folium.FeatureGroup:
     """Suggested sites with their radius; tooltip and popup give what each adds."""
     frame = gpd.GeoDataFrame(
@@ -188,9 +191,9 @@ def suggestion_layer(
         crs="EPSG:4326",
     )
     group = folium.FeatureGroup(name=name)
-    mapping.PointCloud(
+    PointCloud(
         "suggestions",
-        mapping.columnar(
+        columnar(
             frame,
             ["label", "rank", "voters", "stations", "total_voters", "where"],
             radius="radius_m",

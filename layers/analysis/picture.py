@@ -1,15 +1,14 @@
 """The operations picture: filters over the derived layers, and the headline figures.
 
 Pure functions of frames: the page passes the user's choices in and shows what
-comes out; nothing here knows about widgets or URLs.
-"""
+comes out; nothing here knows about widgets or URLs."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,107 +16,19 @@ import geopandas as gpd
 import pandas as pd
 
 from layers import convoy_routes as routes_layer
-from layers import coverage, gaps, growth, mapping
 from layers import incidents as incidents_layer
 from layers import patrols as patrols_layer
 from layers import polling_stations as stations_layer
 from layers.analysis import areas as area_rule
-from layers.analysis import figures
-from layers.feeds import fault_problem
-from layers.problems import Problem
+from layers.core import growth
+from layers.core.problems import Problem
+from layers.geo import coverage
+from layers.io.spec import empty_frame
+from layers.io.store import fault_problem
+from layers.map.payload import joined_columnar, split_details
 from layers.scene import Scene
-from layers.schema import empty_frame
 
 log = logging.getLogger(__name__)
-
-WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
-CUSTOM = "custom"
-NO_AREA = area_rule.NO_AREA
-# Filter field -> URL parameter. Lists repeat the parameter: ?area=Bong&area=Lofa
-LIST_PARAMS = {
-    "areas": "area",
-    "station_statuses": "status",
-    "incident_types": "type",
-    "severities": "severity",
-    "convoy_states": "convoy",
-}
-WINDOW_PARAMS = {"1 h": "1h", "6 h": "6h", "24 h": "24h", "7 days": "7d", CUSTOM: "custom"}
-
-
-@dataclass(frozen=True)
-class Filters:
-    """What the user chose to see. An empty tuple means 'all'."""
-
-    areas: tuple[str, ...] = ()
-    station_statuses: tuple[str, ...] = ()
-    incident_types: tuple[str, ...] = ()
-    severities: tuple[str, ...] = ()
-    convoy_states: tuple[str, ...] = ()
-    window: str = "24 h"  # a key of WINDOWS, or "custom" with start/end
-    start: pd.Timestamp | None = None
-    end: pd.Timestamp | None = None
-
-    def time_range(self, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """(start, end] of the incident window."""
-        if self.window == CUSTOM and self.start is not None and self.end is not None:
-            return self.start, self.end
-        now = now.floor("s")  # whole seconds, as the browser compares them
-        return now - pd.Timedelta(hours=WINDOWS.get(self.window, 24.0)), now
-
-    def to_query(self) -> dict[str, str | list[str]]:
-        """URL parameters for a shareable link (defaults left out)."""
-        query: dict[str, str | list[str]] = {
-            param: list(getattr(self, name))
-            for name, param in LIST_PARAMS.items()
-            if getattr(self, name)
-        }
-        if self.window != Filters.window:
-            query["window"] = WINDOW_PARAMS[self.window]
-        if self.window == CUSTOM and self.start is not None and self.end is not None:
-            query["from"] = self.start.strftime("%Y-%m-%dT%H:%MZ")
-            query["to"] = self.end.strftime("%Y-%m-%dT%H:%MZ")
-        return query
-
-    @classmethod
-    def from_query(
-        cls, get_all: Callable[[str], list[str]], offered: dict[str, list[str]]
-    ) -> tuple[Filters, list[str]]:
-        """Filters from URL parameters (``get_all(name)`` lists a parameter's values).
-
-        Values the data does not offer are left out and reported, never an error:
-        a shared link may outlive an area or an incident type.
-        """
-        ignored: list[str] = []
-        values: dict[str, object] = {}
-        for name, param in LIST_PARAMS.items():
-            asked = get_all(param)
-            values[name] = tuple(v for v in dict.fromkeys(asked) if v in offered.get(name, []))
-            ignored += [f"{param}={v}" for v in asked if v not in offered.get(name, [])]
-        windows = {v: k for k, v in WINDOW_PARAMS.items()}
-        asked_window = (get_all("window") or [WINDOW_PARAMS[cls.window]])[-1]
-        window = windows.get(asked_window, cls.window)
-        if asked_window not in windows:
-            ignored.append(f"window={asked_window}")
-        start = end = None
-        if window == CUSTOM:
-            start, end = _stamp(get_all("from")), _stamp(get_all("to"))
-            if start is None or end is None or start >= end:
-                ignored.append("window=custom without a valid from < to")
-                window, start, end = cls.window, None, None
-        return cls(window=window, start=start, end=end, **values), ignored  # type: ignore[arg-type]
-
-
-def _stamp(values: list[str]) -> pd.Timestamp | None:
-    """The last value as a UTC time, or None when absent or not a time."""
-    if not values:
-        return None
-    try:
-        stamp = pd.Timestamp(values[-1])
-    except ValueError:
-        return None
-    if pd.isna(stamp):
-        return None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 # Columns the map filters on in the browser; the rest of a map dataset can come later.
@@ -143,52 +54,14 @@ def map_datasets(derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, 
 
 
 def _points(frame: gpd.GeoDataFrame, layer: str) -> dict[str, Any]:
-    """Stations' or incidents' map columns (:func:`layers.mapping.columnar`)."""
+    """Stations' or incidents' map columns (:func:`layers.map.payload.columnar`)."""
     module = stations_layer if layer == "polling_stations" else incidents_layer
     return module.dataset(frame, columns=("area",))
 
 
 def _parts(data: dict[str, Any], layer: str) -> dict[str, Any]:
-    main, details = mapping.split_details(data, MAP_FILTER_COLUMNS[layer])
+    main, details = split_details(data, MAP_FILTER_COLUMNS[layer])
     return {"main": main, "details": details}
-
-
-def browser_where(
-    filters: Filters, time_range: tuple[pd.Timestamp, pd.Timestamp]
-) -> dict[str, dict[str, object]]:
-    """The station and incident filters as the map applies them in the browser.
-
-    Same rules as :func:`apply`: a value list keeps rows whose column is in it; the
-    time range keeps incidents with start < time <= end (epoch seconds).
-    """
-
-    def columns(pairs: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
-        return {column: list(values) for column, values in pairs.items() if values}
-
-    start, end = time_range
-    return {
-        "polling_stations": {
-            "columns": columns({"area": filters.areas, "status": filters.station_statuses})
-        },
-        "incidents": {
-            "columns": columns(
-                {
-                    "area": filters.areas,
-                    "type": filters.incident_types,
-                    "severity": filters.severities,
-                }
-            ),
-            "time": [int(start.timestamp()), int(end.timestamp())],
-        },
-    }
-
-
-@dataclass(frozen=True)
-class Picture:
-    """Derived frames after the filters, and the incident window they used."""
-
-    frames: dict[str, gpd.GeoDataFrame]
-    time_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
 
 def with_area(
@@ -264,6 +137,8 @@ class Derived(dict[str, gpd.GeoDataFrame]):
 
 
 REBASE_ROWS = 5_000  # rows appended since a map dataset's full build before it is rebuilt
+
+
 _SERIAL = itertools.count()  # names each full build of a map dataset
 
 
@@ -283,7 +158,7 @@ class DerivedCache:
     A filter change or a refresh where nothing changed costs no derivation; a new
     incidents file re-derives incidents only (coverage of 180,000 stations is the costly
     one, and depends on neither), and when the file only grew, only its new rows (the
-    result is recorded as grown, see :mod:`layers.growth`).
+    result is recorded as grown, see :mod:`layers.core.growth`).
     Also keeps the incidents' map dataset (:meth:`map_chunks`), grown in the same way.
     """
 
@@ -296,7 +171,7 @@ class DerivedCache:
     def derive(self, scene: Scene) -> Derived:
         """Every layer derived. A layer whose derive raises keeps its last good frame
         (an empty one at first) and its feed shows as failed, with the reason."""
-        from layers import REGISTRY
+        from layers.registry import REGISTRY
 
         held: dict[str, _Derived] = {}
         with self._lock:
@@ -320,7 +195,7 @@ class DerivedCache:
         self, name: str, key: Hashable | None, scene: Scene, memo: _Derived | None
     ) -> _Derived:
         """Layer ``name`` derived anew; only its appended rows when its feed just grew."""
-        from layers import REGISTRY
+        from layers.registry import REGISTRY
 
         context = derive_key(name, scene, own=False)
         added = (
@@ -355,7 +230,7 @@ class DerivedCache:
     def _empty(name: str, scene: Scene) -> gpd.GeoDataFrame:
         """``name``'s derived frame with no rows: what a layer shows before any good one
         (every layer derives an empty frame: the contract test checks it)."""
-        from layers import REGISTRY
+        from layers.registry import REGISTRY
 
         layer = REGISTRY[name]
         frame = layer.derive(empty_frame(layer.SPEC), scene)
@@ -385,7 +260,7 @@ class DerivedCache:
         elif source is not held.source:
             start = len(held.source) if growth.extends(source, held.source) else None
             if start is not None and held.tail is not None:
-                tail = mapping.joined_columnar(held.tail, _points(frame.iloc[start:], layer))
+                tail = joined_columnar(held.tail, _points(frame.iloc[start:], layer))
             else:
                 tail = _points(frame.iloc[len(held.base_source) :], layer)
             held = replace(held, source=source, tail=tail)
@@ -395,95 +270,3 @@ class DerivedCache:
         if held.tail is not None and held.tail["n"]:
             chunks.append(((held.base_key, len(held.source)), _parts(held.tail, layer)))
         return chunks
-
-
-def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:
-    """The values a user can filter on, as found in the data."""
-
-    def values(layer: str, column: str) -> set[str]:  # once per derived frame
-        frame = derived[layer]
-        if not len(frame):
-            return set()
-
-        def of(rows: gpd.GeoDataFrame) -> set[str]:
-            return {str(v) for v in rows[column].dropna().unique()}
-
-        return growth.kept(
-            frame,
-            f"choices {layer} {column}",
-            lambda: of(frame),
-            lambda known, added: known | of(added),
-        )
-
-    severities = values("incidents", "severity")
-    return {
-        "areas": sorted(values("polling_stations", "area") | values("incidents", "area")),
-        "station_statuses": sorted(values("polling_stations", "status")),
-        "incident_types": sorted(values("incidents", "type")),
-        "severities": [s for s in (*incidents_layer.SEVERITIES, "unknown") if s in severities],
-        "convoy_states": sorted(values("convoy_positions", "state")),
-    }
-
-
-def _keep(frame: gpd.GeoDataFrame, column: str, wanted: tuple[str, ...]) -> gpd.GeoDataFrame:
-    return frame[frame[column].isin(wanted)] if wanted else frame
-
-
-def apply(derived: dict[str, gpd.GeoDataFrame], filters: Filters, now: pd.Timestamp) -> Picture:
-    """The derived frames narrowed to what ``filters`` asks for."""
-    out = dict(derived)
-    stations = _keep(derived["polling_stations"], "area", filters.areas)
-    out["polling_stations"] = _keep(stations, "status", filters.station_statuses)
-    start, end = filters.time_range(now)
-    events = derived["incidents"]
-    events = events[(events["time"] > start) & (events["time"] <= end)]
-    events = _keep(events, "area", filters.areas)
-    events = _keep(events, "type", filters.incident_types)
-    out["incidents"] = _keep(events, "severity", filters.severities)
-    convoys = derived["convoy_positions"]
-    out["convoy_positions"] = (
-        _keep(convoys, "state", filters.convoy_states) if len(convoys) else convoys
-    )
-    if len(out["convoy_positions"]) < len(convoys):
-        shown = set(out["convoy_positions"]["convoy_id"])
-        out["convoy_routes"] = derived["convoy_routes"][
-            derived["convoy_routes"]["convoy_id"].isin(shown)
-        ]
-    if filters.areas and len(derived["areas"]):
-        out["areas"] = derived["areas"][derived["areas"]["name"].isin(filters.areas)]
-    return Picture(out, time_range=(start, end))
-
-
-@dataclass(frozen=True)
-class Kpis:
-    """The Operations page's headline: stations and voters by coverage now
-    (:class:`layers.analysis.figures.Headline`), incidents in the window, convoys on the road."""
-
-    figures: figures.Headline
-    incidents: int
-    convoys_en_route: int
-
-
-def kpis(picture: Picture) -> Kpis:
-    """Headline figures of what is shown, coverage taken now (bases on duty now)."""
-    stations = picture.frames["polling_stations"]
-    voters = stations["registered_voters"] if "registered_voters" in stations else None
-    counted = growth.kept(
-        stations, "kpis", lambda: figures.headline(stations["coverage_state"], voters)
-    )
-    convoys = picture.frames["convoy_positions"]
-    return Kpis(
-        counted,
-        len(picture.frames["incidents"]),
-        int((convoys["state"] == "en route").sum()) if len(convoys) else 0,
-    )
-
-
-def coverage_by_area(stations: gpd.GeoDataFrame) -> pd.DataFrame:
-    """Per area of the derived stations: :func:`layers.gaps.area_table` (coverage now), with
-    ``located``, the stations whose location is known."""
-    columns = [c for c in ("area", "registered_voters") if c in stations]
-    state = stations["coverage_state"].replace({"unknown": gaps.UNKNOWN_LOCATION})
-    table = gaps.area_table(pd.DataFrame(stations[columns]).assign(state=state))
-    table["located"] = table["stations"] - table["unknown_location"]
-    return table

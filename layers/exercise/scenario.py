@@ -5,8 +5,8 @@ capitals, a coarse outline of the country, county areas approximated by Voronoi
 cells of the capitals). ``national``: a DR Congo-sized country for benchmarks.
 Everything else (stations, bases, routes, pings, incidents) is invented here.
 
-    python -m layers.scenario data/sample
-    python -m layers.scenario /tmp/national --scale national
+    python -m layers.exercise.scenario data/sample
+    python -m layers.exercise.scenario /tmp/national --scale national
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import pandas as pd
 import shapely
 from shapely.geometry import LineString, MultiPoint, Polygon, box, mapping
 
-from layers import geodesy
-from layers.config import MANIFEST
-from layers.feeds import write_atomic
+from layers.core.manifest import MANIFEST
+from layers.geo import geodesy
+from layers.io.files import write_atomic
 
 LABEL = "SYNTHETIC EXERCISE DATA - not real stations, units or incidents"
 

@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers import geodesy
+from layers.geo import geodesy
 
 
 @dataclass(frozen=True)

@@ -4,110 +4,31 @@ Every layer declares its feed as data (:class:`FeedSpec`: fields, their aliases,
 types, allowed values, geometry types). :func:`build_frame` maps the file's
 columns onto those fields, converts and checks every value and coordinate, and
 reports each problem with its row and column. Rows are kept: a bad value becomes
-empty, a bad location becomes an empty geometry; only a repeated id is left out.
-"""
+empty, a bad location becomes an empty geometry; only a repeated id is left out."""
 
 from __future__ import annotations
-
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from layers import growth
-from layers.feeds import (
-    LAT_NAMES,
-    LON_NAMES,
-    FeedError,
-    RawTable,
-    normalise_name,
-    stripped_text,
+from layers.core import growth
+from layers.core.problems import Level, Problem
+from layers.io.raw import LAT_NAMES, LON_NAMES, FeedError, RawTable, normalise_name
+from layers.io.spec import (
+    AREA_TYPES,
+    LINE_TYPES,
+    POINT_TYPES,
+    UNKNOWN,
+    WKT_NAMES,
+    FeedSpec,
+    Field,
+    ReadContext,
+    _dtype,
 )
-from layers.problems import Level, Problem
-
-Kind = Literal["text", "int", "float", "time", "choice", "bool"]
-WKT_NAMES = ("wkt", "geom_wkt", "geometry", "the_geom", "geom")
-UNKNOWN = "unknown"
-POINT_TYPES = ("Point",)
-AREA_TYPES = ("Polygon", "MultiPolygon")
-LINE_TYPES = ("LineString", "MultiLineString")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One column of a feed, as the layer understands it."""
-
-    name: str
-    kind: Kind = "text"
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    choices: tuple[str, ...] = ()
-    synonyms: Mapping[str, str] = field(default_factory=dict)  # value spelled otherwise -> choice
-    default: object = None
-    minimum: float | None = None
-    maximum: float | None = None
-    unit: str = ""
-    doc: str = ""
-
-
-@dataclass(frozen=True)
-class FeedSpec:
-    """A feed's contract: its name (the file stem), geometry types and fields."""
-
-    name: str
-    title: str
-    geometry: tuple[str, ...]
-    fields: tuple[Field, ...]
-    id_field: str | None = "id"
-    optional: bool = False
-    doc: str = ""
-
-    def field(self, name: str) -> Field:
-        """The declared field called ``name``."""
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(
-            f"{self.name} has no field {name!r}; it has {', '.join(f.name for f in self.fields)}"
-        )
-
-    @property
-    def columns(self) -> list[str]:
-        """Columns every loaded frame of this feed has, geometry last."""
-        return ["source_row", *(f.name for f in self.fields), "geometry"]
-
-
-@dataclass(frozen=True)
-class ReadContext:
-    """How to read times: the zone for naive times and a shift (for replayed exercises)."""
-
-    timezone: str = "UTC"
-    time_shift: pd.Timedelta = pd.Timedelta(0)
-
-
-def empty_frame(spec: FeedSpec) -> gpd.GeoDataFrame:
-    """A frame with the spec's columns and no rows."""
-    data: dict[str, pd.Series] = {"source_row": pd.Series([], dtype="int64")}
-    for f in spec.fields:
-        data[f.name] = pd.Series([], dtype=_dtype(f))
-    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
-
-
-def _dtype(f: Field) -> str:
-    return {
-        "int": "Int64",
-        "float": "float64",
-        "time": "datetime64[ns, UTC]",
-        "bool": "boolean",
-    }.get(f.kind, "object")
+from layers.io.values import _map_distinct, as_text, parse_times, plain_text, to_numbers
 
 
 def build_frame(
@@ -647,85 +568,3 @@ def _point_coordinates(frame: gpd.GeoDataFrame, feed: str) -> tuple[np.ndarray, 
         return np.concatenate([known[0], x]), np.concatenate([known[1], y])
 
     return growth.kept(frame, f"{feed} points", lambda: of(frame), grow)
-
-
-def plain_text(values: pd.Series) -> np.ndarray:
-    """Each present value as text without surrounding whitespace; None when missing or
-    blank. Vectorised (Arrow) when the values are text already, as they mostly are."""
-    array = values.to_numpy(dtype=object)
-    if pd.api.types.infer_dtype(array, skipna=True) not in ("string", "empty"):
-        array = np.array([None if v is None else str(v) for v in array], dtype=object)
-    return stripped_text(array)
-
-
-def _map_distinct(text: pd.Series, func: Callable[[object], object]) -> pd.Series:
-    """``func`` of each present value, computed once per distinct value; None where missing."""
-    distinct = {v: func(v) for v in pd.unique(text[text.notna()])}
-    return pd.Series(
-        [distinct.get(v) if v is not None else None for v in text], index=text.index, dtype=object
-    )
-
-
-def as_text(values: pd.Series) -> pd.Series:
-    """Object series of the values with every missing one (NaN, NA, '') as None."""
-    present = (values.notna() & (values.astype(object) != "")).to_numpy(dtype=bool)
-    return pd.Series(
-        np.where(present, values.to_numpy(dtype=object), None), index=values.index, dtype=object
-    )
-
-
-def to_numbers(text: pd.Series) -> pd.Series:
-    """Numbers from text; a decimal comma ('6,31') is accepted."""
-    nums = pd.to_numeric(text, errors="coerce")
-    retry = nums.isna() & text.notna()
-    if retry.any():
-        fixed = text[retry].astype(str).str.strip()
-        fixed = fixed.where(~fixed.str.fullmatch(r"-?\d+,\d+"), fixed.str.replace(",", "."))
-        nums[retry] = pd.to_numeric(fixed, errors="coerce")
-    return nums.astype("float64")
-
-
-_ZONED = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
-_DAY_FIRST = (
-    "%d %B %Y",
-    "%d %b %Y",
-    "%d/%m/%Y",
-    "%d-%m-%Y",
-    "%d/%m/%Y %H:%M",
-    "%d %B %Y %H:%M",
-    "%d.%m.%Y",
-)
-
-
-def parse_times(text: pd.Series, timezone: str = "UTC") -> pd.Series:
-    """UTC times from ISO 8601 text; naive times are read in ``timezone``.
-
-    Also reads the day-first styles exports use ('31 December 2020', '31/12/2020').
-    """
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
-    s = pd.Series(plain_text(as_text(text)), index=text.index, dtype=object)
-    present = s.notna()
-    # One Arrow pass over the texts (RE2 reads this pattern as Python's re does).
-    marked = pc.match_substring_regex(
-        pa.array(s.to_numpy(), type=pa.string(), from_pandas=True),
-        _ZONED.pattern,
-        ignore_case=True,
-    )
-    zoned = present & pd.Series(
-        marked.fill_null(False).to_numpy(zero_copy_only=False), index=text.index, dtype=bool
-    )
-    if zoned.any():
-        out[zoned] = pd.to_datetime(s[zoned], format="ISO8601", errors="coerce", utc=True)
-    naive = present & ~zoned
-    if naive.any():
-        local = pd.to_datetime(s[naive], format="ISO8601", errors="coerce")
-        for fmt in _DAY_FIRST:
-            missing = local.isna()
-            if not missing.any():
-                break
-            local[missing] = pd.to_datetime(s[naive][missing], format=fmt, errors="coerce")
-        local = pd.DatetimeIndex(local).tz_localize(
-            timezone, ambiguous="NaT", nonexistent="shift_forward"
-        )
-        out[naive] = local.tz_convert("UTC")
-    return out

@@ -1,0 +1,48 @@
+"""The Operations page's headline figures and its coverage by area."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+
+from layers.analysis import figures
+from layers.analysis.filters import Picture
+from layers.analysis.gaps import UNKNOWN_LOCATION, area_table
+from layers.core import growth
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """The Operations page's headline: stations and voters by coverage now
+    (:class:`layers.analysis.figures.Headline`), incidents in the window, convoys on the road."""
+
+    figures: figures.Headline
+    incidents: int
+    convoys_en_route: int
+
+
+def kpis(picture: Picture) -> Kpis:
+    """Headline figures of what is shown, coverage taken now (bases on duty now)."""
+    stations = picture.frames["polling_stations"]
+    voters = stations["registered_voters"] if "registered_voters" in stations else None
+    counted = growth.kept(
+        stations, "kpis", lambda: figures.headline(stations["coverage_state"], voters)
+    )
+    convoys = picture.frames["convoy_positions"]
+    return Kpis(
+        counted,
+        len(picture.frames["incidents"]),
+        int((convoys["state"] == "en route").sum()) if len(convoys) else 0,
+    )
+
+
+def coverage_by_area(stations: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per area of the derived stations: :func:`layers.analysis.gaps.area_table` (coverage
+    now), with ``located``, the stations whose location is known."""
+    columns = [c for c in ("area", "registered_voters") if c in stations]
+    state = stations["coverage_state"].replace({"unknown": UNKNOWN_LOCATION})
+    table = area_table(pd.DataFrame(stations[columns]).assign(state=state))
+    table["located"] = table["stations"] - table["unknown_location"]
+    return table

@@ -1,0 +1,1 @@
+"""The small things every part needs: problems, settings, the scenario manifest, growth."""

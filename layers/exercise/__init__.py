@@ -1,0 +1,1 @@
+"""Exercise scenarios: a generator of our own, and a simulator that keeps them live."""

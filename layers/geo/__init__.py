@@ -1,0 +1,1 @@
+"""Measuring on the WGS84 ellipsoid: geodesy, patrol coverage, convoy tracking."""

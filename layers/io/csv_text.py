@@ -1,0 +1,170 @@
+"""CSV text to a RawTable: dialect, short headers fitted, HXL hashtag rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from layers.core.problems import Level, Problem
+from layers.io.geojson_text import _number
+from layers.io.raw import (
+    LAT_NAMES,
+    LON_NAMES,
+    FeedError,
+    RawTable,
+    _normalise_columns,
+    normalise_name,
+    stripped_text,
+)
+
+
+def _parse_csv(feed: str, name: str, text: str) -> RawTable:
+    problems: list[Problem] = []
+    lines = text.splitlines()
+    sample = "\n".join(lines[:20])
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = "\t" if name.endswith(".tsv") else ","
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    # Rows with a non-empty cell, found in C; rows of only spaces go after stripping.
+    filled = np.fromiter(map(any, records), dtype=bool, count=len(records))
+    candidates = np.flatnonzero(filled)
+    first = next((int(i) for i in candidates if "".join(records[i]).strip()), None)
+    if first is None:
+        raise FeedError.whole(
+            feed,
+            name,
+            "the file has no rows.",
+            "Check that the system writing this feed finished writing it.",
+            kind="empty_file",
+        )
+    header = [h.strip() for h in records[first]]
+    header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
+    body_at = candidates[candidates > first]
+    hxl: dict[str, str] = {}
+    if len(body_at) and _is_hxl_row(records[body_at[0]]):
+        hxl = {
+            normalise_name(h): normalise_name(t)
+            for h, t in zip(header, records[body_at[0]], strict=False)
+            if t.strip().startswith("#")
+        }
+        body_at = body_at[1:]
+    body = list(map(records.__getitem__, body_at.tolist()))
+    header = _fit_header(feed, name, header, body, problems)
+    width = len(header)
+    lengths = np.fromiter(map(len, body), dtype=np.int64, count=len(body))
+    ragged = np.flatnonzero(lengths != width).tolist()
+    spaces = [k for k in ragged if not "".join(body[k]).strip()]  # blank lines, not rows
+    if spaces:
+        keep = np.ones(len(body), dtype=bool)
+        keep[spaces] = False
+        body = [r for r, k in zip(body, keep, strict=True) if k]
+        body_at = body_at[keep]
+        lengths = lengths[keep]
+        ragged = np.flatnonzero(lengths != width).tolist()
+    for k in ragged:
+        rec = body[k]
+        what = "fewer" if len(rec) < width else "more"
+        problems.append(
+            Problem(
+                feed,
+                name,
+                int(body_at[k]) + 1,
+                None,
+                f"this row has {len(rec)} fields where the header has {width} ({what}).",
+                "Check the row for a missing or extra delimiter; a cut-off last row means "
+                "the file was half-written.",
+                Level.WARNING,
+                "row_length",
+            )
+        )
+        body[k] = (rec + [""] * width)[:width]
+    by_column = list(zip(*body, strict=True)) if body else [()] * width
+    columns = [stripped_text(column) for column in by_column]
+    rows = body_at + 1  # as a spreadsheet counts lines: the header is row 1
+    spaces_only = (
+        np.logical_and.reduce([c == None for c in columns])  # noqa: E711 (elementwise)
+        if columns
+        else np.zeros(len(rows), dtype=bool)
+    )
+    if spaces_only.any():
+        columns = [c[~spaces_only] for c in columns]
+        rows = rows[~spaces_only]
+    values = pd.DataFrame(dict(enumerate(columns)), dtype=object)
+    values.columns = header
+    record_count = len(records)
+    values = _normalise_columns(values, feed, name, problems)
+    return RawTable(feed, name, values, rows, problems, hxl, records=record_count)
+
+
+def _is_hxl_row(cells: Sequence[str]) -> bool:
+    """An HXL hashtag row: (almost) every filled cell is a tag; an index cell may be a number."""
+    filled = [c.strip() for c in cells if c.strip()]
+    tags = [c for c in filled if c.startswith("#")]
+    return len(tags) >= 2 and len(tags) >= 0.8 * len(filled)
+
+
+def _fit_header(
+    feed: str,
+    name: str,
+    header: list[str],
+    body: list[list[str]],
+    problems: list[Problem],
+) -> list[str]:
+    """Header with one name per field; notices a header shorter than its rows.
+
+    A naive reader shifts every column left of the gap; here the missing names are
+    placed where the coordinate columns read as coordinates, and the user is told.
+    """
+    if not body:
+        return header
+    widths = pd.Series(np.fromiter(map(len, body), dtype=np.int64, count=len(body)))
+    width = int(widths.mode().iloc[0])
+    missing = width - len(header)
+    if missing <= 0:
+        return header
+    sample = [r for r in body if len(r) == width][:500]
+    best, best_score = len(header), -1.0
+    for k in range(len(header), -1, -1):
+        names = header[:k] + [f"column_{k + j + 1}" for j in range(missing)] + header[k:]
+        score = _coordinate_score(names, sample)
+        if score > best_score:
+            best, best_score = k, score
+    names = header[:best] + [f"column_{best + j + 1}" for j in range(missing)] + header[best:]
+    unnamed = ", ".join(names[best : best + missing])
+    problems.append(
+        Problem(
+            feed,
+            name,
+            1,
+            None,
+            f"the header has {len(header)} names but the rows have {width} fields; the field(s) "
+            f"without a name were read as {unnamed}, placed so that "
+            f"{', '.join(header[best:]) or 'the named columns'} keep their values.",
+            f"Add the missing column name(s) to the header of {name}.",
+            Level.WARNING,
+            "short_header",
+        )
+    )
+    return names
+
+
+def _coordinate_score(names: list[str], sample: list[list[str]]) -> float:
+    """Share of sample values in columns named like coordinates that read as numbers in range."""
+    checks = [(i, 90.0) for i, n in enumerate(names) if normalise_name(n) in LAT_NAMES]
+    checks += [(i, 180.0) for i, n in enumerate(names) if normalise_name(n) in LON_NAMES]
+    if not checks or not sample:
+        return 0.0
+    good = total = 0
+    for rec in sample:
+        for i, limit in checks:
+            total += 1
+            v = _number(rec[i]) if i < len(rec) else math.nan
+            good += int(not math.isnan(v) and abs(v) <= limit)
+    return good / total

@@ -1,0 +1,320 @@
+"""Feed files: find them, read them whole, parse them into raw tables, keep the last good copy.
+
+A feed is one file in the feed folder, named after the layer it feeds
+(``incidents.csv``, ``polling_stations.geojson``...). This module knows nothing
+about what the columns mean: it turns bytes into a :class:`RawTable` of text
+values (plus coordinates or shapes for GeoJSON) and reports what it could not read."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence, Sized
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import pandas as pd
+
+from layers.core.problems import Level, Problem
+from layers.io.files import Signature, locate, read_whole, signature
+from layers.io.parsing import parse
+from layers.io.raw import FeedError, RawTable
+
+log = logging.getLogger(__name__)
+
+
+def os_problem(feed: str, file: object, err: OSError) -> Problem:
+    """An operating-system failure while reading ``feed`` as a problem to show."""
+    name = Path(str(file)).name if file else None
+    reason = err.strerror or type(err).__name__
+    return Problem(
+        feed,
+        name,
+        None,
+        None,
+        f"the file could not be read: {reason}.",
+        "Check that the file exists and that the dashboard's user may read it; it is "
+        "tried again at the next refresh.",
+        Level.ERROR,
+        "os_error",
+    )
+
+
+def fault_problem(feed: str, file: str | None, err: Exception) -> Problem:
+    """A fault of this program while reading or deriving ``feed``, as a problem to show
+    (the traceback goes to the server's log)."""
+    return Problem(
+        feed,
+        file,
+        None,
+        None,
+        f"Pollwatch could not use this version ({type(err).__name__}: {str(err)[:200]}).",
+        "This is a fault in Pollwatch, not necessarily in the file: the last good version "
+        "stays on screen; please report it with the file.",
+        Level.ERROR,
+        "internal_error",
+    )
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class FeedVersion(Generic[T]):
+    """What a page shows for one feed: the data, where it came from, and what went wrong."""
+
+    feed: str
+    path: Path | None
+    data: T | None
+    signature: Signature | None
+    problems: list[Problem]
+    loaded_at: pd.Timestamp | None = None
+    stale_copy: bool = False  # True when data is an older version kept because the new one failed
+    good_signature: Signature | None = None  # of the file the data came from
+
+    @property
+    def updated(self) -> pd.Timestamp | None:
+        """When the file the shown data came from was written (None when there is none)."""
+        return self.good_signature.mtime if self.good_signature is not None else None
+
+
+SHOWN_FAILURES = 3  # failures named in the one-line "showing 14:02 data" message
+
+
+# Signs of a damaged file, not of messy data: a location or geometry that is not text a
+# reader can parse, or a row cut short. An empty location, (0, 0) or swapped values are
+# data a feed may well carry in every version (reported, the row kept, never held back).
+DAMAGE_KINDS = frozenset({"not_a_number", "invalid_geometry"})  # at error level: a location
+
+
+CUT_SHORT = "row_length"
+
+
+def damage_since(before: Sequence[Problem], after: Sequence[Problem]) -> list[Problem]:
+    """The signs of damage in ``after`` that ``before`` did not have: a location that
+    cannot be parsed, a row cut short. Compared by what and where in the row (kind,
+    column, message with the value), not by row number, which shifts as rows come and
+    go: a feed's known bad rows do not count again, a new one does."""
+
+    def damaging(p: Problem) -> bool:
+        if p.row is None:
+            return False
+        return p.kind == CUT_SHORT or (p.level == Level.ERROR and p.kind in DAMAGE_KINDS)
+
+    known = Counter((p.kind, p.column, p.message) for p in before if damaging(p))
+    out = []
+    for p in after:
+        if not damaging(p):
+            continue
+        key = (p.kind, p.column, p.message)
+        if known[key] > 0:
+            known[key] -= 1
+        else:
+            out.append(p)
+    return out
+
+
+@dataclass(frozen=True)
+class _ReadText:
+    """A good version's bytes and how its CSV begins, to read rows appended to it."""
+
+    data: bytes
+    head: bytes  # the lines before the first row (header, HXL tags)
+    head_records: int
+    records: int
+    columns: list[str]
+    hxl: dict[str, str]
+    appendable: bool  # a CSV ending in a newline, one record per line
+
+    @classmethod
+    def of(cls, data: bytes, raw: RawTable, before: _ReadText | None = None) -> _ReadText:
+        if before is not None:  # an appended part: the head stays the first file's
+            head, head_records = before.head, before.head_records
+        else:
+            head_records = int(raw.rows[0]) - 1 if len(raw.rows) else raw.records
+            head = b"".join(data.splitlines(keepends=True)[:head_records])
+        # One record per line, so appended bytes are appended records. For an appended
+        # part only its own bytes are counted: the earlier ones were counted before.
+        lines = (
+            before.records + data.count(b"\n", len(before.data))
+            if before is not None and before.appendable
+            else data.count(b"\n")
+        )
+        appendable = (
+            not raw.is_geojson
+            and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))  # lines: bytes
+            and raw.records > 0
+            and data.endswith(b"\n")
+            and lines == raw.records
+        )
+        return cls(
+            data, head, head_records, raw.records, list(raw.values.columns), raw.hxl, appendable
+        )
+
+
+class FeedStore(Generic[T]):
+    """Reads feeds from a folder, re-reading a file only when its signature changes.
+
+    The first version of a feed shows every good row and reports the bad ones. After
+    that, a new version that cannot be used at all, or that shows damage the shown version
+    did not (a location that is not a number, a cut-off row: see :func:`damage_since`),
+    is held back: the last good version stays on screen, the failure beside it, until a
+    good file arrives. A screen that updates with rows silently missing would look live
+    and complete when it is neither.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        build: Callable[[str, RawTable], tuple[T, list[Problem]]],
+        extend: Callable[[T, T], T] | None = None,
+    ):
+        self.folder = Path(folder)
+        self._build = build
+        self._extend = extend  # earlier rows + appended rows, for append-only files
+        self._good: dict[str, FeedVersion[T]] = {}
+        self._seen: dict[str, tuple[Path | None, Signature | None, FeedVersion[T]]] = {}
+        self._text: dict[str, _ReadText] = {}  # the good version's bytes, for appends
+
+    def get(self, feed: str) -> FeedVersion[T]:
+        """The current version of ``feed`` (cached while its file is unchanged).
+
+        A failure of the operating system (permission denied, a file that vanished
+        between listing and reading, an I/O error) is reported like any failed version
+        and not remembered: the file is tried again at the next look, since fixing a
+        permission changes neither its time nor its size."""
+        path: Path | None = None
+        try:
+            path, locate_problems = locate(self.folder, feed)
+            sig = signature(path) if path is not None else None
+            seen = self._seen.get(feed)
+            if seen is not None and seen[0] == path and seen[1] == sig:
+                return seen[2]
+            version = self._load(feed, path, locate_problems)
+        except OSError as err:
+            name = path.name if path is not None else getattr(err, "filename", None)
+            return self._failed(feed, path, None, [os_problem(feed, name, err)])
+        self._seen[feed] = (path, version.signature, version)
+        return version
+
+    def _load(self, feed: str, path: Path | None, problems: list[Problem]) -> FeedVersion[T]:
+        if path is None:
+            missing = Problem(
+                feed,
+                None,
+                None,
+                None,
+                f"no {feed}.csv or {feed}.geojson in the feed folder.",
+                f"Add {feed}.csv or {feed}.geojson to {self.folder.name}/ (docs/feeds.md "
+                "describes its fields), or point POLLWATCH_FEEDS at the folder that has it.",
+                kind="missing_file",
+            )
+            return self._failed(feed, None, None, [*problems, missing])
+        try:
+            data, sig = read_whole(path)
+            read = self._read_appended(feed, path, data, problems)
+            if read is None:
+                raw = parse(feed, path, data)
+                built, build_problems = self._build(feed, raw)
+                found = [*problems, *raw.problems, *build_problems]
+                text = _ReadText.of(data, raw)
+            else:
+                built, found, text = read
+        except FeedError as err:
+            sig = signature(path)
+            return self._failed(feed, path, sig, [*problems, err.problem])
+        except OSError:
+            raise  # reported by get(), and not remembered
+        except Exception as err:  # noqa: BLE001 - one layer's fault must not take the page
+            log.exception("reading %s from %s failed", feed, path)
+            sig = signature(path)
+            return self._failed(feed, path, sig, [*problems, fault_problem(feed, path.name, err)])
+        good = self._good.get(feed)
+        worse = damage_since(good.problems, found) if good is not None else []
+        if worse:
+            held = len(built) if isinstance(built, Sized) else 0
+            return self._failed(feed, path, sig, worse, held_rows=held)
+        version = FeedVersion(
+            feed, path, built, sig, found, pd.Timestamp.now(tz="UTC"), good_signature=sig
+        )
+        self._good[feed] = version
+        self._text[feed] = text
+        return version
+
+    def _read_appended(
+        self, feed: str, path: Path, data: bytes, located: list[Problem]
+    ) -> tuple[T, list[Problem], _ReadText] | None:
+        """When ``data`` is the good version's CSV with rows added at the end (how incident
+        and position feeds grow), read only the added rows; None when it is not."""
+        good, before = self._good.get(feed), self._text.get(feed)
+        if (
+            self._extend is None
+            or good is None
+            or good.data is None
+            or before is None
+            or good.path != path
+            or not before.appendable
+            or len(data) <= len(before.data)
+            or not data.startswith(before.data)
+        ):
+            return None
+        part = parse(feed, path, before.head + data[len(before.data) :])
+        if list(part.values.columns) != before.columns or part.hxl != before.hxl:
+            return None
+        shift = before.records - before.head_records  # tail record k is file record k + shift
+        part.rows = part.rows + shift
+        part.records = before.records + part.records - before.head_records
+        part.earlier = good.data
+        built, part_problems = self._build(feed, part)
+        said = {(p.kind, p.column, p.message) for p in good.problems if p.row is None}
+        # The parser numbered the part's rows from its own start; the builder saw them shifted.
+        parsed = [p if p.row is None else replace(p, row=p.row + shift) for p in part.problems]
+        added = [
+            p
+            for p in [*located, *parsed, *part_problems]
+            if p.row is not None or (p.kind, p.column, p.message) not in said
+        ]
+        joined = self._extend(good.data, built)
+        return joined, [*good.problems, *added], _ReadText.of(data, part, before)
+
+    def _failed(
+        self,
+        feed: str,
+        path: Path | None,
+        sig: Signature | None,
+        problems: list[Problem],
+        held_rows: int = 0,
+    ) -> FeedVersion[T]:
+        good = self._good.get(feed)
+        if good is None:
+            return FeedVersion(feed, path, None, sig, problems)
+        when = good.signature.mtime.strftime("%H:%M") if good.signature else "earlier"
+        failed_at = sig.mtime.strftime("%H:%M") if sig else "now"
+        if when == failed_at and good.signature and sig:  # the same minute: say the seconds
+            when, failed_at = (t.mtime.strftime("%H:%M:%S") for t in (good.signature, sig))
+        shown = "; ".join(f"{p.where}: {p.message}" for p in problems[:SHOWN_FAILURES])
+        if len(problems) > SHOWN_FAILURES:
+            shown += f"; and {len(problems) - SHOWN_FAILURES} more"
+        held = f" Its {held_rows:,} readable rows wait until then." if held_rows else ""
+        kept = Problem(
+            feed,
+            good.path.name if good.path else None,
+            None,
+            None,
+            f"showing {when} data; the {failed_at} file failed: {shown}",
+            "The last good version stays on screen until a good file arrives." + held,
+            Level.WARNING,
+            "kept_last_good",
+        )
+        return FeedVersion(
+            feed,
+            good.path,
+            good.data,
+            sig,
+            [kept, *problems, *good.problems],
+            good.loaded_at,
+            stale_copy=True,
+            good_signature=good.signature,
+        )

@@ -1,0 +1,1 @@
+"""The map: the browser payload format, the map elements, the base map."""

@@ -1,0 +1,79 @@
+"""The base map every page draws on: tiles, assets served by the app, the legend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import folium
+import xyzservices
+
+from layers.map.elements import Legend
+
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+
+
+OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+
+
+# One transparent pixel: a tile layer that asks nobody for anything ("no basemap").
+BLANK_TILE = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+LEAFLET = "leaflet-1.9.4"
+
+
+SUPERCLUSTER = "supercluster-8.0.1"
+
+
+HELPERS = "pollwatch-2"  # bump when pollwatch.js changes, so browsers fetch the new one
+
+
+def base_map(
+    bounds: tuple[float, float, float, float] | None,
+    tiles: str = "osm",
+    assets: str = "/app/static",
+    legend: Sequence[tuple[str, Sequence[tuple[str, dict[str, Any]]]]] = (),
+) -> folium.Map:
+    """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
+
+    ``tiles`` picks the basemap shown first: 'osm', 'none', or a local tile URL template
+    (then offered beside OpenStreetMap and 'No basemap' in the layer control).
+    ``assets``: URL prefix where Leaflet, Supercluster and our helpers are served
+    (dashboard/static): the map loads nothing from a CDN.
+    ``legend``: (section, [(label, style)]) shown in the corner; labels are our own text.
+    """
+    m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
+    m.default_js = [
+        ("leaflet", f"{assets}/{LEAFLET}/leaflet.js"),
+        ("supercluster", f"{assets}/{SUPERCLUSTER}/supercluster.min.js"),
+        ("pollwatch", f"{assets}/{HELPERS}/pollwatch.js"),
+    ]
+    m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
+    layers = {
+        "osm": (OSM_TILES, OSM_ATTRIBUTION, "OpenStreetMap"),
+        "none": (BLANK_TILE, "No basemap", "No basemap"),
+    }
+    if tiles not in layers:
+        layers = {"local": (tiles, "Local tiles", "Local tiles"), **layers}
+    first = tiles if tiles in layers else "local"
+    for key in [first, *(k for k in layers if k != first)]:
+        url, attribution, name = layers[key]
+        # Only the first is on the map; the others ask for nothing until chosen.
+        # A provider, not a URL: folium would search xyzservices' catalogue for the URL
+        # (5 ms per layer, on every rerun).
+        provider = xyzservices.TileProvider(
+            name=name, url=url, attribution=attribution, html_attribution=attribution
+        )
+        folium.TileLayer(
+            provider, attr=attribution, name=name, max_zoom=19, show=key == first
+        ).add_to(m)
+    if bounds is not None:
+        minx, miny, maxx, maxy = bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if legend:
+        Legend(legend).add_to(m)
+    return m

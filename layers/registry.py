@@ -1,0 +1,20 @@
+"""The layers in drawing order, bottom to top. A new layer: its module, its test, one line here."""
+
+from __future__ import annotations
+
+from layers import areas, convoy_positions, convoy_routes, incidents, patrols, polling_stations
+from layers.contract import Layer
+
+REGISTRY: dict[str, Layer] = {
+    m.SPEC.name: m
+    for m in (
+        areas,
+        patrols,
+        convoy_routes,
+        polling_stations,
+        incidents,
+        convoy_positions,
+    )
+}
+
+__all__ = ["REGISTRY", "Layer"]

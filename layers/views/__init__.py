@@ -1,0 +1,1 @@
+"""What pages show, built from results: map overlays, the coverage map, charts, exports."""
