@@ -13,11 +13,7 @@ from layers.analysis import areas as area_rule
 from layers.core import growth
 
 WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
-
-
 CUSTOM = "custom"
-
-
 NO_AREA = area_rule.NO_AREA
 
 

@@ -22,14 +22,8 @@ from layers.analysis.placement import Placement, Suggestion
 from layers.geo import coverage, geodesy
 
 UNKNOWN_LOCATION = "unknown location"
-
-
 PARTLY = "partly covered"
-
-
 NO_AREA = area_rule.NO_AREA
-
-
 POLLING_HOURS = (dt.time(7, 0), dt.time(18, 0))
 
 

@@ -137,8 +137,6 @@ class Derived(dict[str, gpd.GeoDataFrame]):
 
 
 REBASE_ROWS = 5_000  # rows appended since a map dataset's full build before it is rebuilt
-
-
 _SERIAL = itertools.count()  # names each full build of a map dataset
 
 

@@ -16,8 +16,6 @@ from shapely.geometry.base import BaseGeometry
 from layers.core.problems import Level, Problem
 
 LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "#geo+lat")
-
-
 LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "#geo+lon")
 
 

@@ -10,20 +10,10 @@ import geopandas as gpd
 import pandas as pd
 
 Kind = Literal["text", "int", "float", "time", "choice", "bool"]
-
-
 WKT_NAMES = ("wkt", "geom_wkt", "geometry", "the_geom", "geom")
-
-
 UNKNOWN = "unknown"
-
-
 POINT_TYPES = ("Point",)
-
-
 AREA_TYPES = ("Polygon", "MultiPolygon")
-
-
 LINE_TYPES = ("LineString", "MultiLineString")
 
 

@@ -87,8 +87,6 @@ SHOWN_FAILURES = 3  # failures named in the one-line "showing 14:02 data" messag
 # reader can parse, or a row cut short. An empty location, (0, 0) or swapped values are
 # data a feed may well carry in every version (reported, the row kept, never held back).
 DAMAGE_KINDS = frozenset({"not_a_number", "invalid_geometry"})  # at error level: a location
-
-
 CUT_SHORT = "row_length"
 
 

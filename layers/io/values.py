@@ -50,8 +50,6 @@ def to_numbers(text: pd.Series) -> pd.Series:
 
 
 _ZONED = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
-
-
 _DAY_FIRST = (
     "%d %B %Y",
     "%d %b %Y",

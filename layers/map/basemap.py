@@ -11,8 +11,6 @@ import xyzservices
 from layers.map.elements import Legend
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-
-
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 
 
@@ -24,11 +22,7 @@ BLANK_TILE = (
 
 
 LEAFLET = "leaflet-1.9.4"
-
-
 SUPERCLUSTER = "supercluster-8.0.1"
-
-
 HELPERS = "pollwatch-2"  # bump when pollwatch.js changes, so browsers fetch the new one
 
 

@@ -7,8 +7,6 @@ import folium
 from layers.map.elements import PointCloud
 
 RISK_STYLE = {"radius": 11, "color": "#ff7f00", "weight": 4, "fillOpacity": 0.0}
-
-
 LEGEND = ("Early warning", (("station at risk (serious incident nearby)", RISK_STYLE),))
 
 
