@@ -134,8 +134,8 @@ def main() -> None:
             stations,
             bases,
             areas,
-            recent,
             window,
+            incidents=recent,
             station_areas=station_areas,
         ),
         args.repeat,
@@ -157,7 +157,7 @@ def main() -> None:
         line(f"what-if radius {km:g} km for all: coverage (nearest unchanged)", f"{what_s:.2f} s")
         full_w, _ = timed(
             lambda w=wider: analyse(
-                model, stations, w, areas, recent, window, station_areas=station_areas
+                model, stations, w, areas, window, incidents=recent, station_areas=station_areas
             ),
             1,
         )
@@ -169,8 +169,8 @@ def main() -> None:
             stations,
             bases,
             areas,
-            recent,
             window,
+            incidents=recent,
             suggest_k=10,
             suggest_radius_m=10_000,
             station_areas=station_areas,

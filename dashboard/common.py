@@ -5,29 +5,24 @@ Streamlit glue only: loading and caching, and showing what the layers reported.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
-import orjson
 import pandas as pd
 import streamlit as st
 
 from layers.analysis.freshness import freshness, picture_key
-from layers.analysis.picture import ROW_WISE, Derived, DerivedCache, derive_key, map_datasets
+from layers.analysis.picture import Derived, DerivedCache
 from layers.core.settings import Settings
-from layers.io.files import write_atomic
 from layers.scene import Scene, SceneLoader
+from layers.views.publish import Publisher, layer_urls
 
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
 PUBLISHED = "data"  # generated map datasets, under dashboard/static (not in git)
 BANNER_NOTE = 220  # characters of a failed feed's reason shown in the banner
-KEEP_PUBLISHED = 6  # newest files kept per dataset name; older versions are removed
 
 
 @st.cache_resource(show_spinner=False)
@@ -62,61 +57,23 @@ def derived_picture(settings: Settings, scene: Scene) -> Derived:
     return _derived_cache(settings).derive(scene)
 
 
-def published_layer(
-    settings: Settings, scene: Scene, derived: dict[str, gpd.GeoDataFrame], layer: str
-) -> dict[str, Any]:
-    """URLs of ``layer``'s map dataset parts (see :func:`published`). A row-wise layer
-    (incidents) comes in chunks, {"chunks": [url, ...]} per part, which the browser joins:
-    a grown feed publishes only its new rows."""
-    if layer not in ROW_WISE:
-        return published(
-            layer,
-            dataset_key(scene, layer),
-            lambda: map_datasets(derived, layer),
-        )
-    chunks = _derived_cache(settings).map_chunks(scene, derived, layer)
-    urls = [
-        published(layer if i == 0 else f"{layer}-new", key, lambda parts=parts: parts)
-        for i, (key, parts) in enumerate(chunks)
-    ]
-    if len(urls) == 1:
-        return urls[0]
-    return {part: {"chunks": [u[part] for u in urls]} for part in urls[0]}
-
-
-def dataset_key(scene: Scene, layer: str, minute: bool = False) -> Hashable:
-    """What a map dataset of ``layer`` is built from; ``minute``: with the minute, for a
-    dataset with columns that age (convoy positions)."""
-    key = derive_key(layer, scene, minute=minute)
-    return ("uncached", time.time()) if key is None else key
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _published(name: str, key: Hashable, _build: Callable[[], dict[str, Any]]) -> dict[str, str]:
-    folder = STATIC_DIR / PUBLISHED
-    urls = {}
-    for part, data in _build().items():
-        payload = orjson.dumps(data)  # a sixth of json.dumps' time on these columns
-        digest = hashlib.sha256(payload).hexdigest()[:16]
-        path = folder / f"{name}-{part}-{digest}.json"
-        if not path.exists():
-            write_atomic(path, payload)
-        old = sorted(
-            folder.glob(f"{name}-{part}-*.json"), key=lambda p: p.stat().st_mtime, reverse=True
-        )
-        for stale in old[KEEP_PUBLISHED:]:
-            stale.unlink(missing_ok=True)
-        urls[part] = f"{STATIC_URL}/{PUBLISHED}/{path.name}"
-    return urls
+@st.cache_resource(show_spinner=False)
+def publisher() -> Publisher:
+    """The app's one publisher of map datasets (dashboard/static/data, served at
+    /app/static/data): shared by every session, so each version is written once."""
+    return Publisher(STATIC_DIR / PUBLISHED, f"{STATIC_URL}/{PUBLISHED}")
 
 
 def published(name: str, key: Hashable, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
-    """URLs of the parts ``build()`` returns, as static JSON files the browser fetches once.
+    """URLs of the parts ``build()`` returns (:meth:`layers.views.publish.Publisher.publish`)."""
+    return publisher().publish(name, key, build)
 
-    Built once per ``key``; each file is named by its content, so unchanged data keeps its
-    URL (and the browser its copy) across feed versions.
-    """
-    return _published(name, key, build)
+
+def published_layer(
+    settings: Settings, scene: Scene, derived: Derived, layer: str
+) -> dict[str, Any]:
+    """URLs of ``layer``'s map dataset parts (:func:`layers.views.publish.layer_urls`)."""
+    return layer_urls(publisher(), _derived_cache(settings), scene, derived, layer)
 
 
 def watch_feeds(settings: Settings, scene: Scene) -> None:

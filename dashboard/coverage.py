@@ -6,8 +6,7 @@ Glue only: the analysis is :mod:`layers.analysis.gaps`, the map layers
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Mapping
 
 import folium
 import geopandas as gpd
@@ -23,13 +22,12 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
-from layers import incidents as incidents_layer
 from layers import patrols
 from layers.analysis import areas as area_rule
 from layers.analysis import figures
-from layers.analysis.gaps import PARTLY, Analysis, analyse, polling_window, what_if
+from layers.analysis.gaps import PARTLY, Analysis, IncidentCounter, analyse, polling_window
 from layers.analysis.placement import Placement
-from layers.core import growth
+from layers.analysis.whatif import WhatIf, parse_points
 from layers.core.settings import Settings
 from layers.geo import coverage
 from layers.map.basemap import base_map
@@ -68,77 +66,34 @@ def _placement(key: Hashable, _model: coverage.CoverageModel, radius_m: float) -
 
 
 @st.cache_resource(show_spinner="Measuring coverage...", max_entries=6)
-def _analysis(
-    key: Hashable, _scene: Scene, _settings: Settings, params: tuple[Any, ...]
-) -> Analysis:
-    radius, by_type, off, added, k, suggest_km = params
-    bases = what_if(
-        _scene["patrols"], radius_m=radius, radius_by_type=dict(by_type), off=off, added=added
-    )
+def _analysis(key: Hashable, _scene: Scene, _settings: Settings, what: WhatIf) -> Analysis:
     window = polling_window(
         _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
     )
     model = _model(version(_scene, "polling_stations"), _scene["polling_stations"])
-    station_areas = _station_areas(version(_scene, "polling_stations", "areas"), _scene)
+    radius = what.suggest_radius_m
     return analyse(
         model,
         _scene["polling_stations"],
-        bases,
+        what.bases(_scene["patrols"]),
         _scene["areas"],
-        None,  # counted apart: see _counted
         window,
-        k,
-        suggest_km * 1000,
-        station_areas,
-        _placement((version(_scene, "polling_stations"), suggest_km), model, suggest_km * 1000)
-        if k
+        suggest_k=what.suggest,
+        suggest_radius_m=radius,
+        station_areas=_station_areas(version(_scene, "polling_stations", "areas"), _scene),
+        placement=_placement((version(_scene, "polling_stations"), radius), model, radius)
+        if what.suggest
         else None,
-    )
+    )  # incidents are counted apart: see _counter
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
-def _counts(key: Hashable) -> dict[str, Any]:
-    """Holds, per analysis and minute, the incidents last counted and the answer."""
-    return {}
+def _counter(key: Hashable, _analysis: Analysis) -> IncidentCounter:
+    """Incidents near the listed stations, per analysis and minute (the window moves)."""
+    return IncidentCounter(_analysis, INCIDENT_HOURS)
 
 
-def counted(key: Hashable, analysis: Analysis, scene: Scene) -> Analysis:
-    """The analysis with the incidents of the last 7 days near each station it lists:
-    counted again each minute (the window moves), and in between only the incidents
-    the feed added (not the whole analysis, nor every incident)."""
-    held = _counts(key)
-    incidents = scene["incidents"]
-    if held.get("incidents") is incidents:
-        return held["answer"]  # type: ignore[no-any-return]
-    added = growth.added_rows(incidents, held["incidents"]) if held else None
-    if added is None:
-        answer = analysis.counting(incidents_layer.in_window(incidents, scene.now, INCIDENT_HOURS))
-    else:
-        new = incidents_layer.in_window(added, scene.now, INCIDENT_HOURS)
-        answer = held["answer"].counting(new, more=True)
-    held["incidents"], held["answer"] = incidents, answer
-    return answer
-
-
-def parse_points(text: str) -> tuple[list[tuple[float, float]], list[str]]:
-    """'lat, lon' per line -> points, and the lines that are not."""
-    points, bad = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            lat, lon = (float(v) for v in line.replace(";", ",").split(","))
-        except ValueError:
-            bad.append(f"line {number}: {line.strip()!r} is not 'lat, lon'")
-            continue
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            bad.append(f"line {number}: {lat}, {lon} is off the globe")
-            continue
-        points.append((lat, lon))
-    return points, bad
-
-
-def what_if_panel(bases: gpd.GeoDataFrame) -> tuple[Any, ...]:
+def what_if_panel(bases: gpd.GeoDataFrame) -> WhatIf:
     side = st.sidebar
     side.header("What if")
     radius = None
@@ -150,7 +105,12 @@ def what_if_panel(bases: gpd.GeoDataFrame) -> tuple[Any, ...]:
         with side.expander("Radius per unit type"):
             for kind in types:
                 km = st.number_input(
-                    f"{kind} (km; 0 = as in the feed)", 0.0, 200.0, 0.0, 0.5, key=f"cov_type_{kind}"
+                    plain(f"{kind} (km; 0 = as in the feed)"),
+                    0.0,
+                    200.0,
+                    0.0,
+                    0.5,
+                    key=f"cov_type_{kind}",
                 )
                 if km > 0:
                     by_type.append((kind, km * 1000))
@@ -162,7 +122,11 @@ def what_if_panel(bases: gpd.GeoDataFrame) -> tuple[Any, ...]:
         )
     )
     off = side.multiselect(
-        "Switch off bases", list(labels), format_func=labels.get, key="cov_off", placeholder="None"
+        "Switch off bases",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="cov_off",
+        placeholder="None",
     )
     side.caption("Proposed bases: one 'lat, lon' per line, or click the map below.")
     typed = side.text_area(
@@ -170,7 +134,7 @@ def what_if_panel(bases: gpd.GeoDataFrame) -> tuple[Any, ...]:
     )
     points, bad = parse_points(typed)
     for message in bad:
-        side.warning(message)
+        side.warning(plain(message))
     points += st.session_state.get("cov_clicked", [])
     new_km = side.slider("Radius of proposed bases (km)", 1.0, 60.0, 10.0, 0.5, key="cov_new_km")
     added = tuple((lat, lon, new_km * 1000) for lat, lon in points)
@@ -179,7 +143,7 @@ def what_if_panel(bases: gpd.GeoDataFrame) -> tuple[Any, ...]:
     suggest_km = side.slider(
         "Radius of suggested bases (km)", 1.0, 60.0, 10.0, 0.5, key="cov_suggest_km"
     )
-    return (radius, tuple(by_type), tuple(off), added, int(k), float(suggest_km))
+    return WhatIf(radius, tuple(by_type), tuple(off), added, int(k), float(suggest_km) * 1000)
 
 
 def show_kpis(stations: pd.DataFrame) -> None:
@@ -202,17 +166,18 @@ def page() -> None:
     show_banner(scene, settings)
     if scene.scenario.label:
         st.warning(plain(scene.scenario.label), icon=":material/science:")
-    params = what_if_panel(scene["patrols"])
+    what = what_if_panel(scene["patrols"])
     window = polling_window(
         settings.polling_date(scene.now), settings.timezone, settings.polling_hours
     )
     # The coverage depends on the stations, bases, areas and polling day; the incidents
     # near each station are counted apart, so a new incident does not redo the rest.
     key = (version(scene, "polling_stations", "patrols", "areas"), window)
-    analysis = counted(
-        (key, params, scene.now.floor("min")), _analysis(key, scene, settings, params), scene
+    minute = scene.now.floor("min")
+    analysis = _counter((key, what, minute), _analysis(key, scene, settings, what)).count(
+        scene["incidents"], scene.now
     )
-    counts_key = (key, params, version(scene, "incidents"), scene.now.floor("min"))
+    counts_key = (key, what, version(scene, "incidents"), minute)
     st.caption(
         f"Polling day {settings.polling_date(scene.now)}: "
         f"{settings.polling_hours[0]:%H:%M}-{settings.polling_hours[1]:%H:%M} "
@@ -251,7 +216,7 @@ def page() -> None:
             height=520,
             on_select="rerun",
             selection_mode="single-row",
-            key=f"cov_table_{hash((params, ranked_by))}",  # a new list: no row picked
+            key=f"cov_table_{hash((what, ranked_by))}",  # a new list: no row picked
         )
         rows = picked.selection.rows if picked is not None else []
         if rows:
@@ -261,7 +226,7 @@ def page() -> None:
         if len(shown) > 2000:
             st.caption(f"The first 2,000 of {len(shown):,}; the downloads hold all.")
     with map_col:
-        show_map(analysis, scene, settings, key, counts_key, params, center, zoom, derived.failures)
+        show_map(analysis, scene, settings, key, counts_key, what, center, zoom, derived.failures)
 
     st.subheader("By area")
     st.dataframe(
@@ -317,10 +282,10 @@ def show_map(
     settings: Settings,
     key: Hashable,
     counts_key: Hashable,
-    params: tuple[Any, ...],
+    what: WhatIf,
     center: list[float] | None,
     zoom: int | None,
-    failures: dict[str, object],
+    failures: Mapping[str, object],
 ) -> None:
     clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
     # The points once per stations version; each what-if sends only their new states.
@@ -333,7 +298,7 @@ def show_map(
     )
     states = published(
         "coverage_states",
-        (key, params),
+        (key, what),
         lambda: dict(
             zip(("main", "details"), coverage_map.station_states(analysis.stations), strict=True)
         ),
@@ -341,7 +306,7 @@ def show_map(
     bases = (
         published(  # the what-if's bases: fetched once per run, not sent each rerun
             "coverage_patrols",
-            (key, params),
+            (key, what),
             lambda: patrols.datasets(patrols.derive(analysis.bases, scene)),
         )
         if "patrols" not in failures
@@ -363,7 +328,7 @@ def show_map(
             states["main"],
             [points["details"], states["details"], counts["details"]],
         ),
-        coverage_map.suggestion_layer(analysis.suggestions, params[5] * 1000),
+        coverage_map.suggestion_layer(analysis.suggestions, what.suggest_radius_m),
     ]
     m = base_map(scene.bounds, settings.tiles, legend=LEGEND)
     out = st_folium(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Hashable
-from typing import Any
 
 import folium
 import pandas as pd
@@ -20,10 +19,10 @@ from streamlit_folium import st_folium
 
 from dashboard.common import (
     current_picture,
-    dataset_key,
     plain,
     published,
     published_layer,
+    publisher,
     show_banner,
     show_problems,
     watch_feeds,
@@ -41,13 +40,15 @@ from layers.analysis.filters import (
     choices,
 )
 from layers.analysis.kpis import kpis
+from layers.analysis.picture import dataset_key
 from layers.analysis.response import arrivals, nearest_patrols
 from layers.analysis.risk import Risk
 from layers.incidents import SEVERITIES
 from layers.map.basemap import base_map
 from layers.registry import REGISTRY
 from layers.views import charts
-from layers.views.overlays import LEGEND, render_at_risk
+from layers.views.overlays import LEGEND as RISK_LEGEND
+from layers.views.overlays import EarlyWarning, RiskOverlay, render_at_risk
 
 LABELS = {
     "areas": "Area",
@@ -58,8 +59,8 @@ LABELS = {
 }
 WINDOW_CHOICES = [*WINDOWS, CUSTOM]
 LEGEND = [
-    *(REGISTRY[name].LEGEND for name in REGISTRY),  # type: ignore[attr-defined]
-    LEGEND,
+    *(layer.LEGEND for layer in REGISTRY.values()),
+    RISK_LEGEND,
 ]
 
 
@@ -79,7 +80,7 @@ def filter_widgets(
     sidebar = st.sidebar
     sidebar.header("Filters")
     if ignored and not state.get("filter_url_checked"):
-        sidebar.warning("Not in the data, so not applied: " + ", ".join(ignored))
+        sidebar.warning(plain("Not in the data, so not applied: " + ", ".join(ignored)))
     state["filter_url_checked"] = True
     chosen = {
         name: tuple(
@@ -106,7 +107,7 @@ def filter_widgets(
             else (now - pd.Timedelta(hours=24), now)
         )
         picked_before = state.get(
-            "filter_range", tuple(t.tz_convert(None).to_pydatetime() for t in default)
+            "filter_range", tuple(pd.Timestamp(t).tz_convert(None).to_pydatetime() for t in default)
         )
         # Clamped on every run: the slider's ends move with the clock.
         state["filter_range"] = tuple(min(max(t, lo), hi) for t in picked_before)
@@ -199,13 +200,13 @@ def show_map(
     )
 
 
-def warning_widgets() -> tuple[str, float, float]:
-    """Early-warning settings: (minimum severity, distance in metres, hours)."""
+def warning_widgets() -> EarlyWarning:
+    """Early-warning settings."""
     with st.sidebar.expander("Early warning"):
         severity = st.selectbox("Incidents of at least", SEVERITIES, index=2, key="warn_sev")
         km = st.slider("within (km)", 1.0, 25.0, 5.0, 0.5, key="warn_km")
         hours = st.slider("in the last (hours)", 1, 72, 24, key="warn_hours")
-    return severity, km * 1000, float(hours)
+    return EarlyWarning(severity, km * 1000, float(hours))
 
 
 TOASTS = 3  # at most this many toasts per refresh; the list holds every alert
@@ -219,7 +220,8 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
     for n, row in enumerate(new.itertuples()):
         if n < TOASTS:
             st.toast(
-                f"New {row.severity} incident: {row.type} ({row.id})", icon=":material/warning:"
+                plain(f"New {row.severity} incident: {row.type} ({row.id})"),
+                icon=":material/warning:",
             )
         log.insert(
             0,
@@ -242,63 +244,9 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _risks(key: Hashable) -> dict[str, Any]:
-    """Holds, for one stations version and early-warning settings, the risk now and the
-    one whose overlay the browser fetched whole (with the key of that file)."""
-    return {}
-
-
-REBASE_STATIONS = 20_000  # changed stations beyond which the overlay is sent whole again
-
-
-def published_risk(
-    stations_key: Hashable,
-    stations: pd.DataFrame,
-    events_key: Hashable,
-    events: pd.DataFrame,
-    now: pd.Timestamp,
-    warning: tuple[str, float, float],
-) -> tuple[Risk, dict[str, Any]]:
-    """Stations at risk now, and the URLs of their map overlay.
-
-    Found once per stations version and settings, then grown with each new incidents
-    version (only new incidents are searched) and moved on each minute (only incidents
-    that entered or left the window). The overlay is published whole now and then; in
-    between, the stations that changed since travel as {"patch": [whole, change]},
-    which the browser lays over the whole."""
-    held = _risks((stations_key, warning))
-    previous = held.get("risk")
-    if previous is None:
-        risk = Risk.find(stations, events, now, *warning)
-    else:
-        risk = previous.grown(events)
-        if risk.now.floor("min") != now.floor("min"):
-            risk = risk.moved(now)
-    held["risk"] = risk
-    base = held.get("base")
-    if risk is previous and "change" in held:  # nothing new since the last rerun
-        change = held["change"]
-    else:
-        change = risk.changes(base) if base is not None and base is not risk else None
-    if base is None or (
-        base is not risk and (change is None or len(change[0]["at"]) > REBASE_STATIONS)  # type: ignore[arg-type]
-    ):
-        base, change = risk, None
-        held["base"], held["base_key"] = base, (stations_key, warning, events_key, now)
-    held["change"] = change
-    whole = published(
-        "at_risk",
-        held["base_key"],
-        lambda: dict(zip(("main", "details"), base.overlay, strict=True)),
-    )
-    if change is None:
-        return risk, whole
-    changed = published(
-        "at_risk-new",
-        (held["base_key"], events_key, now.floor("min")),
-        lambda: dict(zip(("main", "details"), change, strict=True)),
-    )
-    return risk, {part: {"patch": [whole[part], changed[part]]} for part in whole}
+def _risk_overlay(stations_key: Hashable, warning: EarlyWarning) -> RiskOverlay:
+    """Stations at risk, kept per stations version and early-warning settings."""
+    return RiskOverlay(stations_key, warning)
 
 
 RISK_ROWS = 250  # rows of the at-risk table sent with each rerun (1,000 were 120 KB)
@@ -308,12 +256,12 @@ QUICK_CHOICES = 300  # newest serious incidents offered for quick response
 def show_warnings(
     risk: Risk,
     among: pd.DataFrame,
-    warning: tuple[str, float, float],
+    warning: EarlyWarning,
     bases: pd.DataFrame,
     bases_key: Hashable,
     now: pd.Timestamp,
 ) -> None:
-    severity, metres, hours = warning
+    severity, metres, hours = warning.severity, warning.metres, warning.hours
     stations = risk.count(among)
     label = (
         f"Stations at risk: {stations:,} ({severity} or worse within {metres / 1000:g} km, "
@@ -359,7 +307,7 @@ def show_warnings(
             )
         }
         picked = st.selectbox(
-            "Incident", list(labels), format_func=labels.get, key="quick_incident"
+            "Incident", list(labels), format_func=labels.__getitem__, key="quick_incident"
         )
         if len(risk.serious) > len(recent):
             st.caption(
@@ -376,7 +324,7 @@ def _nearest_patrols(
     key: Hashable, _where: object, _bases: pd.DataFrame, _now: pd.Timestamp
 ) -> pd.DataFrame:
     """Nearest patrols to one incident, once per incident, patrols version and minute."""
-    return nearest_patrols(_where, _bases, _now)  # type: ignore[arg-type]
+    return nearest_patrols(_where, _bases, _now)
 
 
 CONVOY_COLUMNS = {
@@ -458,16 +406,16 @@ def page() -> None:
             lambda: {"features": convoy_positions.dataset(picture.frames["convoy_positions"])},
         )
         events = derived["incidents"]
-        risk, urls["at_risk"] = published_risk(
-            dataset_key(scene, "polling_stations"),
+        overlay = _risk_overlay(dataset_key(scene, "polling_stations"), warning)
+        risk, urls["at_risk"] = overlay.update(
             derived["polling_stations"],
             dataset_key(scene, "incidents"),
             events,
             scene.now,
-            warning,
+            publisher(),
         )
         show_map(picture, derived, filters, settings.tiles, scene.bounds, urls)
-        show_arrivals(events, warning[0], scene.now)
+        show_arrivals(events, warning.severity, scene.now)
         show_warnings(
             risk,
             picture.frames["polling_stations"],  # filtered: the risk list too

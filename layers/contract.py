@@ -10,6 +10,7 @@ import geopandas as gpd
 from layers.core.problems import Problem
 from layers.io.raw import RawTable
 from layers.io.spec import FeedSpec, ReadContext
+from layers.map.elements import LegendSection
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -21,6 +22,7 @@ class Layer(Protocol):
     input untouched) and ``render`` (a folium FeatureGroup)."""
 
     SPEC: FeedSpec
+    LEGEND: LegendSection  # how the layer looks on the map, for the legend
 
     def load(self, raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]: ...
 

@@ -227,11 +227,11 @@ def test_a_new_serious_incident_raises_one_toast(
     write_atomic(tmp_path / "incidents.csv", "\n".join([*lines, ",".join(fields)]) + "\n")
     at.run()
     assert not at.exception, at.exception
-    assert [t.value for t in at.toast if "NEW-1" in t.value]
+    assert [t.value for t in at.toast if "NEW-1" in shown(t.value)]
     log = next(e for e in at.expander if e.label.startswith("New-incident alerts"))
     assert log.label.endswith(": 1")
     at.run()
-    assert not [t.value for t in at.toast if "NEW-1" in t.value]  # once per session
+    assert not [t.value for t in at.toast if "NEW-1" in shown(t.value)]  # once per session
 
 
 def test_new_incidents_near_an_uncovered_station_are_counted_on_the_coverage_page(

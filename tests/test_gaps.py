@@ -7,6 +7,7 @@ import itertools
 import math
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +20,7 @@ from layers.analysis.gaps import (
     NO_AREA,
     PARTLY,
     UNKNOWN_LOCATION,
+    IncidentCounter,
     analyse,
     area_table,
     day_state,
@@ -26,9 +28,9 @@ from layers.analysis.gaps import (
     polling_window,
     station_table,
     totals,
-    what_if,
 )
 from layers.analysis.placement import Placement, grid_sites, suggest
+from layers.analysis.whatif import what_if
 from layers.geo import coverage
 
 LON, LAT = 23.0, -4.0  # the middle of DR Congo
@@ -279,7 +281,9 @@ def test_analyse_gives_one_consistent_answer() -> None:
     )
     events = stations_at([east_of(LON, LAT, 203_000), east_of(LON, LAT, 230_000)])
     none = stations.iloc[0:0].assign(name=[])
-    answer = analyse(coverage.CoverageModel(stations), stations, bases, none, events, window)
+    answer = analyse(
+        coverage.CoverageModel(stations), stations, bases, none, window, incidents=events
+    )
     table = answer.stations
     assert table["state"].tolist() == [
         "covered",
@@ -297,7 +301,7 @@ def test_analyse_gives_one_consistent_answer() -> None:
     assert table["incidents_10km"].tolist()[1:3] == [0, 1]
     assert pd.isna(table["incidents_10km"].tolist()[0])
     # Counted apart: the answer without incidents, then the incidents in two parts.
-    bare = analyse(coverage.CoverageModel(stations), stations, bases, none, None, window)
+    bare = analyse(coverage.CoverageModel(stations), stations, bases, none, window)
     assert "incidents_10km" not in bare.stations
     stepwise = bare.counting(events.iloc[:1]).counting(events.iloc[1:], more=True)
     pd.testing.assert_series_equal(
@@ -317,6 +321,45 @@ def test_analyse_gives_one_consistent_answer() -> None:
     placement = Placement.around(model, 5_000.0)
     for _ in range(2):
         picked = analyse(
-            model, stations, bases, none, events, window, 3, 5_000.0, placement=placement
+            model,
+            stations,
+            bases,
+            none,
+            window,
+            incidents=events,
+            suggest_k=3,
+            suggest_radius_m=5_000.0,
+            placement=placement,
         ).suggestions
         assert [(s.voters, s.stations) for s in picked] == [(1_600, 1), (400, 1)]
+
+
+def test_the_incident_counter_grows_with_the_feed_and_equals_a_count_at_once() -> None:
+    from layers.core import growth
+
+    stations = stations_with(
+        [(LON, LAT), east_of(LON, LAT, 200_000)], [100, 400], ["North", "North"]
+    )
+    bases = bases_frame([{"id": "b", "radius_m": 5_000.0, "geometry": shapely.Point(LON, LAT)}])
+    window = polling_window(DAY, "Africa/Lubumbashi")
+    analysis = analyse(
+        coverage.CoverageModel(stations), stations, bases, stations.iloc[0:0], window
+    )
+    now = pd.Timestamp("2026-10-11T12:00Z")
+
+    def events(points: list[tuple[float, float]], hours_ago: list[float]) -> gpd.GeoDataFrame:
+        frame = stations_at(points)
+        frame["time"] = [now - pd.Timedelta(hours=h) for h in hours_ago]
+        return frame
+
+    first = events([east_of(LON, LAT, 203_000), east_of(LON, LAT, 205_000)], [1, 500])
+    counter = IncidentCounter(analysis, 7 * 24)
+    assert counter.count(first, now).stations["incidents_10km"].tolist()[1] == 1  # one too old
+    added = events([east_of(LON, LAT, 201_000)], [0.5])
+    grown = gpd.GeoDataFrame(pd.concat([first, added], ignore_index=True), crs="EPSG:4326")
+    growth.grew(grown, first)
+    at_once = analysis.counting(grown[grown["time"] > now - pd.Timedelta(days=7)])
+    pd.testing.assert_series_equal(
+        counter.count(grown, now).stations["incidents_10km"], at_once.stations["incidents_10km"]
+    )
+    assert counter.count(grown, now) is counter.count(grown, now)  # kept, not recounted

@@ -8,7 +8,7 @@ placement suggestions (greedy maximal covering)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import threading
 from dataclasses import dataclass, replace
 
 import geopandas as gpd
@@ -19,51 +19,14 @@ from scipy.spatial import cKDTree
 
 from layers.analysis import areas as area_rule
 from layers.analysis.placement import Placement, Suggestion
+from layers.core import growth
 from layers.geo import coverage, geodesy
+from layers.incidents import in_window
 
 UNKNOWN_LOCATION = "unknown location"
 PARTLY = "partly covered"
 NO_AREA = area_rule.NO_AREA
 POLLING_HOURS = (dt.time(7, 0), dt.time(18, 0))
-
-
-def what_if(
-    bases: gpd.GeoDataFrame,
-    radius_m: float | None = None,
-    radius_by_type: Mapping[str, float] | None = None,
-    off: Sequence[str] = (),
-    added: Sequence[tuple[float, float, float]] = (),
-) -> gpd.GeoDataFrame:
-    """The bases as they would be: another radius for all (or per ``unit_type``), some
-    switched off (by id), and hypothetical bases added as (lat, lon, radius_m)."""
-    out = bases.copy()
-    if radius_m is not None:
-        out["radius_m"] = float(radius_m)
-    if radius_by_type and "unit_type" in out:
-        for kind, radius in radius_by_type.items():
-            out.loc[out["unit_type"] == kind, "radius_m"] = float(radius)
-    if off:
-        out.loc[out["id"].isin(list(off)), "status"] = "standby"
-    if added:
-        extra = gpd.GeoDataFrame(
-            {
-                "id": [f"new-{i + 1}" for i in range(len(added))],
-                "unit": [f"Proposed base {i + 1}" for i in range(len(added))],
-                "unit_type": "proposed",
-                "radius_m": [float(r) for _, _, r in added],
-                "status": "active",
-                "shift_start": pd.Series(
-                    pd.NaT, index=range(len(added)), dtype="datetime64[ns, UTC]"
-                ),
-                "shift_end": pd.Series(
-                    pd.NaT, index=range(len(added)), dtype="datetime64[ns, UTC]"
-                ),
-            },
-            geometry=[shapely.Point(lon, lat) for lat, lon, _ in added],
-            crs="EPSG:4326",
-        )
-        out = gpd.GeoDataFrame(pd.concat([out, extra], ignore_index=True), crs=bases.crs)
-    return out
 
 
 STATES = ("covered", PARTLY, "uncovered", UNKNOWN_LOCATION)  # in this order: the codes
@@ -305,8 +268,9 @@ def analyse(
     stations: gpd.GeoDataFrame,
     bases: gpd.GeoDataFrame,
     areas: gpd.GeoDataFrame,
-    incidents: gpd.GeoDataFrame | None,
     window: tuple[pd.Timestamp, pd.Timestamp],
+    *,
+    incidents: gpd.GeoDataFrame | None = None,
     suggest_k: int = 0,
     suggest_radius_m: float = 10_000.0,
     station_areas: pd.Series | None = None,
@@ -351,3 +315,34 @@ def analyse(
     sums = _area_sums(table)
     answer = Analysis(table, _with_shares(sums).reset_index(), _national(sums), bases, suggestions)
     return answer if incidents is None else answer.counting(incidents)
+
+
+class IncidentCounter:
+    """Keeps one analysis's incident counts (:meth:`Analysis.counting`) between reruns:
+    counted anew when asked with other incidents, grown with only the added rows when the
+    incidents frame grew since (a new incident does not recount 50,000). Locked: one
+    counter may serve several sessions."""
+
+    def __init__(self, analysis: Analysis, hours: float):
+        self.analysis, self.hours = analysis, hours
+        self._lock = threading.Lock()
+        self._incidents: gpd.GeoDataFrame | None = None
+        self._answer: Analysis | None = None
+
+    def count(self, incidents: gpd.GeoDataFrame, now: pd.Timestamp) -> Analysis:
+        """The analysis with ``incidents_10km`` for the last ``hours`` before ``now`` (the
+        counter is per minute: ``now`` only picks the window)."""
+        with self._lock:
+            if self._incidents is incidents and self._answer is not None:
+                return self._answer
+            added = (
+                growth.added_rows(incidents, self._incidents)
+                if self._incidents is not None and self._answer is not None
+                else None
+            )
+            if added is None or self._answer is None:
+                answer = self.analysis.counting(in_window(incidents, now, self.hours))
+            else:
+                answer = self._answer.counting(in_window(added, now, self.hours), more=True)
+            self._incidents, self._answer = incidents, answer
+            return answer

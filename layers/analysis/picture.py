@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -79,6 +80,14 @@ def derive_picture(scene: Scene) -> Derived:
 
 
 AREA_LAYERS = ("polling_stations", "incidents")
+
+
+def dataset_key(scene: Scene, layer: str, minute: bool = False) -> Hashable:
+    """What a map dataset of ``layer`` is built from (:func:`derive_key`); ``minute``: with
+    the minute, for a dataset with columns that age (convoy positions). A scene put
+    together by hand has no versions: its datasets are built anew each time."""
+    key = derive_key(layer, scene, minute=minute)
+    return ("uncached", time.monotonic_ns()) if key is None else key
 
 
 def derive_key(name: str, scene: Scene, minute: bool = True, own: bool = True) -> Hashable | None:

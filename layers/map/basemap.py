@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import folium
 import xyzservices
 
-from layers.map.elements import Legend
+from layers.map.elements import Legend, LegendSection
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -30,7 +29,7 @@ def base_map(
     bounds: tuple[float, float, float, float] | None,
     tiles: str = "osm",
     assets: str = "/app/static",
-    legend: Sequence[tuple[str, Sequence[tuple[str, dict[str, Any]]]]] = (),
+    legend: Sequence[LegendSection] = (),
 ) -> folium.Map:
     """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
 

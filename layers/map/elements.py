@@ -7,7 +7,7 @@ and it styles features from a small style table instead of one style per feature
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import folium
@@ -200,6 +200,10 @@ def feature_group(
     return group
 
 
+# A legend section: its title and (label, style) rows; styles as the layers draw them.
+LegendSection = tuple[str, Sequence[tuple[str, Mapping[str, Any]]]]
+
+
 class Legend(ScriptElement):
     """A folding legend in the map's lower-left corner (our own labels and colours only)."""
 
@@ -258,7 +262,7 @@ class Legend(ScriptElement):
         """
     )
 
-    def __init__(self, sections: Sequence[tuple[str, Sequence[tuple[str, dict[str, Any]]]]]):
+    def __init__(self, sections: Sequence[LegendSection]):
         super().__init__()
         self._name = "Legend"
         self.sections = [

@@ -13,7 +13,7 @@ import shapely
 
 from layers.analysis.gaps import STATES
 from layers.analysis.placement import Suggestion
-from layers.map.elements import PointCloud, feature_group
+from layers.map.elements import LegendSection, PointCloud, feature_group
 from layers.map.payload import category_index, columnar, split_details
 
 STATES = STATES
@@ -213,7 +213,7 @@ def suggestion_layer(
     return group
 
 
-LEGEND = (
+LEGEND: tuple[LegendSection, ...] = (
     ("Stations (polling hours)", tuple(zip(STATES, STATION_STYLES, strict=True))),
     (
         "% voters covered",

@@ -1,0 +1,52 @@
+"""Map datasets published as content-addressed files, safe across sessions."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+from layers.views.publish import Publisher
+
+
+def test_one_build_per_key_one_file_per_content_and_old_files_removed(tmp_path: Path) -> None:
+    publisher = Publisher(tmp_path, "/app/static/data", keep=2)
+    builds: list[int] = []
+
+    def build(n: int) -> dict[str, object]:
+        builds.append(n)
+        return {"main": {"n": n}, "details": {"n": n, "columns": {}}}
+
+    first = publisher.publish("stations", ("v", 1), lambda: build(1))
+    assert publisher.publish("stations", ("v", 1), lambda: build(99)) == first
+    assert builds == [1]
+    again = publisher.publish("stations", ("v", "same content"), lambda: build(1))
+    assert again == first  # the same content keeps its URL: the browser keeps its copy
+    name = first["main"].rsplit("/", 1)[1]
+    assert first["main"].startswith("/app/static/data/stations-main-")
+    assert json.loads((tmp_path / name).read_text()) == {"n": 1}
+    for n in range(2, 6):
+        publisher.publish("stations", ("v", n), lambda n=n: build(n))
+    assert len(list(tmp_path.glob("stations-main-*.json"))) == 2  # the newest two stay
+
+
+def test_many_sessions_publishing_at_once_agree(tmp_path: Path) -> None:
+    publisher = Publisher(tmp_path, "/data")
+    answers: list[dict[str, str]] = []
+    start = threading.Barrier(8)
+
+    def session() -> None:
+        start.wait()
+        for n in range(20):
+            urls = publisher.publish("incidents", n % 5, lambda n=n: {"main": {"n": n % 5}})
+            if n == 19:
+                answers.append(urls)
+
+    threads = [threading.Thread(target=session) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({a["main"] for a in answers}) == 1
+    for path in tmp_path.glob("incidents-main-*.json"):
+        json.loads(path.read_text())  # whole files only
