@@ -25,7 +25,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from timing import line, national_arguments, national_folder, timed  # noqa: E402
 
-from layers import convoy_positions, convoy_routes, incidents, patrols, polling_stations
+from layers import incidents, polling_stations
+from layers.contract import MapView  # noqa: E402
 from layers.core.settings import Settings  # noqa: E402
 from layers.geo import coverage
 from layers.map.basemap import base_map  # noqa: E402
@@ -67,32 +68,18 @@ def server_side(folder: Path, repeat: int) -> None:
     )
 
     def rerun_map() -> int:
-        picture = apply(derived, Filters(areas=("Province 03",)), scene.now)
-        where = browser_where(Filters(areas=("Province 03",)), picture.time_range)
-        # As the page does: patrols, route lines and convoy positions are files the
-        # browser fetched once per version.
-        routes = convoy_routes.with_convoys(derived["convoy_routes"], derived["convoy_positions"])
-        groups = [
-            REGISTRY["areas"].render(picture.frames["areas"]),
-            patrols.render(
-                picture.frames["patrols"], sources={"points": "/p.json", "discs": "/d.json"}
-            ),
-            convoy_routes.render(routes, source="/r.json"),
-            convoy_positions.render(picture.frames["convoy_positions"], source="/c.json"),
-        ]
-        groups += [
-            polling_stations.render(
-                picture.frames["polling_stations"],
-                source="/s.json",
-                where=where["polling_stations"],
-            ),
-            incidents.render(
-                picture.frames["incidents"], source="/i.json", where=where["incidents"]
-            ),
-        ]
+        filters = Filters(areas=("Province 03",))
+        picture = apply(derived, filters, scene.now)
+        # As the page does: every layer drawn through the registry from its published
+        # files (fetched once per version by the browser), with the browser's filters.
+        sources = {
+            name: {part: f"/{name}-{part}.json" for part in layer.PUBLISH.parts}
+            for name, layer in REGISTRY.items()
+        }
+        view = MapView(derived, picture.frames, sources, browser_where(filters, scene.now))
         m = base_map(scene.bounds, "osm")
-        for g in groups:
-            g.add_to(m)
+        for layer in REGISTRY.values():
+            layer.draw(view).add_to(m)
         return len(m.get_root().render())
 
     build_s, size = timed(rerun_map, repeat)

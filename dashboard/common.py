@@ -6,18 +6,20 @@ Streamlit glue only: loading and caching, and showing what the layers reported.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from layers.analysis.filters import Filters
 from layers.analysis.freshness import freshness, picture_key
 from layers.analysis.picture import Derived, DerivedCache
 from layers.core.settings import Settings
 from layers.scene import Scene, SceneLoader
 from layers.views.publish import Publisher, layer_urls
+from layers.views.publish import published_layers as layers_published
 
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
@@ -67,6 +69,13 @@ def publisher() -> Publisher:
 def published(name: str, key: Hashable, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
     """URLs of the parts ``build()`` returns (:meth:`layers.views.publish.Publisher.publish`)."""
     return publisher().publish(name, key, build)
+
+
+def published_layers(
+    settings: Settings, scene: Scene, derived: Derived, shown: Mapping[str, Any], filters: Filters
+) -> dict[str, Any]:
+    """URLs of every layer's published parts (:func:`layers.views.publish.published_layers`)."""
+    return layers_published(publisher(), _derived_cache(settings), scene, derived, shown, filters)
 
 
 def published_layer(

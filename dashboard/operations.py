@@ -20,21 +20,21 @@ from streamlit_folium import st_folium
 from dashboard.common import (
     current_picture,
     plain,
-    published,
-    published_layer,
+    published_layers,
     publisher,
     show_banner,
     show_problems,
     watch_feeds,
 )
-from layers import convoy_positions, convoy_routes, incidents, patrols, polling_stations
 from layers.analysis import figures
 from layers.analysis.filters import (
+    CHOICES,
     CUSTOM,
-    LIST_PARAMS,
+    FILTERS,
     WINDOWS,
     Filters,
     Picture,
+    Window,
     apply,
     browser_where,
     choices,
@@ -43,6 +43,7 @@ from layers.analysis.kpis import kpis
 from layers.analysis.picture import dataset_key
 from layers.analysis.response import arrivals, nearest_patrols
 from layers.analysis.risk import Risk
+from layers.contract import MapView
 from layers.incidents import SEVERITIES
 from layers.map.basemap import base_map
 from layers.registry import REGISTRY
@@ -50,13 +51,6 @@ from layers.views import charts
 from layers.views.overlays import LEGEND as RISK_LEGEND
 from layers.views.overlays import EarlyWarning, RiskOverlay, render_at_risk
 
-LABELS = {
-    "areas": "Area",
-    "station_statuses": "Station status",
-    "incident_types": "Incident type",
-    "severities": "Severity",
-    "convoy_states": "Convoy status",
-}
 WINDOW_CHOICES = [*WINDOWS, CUSTOM]
 LEGEND = [
     *(layer.LEGEND for layer in REGISTRY.values()),
@@ -71,27 +65,41 @@ def _utc(value: dt.datetime) -> pd.Timestamp:
 def filter_widgets(
     offered: dict[str, list[str]], now: pd.Timestamp, earliest: pd.Timestamp
 ) -> Filters:
-    """Sidebar filters, first filled from the URL; the URL follows every change."""
+    """Sidebar filters, one widget per filter (:data:`layers.analysis.filters.FILTERS`),
+    first filled from the URL; the URL follows every change."""
     from_url, ignored = Filters.from_query(st.query_params.get_all, offered)
     state = st.session_state
-    for name in LIST_PARAMS:
-        state.setdefault(f"filter_{name}", list(getattr(from_url, name)))
+    for f in CHOICES:
+        state.setdefault(f"filter_{f.field}", list(f.chosen(from_url)))
     state.setdefault("filter_window", from_url.window)
     sidebar = st.sidebar
     sidebar.header("Filters")
     if ignored and not state.get("filter_url_checked"):
         sidebar.warning(plain("Not in the data, so not applied: " + ", ".join(ignored)))
     state["filter_url_checked"] = True
-    chosen = {
-        name: tuple(
-            sidebar.multiselect(
-                LABELS[name], offered[name], key=f"filter_{name}", placeholder="All"
-            )
+    chosen: dict[str, object] = {}
+    for one in FILTERS.values():
+        if isinstance(one, Window):
+            chosen.update(window_widgets(one, from_url, now, earliest))
+            continue
+        picked = sidebar.multiselect(
+            one.label, offered[one.name], key=f"filter_{one.field}", placeholder="All"
         )
-        for name in ("areas", "station_statuses")
-    }
+        chosen[one.field] = tuple(picked)
+    filters = Filters(**chosen)  # type: ignore[arg-type]
+    st.query_params.from_dict(filters.to_query())
+    if filters != Filters(start=filters.start, end=filters.end):
+        sidebar.caption("This view's link (the address bar) opens it with these filters.")
+    return filters
+
+
+def window_widgets(
+    f: Window, from_url: Filters, now: pd.Timestamp, earliest: pd.Timestamp
+) -> dict[str, object]:
+    """The time window: a choice of spans, or a custom range on a slider."""
+    sidebar, state = st.sidebar, st.session_state
     window = sidebar.radio(
-        "Incidents in the last",
+        f.label,
         WINDOW_CHOICES,
         key="filter_window",
         format_func=lambda w: "custom range" if w == CUSTOM else w,
@@ -120,17 +128,7 @@ def filter_widgets(
             format="D MMM HH:mm",
         )
         start, end = _utc(picked[0]), _utc(picked[1])
-    for name in ("incident_types", "severities", "convoy_states"):
-        chosen[name] = tuple(
-            sidebar.multiselect(
-                LABELS[name], offered[name], key=f"filter_{name}", placeholder="All"
-            )
-        )
-    filters = Filters(window=window, start=start, end=end, **chosen)
-    st.query_params.from_dict(filters.to_query())
-    if any(getattr(filters, name) for name in LIST_PARAMS) or window != Filters.window:
-        sidebar.caption("This view's link (the address bar) opens it with these filters.")
-    return filters
+    return {"window": window, "start": start, "end": end}
 
 
 def show_kpis(picture: Picture) -> None:
@@ -146,51 +144,20 @@ def show_kpis(picture: Picture) -> None:
     st.caption(figures.definition(f, "now"))
 
 
-def show_map(
-    picture: Picture,
-    derived: dict[str, pd.DataFrame],
-    filters: Filters,
-    settings_tiles: str,
-    scene_bounds: tuple[float, float, float, float] | None,
-    urls: dict[str, dict[str, str]],
-) -> None:
-    assert picture.time_range is not None
-    where = browser_where(filters, picture.time_range)
-    frames = picture.frames
+def show_map(view: MapView, tiles: str, bounds: tuple[float, float, float, float] | None) -> None:
+    """Every layer of the registry drawn from ``view``, and the stations at risk over them."""
+    stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
     groups = [
-        REGISTRY["areas"].render(frames["areas"]),
-        patrols.render(frames["patrols"], sources=urls["patrols"]),
-        # Every route as served (lines fetched once); the convoy filter hides some.
-        convoy_routes.render(
-            convoy_routes.with_convoys(derived["convoy_routes"], derived["convoy_positions"]),
-            source=urls["convoy_routes"]["lines"],
-            shown=frames["convoy_routes"],
-        ),
-        polling_stations.render(
-            frames["polling_stations"],
-            source=urls["polling_stations"]["main"],
-            details=urls["polling_stations"]["details"],
-            where=where["polling_stations"],
-        ),
-        incidents.render(
-            frames["incidents"],
-            source=urls["incidents"]["main"],
-            details=urls["incidents"]["details"],
-            where=where["incidents"],
-        ),
-        convoy_positions.render(
-            frames["convoy_positions"], source=urls["convoy_positions"]["features"]
-        ),
+        *(layer.draw(view) for layer in REGISTRY.values()),
         render_at_risk(
-            urls["polling_stations"]["main"],
-            urls["at_risk"]["main"],
-            [urls["polling_stations"]["details"], urls["at_risk"]["details"]],
-            where["polling_stations"],
+            stations["main"],
+            at_risk["main"],
+            [stations["details"], at_risk["details"]],
+            dict(view.where["polling_stations"]),
         ),
     ]
-    m = base_map(scene_bounds, settings_tiles, legend=LEGEND)
     st_folium(
-        m,
+        base_map(bounds, tiles, legend=LEGEND),
         height=640,
         use_container_width=True,
         returned_objects=[],
@@ -396,15 +363,7 @@ def page() -> None:
             f"{start:%d %b %H:%M} to {end:%d %b %H:%M} UTC."
         )
         show_kpis(picture)
-        urls = {
-            layer: published_layer(settings, scene, derived, layer)
-            for layer in ("polling_stations", "incidents", "patrols", "convoy_routes")
-        }
-        urls["convoy_positions"] = published(  # ages by the minute; a filter keeps some
-            "convoy_positions",
-            (dataset_key(scene, "convoy_positions", minute=True), filters.convoy_states),
-            lambda: {"features": convoy_positions.dataset(picture.frames["convoy_positions"])},
-        )
+        urls = published_layers(settings, scene, derived, picture.frames, filters)
         events = derived["incidents"]
         overlay = _risk_overlay(dataset_key(scene, "polling_stations"), warning)
         risk, urls["at_risk"] = overlay.update(
@@ -414,7 +373,8 @@ def page() -> None:
             scene.now,
             publisher(),
         )
-        show_map(picture, derived, filters, settings.tiles, scene.bounds, urls)
+        view = MapView(derived, picture.frames, urls, browser_where(filters, scene.now))
+        show_map(view, settings.tiles, scene.bounds)
         show_arrivals(events, warning.severity, scene.now)
         show_warnings(
             risk,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
 
+from layers.contract import Derivation, MapView, Publication
 from layers.core.problems import Problem
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
@@ -74,3 +75,18 @@ def render(areas: gpd.GeoDataFrame, name: str = "Areas") -> folium.FeatureGroup:
 
 
 LEGEND = ("Areas", (("area outline", {**STYLES[0], "shape": "square"}),))
+
+
+DERIVE = Derivation()
+FILTERS = {"area": "name"}
+PUBLISH = Publication()  # a few polygons: inline with the map
+
+
+def datasets(areas: gpd.GeoDataFrame) -> dict[str, Any]:
+    """None: the areas travel inline with the map."""
+    return {}
+
+
+def draw(view: MapView) -> folium.FeatureGroup:
+    """The areas the filters keep."""
+    return render(view.shown[SPEC.name])

@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.contract import Derivation, MapView, Publication
 from layers.core.problems import Problem
 from layers.geo import convoys
 from layers.io.raw import RawTable
@@ -175,3 +176,18 @@ LEGEND = (
         ("with an alert (off route, overdue, stale, stopped)", ALERT_STYLE),
     ),
 )
+
+
+DERIVE = Derivation(needs=("convoy_routes",), ages=True)
+FILTERS = {"convoy": "state"}
+PUBLISH = Publication(("features",), shown=True)
+
+
+def datasets(convoys: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The latest positions the filters keep (:func:`dataset`)."""
+    return {"features": dataset(convoys)}
+
+
+def draw(view: MapView) -> folium.FeatureGroup:
+    """The published positions."""
+    return render(view.shown[SPEC.name], source=view.sources.get(SPEC.name, {}).get("features"))

@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.contract import Derivation, MapView, Publication
 from layers.core.problems import Problem
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
@@ -171,3 +172,28 @@ LEGEND = (
         for state, style in zip(STATES, STYLES, strict=True)
     ),
 )
+
+
+DERIVE = Derivation()
+FILTERS: dict[str, str] = {}  # a route is shown with its convoy (see draw)
+PUBLISH = Publication(("lines",))
+
+
+def datasets(routes: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The routes' lines (:func:`dataset`)."""
+    return {"lines": dataset(routes)}
+
+
+def draw(view: MapView) -> folium.FeatureGroup:
+    """Every route as published (the lines are fetched once), styled by its convoy's state;
+    the routes of convoys the filters leave out are hidden (a route whose convoy has not
+    reported yet stays, unless a filter hides convoys)."""
+    routes = view.derived[SPEC.name]
+    every, kept = view.derived["convoy_positions"], view.shown["convoy_positions"]
+    narrowed = len(kept) < len(every)
+    shown = routes[routes["convoy_id"].isin(kept["convoy_id"])] if narrowed else routes
+    return render(
+        with_convoys(routes, every),
+        source=view.sources.get(SPEC.name, {}).get("lines"),
+        shown=shown,
+    )

@@ -10,12 +10,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from layers.contract import Derivation, MapView, Publication
 from layers.core.problems import Level, Problem
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
 from layers.io.spec import POINT_TYPES, FeedSpec, Field, ReadContext
 from layers.map.elements import PointCloud
-from layers.map.payload import category_index, columnar
+from layers.map.payload import category_index, columnar, split_details
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -300,3 +301,27 @@ LEGEND = (
         *((f"{c} (outline)", {"color": CATEGORY_EDGE[c], "weight": 2}) for c in CATEGORIES),
     ),
 )
+
+
+DERIVE = Derivation(needs=("areas",), row_wise=True, areas=True)
+FILTERS = {"area": "area", "type": "type", "severity": "severity", "window": "time"}
+PUBLISH = Publication(("main", "details"))
+
+
+def datasets(incidents: gpd.GeoDataFrame) -> dict[str, Any]:
+    """ "main": what the map draws and filters on (times included); "details": the popup
+    fields, fetched after the first draw."""
+    columns = tuple(c for c in FILTERS.values() if c != "time")
+    main, details = split_details(dataset(incidents, columns=("area",)), columns)
+    return {"main": main, "details": details}
+
+
+def draw(view: MapView) -> folium.FeatureGroup:
+    """The published incidents, filtered in the browser."""
+    sources = view.sources.get(SPEC.name, {})
+    return render(
+        view.shown[SPEC.name],
+        source=sources.get("main"),
+        details=sources.get("details"),
+        where=dict(view.where.get(SPEC.name, {})),
+    )

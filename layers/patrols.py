@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from layers.contract import Derivation, MapView, Publication
 from layers.core.problems import Problem
 from layers.geo import geodesy
 from layers.io.raw import RawTable
@@ -158,3 +159,14 @@ LEGEND = (
     "Patrol coverage",
     (("active base and radius", DISC_STYLES[0]), ("standby (not counted)", DISC_STYLES[1])),
 )
+
+
+DERIVE = Derivation()
+FILTERS: dict[str, str] = {}
+PUBLISH = Publication(("points", "discs"))
+
+
+def draw(view: MapView) -> folium.FeatureGroup:
+    """Every base and its coverage, from the published parts."""
+    sources = view.sources.get(SPEC.name)
+    return render(view.shown[SPEC.name], sources=dict(sources) if sources else None)

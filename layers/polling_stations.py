@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import folium
 import geopandas as gpd
 import numpy as np
 
+from layers.contract import Derivation, MapView, Publication
 from layers.core.problems import Problem
 from layers.geo import coverage
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
 from layers.io.spec import POINT_TYPES, FeedSpec, Field, ReadContext
 from layers.map.elements import PointCloud
-from layers.map.payload import category_index, columnar
+from layers.map.payload import category_index, columnar, split_details
 
 if TYPE_CHECKING:
     from layers.scene import Scene
@@ -173,3 +174,30 @@ LEGEND = (
         ("clusters: colour = share covered", CLUSTER_STYLE),
     ),
 )
+
+
+def _shift(scene: Scene) -> Hashable:
+    return coverage.shift_period(scene["patrols"], scene.now)
+
+
+DERIVE = Derivation(needs=("patrols", "areas"), moment=_shift, areas=True)
+FILTERS = {"area": "area", "status": "status"}
+PUBLISH = Publication(("main", "details"))
+
+
+def datasets(stations: gpd.GeoDataFrame) -> dict[str, Any]:
+    """ "main": what the map draws and filters on; "details": names and popup fields,
+    fetched after the first draw (:func:`layers.map.payload.split_details`)."""
+    main, details = split_details(dataset(stations, columns=("area",)), tuple(FILTERS.values()))
+    return {"main": main, "details": details}
+
+
+def draw(view: MapView) -> folium.FeatureGroup:
+    """The published stations, filtered in the browser."""
+    sources = view.sources.get(SPEC.name, {})
+    return render(
+        view.shown[SPEC.name],
+        source=sources.get("main"),
+        details=sources.get("details"),
+        where=dict(view.where.get(SPEC.name, {})),
+    )

@@ -19,6 +19,7 @@ from layers.core.settings import Settings
 from layers.io.raw import RawTable
 from layers.io.spec import ReadContext, empty_frame
 from layers.io.store import FeedStore, FeedVersion
+from layers.registry import REGISTRY
 
 if TYPE_CHECKING:
     from layers.contract import Layer
@@ -96,8 +97,6 @@ class Scene:
 
     def feed_status(self) -> pd.DataFrame:
         """One row per feed: file, state, rows, problems (errors and warnings; notices apart)."""
-        from layers.registry import REGISTRY
-
         rows = []
         for name, version in self.versions.items():
             spec = REGISTRY[name].SPEC
@@ -142,8 +141,6 @@ class SceneLoader:
     """Loads a feed folder into Scenes, re-reading only the files that changed."""
 
     def __init__(self, settings: Settings, now: pd.Timestamp | None = None):
-        from layers.registry import REGISTRY  # it imports the layers, which use Scene
-
         self.registry: dict[str, Layer] = REGISTRY
         self.settings = settings
         self.scenario = read_scenario(settings.feeds, now)
@@ -168,6 +165,4 @@ class SceneLoader:
 
 def derive_all(scene: Scene) -> dict[str, gpd.GeoDataFrame]:
     """Every registered layer's derived frame for this scene."""
-    from layers.registry import REGISTRY
-
     return {name: layer.derive(scene[name], scene) for name, layer in REGISTRY.items()}

@@ -8,6 +8,9 @@ import folium
 import geopandas as gpd
 import pytest
 
+from layers.analysis.filters import FILTERS, Filters, apply, browser_where, choices
+from layers.analysis.picture import DerivedCache, derive_picture
+from layers.contract import MapView
 from layers.core.settings import Settings
 from layers.io.spec import empty_frame
 from layers.registry import REGISTRY
@@ -68,10 +71,15 @@ def test_derive_is_pure(name: str, scene: Scene) -> None:
     assert len(derived) > 0
 
 
+def view_of(scene: Scene) -> MapView:
+    derived = derive_picture(scene)
+    shown = apply(derived, Filters(), scene.now).frames
+    return MapView(derived, shown, {}, browser_where(Filters(), scene.now))
+
+
 @pytest.mark.parametrize("name", LAYERS)
-def test_render_gives_a_named_feature_group(name: str, scene: Scene) -> None:
-    derived = REGISTRY[name].derive(scene[name], scene)
-    group = REGISTRY[name].render(derived)
+def test_draw_gives_a_named_feature_group(name: str, scene: Scene) -> None:
+    group = REGISTRY[name].draw(view_of(scene))
     assert isinstance(group, folium.FeatureGroup) and group.layer_name
     m = folium.Map()
     group.add_to(m)
@@ -80,12 +88,86 @@ def test_render_gives_a_named_feature_group(name: str, scene: Scene) -> None:
 
 
 @pytest.mark.parametrize("name", LAYERS)
-def test_empty_frame_loads_derives_and_renders(name: str, scene: Scene) -> None:
+def test_declarations_name_real_feeds_filters_columns_and_parts(name: str, scene: Scene) -> None:
+    layer = REGISTRY[name]
+    assert set(layer.DERIVE.needs) <= set(REGISTRY) - {name}
+    derived = derive_picture(scene)[name]
+    for filter_name, column in layer.FILTERS.items():
+        assert filter_name in FILTERS and column in derived, (filter_name, column)
+    parts = layer.datasets(derived)
+    assert tuple(parts) == layer.PUBLISH.parts
+    assert all(isinstance(part, dict) for part in parts.values())
+    assert isinstance(layer.LEGEND[0], str) and layer.LEGEND[1]
+
+
+@pytest.mark.parametrize("name", LAYERS)
+def test_empty_frame_loads_derives_and_draws(name: str, scene: Scene) -> None:
     empty = empty_frame(REGISTRY[name].SPEC)
     empty_scene = Scene({n: empty_frame(REGISTRY[n].SPEC) for n in LAYERS}, now=scene.now)
     derived = REGISTRY[name].derive(empty, empty_scene)
     assert len(derived) == 0
-    assert isinstance(REGISTRY[name].render(derived), folium.FeatureGroup)
+    assert isinstance(REGISTRY[name].draw(view_of(empty_scene)), folium.FeatureGroup)
+
+
+def test_a_new_layer_takes_its_module_and_one_registry_line(
+    tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tests/layer_example/storage_sites.py is a layer no page, no publisher and no script
+    names: registered with one line, it is loaded, derived with areas, filtered, published,
+    drawn and listed on the Feeds page."""
+    from layer_example import storage_sites
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    from layers.views.publish import Publisher, published_layers
+
+    for path in sample_folder.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "storage_sites.csv").write_text(
+        "id,name,admin1,kind,latitude,longitude\n"
+        "W1,Gbarnga store,Bong,warehouse,6.99,-9.47\n"
+        "W2,Voinjama magazine,Lofa,magazine,8.42,-9.75\n"
+    )
+    monkeypatch.setitem(REGISTRY, "storage_sites", storage_sites)  # the one registry line
+    scene = SceneLoader(Settings(tmp_path)).load()
+    derived = derive_picture(scene)
+    assert derived["storage_sites"]["area"].tolist() == ["Bong", "Lofa"]
+    filters = Filters(areas=("Lofa",))
+    shown = apply(derived, filters, scene.now).frames
+    assert shown["storage_sites"]["id"].tolist() == ["W2"]
+    where = browser_where(filters, scene.now)
+    assert where["storage_sites"] == {"columns": {"area": ["Lofa"]}}
+    urls = published_layers(
+        Publisher(tmp_path / "published", "/data"),
+        DerivedCache(),
+        scene,
+        derived,
+        shown,
+        filters,
+    )
+    assert set(urls["storage_sites"]) == {"main", "details"}
+    view = MapView(derived, shown, urls, where)
+    m = folium.Map()
+    storage_sites.draw(view).add_to(m)
+    assert "storage_sites" in m.get_root().render()
+    assert "Lofa" in choices(derived)["area"]
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(tmp_path))
+    for page in ("operations.py", "feeds.py"):
+        at = AppTest.from_file(str(ROOT / "dashboard" / page), default_timeout=90)
+        at.run()
+        assert not at.exception, (page, at.exception)
+    table = at.dataframe[0].value.set_index("feed")
+    assert table.loc["Storage sites", "rows"] == 2
+    for folder in (ROOT / "dashboard", ROOT / "layers"):
+        for path in folder.rglob("*.py"):
+            assert "storage_sites" not in path.read_text(), path
+    assert (
+        "storage"
+        not in (ROOT / "dashboard" / "static")
+        .joinpath(next(p.name for p in (ROOT / "dashboard" / "static").glob("pollwatch-*")))
+        .joinpath("pollwatch.js")
+        .read_text()
+    )
 
 
 # ---------------------------------------------------------------- bad input, for every layer

@@ -1,32 +1,29 @@
-"""What the user chose to see: the filters, their URL form, and the frames they keep."""
+"""What the user chose to see: one object per filter, and the frames the choices keep.
+
+Each filter owns its pandas mask, the rule the browser applies to the published data
+(pollwatch.js ``select``), its URL form and its label, as datasette's filters own their
+SQL and their sentence. Layers say which filters apply to them, and to which of their
+columns (``FILTERS`` in each layer module); :func:`apply` and :func:`browser_where`
+dispatch through the registry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
-from layers import incidents as incidents_layer
 from layers.analysis import areas as area_rule
 from layers.core import growth
+from layers.incidents import SEVERITY_ORDER
+from layers.registry import REGISTRY
 
 WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
 CUSTOM = "custom"
 NO_AREA = area_rule.NO_AREA
-
-
-# Filter field -> URL parameter. Lists repeat the parameter: ?area=Bong&area=Lofa
-LIST_PARAMS = {
-    "areas": "area",
-    "station_statuses": "status",
-    "incident_types": "type",
-    "severities": "severity",
-    "convoy_states": "convoy",
-}
-
-
 WINDOW_PARAMS = {"1 h": "1h", "6 h": "6h", "24 h": "24h", "7 days": "7d", CUSTOM: "custom"}
 
 
@@ -50,47 +47,156 @@ class Filters:
         now = now.floor("s")  # whole seconds, as the browser compares them
         return now - pd.Timedelta(hours=WINDOWS.get(self.window, 24.0)), now
 
+    def of(self, layer: str) -> tuple[tuple[str, object], ...]:
+        """The choices that narrow ``layer`` (a cache key for what is built from it)."""
+        return tuple((name, FILTERS[name].chosen(self)) for name in REGISTRY[layer].FILTERS)
+
     def to_query(self) -> dict[str, str | list[str]]:
-        """URL parameters for a shareable link (defaults left out)."""
-        query: dict[str, str | list[str]] = {
-            param: list(getattr(self, name))
-            for name, param in LIST_PARAMS.items()
-            if getattr(self, name)
-        }
-        if self.window != Filters.window:
-            query["window"] = WINDOW_PARAMS[self.window]
-        if self.window == CUSTOM and self.start is not None and self.end is not None:
-            query["from"] = self.start.strftime("%Y-%m-%dT%H:%MZ")
-            query["to"] = self.end.strftime("%Y-%m-%dT%H:%MZ")
+        """URL parameters for a shareable link (defaults left out). Lists repeat the
+        parameter: ``?area=Bong&area=Lofa``."""
+        query: dict[str, str | list[str]] = {}
+        for f in FILTERS.values():
+            query.update(f.query(self))
         return query
 
     @classmethod
     def from_query(
-        cls, get_all: Callable[[str], list[str]], offered: dict[str, list[str]]
+        cls, get_all: Callable[[str], list[str]], offered: Mapping[str, Sequence[str]]
     ) -> tuple[Filters, list[str]]:
-        """Filters from URL parameters (``get_all(name)`` lists a parameter's values).
-
-        Values the data does not offer are left out and reported, never an error:
-        a shared link may outlive an area or an incident type.
+        """Filters from URL parameters (``get_all(name)`` lists a parameter's values), and
+        what was asked for but not applied. Values the data does not offer are left out
+        and reported, never an error: a shared link may outlive an area or an incident type.
         """
-        ignored: list[str] = []
-        values: dict[str, object] = {}
-        for name, param in LIST_PARAMS.items():
-            asked = get_all(param)
-            values[name] = tuple(v for v in dict.fromkeys(asked) if v in offered.get(name, []))
-            ignored += [f"{param}={v}" for v in asked if v not in offered.get(name, [])]
+        filters, ignored = cls(), []
+        for f in FILTERS.values():
+            filters, skipped = f.read(filters, get_all, offered.get(f.name, ()))
+            ignored += skipped
+        return filters, ignored
+
+    def sentence(self, now: pd.Timestamp) -> str:
+        """The view's filters in words, e.g. 'Area: Bong, Lofa; incidents of the last 24 h'."""
+        parts = [f.words(self, now) for f in FILTERS.values()]
+        return "; ".join(p for p in parts if p) or "everything"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Keeps rows whose column is one of the chosen values (none chosen: every row)."""
+
+    name: str  # URL parameter, and the key layers use in FILTERS
+    label: str
+    field: str  # the Filters attribute holding the choice
+    order: tuple[str, ...] = ()  # offered in this order; otherwise sorted
+
+    def chosen(self, filters: Filters) -> tuple[str, ...]:
+        return tuple(getattr(filters, self.field))
+
+    def mask(
+        self, frame: pd.DataFrame, column: str, filters: Filters, now: pd.Timestamp
+    ) -> np.ndarray | None:
+        wanted = self.chosen(filters)
+        if not wanted or column not in frame:
+            return None
+        return frame[column].isin(wanted).to_numpy(dtype=bool)
+
+    def rule(self, column: str, filters: Filters, now: pd.Timestamp) -> dict[str, object]:
+        wanted = self.chosen(filters)
+        return {"columns": {column: list(wanted)}} if wanted else {}
+
+    def query(self, filters: Filters) -> dict[str, str | list[str]]:
+        wanted = self.chosen(filters)
+        return {self.name: list(wanted)} if wanted else {}
+
+    def read(
+        self, filters: Filters, get_all: Callable[[str], list[str]], offered: Sequence[str]
+    ) -> tuple[Filters, list[str]]:
+        asked = get_all(self.name)
+        kept = tuple(v for v in dict.fromkeys(asked) if v in offered)
+        skipped = [f"{self.name}={v}" for v in asked if v not in offered]
+        return replace(filters, **{self.field: kept}), skipped  # type: ignore[arg-type]
+
+    def words(self, filters: Filters, now: pd.Timestamp) -> str:
+        wanted = self.chosen(filters)
+        return f"{self.label}: {', '.join(wanted)}" if wanted else ""
+
+    def offered(self, derived: Mapping[str, gpd.GeoDataFrame]) -> list[str]:
+        """The values found in every layer this filter applies to."""
+        found: set[str] = set()
+        for layer, module in REGISTRY.items():
+            column = module.FILTERS.get(self.name)
+            if column is not None and layer in derived:
+                found |= _values(derived[layer], layer, column)
+        if self.order:
+            return [v for v in self.order if v in found]
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class Window:
+    """Keeps rows whose time lies in the chosen window (start < time <= end)."""
+
+    name: str = "window"
+    label: str = "Incidents in the last"
+
+    def chosen(self, filters: Filters) -> object:
+        return (filters.window, filters.start, filters.end)
+
+    def mask(
+        self, frame: pd.DataFrame, column: str, filters: Filters, now: pd.Timestamp
+    ) -> np.ndarray | None:
+        start, end = filters.time_range(now)
+        t = frame[column]
+        return ((t > start) & (t <= end)).to_numpy(dtype=bool)
+
+    def rule(self, column: str, filters: Filters, now: pd.Timestamp) -> dict[str, object]:
+        start, end = filters.time_range(now)  # epoch seconds, as the browser compares them
+        return {"time": [int(start.timestamp()), int(end.timestamp())]}
+
+    def query(self, filters: Filters) -> dict[str, str | list[str]]:
+        query: dict[str, str | list[str]] = {}
+        if filters.window != Filters.window:
+            query[self.name] = WINDOW_PARAMS[filters.window]
+        if filters.window == CUSTOM and filters.start is not None and filters.end is not None:
+            query["from"] = filters.start.strftime("%Y-%m-%dT%H:%MZ")
+            query["to"] = filters.end.strftime("%Y-%m-%dT%H:%MZ")
+        return query
+
+    def read(
+        self, filters: Filters, get_all: Callable[[str], list[str]], offered: Sequence[str]
+    ) -> tuple[Filters, list[str]]:
+        skipped = []
         windows = {v: k for k, v in WINDOW_PARAMS.items()}
-        asked_window = (get_all("window") or [WINDOW_PARAMS[cls.window]])[-1]
-        window = windows.get(asked_window, cls.window)
-        if asked_window not in windows:
-            ignored.append(f"window={asked_window}")
+        asked = (get_all(self.name) or [WINDOW_PARAMS[Filters.window]])[-1]
+        window = windows.get(asked, Filters.window)
+        if asked not in windows:
+            skipped.append(f"{self.name}={asked}")
         start = end = None
         if window == CUSTOM:
             start, end = _stamp(get_all("from")), _stamp(get_all("to"))
             if start is None or end is None or start >= end:
-                ignored.append("window=custom without a valid from < to")
-                window, start, end = cls.window, None, None
-        return cls(window=window, start=start, end=end, **values), ignored  # type: ignore[arg-type]
+                skipped.append("window=custom without a valid from < to")
+                window, start, end = Filters.window, None, None
+        return replace(filters, window=window, start=start, end=end), skipped
+
+    def words(self, filters: Filters, now: pd.Timestamp) -> str:
+        start, end = filters.time_range(now)
+        if filters.window == CUSTOM:
+            return f"incidents from {start:%d %b %Y %H:%M} to {end:%d %b %Y %H:%M} UTC"
+        return f"incidents of the last {filters.window}"
+
+
+FILTERS: dict[str, Choice | Window] = {
+    f.name: f
+    for f in (
+        Choice("area", "Area", "areas"),
+        Choice("status", "Station status", "station_statuses"),
+        Window(),
+        Choice("type", "Incident type", "incident_types"),
+        Choice("severity", "Severity", "severities", SEVERITY_ORDER),
+        Choice("convoy", "Convoy status", "convoy_states"),
+    )
+}
+CHOICES = tuple(f for f in FILTERS.values() if isinstance(f, Choice))
 
 
 def _stamp(values: list[str]) -> pd.Timestamp | None:
@@ -106,34 +212,25 @@ def _stamp(values: list[str]) -> pd.Timestamp | None:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def browser_where(
-    filters: Filters, time_range: tuple[pd.Timestamp, pd.Timestamp]
-) -> dict[str, dict[str, object]]:
-    """The station and incident filters as the map applies them in the browser.
+def _values(frame: gpd.GeoDataFrame, layer: str, column: str) -> set[str]:
+    """The distinct values of a derived frame's column, kept per frame (grown with it)."""
+    if not len(frame) or column not in frame:
+        return set()
 
-    Same rules as :func:`apply`: a value list keeps rows whose column is in it; the
-    time range keeps incidents with start < time <= end (epoch seconds).
-    """
+    def of(rows: gpd.GeoDataFrame) -> set[str]:
+        return {str(v) for v in rows[column].dropna().unique()}
 
-    def columns(pairs: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
-        return {column: list(values) for column, values in pairs.items() if values}
+    return growth.kept(
+        frame,
+        f"choices {layer} {column}",
+        lambda: of(frame),
+        lambda known, added: known | of(added),
+    )
 
-    start, end = time_range
-    return {
-        "polling_stations": {
-            "columns": columns({"area": filters.areas, "status": filters.station_statuses})
-        },
-        "incidents": {
-            "columns": columns(
-                {
-                    "area": filters.areas,
-                    "type": filters.incident_types,
-                    "severity": filters.severities,
-                }
-            ),
-            "time": [int(start.timestamp()), int(end.timestamp())],
-        },
-    }
+
+def choices(derived: Mapping[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:
+    """The values a user can pick in each choice filter, as found in the data."""
+    return {f.name: f.offered(derived) for f in CHOICES}
 
 
 @dataclass(frozen=True)
@@ -144,58 +241,31 @@ class Picture:
     time_range: tuple[pd.Timestamp, pd.Timestamp] | None = None
 
 
-def choices(derived: dict[str, gpd.GeoDataFrame]) -> dict[str, list[str]]:
-    """The values a user can filter on, as found in the data."""
-
-    def values(layer: str, column: str) -> set[str]:  # once per derived frame
-        frame = derived[layer]
-        if not len(frame):
-            return set()
-
-        def of(rows: gpd.GeoDataFrame) -> set[str]:
-            return {str(v) for v in rows[column].dropna().unique()}
-
-        return growth.kept(
-            frame,
-            f"choices {layer} {column}",
-            lambda: of(frame),
-            lambda known, added: known | of(added),
-        )
-
-    severities = values("incidents", "severity")
-    return {
-        "areas": sorted(values("polling_stations", "area") | values("incidents", "area")),
-        "station_statuses": sorted(values("polling_stations", "status")),
-        "incident_types": sorted(values("incidents", "type")),
-        "severities": [s for s in (*incidents_layer.SEVERITIES, "unknown") if s in severities],
-        "convoy_states": sorted(values("convoy_positions", "state")),
-    }
-
-
-def _keep(frame: gpd.GeoDataFrame, column: str, wanted: tuple[str, ...]) -> gpd.GeoDataFrame:
-    return frame[frame[column].isin(wanted)] if wanted else frame
-
-
-def apply(derived: dict[str, gpd.GeoDataFrame], filters: Filters, now: pd.Timestamp) -> Picture:
-    """The derived frames narrowed to what ``filters`` asks for."""
+def apply(derived: Mapping[str, gpd.GeoDataFrame], filters: Filters, now: pd.Timestamp) -> Picture:
+    """Every layer's derived frame narrowed by the filters that apply to it."""
     out = dict(derived)
-    stations = _keep(derived["polling_stations"], "area", filters.areas)
-    out["polling_stations"] = _keep(stations, "status", filters.station_statuses)
-    start, end = filters.time_range(now)
-    events = derived["incidents"]
-    events = events[(events["time"] > start) & (events["time"] <= end)]
-    events = _keep(events, "area", filters.areas)
-    events = _keep(events, "type", filters.incident_types)
-    out["incidents"] = _keep(events, "severity", filters.severities)
-    convoys = derived["convoy_positions"]
-    out["convoy_positions"] = (
-        _keep(convoys, "state", filters.convoy_states) if len(convoys) else convoys
-    )
-    if len(out["convoy_positions"]) < len(convoys):
-        shown = set(out["convoy_positions"]["convoy_id"])
-        out["convoy_routes"] = derived["convoy_routes"][
-            derived["convoy_routes"]["convoy_id"].isin(shown)
-        ]
-    if filters.areas and len(derived["areas"]):
-        out["areas"] = derived["areas"][derived["areas"]["name"].isin(filters.areas)]
-    return Picture(out, time_range=(start, end))
+    for layer, module in REGISTRY.items():
+        frame = derived[layer]
+        keep: np.ndarray | None = None
+        for name, column in module.FILTERS.items():
+            mask = FILTERS[name].mask(frame, column, filters, now)
+            if mask is not None:
+                keep = mask if keep is None else keep & mask
+        if keep is not None and not keep.all():
+            out[layer] = frame[keep]
+    return Picture(out, time_range=filters.time_range(now))
+
+
+def browser_where(filters: Filters, now: pd.Timestamp) -> dict[str, dict[str, object]]:
+    """Per layer, the rules the browser applies to its published data: the same as
+    :func:`apply` ({"columns": {column: [values]}, "time": [start, end]})."""
+    where: dict[str, dict[str, object]] = {}
+    for layer, module in REGISTRY.items():
+        columns: dict[str, object] = {}
+        rules: dict[str, object] = {"columns": columns}
+        for name, column in module.FILTERS.items():
+            rule = dict(FILTERS[name].rule(column, filters, now))
+            columns.update(rule.pop("columns", {}))  # type: ignore[call-overload]
+            rules.update(rule)
+        where[layer] = rules
+    return where

@@ -14,6 +14,7 @@ from layers.io.store import FeedVersion
 
 if TYPE_CHECKING:
     pass
+from layers.registry import REGISTRY
 from layers.scene import Scene
 
 
@@ -34,8 +35,6 @@ def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
     (an optional feed); exercise (a scenario whose times move to the present: its
     files do not change, so their age says nothing).
     """
-    from layers.registry import REGISTRY
-
     exercise = scene.scenario.time_shift != pd.Timedelta(0)
     rows = []
     for name, version in scene.versions.items():

@@ -16,53 +16,22 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from layers import convoy_routes as routes_layer
-from layers import incidents as incidents_layer
-from layers import patrols as patrols_layer
-from layers import polling_stations as stations_layer
 from layers.analysis import areas as area_rule
 from layers.core import growth
 from layers.core.problems import Problem
-from layers.geo import coverage
 from layers.io.spec import empty_frame
 from layers.io.store import fault_problem
-from layers.map.payload import joined_columnar, split_details
+from layers.map.payload import joined_columnar
+from layers.registry import REGISTRY
 from layers.scene import Scene
 
 log = logging.getLogger(__name__)
 
 
-# Columns the map filters on in the browser; the rest of a map dataset can come later.
-MAP_FILTER_COLUMNS = {
-    "polling_stations": ("area", "status"),
-    "incidents": ("area", "type", "severity"),
-}
-
-
 def map_datasets(derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, Any]:
-    """The map's dataset of ``layer``, served as files the browser fetches once per version.
-
-    Stations and incidents in two parts: "main" draws and filters, "details" carries names
-    and popup fields (fetched after the first draw). Patrols: "points" and "discs"
-    (:func:`layers.patrols.datasets`). Convoy routes: their "lines"; a rerun sends only
-    their styles (:func:`layers.convoy_routes.render`).
-    """
-    if layer == "patrols":
-        return patrols_layer.datasets(derived["patrols"])
-    if layer == "convoy_routes":
-        return {"lines": routes_layer.dataset(derived["convoy_routes"])}
-    return _parts(_points(derived[layer], layer), layer)
-
-
-def _points(frame: gpd.GeoDataFrame, layer: str) -> dict[str, Any]:
-    """Stations' or incidents' map columns (:func:`layers.map.payload.columnar`)."""
-    module = stations_layer if layer == "polling_stations" else incidents_layer
-    return module.dataset(frame, columns=("area",))
-
-
-def _parts(data: dict[str, Any], layer: str) -> dict[str, Any]:
-    main, details = split_details(data, MAP_FILTER_COLUMNS[layer])
-    return {"main": main, "details": details}
+    """The published parts of ``layer``'s map data, from its derived frame (the layer's
+    ``datasets``): files the browser fetches once per version."""
+    return REGISTRY[layer].datasets(derived[layer])
 
 
 def with_area(
@@ -79,9 +48,6 @@ def derive_picture(scene: Scene) -> Derived:
     return DerivedCache().derive(scene)
 
 
-AREA_LAYERS = ("polling_stations", "incidents")
-
-
 def dataset_key(scene: Scene, layer: str, minute: bool = False) -> Hashable:
     """What a map dataset of ``layer`` is built from (:func:`derive_key`); ``minute``: with
     the minute, for a dataset with columns that age (convoy positions). A scene put
@@ -91,32 +57,23 @@ def dataset_key(scene: Scene, layer: str, minute: bool = False) -> Hashable:
 
 
 def derive_key(name: str, scene: Scene, minute: bool = True, own: bool = True) -> Hashable | None:
-    """What layer ``name``'s derived frame depends on, or None when that cannot be told.
-
-    Stations: their feed, the bases and which bases are on shift now (coverage), the
-    areas. Incidents: their feed and the areas. Convoys: their feeds and the minute
-    (ages, states), unless ``minute`` is False (for what is built from columns that do
-    not age). The rest: their own feed. ``own=False``: everything but the layer's own feed.
+    """What layer ``name``'s derived frame depends on (its :class:`~layers.contract.Derivation`),
+    or None when that cannot be told: the versions of its feed and the feeds it needs, the
+    moment it depends on, and the minute when its columns age (unless ``minute`` is False,
+    for what is built from columns that do not age). ``own=False``: without its own feed.
     """
-    inputs = {
-        "polling_stations": ("polling_stations", "patrols", "areas"),
-        "incidents": ("incidents", "areas"),
-        "convoy_positions": ("convoy_positions", "convoy_routes"),
-    }.get(name, (name,))
-    if not own:
-        inputs = tuple(feed for feed in inputs if feed != name)
+    how = REGISTRY[name].DERIVE
+    inputs = ((name,) if own else ()) + how.needs
     if any(feed not in scene.versions for feed in inputs):
         return None  # a scene put together by hand: no versions to compare
-    versions = tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs)
-    if name == "polling_stations":  # and which bases are on shift
-        return (versions, coverage.shift_period(scene["patrols"], scene.now))
-    if name == "convoy_positions" and minute:
-        return (versions, scene.now.floor("min"))
-    return versions
-
-
-# Layers whose derive is row by row: rows appended to the feed derive on their own.
-ROW_WISE = ("incidents",)
+    key: tuple[Hashable, ...] = (
+        tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs),
+    )
+    if how.moment is not None:
+        key += (how.moment(scene),)
+    if how.ages and minute:
+        key += (scene.now.floor("min"),)
+    return key
 
 
 @dataclass(frozen=True)
@@ -178,8 +135,6 @@ class DerivedCache:
     def derive(self, scene: Scene) -> Derived:
         """Every layer derived. A layer whose derive raises keeps its last good frame
         (an empty one at first) and its feed shows as failed, with the reason."""
-        from layers.registry import REGISTRY
-
         held: dict[str, _Derived] = {}
         with self._lock:
             for name in REGISTRY:
@@ -202,12 +157,10 @@ class DerivedCache:
         self, name: str, key: Hashable | None, scene: Scene, memo: _Derived | None
     ) -> _Derived:
         """Layer ``name`` derived anew; only its appended rows when its feed just grew."""
-        from layers.registry import REGISTRY
-
         context = derive_key(name, scene, own=False)
         added = (
             growth.added_rows(scene[name], memo.source)
-            if name in ROW_WISE and memo is not None and memo.context == context
+            if REGISTRY[name].DERIVE.row_wise and memo is not None and memo.context == context
             else None
         )
         source = scene[name] if added is None else added
@@ -216,7 +169,7 @@ class DerivedCache:
         try:
             frame = REGISTRY[name].derive(source, scene)
             notes: list[Problem] = []
-            if name in AREA_LAYERS:
+            if REGISTRY[name].DERIVE.areas:
                 frame, notes = with_area(frame, scene["areas"], name, file)
         except Exception as err:  # noqa: BLE001 - one layer's fault must not take the page
             log.exception("deriving %s failed", name)
@@ -237,11 +190,9 @@ class DerivedCache:
     def _empty(name: str, scene: Scene) -> gpd.GeoDataFrame:
         """``name``'s derived frame with no rows: what a layer shows before any good one
         (every layer derives an empty frame: the contract test checks it)."""
-        from layers.registry import REGISTRY
-
         layer = REGISTRY[name]
         frame = layer.derive(empty_frame(layer.SPEC), scene)
-        return with_area(frame, scene["areas"], name)[0] if name in AREA_LAYERS else frame
+        return with_area(frame, scene["areas"], name)[0] if layer.DERIVE.areas else frame
 
     def map_chunks(
         self, scene: Scene, derived: dict[str, gpd.GeoDataFrame], layer: str
@@ -252,6 +203,7 @@ class DerivedCache:
         so a new incident sends its rows, not all 50,000 again. Fully rebuilt when the
         feed did not just grow, the areas changed, or more than ``REBASE_ROWS`` rows
         were appended since. The minute does not matter: the map shows no ages."""
+        datasets = REGISTRY[layer].datasets
         source, frame = scene[layer], derived[layer]
         context = derive_key(layer, scene, minute=False, own=False)
         with self._lock:
@@ -262,18 +214,19 @@ class DerivedCache:
             or not growth.extends(source, held.base_source)
             or len(source) - len(held.base_source) > REBASE_ROWS
         ):
-            base = _points(frame, layer)
+            base = datasets(frame)
             held = _Chunks(context, source, ("map", layer, next(_SERIAL)), base, source, None)
         elif source is not held.source:
             start = len(held.source) if growth.extends(source, held.source) else None
             if start is not None and held.tail is not None:
-                tail = joined_columnar(held.tail, _points(frame.iloc[start:], layer))
+                added = datasets(frame.iloc[start:])
+                tail = {part: joined_columnar(held.tail[part], added[part]) for part in added}
             else:
-                tail = _points(frame.iloc[len(held.base_source) :], layer)
+                tail = datasets(frame.iloc[len(held.base_source) :])
             held = replace(held, source=source, tail=tail)
         with self._lock:
             self._chunks[layer] = held
-        chunks = [(held.base_key, _parts(held.base, layer))]
-        if held.tail is not None and held.tail["n"]:
-            chunks.append(((held.base_key, len(held.source)), _parts(held.tail, layer)))
+        chunks = [(held.base_key, held.base)]
+        if held.tail is not None and any(part["n"] for part in held.tail.values()):
+            chunks.append(((held.base_key, len(held.source)), held.tail))
         return chunks

@@ -11,21 +11,22 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from layers.analysis.filters import Filters
 from layers.analysis.picture import (
-    ROW_WISE,
     Derived,
     DerivedCache,
     dataset_key,
     map_datasets,
 )
 from layers.io.files import write_atomic
+from layers.registry import REGISTRY
 from layers.scene import Scene
 
 KEEP_FILES = 6  # newest files kept per dataset name and part; older versions are removed
@@ -78,7 +79,7 @@ def layer_urls(
     """URLs of ``layer``'s map dataset parts. A row-wise layer (incidents) comes in chunks,
     {"chunks": [url, ...]} per part, which the browser joins: a grown feed publishes only
     its new rows (:meth:`layers.analysis.picture.DerivedCache.map_chunks`)."""
-    if layer not in ROW_WISE:
+    if not REGISTRY[layer].DERIVE.row_wise:
         return publisher.publish(
             layer, dataset_key(scene, layer), lambda: map_datasets(derived, layer)
         )
@@ -90,3 +91,27 @@ def layer_urls(
     if len(urls) == 1:
         return urls[0]
     return {part: {"chunks": [u[part] for u in urls]} for part in urls[0]}
+
+
+def published_layers(
+    publisher: Publisher,
+    picture: DerivedCache,
+    scene: Scene,
+    derived: Derived,
+    shown: Mapping[str, Any],
+    filters: Filters,
+) -> dict[str, Any]:
+    """The URLs of every layer's published parts (its ``PUBLISH``), by layer: built from
+    its derived frame once per version, or from the frame the filters keep (``shown``) once
+    per version, filter choice and minute."""
+    urls: dict[str, Any] = {}
+    for name, layer in REGISTRY.items():
+        how = layer.PUBLISH
+        if not how.parts:
+            continue
+        if how.shown:
+            key = (dataset_key(scene, name, minute=True), filters.of(name))
+            urls[name] = publisher.publish(name, key, partial(layer.datasets, shown[name]))
+        else:
+            urls[name] = layer_urls(publisher, picture, scene, derived, name)
+    return urls
