@@ -6,10 +6,11 @@ Streamlit glue only: loading and caching, and showing what the layers reported.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import folium
 import pandas as pd
 import streamlit as st
 
@@ -17,14 +18,24 @@ from layers.analysis.filters import Filters
 from layers.analysis.freshness import freshness, picture_key
 from layers.analysis.picture import Derived, DerivedCache
 from layers.core.settings import Settings
+from layers.map.basemap import base_map, helpers_version
+from layers.map.elements import LegendSection
 from layers.scene import Scene, SceneLoader
 from layers.views.publish import Publisher, layer_urls
 from layers.views.publish import published_layers as layers_published
 
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
+HELPERS_VERSION = helpers_version(STATIC_DIR)  # pollwatch.js by its content
 PUBLISHED = "data"  # generated map datasets, under dashboard/static (not in git)
 BANNER_NOTE = 220  # characters of a failed feed's reason shown in the banner
+
+
+def page_map(
+    bounds: tuple[float, float, float, float] | None, tiles: str, legend: Sequence[LegendSection]
+) -> folium.Map:
+    """The base map of a page: assets served by the app, pollwatch.js by its version."""
+    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION)
 
 
 @st.cache_resource(show_spinner=False)

@@ -16,6 +16,7 @@ from streamlit_folium import st_folium
 
 from dashboard.common import (
     current_picture,
+    page_map,
     plain,
     published,
     show_banner,
@@ -30,7 +31,6 @@ from layers.analysis.placement import Placement
 from layers.analysis.whatif import WhatIf, parse_points
 from layers.core.settings import Settings
 from layers.geo import coverage
-from layers.map.basemap import base_map
 from layers.scene import Scene
 from layers.views import coverage_map, exports
 
@@ -330,7 +330,7 @@ def show_map(
         ),
         coverage_map.suggestion_layer(analysis.suggestions, what.suggest_radius_m),
     ]
-    m = base_map(scene.bounds, settings.tiles, legend=LEGEND)
+    m = page_map(scene.bounds, settings.tiles, LEGEND)
     out = st_folium(
         m,
         height=560,

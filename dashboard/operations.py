@@ -19,6 +19,7 @@ from streamlit_folium import st_folium
 
 from dashboard.common import (
     current_picture,
+    page_map,
     plain,
     published_layers,
     publisher,
@@ -45,7 +46,6 @@ from layers.analysis.response import arrivals, nearest_patrols
 from layers.analysis.risk import Risk
 from layers.contract import MapView
 from layers.incidents import SEVERITIES
-from layers.map.basemap import base_map
 from layers.registry import REGISTRY
 from layers.views import charts
 from layers.views.overlays import LEGEND as RISK_LEGEND
@@ -157,7 +157,7 @@ def show_map(view: MapView, tiles: str, bounds: tuple[float, float, float, float
         ),
     ]
     st_folium(
-        base_map(bounds, tiles, legend=LEGEND),
+        page_map(bounds, tiles, LEGEND),
         height=640,
         use_container_width=True,
         returned_objects=[],

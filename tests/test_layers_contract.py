@@ -13,6 +13,7 @@ from layers.analysis.picture import DerivedCache, derive_picture
 from layers.contract import MapView
 from layers.core.settings import Settings
 from layers.io.spec import empty_frame
+from layers.map.basemap import HELPERS
 from layers.registry import REGISTRY
 from layers.scene import Scene, SceneLoader
 
@@ -161,13 +162,7 @@ def test_a_new_layer_takes_its_module_and_one_registry_line(
     for folder in (ROOT / "dashboard", ROOT / "layers"):
         for path in folder.rglob("*.py"):
             assert "storage_sites" not in path.read_text(), path
-    assert (
-        "storage"
-        not in (ROOT / "dashboard" / "static")
-        .joinpath(next(p.name for p in (ROOT / "dashboard" / "static").glob("pollwatch-*")))
-        .joinpath("pollwatch.js")
-        .read_text()
-    )
+    assert "storage" not in (ROOT / "dashboard" / "static" / HELPERS).read_text()
 
 
 # ---------------------------------------------------------------- bad input, for every layer

@@ -16,7 +16,7 @@ from layers.map.elements import PointCloud, feature_group
 from layers.map.payload import columnar, feature_collection, split_details
 
 STATIC = ROOT / "dashboard" / "static"
-HELPERS_JS = STATIC / HELPERS / "pollwatch.js"
+HELPERS_JS = STATIC / HELPERS
 
 PAYLOAD = '<img src=x onerror="alert(1)"></script><script>alert(2)</script>'
 
@@ -30,9 +30,13 @@ def test_feed_text_never_reaches_the_page_as_html() -> None:
     html = m.get_root().render()
     assert "<img src=x" not in html and "<script>alert" not in html
     assert "\\u003cimg src=x onerror=" in html  # carried as JSON text
-    script = html[html.index("L.geoJSON(null") :]
-    assert "pollwatch.label(" in script and "pollwatch.popupTable(" in script
-    assert "innerHTML" not in script
+    assert "pollwatch.featureLayer(" in html
+    # pollwatch.featureLayer binds tooltips and popups through label() and popupTable(),
+    # which set textContent only.
+    js = HELPERS_JS.read_text()
+    script = js[js.index("pollwatch.featureLayer = ") : js.index("pollwatch.legend = ")]
+    assert "label(props[tooltip])" in script and "popupTable(popup" in script
+    assert "innerHTML" not in js
     assert not re.search(r"bindTooltip\([^)]*\+", script)
 
 
@@ -109,7 +113,9 @@ def test_legend_carries_labels_as_data() -> None:
     m = base_map(None, legend=[("Stations", [("covered <b>", {"fillColor": "#0f0"})])])
     html = m.get_root().render()
     assert "covered \\u003cb\\u003e" in html and "covered <b>" not in html
-    assert "textContent = section[0]" in html and "createTextNode(item[0])" in html
+    assert "pollwatch.legend(" in html
+    js = HELPERS_JS.read_text()  # the labels are set as text there
+    assert "textContent = section[0]" in js and "createTextNode(item[0])" in js
 
 
 def test_columnar_points_encode_repeated_text_once() -> None:

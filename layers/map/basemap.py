@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import folium
 import xyzservices
@@ -22,7 +24,7 @@ BLANK_TILE = (
 
 LEAFLET = "leaflet-1.9.4"
 SUPERCLUSTER = "supercluster-8.0.1"
-HELPERS = "pollwatch-2"  # bump when pollwatch.js changes, so browsers fetch the new one
+HELPERS = "pollwatch/pollwatch.js"  # asked for with ?v=<content hash>: see helpers_version
 
 
 def base_map(
@@ -30,6 +32,7 @@ def base_map(
     tiles: str = "osm",
     assets: str = "/app/static",
     legend: Sequence[LegendSection] = (),
+    helpers_version: str = "",
 ) -> folium.Map:
     """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
 
@@ -38,12 +41,17 @@ def base_map(
     ``assets``: URL prefix where Leaflet, Supercluster and our helpers are served
     (dashboard/static): the map loads nothing from a CDN.
     ``legend``: (section, [(label, style)]) shown in the corner; labels are our own text.
+    ``helpers_version``: the content hash of pollwatch.js (:func:`helpers_version`), so a
+    browser fetches a new version of it and keeps an unchanged one.
     """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
     m.default_js = [
         ("leaflet", f"{assets}/{LEAFLET}/leaflet.js"),
         ("supercluster", f"{assets}/{SUPERCLUSTER}/supercluster.min.js"),
-        ("pollwatch", f"{assets}/{HELPERS}/pollwatch.js"),
+        (
+            "pollwatch",
+            f"{assets}/{HELPERS}?v={helpers_version}" if helpers_version else f"{assets}/{HELPERS}",
+        ),
     ]
     m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
     layers = {
@@ -70,3 +78,8 @@ def base_map(
     if legend:
         Legend(legend).add_to(m)
     return m
+
+
+def helpers_version(static: Path) -> str:
+    """A hash of pollwatch.js under ``static`` (the app's static folder)."""
+    return hashlib.sha256((static / HELPERS).read_bytes()).hexdigest()[:12]

@@ -34,7 +34,10 @@ class ScriptElement(MacroElement):
     """A MacroElement whose template has only a ``script`` macro, rendered once per page.
 
     branca's MacroElement wraps the rendered script in a new Element, which compiles it
-    as a Jinja template again: for a layer with data inline that took 15 ms a rerun.
+    as a Jinja template again: for a layer with data inline that took 15 ms a rerun, and
+    feed text like ``{{ 7*7 }}`` in inline data was evaluated. branca has no public way to
+    add rendered text as it is, so this uses what its own MacroElement.render uses: the
+    template's ``script`` macro, the figure's ``script`` element and ``_children``.
     """
 
     def render(self, **kwargs: Any) -> None:  # type: ignore[override]
@@ -47,7 +50,8 @@ class ScriptElement(MacroElement):
 
 
 class FeatureLayer(ScriptElement):
-    """GeoJSON features styled from ``styles`` by each feature's ``_s`` index.
+    """GeoJSON features styled from ``styles`` by each feature's ``_s`` index
+    (``pollwatch.featureLayer`` in dashboard/static/pollwatch/pollwatch.js).
 
     ``data``: a FeatureCollection, or the URL the browser fetches it from (once: then only
     ``overlay`` travels on a rerun). ``overlay``: {"s": [style index per feature, -1 to
@@ -59,35 +63,7 @@ class FeatureLayer(ScriptElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function () {
-            var styles = {{ this.styles|tojson }};
-            var popup = {{ this.popup|tojson }};
-            var tooltip = {{ this.tooltip|tojson }};
-            return L.geoJSON(null, {
-                filter: function (feature) { return (feature.properties._s || 0) >= 0; },
-                pointToLayer: function (feature, latlng) {
-                    return L.circleMarker(latlng, styles[feature.properties._s || 0]);
-                },
-                style: function (feature) { return styles[feature.properties._s || 0]; },
-                onEachFeature: function (feature, layer) {
-                    var props = feature.properties;
-                    if (tooltip) {
-                        layer.bindTooltip(pollwatch.label(props[tooltip]), {sticky: true});
-                    }
-                    if (popup.length) {
-                        layer.bindPopup(function () {
-                            return pollwatch.popupTable(popup, function (c) { return props[c]; });
-                        }, {maxWidth: 360});
-                    }
-                }
-            });
-        })();
-        pollwatch.features({{ this.name|tojson }}, {{ this.data|tojson }},
-                           {{ this.overlay|tojson }}).then(function (d) {
-            {{ this.get_name() }}.addData(d);
-            pollwatch.drawnFeatures[{{ this.name|tojson }}] =
-                {{ this.get_name() }}.getLayers().length;
-        });
+        var {{ this.get_name() }} = pollwatch.featureLayer({{ this.options|tojson }});
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -104,16 +80,18 @@ class FeatureLayer(ScriptElement):
     ):
         super().__init__()
         self._name = "FeatureLayer"
-        self.name = name
-        self.data = data
-        self.overlay = overlay
-        self.styles = list(styles)
-        self.tooltip = tooltip
-        self.popup = [list(p) for p in popup]
+        self.options = {
+            "name": name,
+            "data": data,
+            "overlay": overlay,
+            "styles": list(styles),
+            "tooltip": tooltip,
+            "popup": [list(p) for p in popup],
+        }
 
 
 class PointCloud(ScriptElement):
-    """Many points drawn by ``pollwatch.pointCloud`` (see dashboard/static/pollwatch-*/).
+    """Many points drawn by ``pollwatch.pointCloud`` (dashboard/static/pollwatch/pollwatch.js).
 
     ``source``: a :func:`columnar` dataset, or the URL the browser fetches it from (then
     only ``where`` travels on a rerun). ``where``: {"columns": {column: [allowed labels]},
@@ -205,59 +183,13 @@ LegendSection = tuple[str, Sequence[tuple[str, Mapping[str, Any]]]]
 
 
 class Legend(ScriptElement):
-    """A folding legend in the map's lower-left corner (our own labels and colours only)."""
+    """A folding legend in the map's lower-left corner (``pollwatch.legend``); our own
+    labels and colours only."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        (function () {
-            var legend = L.control({position: "bottomleft"});
-            legend.onAdd = function () {
-                var box = L.DomUtil.create("details", "pollwatch-legend");
-                box.open = true;
-                box.style.cssText = "background:rgba(255,255,255,0.92);padding:4px 8px;" +
-                    "font:11px/1.3 sans-serif;border-radius:4px;box-shadow:0 0 4px #888;" +
-                    "max-height:45vh;overflow:auto;max-width:210px";
-                var summary = document.createElement("summary");
-                summary.style.cssText = "font-weight:bold;cursor:pointer";
-                summary.textContent = "Legend";
-                box.appendChild(summary);
-                var div = document.createElement("div");
-                box.appendChild(div);
-                L.DomEvent.disableClickPropagation(box);
-                L.DomEvent.disableScrollPropagation(box);
-                var sections = {{ this.sections|tojson }};
-                sections.forEach(function (section) {
-                    var head = document.createElement("div");
-                    head.style.cssText = "font-weight:bold;margin-top:4px";
-                    head.textContent = section[0];
-                    div.appendChild(head);
-                    section[1].forEach(function (item) {
-                        var row = document.createElement("div");
-                        var swatch = document.createElement("span");
-                        var st = item[1];
-                        var clip = {triangle: "polygon(50% 0,100% 100%,0 100%)",
-                                    diamond: "polygon(50% 0,100% 50%,50% 100%,0 50%)"};
-                        swatch.style.cssText = st.shape === "line" ?
-                            "display:inline-block;width:18px;height:0;margin-right:6px;" +
-                            "vertical-align:middle;border-top:" + (st.weight || 1) + "px " +
-                            (st.dashArray ? "dashed " : "solid ") + (st.color || "#333") :
-                            "display:inline-block;width:11px;height:11px;" +
-                            "margin-right:6px;vertical-align:middle;border-radius:" +
-                            (st.shape && st.shape !== "circle" ? "1px" : "50%") +
-                            (clip[st.shape] ? ";clip-path:" + clip[st.shape] : "") +
-                            ";background:" +
-                            (st.fillColor || "transparent") + ";border:" + (st.weight || 1) +
-                            "px " + (st.dashArray ? "dashed " : "solid ") + (st.color || "#333");
-                        row.appendChild(swatch);
-                        row.appendChild(document.createTextNode(item[0]));
-                        div.appendChild(row);
-                    });
-                });
-                return box;
-            };
-            legend.addTo({{ this._parent.get_name() }});
-        })();
+        pollwatch.legend({{ this.sections|tojson }}).addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )

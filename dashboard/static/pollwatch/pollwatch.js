@@ -9,7 +9,13 @@
  *   them with Supercluster and draws only what is in view; points get a tooltip and a
  *   popup built from their properties.
  * - pollwatch.layers[name]: the live layers, with stats() for tests and for people.
+ * - pollwatch.featureLayer(options) and pollwatch.legend(sections): the small GeoJSON
+ *   layers (areas, routes, patrol discs, convoys) and the map's legend.
  * - overlays the user switched off stay off when a rerun re-creates the layer control.
+ *
+ * The payload format (columnar sets, chunks, patches, overlays, details) is written by
+ * layers/map/payload.py; `load`, `joined`, `patched` and `laidOver` below read it.
+ * The page asks for this file with ?v=<hash of its content>, so a new version is fetched.
  */
 (function () {
     "use strict";
@@ -138,6 +144,84 @@
                 return {type: "Feature", geometry: f.geometry, properties: props};
             })};
         });
+    };
+
+    // GeoJSON features styled from `styles` by each feature's `_s` index, with a text-only
+    // tooltip (`tooltip`: a property) and popup (`popup`: [label, property] pairs). `data`:
+    // a FeatureCollection or its URL; `overlay`: see pollwatch.features.
+    pollwatch.featureLayer = function (options) {
+        var styles = options.styles, popup = options.popup || [], tooltip = options.tooltip;
+        var layer = L.geoJSON(null, {
+            filter: function (feature) { return (feature.properties._s || 0) >= 0; },
+            pointToLayer: function (feature, latlng) {
+                return L.circleMarker(latlng, styles[feature.properties._s || 0]);
+            },
+            style: function (feature) { return styles[feature.properties._s || 0]; },
+            onEachFeature: function (feature, item) {
+                var props = feature.properties;
+                if (tooltip) { item.bindTooltip(label(props[tooltip]), {sticky: true}); }
+                if (popup.length) {
+                    item.bindPopup(function () {
+                        return popupTable(popup, function (c) { return props[c]; });
+                    }, {maxWidth: 360});
+                }
+            }
+        });
+        pollwatch.features(options.name, options.data, options.overlay).then(function (d) {
+            layer.addData(d);
+            pollwatch.drawnFeatures[options.name] = layer.getLayers().length;
+        });
+        return layer;
+    };
+
+    // A folding legend in the lower-left corner: [[section, [[label, style], ...]], ...].
+    // Our own labels and colours only, set as text.
+    pollwatch.legend = function (sections) {
+        var legend = L.control({position: "bottomleft"});
+        var clip = {triangle: "polygon(50% 0,100% 100%,0 100%)",
+                    diamond: "polygon(50% 0,100% 50%,50% 100%,0 50%)"};
+        legend.onAdd = function () {
+            var box = L.DomUtil.create("details", "pollwatch-legend");
+            box.open = true;
+            box.style.cssText = "background:rgba(255,255,255,0.92);padding:4px 8px;" +
+                "font:11px/1.3 sans-serif;border-radius:4px;box-shadow:0 0 4px #888;" +
+                "max-height:45vh;overflow:auto;max-width:210px";
+            var summary = document.createElement("summary");
+            summary.style.cssText = "font-weight:bold;cursor:pointer";
+            summary.textContent = "Legend";
+            box.appendChild(summary);
+            var div = document.createElement("div");
+            box.appendChild(div);
+            L.DomEvent.disableClickPropagation(box);
+            L.DomEvent.disableScrollPropagation(box);
+            sections.forEach(function (section) {
+                var head = document.createElement("div");
+                head.style.cssText = "font-weight:bold;margin-top:4px";
+                head.textContent = section[0];
+                div.appendChild(head);
+                section[1].forEach(function (item) {
+                    var row = document.createElement("div");
+                    var swatch = document.createElement("span");
+                    var st = item[1];
+                    swatch.style.cssText = st.shape === "line" ?
+                        "display:inline-block;width:18px;height:0;margin-right:6px;" +
+                        "vertical-align:middle;border-top:" + (st.weight || 1) + "px " +
+                        (st.dashArray ? "dashed " : "solid ") + (st.color || "#333") :
+                        "display:inline-block;width:11px;height:11px;" +
+                        "margin-right:6px;vertical-align:middle;border-radius:" +
+                        (st.shape && st.shape !== "circle" ? "1px" : "50%") +
+                        (clip[st.shape] ? ";clip-path:" + clip[st.shape] : "") +
+                        ";background:" +
+                        (st.fillColor || "transparent") + ";border:" + (st.weight || 1) +
+                        "px " + (st.dashArray ? "dashed " : "solid ") + (st.color || "#333");
+                    row.appendChild(swatch);
+                    row.appendChild(document.createTextNode(item[0]));
+                    div.appendChild(row);
+                });
+            });
+            return box;
+        };
+        return legend;
     };
 
     // A dataset with another run's styles (and columns) over the same points; the
