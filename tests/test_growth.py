@@ -72,3 +72,26 @@ def test_kept_builds_once_per_frame_and_grows_with_appended_rows() -> None:
         f"r{i}" for i in range(4)
     }
     assert builds == [3, 4]
+
+
+def test_kept_values_are_right_when_sessions_ask_at_once() -> None:
+    import threading
+
+    frames = [pd.DataFrame({"v": range(n)}) for n in (10, 20, 30)]
+    wrong: list[tuple[int, int]] = []
+    start = threading.Barrier(6)
+
+    def session(k: int) -> None:
+        start.wait()
+        for i in range(300):
+            frame = frames[(i + k) % 3]
+            got = growth.kept(frame, "test sum", lambda frame=frame: int(frame["v"].sum()))
+            if got != int(frame["v"].sum()):
+                wrong.append((len(frame), got))
+
+    threads = [threading.Thread(target=session, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong

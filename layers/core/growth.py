@@ -8,6 +8,7 @@ per object and dies with it; a value kept with ``grow`` holds its frame (one per
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 V = TypeVar("V")
+_LOCK = threading.RLock()  # the records below are shared by every session of the app
 
 # id(frame) -> (the frame, the frames it extends that are still alive); weak throughout.
 _ANCESTORS: dict[int, tuple[weakref.ref[Any], list[weakref.ref[Any]]]] = {}
@@ -23,13 +25,19 @@ _ANCESTORS: dict[int, tuple[weakref.ref[Any], list[weakref.ref[Any]]]] = {}
 def grew(frame: pd.DataFrame, earlier: pd.DataFrame) -> None:
     """Record that ``frame``'s first ``len(earlier)`` rows are ``earlier``'s rows, equal in
     every column ``earlier`` has, and in the same order."""
-    held = _ANCESTORS.get(id(earlier))
-    older = held[1] if held is not None and held[0]() is earlier else []
-    # Frames that died can never be asked about again: they are left out as we go.
-    line = [weakref.ref(earlier), *(ref for ref in older if ref() is not None)]
-    key = id(frame)
-    _ANCESTORS[key] = (weakref.ref(frame), line)
-    weakref.finalize(frame, _ANCESTORS.pop, key, None)
+    with _LOCK:
+        held = _ANCESTORS.get(id(earlier))
+        older = held[1] if held is not None and held[0]() is earlier else []
+        # Frames that died can never be asked about again: they are left out as we go.
+        line = [weakref.ref(earlier), *(ref for ref in older if ref() is not None)]
+        key = id(frame)
+        _ANCESTORS[key] = (weakref.ref(frame), line)
+    weakref.finalize(frame, _forget, key)
+
+
+def _forget(key: int) -> None:
+    with _LOCK:
+        _ANCESTORS.pop(key, None)
 
 
 def extends(frame: pd.DataFrame, earlier: pd.DataFrame) -> bool:
@@ -37,7 +45,8 @@ def extends(frame: pd.DataFrame, earlier: pd.DataFrame) -> bool:
     recorded by :func:`grew`, through any number of appends."""
     if frame is earlier:
         return True
-    held = _ANCESTORS.get(id(frame))
+    with _LOCK:
+        held = _ANCESTORS.get(id(frame))
     return held is not None and held[0]() is frame and any(ref() is earlier for ref in held[1])
 
 
@@ -65,11 +74,13 @@ def kept(
     ``what`` is held; a new frame replaces it. With ``grow``, a frame grown from the held
     one gets ``grow(held value, its added rows)`` instead of a new build (``grow`` must
     not change the held value: it may still be in use)."""
-    held = _KEPT.get(what)
+    with _LOCK:
+        held = _KEPT.get(what)
     if held is not None and held[0]() is frame:
         return held[1]
     earlier = held[2] if held is not None else None
     added = added_rows(frame, earlier) if grow is not None and earlier is not None else None
     value = build() if added is None or held is None or grow is None else grow(held[1], added)
-    _KEPT[what] = (weakref.ref(frame), value, frame if grow is not None else None)
+    with _LOCK:  # sessions may build at once: each answer is right, the last one is kept
+        _KEPT[what] = (weakref.ref(frame), value, frame if grow is not None else None)
     return value
