@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from layers.contract import Derivation, MapView, Publication
+from layers.core.predicates import located
 from layers.core.problems import Problem
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
@@ -139,13 +140,13 @@ def render(
         index = np.where(alerted, len(STATES) - 1, index)
     else:
         index = np.full(len(routes), STATES.index("en route"))
-    located = (routes.geometry.notna() & ~routes.geometry.is_empty).to_numpy()
+    here = located(routes.geometry)
     if shown is not None:
         index = np.where(routes.index.isin(shown.index), index, -1)
     overlay = {
-        "s": index[located].tolist(),
+        "s": index[here].tolist(),
         "columns": {
-            c: [display_value(v) for v in routes.loc[located, c].tolist()]
+            c: [display_value(v) for v in routes.loc[here, c].tolist()]
             for c in ("state", "alerts")
             if c in routes
         },

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from layers.contract import Derivation, MapView, Publication
+from layers.core.predicates import SEVERITIES
+from layers.core.predicates import in_window as within
 from layers.core.problems import Level, Problem
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
@@ -21,7 +23,6 @@ from layers.map.payload import category_index, columnar, split_details
 if TYPE_CHECKING:
     from layers.scene import Scene
 
-SEVERITIES = ("low", "medium", "high", "critical")
 UCDP_VIOLENCE = {"1": "State-based conflict", "2": "Non-state conflict", "3": "One-sided violence"}
 
 SPEC = FeedSpec(
@@ -252,8 +253,7 @@ def age_hours(incidents: gpd.GeoDataFrame, now: pd.Timestamp) -> pd.Series:
 
 def in_window(incidents: gpd.GeoDataFrame, now: pd.Timestamp, hours: float) -> gpd.GeoDataFrame:
     """Incidents of the last ``hours`` before ``now`` (none from the future)."""
-    t = incidents["time"]
-    return incidents[(t > now - pd.Timedelta(hours=hours)) & (t <= now)]
+    return incidents[within(incidents["time"], now, hours)]
 
 
 def dataset(incidents: gpd.GeoDataFrame, columns: Sequence[str] = ()) -> dict[str, Any]:

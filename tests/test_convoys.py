@@ -127,9 +127,9 @@ def test_routes_take_their_convoys_state_and_alerts(tmp_path: Path) -> None:
     alerted = int(routes_now["alerts"].ne("").sum())
     assert alerted >= 1
     alert_style = convoy_routes.STATES.index("alert")
-    assert layer.overlay["s"].count(alert_style) == alerted  # once per alerted route
-    assert layer.overlay["columns"]["state"] == routes_now["state"].tolist()
-    assert "pollwatch.features(" in html
+    assert layer.options["overlay"]["s"].count(alert_style) == alerted  # once per alerted route
+    assert layer.options["overlay"]["columns"]["state"] == routes_now["state"].tolist()
+    assert "pollwatch.featureLayer(" in html
     # A convoy-state filter hides the other routes; the lines themselves stay the same.
     visible = (routes_now["state"] == "en route").to_numpy()
     (hidden,) = [
@@ -137,9 +137,9 @@ def test_routes_take_their_convoys_state_and_alerts(tmp_path: Path) -> None:
         for c in convoy_routes.render(routes_now, shown=routes_now[visible])._children.values()
         if isinstance(c, FeatureLayer)
     ]
-    assert [s for s, v in zip(hidden.overlay["s"], visible, strict=True) if not v] == [-1] * int(
-        (~visible).sum()
-    )
+    assert [s for s, v in zip(hidden.options["overlay"]["s"], visible, strict=True) if not v] == [
+        -1
+    ] * int((~visible).sum())
 
 
 # ---------------------------------------------------------------- reference implementation

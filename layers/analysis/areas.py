@@ -21,6 +21,7 @@ import re
 import geopandas as gpd
 import pandas as pd
 
+from layers.core.predicates import located
 from layers.core.problems import Level, Problem
 
 NO_AREA = "(no area)"
@@ -46,9 +47,9 @@ def containing(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
     found = pd.Series(pd.NA, index=frame.index, dtype=object)
     if not len(frame) or not len(areas) or not areas.geometry.notna().any():
         return found
-    located = frame.geometry.notna() & ~frame.geometry.is_empty
+    here = located(frame.geometry)
     named = areas[areas.geometry.notna()][["name", "geometry"]]
-    joined = gpd.sjoin(frame.loc[located, ["geometry"]], named, how="left", predicate="within")
+    joined = gpd.sjoin(frame.loc[here, ["geometry"]], named, how="left", predicate="within")
     joined = joined[~joined.index.duplicated(keep="first")]
     found.loc[joined.index] = joined["name"].to_numpy()
     return found

@@ -20,6 +20,7 @@ from scipy.spatial import cKDTree
 from layers.analysis import areas as area_rule
 from layers.analysis.placement import Placement, Suggestion
 from layers.core import growth
+from layers.core.predicates import active, located
 from layers.geo import coverage, geodesy
 from layers.incidents import in_window
 
@@ -164,7 +165,7 @@ def polling_day_share(
 
     ``run``: a coverage run over the same active bases, whose pairs are reused.
     """
-    live = bases[(bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty]
+    live = bases[active(bases)]
     share = pd.Series(pd.NA, index=model.index, dtype="Float64")
     located_share = np.zeros(len(model.lon))
     if len(live):
@@ -226,13 +227,13 @@ def incidents_near(
     """
     geoms = stations.geometry
     out = pd.Series(0, index=geoms.index, dtype="int64")
-    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
-    events = incidents.geometry[incidents.geometry.notna() & ~incidents.geometry.is_empty]
-    if not located.any() or not len(events):
+    here = located(geoms)
+    events = incidents.geometry[located(incidents.geometry)]
+    if not here.any() or not len(events):
         return out
-    pts, ev = geoms.to_numpy()[located], events.to_numpy()
+    pts, ev = geoms.to_numpy()[here], events.to_numpy()
     tree = cKDTree(geodesy.unit_vectors(shapely.get_x(ev), shapely.get_y(ev)))
-    out[located] = geodesy.sphere_counts(shapely.get_x(pts), shapely.get_y(pts), tree, radius_m)
+    out[here] = geodesy.sphere_counts(shapely.get_x(pts), shapely.get_y(pts), tree, radius_m)
     return out
 
 
@@ -285,9 +286,7 @@ def analyse(
     ``station_areas``: :func:`layers.analysis.areas.assign` of these stations, when kept.
     ``placement``: :meth:`Placement.around` the model at ``suggest_radius_m``, when kept.
     """
-    on_duty = bases[
-        (bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty
-    ]
+    on_duty = bases[active(bases)]
     run = model.run(on_duty)
     columns = coverage_columns(run)
     share = polling_day_share(model, bases, window, run)

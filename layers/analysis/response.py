@@ -8,8 +8,8 @@ import pandas as pd
 import shapely
 
 from layers.core import growth
+from layers.core.predicates import at_least
 from layers.geo import coverage
-from layers.incidents import SEVERITIES
 
 
 def nearest_patrols(
@@ -66,9 +66,8 @@ def arrivals(
     news = now_seen - seen
     if not news:
         return incidents.iloc[0:0], seen
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
     fresh = incidents[incidents["id"].isin(news).to_numpy(dtype=bool)]
-    fresh = fresh[(fresh["severity"].map(rank).fillna(-1) >= rank[min_severity]).to_numpy()]
+    fresh = fresh[at_least(fresh["severity"], min_severity)]
     # Ids only come: then every id seen is still in the feed, and the feed's set is it.
     everything = now_seen if len(seen) + len(news) == len(now_seen) else seen | now_seen
     return fresh.sort_values("time"), everything

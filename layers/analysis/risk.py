@@ -12,32 +12,25 @@ import pandas as pd
 import shapely
 
 from layers.core import growth
+from layers.core.predicates import at_least, in_window, located
 from layers.geo import geodesy
-from layers.incidents import SEVERITIES
 
 
 def _serious_mask(
     incidents: gpd.GeoDataFrame, now: pd.Timestamp, min_severity: str, hours: float
 ) -> np.ndarray:
     """Located incidents of at least ``min_severity`` in the ``hours`` before ``now``."""
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    times = incidents["time"]
-    keep = (
-        (incidents["severity"].map(rank).fillna(-1) >= rank[min_severity]).to_numpy(dtype=bool)
-        & (times > now - pd.Timedelta(hours=hours)).to_numpy(dtype=bool)
-        & (times <= now).to_numpy(dtype=bool)
-        & incidents.geometry.notna().to_numpy()
-        & ~incidents.geometry.is_empty.to_numpy()
+    return (
+        at_least(incidents["severity"], min_severity)
+        & in_window(incidents["time"], now, hours)
+        & located(incidents.geometry)
     )
-    return keep
 
 
 def _located(stations: gpd.GeoDataFrame) -> np.ndarray:
     """Row positions of the stations with a location: the rows of their map dataset."""
     geoms = stations.geometry
-    return growth.kept(
-        stations, "located", lambda: np.flatnonzero((geoms.notna() & ~geoms.is_empty).to_numpy())
-    )
+    return growth.kept(stations, "located", lambda: np.flatnonzero(located(geoms)))
 
 
 def _station_index(stations: gpd.GeoDataFrame) -> geodesy.SphereIndex:

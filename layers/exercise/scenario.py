@@ -22,6 +22,7 @@ import shapely
 from shapely.geometry import LineString, MultiPoint, Polygon, box, mapping
 
 from layers.core.manifest import MANIFEST
+from layers.core.predicates import SEVERITIES
 from layers.geo import geodesy
 from layers.io.files import write_atomic
 
@@ -129,7 +130,6 @@ INCIDENT_TYPES = (  # type, share, typical severities
     ("Destruction of electoral material", 0.08, (0.20, 0.50, 0.25, 0.05)),
     ("Road blockade", 0.10, (0.40, 0.45, 0.15, 0.00)),
 )
-SEVERITIES = ("low", "medium", "high", "critical")
 
 
 def national_geography(rng: np.random.Generator) -> Geography:

@@ -17,15 +17,16 @@ import shapely
 from scipy.spatial import cKDTree
 
 from layers.core import growth
+from layers.core.predicates import active, located
 from layers.geo import geodesy
 
 
 def active_bases(bases: gpd.GeoDataFrame, at: pd.Timestamp | None = None) -> gpd.GeoDataFrame:
     """Bases that are active, located, and (when ``at`` is given) on shift at that time."""
-    keep = (bases["status"] == "active") & bases.geometry.notna() & ~bases.geometry.is_empty
+    keep = active(bases)
     if at is not None:
         start, end = bases["shift_start"], bases["shift_end"]
-        keep &= (start.isna() | (start <= at)) & (end.isna() | (end > at))
+        keep &= ((start.isna() | (start <= at)) & (end.isna() | (end > at))).to_numpy(dtype=bool)
     return bases[keep]
 
 
@@ -159,7 +160,7 @@ class CoverageModel:
     def __init__(self, stations: gpd.GeoDataFrame):
         geoms = stations.geometry
         self.index = stations.index
-        self.located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+        self.located = located(geoms)
         pts = geoms[self.located].to_numpy()
         self.points = geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
         self.lon, self.lat, self.vectors = self.points.lon, self.points.lat, self.points.vectors

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from layers.core.predicates import located
+
 PRECISION = 5  # decimals of a degree: about 1 m
 
 
@@ -34,17 +36,17 @@ def columnar(
     on a dataset of the same frame that has them.
     """
     geoms = frame.geometry
-    located = (geoms.notna() & ~geoms.is_empty).to_numpy()
+    here = located(geoms)
     wanted = [c for c in (*properties, time, radius) if c is not None and c in frame]
-    rows = pd.DataFrame({c: frame[c] for c in dict.fromkeys(wanted)}, index=frame.index)[located]
+    rows = pd.DataFrame({c: frame[c] for c in dict.fromkeys(wanted)}, index=frame.index)[here]
     styles = (
         np.zeros(len(frame), dtype=int)
         if style_index is None
         else np.asarray(style_index, dtype=int)
-    )[located]
+    )[here]
     data: dict[str, Any] = {"n": len(rows), "s": styles.tolist(), "columns": {}}
     if coordinates:
-        shapes = geoms[located]
+        shapes = geoms[here]
         points = (
             shapes.representative_point()
             if len(shapes) and not (shapes.geom_type == "Point").all()
@@ -181,10 +183,10 @@ def feature_collection(
     style_index: Sequence[int] | np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Compact FeatureCollection of the located rows: chosen properties, coordinates to 1 m."""
-    located = frame.geometry.notna() & ~frame.geometry.is_empty
-    rows = frame[located]
+    here = located(frame.geometry)
+    rows = frame[here]
     styles = (np.zeros(len(frame), dtype=int) if style_index is None else np.asarray(style_index))[
-        located.to_numpy()
+        here
     ]
     geoms = rows.geometry.to_numpy()
     if len(rows) and (rows.geom_type == "Point").all():

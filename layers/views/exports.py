@@ -13,6 +13,7 @@ import json
 import geopandas as gpd
 import pandas as pd
 
+from layers.core.predicates import located
 from layers.map.payload import display_value
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -49,14 +50,14 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
 
 def geojson(frame: gpd.GeoDataFrame) -> bytes:
     """A FeatureCollection of the located rows, properties as JSON can carry them."""
-    located = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    placed = frame[located(frame.geometry)]
     props = [
         c
-        for c in located.columns
-        if c != located.geometry.name and not isinstance(located[c].dtype, gpd.array.GeometryDtype)
+        for c in placed.columns
+        if c != placed.geometry.name and not isinstance(placed[c].dtype, gpd.array.GeometryDtype)
     ]
     features = []
-    for geom, row in zip(located.geometry, located[props].itertuples(index=False), strict=True):
+    for geom, row in zip(placed.geometry, placed[props].itertuples(index=False), strict=True):
         features.append(
             {
                 "type": "Feature",
