@@ -3,7 +3,8 @@
 Pure functions of frames. A station is covered when it lies within the radius of at
 least one base active at the time asked about (see :mod:`layers.geo.coverage`); here:
 per-station and per-area figures, coverage through polling hours, what-if runs and
-placement suggestions (greedy maximal covering)."""
+placement suggestions (greedy maximal covering).
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""The operations picture: filters over the derived layers, and the headline figures.
+"""Every layer derived, each again only when what it reads changed (its
+:class:`~layers.contract.Derivation`), and the map datasets built from them.
 
-Pure functions of frames: the page passes the user's choices in and shows what
-comes out; nothing here knows about widgets or URLs."""
+A derive that raises keeps the layer's last good frame and marks its feed failed; a feed
+that only grew derives only its new rows. Safe across sessions: one lock per cache.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Early warning and quick response: stations near recent serious incidents, and the
-patrol bases nearest to an incident. Pure functions of frames; distances geodesic."""
+"""Early warning: stations near recent serious incidents, kept between reruns and grown
+with the feed (:class:`Risk`). Pure functions of frames; distances geodesic.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The small questions many parts ask, each answered in one place: is a row located, is a
-base active, is a time in a window, is a severity at least another."""
+base active, is a time in a window, is a severity at least another.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settings read from the environment, and the feed folder's optional scenario manifest."""
+"""Settings read from the environment (``POLLWATCH_*``), with their defaults."""
 
 from __future__ import annotations
 

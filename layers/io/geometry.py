@@ -1,5 +1,6 @@
 """Reading a feed's locations: coordinate columns, WKT, GeoJSON geometries, and their checks
-(empty, not numbers, (0, 0), out of range, swapped, wrong geometry type)."""
+(empty, not numbers, (0, 0), out of range, swapped, wrong geometry type).
+"""
 
 from __future__ import annotations
 

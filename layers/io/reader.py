@@ -1,10 +1,11 @@
-"""Declared feed contracts, and the one routine that turns a raw table into a clean frame.
+"""The one routine that turns a raw table into a clean frame under a layer's declared spec.
 
-Every layer declares its feed as data (:class:`FeedSpec`: fields, their aliases,
-types, allowed values, geometry types). :func:`build_frame` maps the file's
-columns onto those fields, converts and checks every value and coordinate, and
-reports each problem with its row and column. Rows are kept: a bad value becomes
-empty, a bad location becomes an empty geometry; only a repeated id is left out."""
+:func:`build_frame` maps the file's columns onto the spec's fields (:mod:`layers.io.spec`),
+converts and checks every value (:mod:`layers.io.values`) and location
+(:mod:`layers.io.geometry`), and reports each problem with its row and column. Rows are
+kept: a bad value becomes empty, a bad location an empty geometry; only a repeated id is
+left out.
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-"""Feed files: find them, read them whole, parse them into raw tables, keep the last good copy.
+"""The last good copy of each feed: read a feed's file again only when it changed, hold back
+a version that is damaged or cannot be read, and read only the rows appended to a file.
 
 A feed is one file in the feed folder, named after the layer it feeds
-(``incidents.csv``, ``polling_stations.geojson``...). This module knows nothing
-about what the columns mean: it turns bytes into a :class:`RawTable` of text
-values (plus coordinates or shapes for GeoJSON) and reports what it could not read."""
+(``incidents.csv``, ``polling_stations.geojson``...). The store knows nothing about
+what the columns mean: a layer's ``load`` builds the frame (see :class:`FeedStore`).
+"""
 
 from __future__ import annotations
 

@@ -1,9 +1,11 @@
-"""Map building blocks shared by the layers: a compact GeoJSON layer with text-only popups.
+"""Map elements the layers draw with: a compact GeoJSON layer, a layer for many points, the
+legend. Their scripts only call pollwatch.js (dashboard/static/pollwatch/) with options.
 
 folium's own tooltips and popups insert feed text as HTML (an incident description
-``<img src=x onerror=...>`` runs). :class:`FeatureLayer` instead puts every feed
-value into the page with ``textContent``, so feed text can only ever show as text,
-and it styles features from a small style table instead of one style per feature."""
+``<img src=x onerror=...>`` runs). Here every feed value reaches the page through
+``textContent`` in pollwatch.js, so feed text can only ever show as text, and features
+are styled from a small style table instead of one style per feature.
+"""
 
 from __future__ import annotations
 

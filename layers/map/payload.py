@@ -1,7 +1,8 @@
 """The browser payload format: columnar point sets, details, chunks, compact FeatureCollections.
 
 The same format is read by dashboard/static/pollwatch-*/pollwatch.js (see ``load``, ``joined``,
-``patched`` and ``laidOver`` there)."""
+``patched`` and ``laidOver`` there).
+"""
 
 from __future__ import annotations
 
