@@ -7,7 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
-from test_alerts import NOW, incidents, stations
+from test_risk import NOW, incidents, stations
 
 from layers.analysis.risk import Risk
 from layers.core import growth
