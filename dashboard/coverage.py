@@ -42,14 +42,6 @@ RANKINGS = {
 }
 
 
-def version(scene: Scene, *feeds: str) -> Hashable:
-    return tuple(
-        (f, scene.versions[f].signature, scene.versions[f].stale_copy)
-        for f in feeds
-        if f in scene.versions
-    )
-
-
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _model(key: Hashable, _stations: gpd.GeoDataFrame) -> coverage.CoverageModel:
     return coverage.CoverageModel(_stations)
@@ -70,7 +62,7 @@ def _analysis(key: Hashable, _scene: Scene, _settings: Settings, what: WhatIf) -
     window = polling_window(
         _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
     )
-    model = _model(version(_scene, "polling_stations"), _scene["polling_stations"])
+    model = _model(_scene.key("polling_stations"), _scene["polling_stations"])
     radius = what.suggest_radius_m
     return analyse(
         model,
@@ -80,8 +72,8 @@ def _analysis(key: Hashable, _scene: Scene, _settings: Settings, what: WhatIf) -
         window,
         suggest_k=what.suggest,
         suggest_radius_m=radius,
-        station_areas=_station_areas(version(_scene, "polling_stations", "areas"), _scene),
-        placement=_placement((version(_scene, "polling_stations"), radius), model, radius)
+        station_areas=_station_areas(_scene.key("polling_stations", "areas"), _scene),
+        placement=_placement((_scene.key("polling_stations"), radius), model, radius)
         if what.suggest
         else None,
     )  # incidents are counted apart: see _counter
@@ -172,12 +164,12 @@ def page() -> None:
     )
     # The coverage depends on the stations, bases, areas and polling day; the incidents
     # near each station are counted apart, so a new incident does not redo the rest.
-    key = (version(scene, "polling_stations", "patrols", "areas"), window)
+    key = (scene.key("polling_stations", "patrols", "areas"), window)
     minute = scene.now.floor("min")
     analysis = _counter((key, what, minute), _analysis(key, scene, settings, what)).count(
         scene["incidents"], scene.now
     )
-    counts_key = (key, what, version(scene, "incidents"), minute)
+    counts_key = (key, what, scene.key("incidents"), minute)
     st.caption(
         f"Polling day {settings.polling_date(scene.now)}: "
         f"{settings.polling_hours[0]:%H:%M}-{settings.polling_hours[1]:%H:%M} "
@@ -291,7 +283,7 @@ def show_map(
     # The points once per stations version; each what-if sends only their new states.
     points = published(
         "coverage_points",
-        version(scene, "polling_stations", "areas"),
+        scene.key("polling_stations", "areas"),
         lambda: dict(
             zip(("main", "details"), coverage_map.station_points(analysis.stations), strict=True)
         ),

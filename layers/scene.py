@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -39,6 +39,14 @@ class Scene:
 
     def __getitem__(self, feed: str) -> gpd.GeoDataFrame:
         return self.frames[feed]
+
+    def key(self, *feeds: str) -> Hashable | None:
+        """The versions of ``feeds`` as a cache key: what is built from them is built again
+        exactly when one of their files changed or failed. None for a scene put together
+        by hand (no versions to compare)."""
+        if any(feed not in self.versions for feed in feeds):
+            return None
+        return tuple((f, self.versions[f].signature, self.versions[f].stale_copy) for f in feeds)
 
     @property
     def problems(self) -> list[Problem]:

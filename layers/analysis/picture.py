@@ -65,12 +65,10 @@ def derive_key(name: str, scene: Scene, minute: bool = True, own: bool = True) -
     for what is built from columns that do not age). ``own=False``: without its own feed.
     """
     how = REGISTRY[name].DERIVE
-    inputs = ((name,) if own else ()) + how.needs
-    if any(feed not in scene.versions for feed in inputs):
-        return None  # a scene put together by hand: no versions to compare
-    key: tuple[Hashable, ...] = (
-        tuple((scene.versions[f].signature, scene.versions[f].stale_copy) for f in inputs),
-    )
+    versions = scene.key(*((name,) if own else ()), *how.needs)
+    if versions is None:
+        return None
+    key: tuple[Hashable, ...] = (versions,)
     if how.moment is not None:
         key += (how.moment(scene),)
     if how.ages and minute:
