@@ -64,6 +64,17 @@ class MapView:
     where: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
+def published(view: MapView, name: str) -> dict[str, Any]:
+    """What a points layer's ``render`` takes from ``view``: the frame the filters keep,
+    the URLs of its "main" and "details" parts and the browser's filter rules."""
+    sources = view.sources.get(name, {})
+    return {
+        "source": sources.get("main"),
+        "details": sources.get("details"),
+        "where": dict(view.where.get(name, {})),
+    }
+
+
 class Layer(Protocol):
     """A layer module.
 

@@ -10,7 +10,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from layers.contract import Derivation, MapView, Publication
+from layers.contract import Derivation, MapView, Publication, published
 from layers.core.predicates import SEVERITIES
 from layers.core.predicates import in_window as within
 from layers.core.problems import Level, Problem
@@ -318,10 +318,4 @@ def datasets(incidents: gpd.GeoDataFrame) -> dict[str, Any]:
 
 def draw(view: MapView) -> folium.FeatureGroup:
     """The published incidents, filtered in the browser."""
-    sources = view.sources.get(SPEC.name, {})
-    return render(
-        view.shown[SPEC.name],
-        source=sources.get("main"),
-        details=sources.get("details"),
-        where=dict(view.where.get(SPEC.name, {})),
-    )
+    return render(view.shown[SPEC.name], **published(view, SPEC.name))

@@ -9,7 +9,7 @@ import folium
 import geopandas as gpd
 import numpy as np
 
-from layers.contract import Derivation, MapView, Publication
+from layers.contract import Derivation, MapView, Publication, published
 from layers.core.problems import Problem
 from layers.geo import coverage
 from layers.io.raw import RawTable
@@ -194,10 +194,4 @@ def datasets(stations: gpd.GeoDataFrame) -> dict[str, Any]:
 
 def draw(view: MapView) -> folium.FeatureGroup:
     """The published stations, filtered in the browser."""
-    sources = view.sources.get(SPEC.name, {})
-    return render(
-        view.shown[SPEC.name],
-        source=sources.get("main"),
-        details=sources.get("details"),
-        where=dict(view.where.get(SPEC.name, {})),
-    )
+    return render(view.shown[SPEC.name], **published(view, SPEC.name))

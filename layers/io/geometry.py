@@ -6,38 +6,18 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.core import growth
 from layers.core.problems import Level
-from layers.io.raw import LAT_NAMES, LON_NAMES, FeedError, RawTable
-from layers.io.spec import AREA_TYPES, LINE_TYPES, POINT_TYPES, WKT_NAMES, FeedSpec
+from layers.io.raw import LAT_NAMES, LON_NAMES, FeedError
+from layers.io.rows import RowReader
+from layers.io.spec import AREA_TYPES, LINE_TYPES, POINT_TYPES, WKT_NAMES
 
 
-class GeometryReader:
+class GeometryReader(RowReader):
     """The location half of the feed reader (:class:`layers.io.reader._Reader` uses it)."""
-
-    raw: RawTable
-    spec: FeedSpec
-
-    def report(
-        self,
-        index: int | None,
-        column: str | None,
-        message: str,
-        fix: str,
-        level: Level = Level.ERROR,
-        kind: str = "other",
-    ) -> None:
-        raise NotImplementedError
-
-    def source_column(self, names: tuple[str, ...]) -> str | None:
-        raise NotImplementedError
-
-    def read_numbers(self, text: pd.Series, col: str, fix: str, level: Level) -> pd.Series:
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ geometry
 

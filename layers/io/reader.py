@@ -24,7 +24,7 @@ from layers.io.spec import (
     ReadContext,
     _dtype,
 )
-from layers.io.values import _map_distinct, as_text, parse_times, plain_text, to_numbers
+from layers.io.values import _map_distinct, as_text, parse_times, plain_text
 
 
 def build_frame(
@@ -36,35 +36,7 @@ def build_frame(
 
 
 class _Reader(GeometryReader):
-    def __init__(self, raw: RawTable, spec: FeedSpec, ctx: ReadContext):
-        self.raw, self.spec, self.ctx = raw, spec, ctx
-        self.problems: list[Problem] = []
-        self.rows = raw.rows
-
-    def report(
-        self,
-        index: int | None,
-        column: str | None,
-        message: str,
-        fix: str,
-        level: Level = Level.ERROR,
-        kind: str = "other",
-    ) -> None:
-        row = int(self.rows[index]) if index is not None else None
-        self.problems.append(
-            Problem(self.spec.name, self.raw.file, row, column, message, fix, level, kind)
-        )
-
-    def source_column(self, names: tuple[str, ...]) -> str | None:
-        cols = list(self.raw.values.columns)
-        wanted = [normalise_name(n) for n in names]
-        for w in wanted:
-            if w in cols:
-                return w
-        for col, tag in self.raw.hxl.items():
-            if tag in wanted or any(tag.startswith(w + "+") for w in wanted if w.startswith("#")):
-                return col
-        return None
+    """Reads one raw table under one spec: values here, locations in GeometryReader."""
 
     def run(self) -> tuple[gpd.GeoDataFrame, list[Problem]]:
         n = len(self.raw.values)
@@ -133,15 +105,6 @@ class _Reader(GeometryReader):
         if f.kind == "bool":
             return self.booleans(f, col, text)
         return pd.Series(plain_text(text), index=text.index, dtype=object)
-
-    def read_numbers(self, text: pd.Series, col: str, fix: str, level: Level) -> pd.Series:
-        """Numbers of ``text``; each value that is present but not a number is reported."""
-        nums = to_numbers(text)
-        for i in np.flatnonzero((nums.isna() & text.notna()).to_numpy()):
-            self.report(
-                int(i), col, f"{text.iloc[i]!r} is not a number.", fix, level, "not_a_number"
-            )
-        return nums
 
     def numbers(self, f: Field, col: str, text: pd.Series) -> pd.Series:
         unit = f" in {f.unit}" if f.unit else ""
