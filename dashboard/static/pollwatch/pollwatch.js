@@ -287,7 +287,9 @@
     }
 
     // Markers of other shapes on the canvas (square, triangle, diamond), so states read
-    // apart in greyscale too. Hit-testing stays the circle's.
+    // apart in greyscale too. Hit-testing stays the circle's. Leaflet 1.9 has no public
+    // API for a canvas marker of another shape: this adds a drawing routine beside its own
+    // _updateCircle and calls the renderer's _fillStroke, as Leaflet's own shapes do.
     L.Canvas.include({
         _updateShape: function (layer) {
             if (!this._drawing || layer._empty()) { return; }
@@ -497,7 +499,9 @@
 
     // The layer control is re-created with the layers on every rerun. Remember which
     // overlays the user switched off (clicks only) and switch them off again, so a
-    // filter change does not bring back a layer the user hid.
+    // filter change does not bring back a layer the user hid. Leaflet's control has no
+    // public list of its layers nor a public "the user clicked" flag: _layers and
+    // _handlingClick are read, not changed.
     pollwatch.hidden = pollwatch.hidden || {};
     L.Control.Layers.addInitHook(function () {
         var control = this;
