@@ -14,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from layers.analysis.gaps import Analysis, analyse, polling_window, what_if
+from layers.analysis.gaps import Analysis, analyse, polling_window
 from layers.analysis.placement import Placement
+from layers.analysis.whatif import what_if
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

@@ -24,7 +24,6 @@ from dashboard.common import (
     watch_feeds,
 )
 from layers import patrols
-from layers.analysis import areas as area_rule
 from layers.analysis import figures
 from layers.analysis.gaps import PARTLY, Analysis, IncidentCounter, analyse, polling_window
 from layers.analysis.placement import Placement
@@ -47,18 +46,15 @@ def _model(key: Hashable, _stations: gpd.GeoDataFrame) -> coverage.CoverageModel
     return coverage.CoverageModel(_stations)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _station_areas(key: Hashable, _scene: Scene) -> pd.Series:
-    return area_rule.assign(_scene["polling_stations"], _scene["areas"], "polling_stations")[0]
-
-
 @st.cache_resource(show_spinner="Preparing sites for new bases...", max_entries=2)
 def _placement(key: Hashable, _model: coverage.CoverageModel, radius_m: float) -> Placement:
     return Placement.around(_model, radius_m)
 
 
 @st.cache_resource(show_spinner="Measuring coverage...", max_entries=6)
-def _analysis(key: Hashable, _scene: Scene, _settings: Settings, what: WhatIf) -> Analysis:
+def _analysis(
+    key: Hashable, _scene: Scene, _settings: Settings, what: WhatIf, _areas: pd.Series
+) -> Analysis:
     window = polling_window(
         _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
     )
@@ -72,7 +68,7 @@ def _analysis(key: Hashable, _scene: Scene, _settings: Settings, what: WhatIf) -
         window,
         suggest_k=what.suggest,
         suggest_radius_m=radius,
-        station_areas=_station_areas(_scene.key("polling_stations", "areas"), _scene),
+        station_areas=_areas,
         placement=_placement((_scene.key("polling_stations"), radius), model, radius)
         if what.suggest
         else None,
@@ -166,7 +162,9 @@ def page() -> None:
     # near each station are counted apart, so a new incident does not redo the rest.
     key = (scene.key("polling_stations", "patrols", "areas"), window)
     minute = scene.now.floor("min")
-    analysis = _counter((key, what, minute), _analysis(key, scene, settings, what)).count(
+    # The stations' areas are the derived ones (one rule, found once per version).
+    areas = derived.areas_of("polling_stations")
+    analysis = _counter((key, what, minute), _analysis(key, scene, settings, what, areas)).count(
         scene["incidents"], scene.now
     )
     counts_key = (key, what, scene.key("incidents"), minute)

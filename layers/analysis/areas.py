@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from layers.core.predicates import located
@@ -55,37 +56,48 @@ def containing(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
     return found
 
 
+def _folded(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(each row's value, each row's folded key) as arrays; None where the value is missing
+    or folds to nothing. Folded once per distinct value, not per row."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [u if isinstance(u, str) else str(u) for u in uniques]
+    keys = np.array([fold(t) or None for t in texts] + [None], dtype=object)
+    shown = np.array([*texts, None], dtype=object)
+    row_keys = keys[codes]  # code -1 takes the last entry: None
+    row_shown = shown[codes]
+    row_shown[pd.isna(row_keys)] = None
+    return row_shown, row_keys
+
+
 def assign(
     frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, feed: str, file: str | None = None
 ) -> tuple[pd.Series, list[Problem]]:
     """Each row's area by the rule above, and a warning per row whose own area and the
     polygon it lies in disagree (rows numbered by ``source_row``)."""
-    own = (
-        frame[OWN].astype(object).where(frame[OWN].notna())
-        if OWN in frame
-        else pd.Series(pd.NA, index=frame.index, dtype=object)
+    own_values = frame[OWN] if OWN in frame else pd.Series(None, index=frame.index, dtype=object)
+    own, own_key = _folded(own_values)
+    inside, inside_key = _folded(containing(frame, areas))
+    has_own = own_key != None  # noqa: E711 - elementwise over an object array
+    spelled = _spellings(
+        pd.Series(own[has_own], dtype=object), areas["name"] if "name" in areas else pd.Series()
     )
-    own = own.where(own.map(lambda v: bool(fold(v)) if isinstance(v, str) else False))
-    inside = containing(frame, areas)
-    spelled = _spellings(own.dropna(), areas["name"] if "name" in areas else pd.Series())
-    own_key = own.map(fold, na_action="ignore")
-    inside_key = inside.map(fold, na_action="ignore")
-    area = own_key.map(spelled).where(own.notna(), inside)
-    problems = []
-    differ = own.notna() & inside.notna() & (own_key != inside_key)
-    rows = frame["source_row"] if "source_row" in frame else pd.Series(frame.index + 1)
-    for i in differ[differ].index:
-        problems.append(
-            Problem(
-                feed,
-                file,
-                int(rows.loc[i]),
-                OWN,
-                f"the row's area is {own.loc[i]!r} but its location lies in the area "
-                f"{inside.loc[i]!r}; it is counted under {spelled[own_key.loc[i]]!r}.",
-                "Check the row's coordinates; if they are right, correct its admin1.",
-                Level.WARNING,
-                "area_mismatch",
-            )
+    named = np.array([spelled.get(k) if k is not None else None for k in own_key], dtype=object)
+    area = np.where(has_own, named, inside)
+    differ = np.flatnonzero(has_own & (inside_key != None) & (own_key != inside_key))  # noqa: E711
+    rows = frame["source_row"].to_numpy() if "source_row" in frame else np.arange(1, len(frame) + 1)
+    problems = [
+        Problem(
+            feed,
+            file,
+            int(rows[i]),
+            OWN,
+            f"the row's area is {own[i]!r} but its location lies in the area "
+            f"{inside[i]!r}; it is counted under {named[i]!r}.",
+            "Check the row's coordinates; if they are right, correct its admin1.",
+            Level.WARNING,
+            "area_mismatch",
         )
-    return area.fillna(NO_AREA).astype(object), problems
+        for i in differ
+    ]
+    out = pd.Series(area, index=frame.index, dtype=object)
+    return out.where(out.notna(), NO_AREA), problems

@@ -101,6 +101,14 @@ class Derived(dict[str, gpd.GeoDataFrame]):
         self.failures = failures
         self.scene = scene.derived(failures, notes) if failures or notes else scene
 
+    def areas_of(self, feed: str) -> pd.Series:
+        """The area of each row of the scene's ``feed`` frame: the derived column when the
+        derived frame holds those rows (unless its derive failed), else found anew."""
+        frame, source = self[feed], self.scene[feed]
+        if "area" in frame and len(frame) == len(source) and frame.index.equals(source.index):
+            return frame["area"]
+        return area_rule.assign(source, self.scene["areas"], feed)[0]
+
 
 REBASE_ROWS = 5_000  # rows appended since a map dataset's full build before it is rebuilt
 _SERIAL = itertools.count()  # names each full build of a map dataset
