@@ -20,6 +20,7 @@ import pandas as pd
 
 from layers.analysis import areas as area_rule
 from layers.core import growth
+from layers.core.memo import Memo
 from layers.core.problems import Problem
 from layers.io.spec import empty_frame
 from layers.io.store import fault_problem
@@ -135,8 +136,10 @@ class DerivedCache:
     """
 
     def __init__(self) -> None:
-        self._memo: dict[str, _Derived] = {}
-        self._chunks: dict[str, _Chunks] = {}
+        # Per layer, its last derived frame and its map dataset's chunks; one derive at a
+        # time (sessions asking at once would each compute the same frames).
+        self._memo: Memo[_Derived] = Memo(64)
+        self._chunks: Memo[_Chunks] = Memo(64)
         self._lock = threading.Lock()
         self.keys: dict[str, Hashable | None] = {}
 
@@ -148,11 +151,11 @@ class DerivedCache:
             for name in REGISTRY:
                 key = derive_key(name, scene)
                 self.keys[name] = key
-                memo = self._memo.get(name)
+                memo = self._memo.peek(name)
                 if key is None or memo is None or memo.key != key:
                     memo = self._derive(name, key, scene, memo)
                     if key is not None:
-                        self._memo[name] = memo
+                        self._memo.put(name, memo)
                 held[name] = memo
         return Derived(
             {name: d.frame for name, d in held.items()},
@@ -214,8 +217,7 @@ class DerivedCache:
         datasets = REGISTRY[layer].datasets
         source, frame = scene[layer], derived[layer]
         context = derive_key(layer, scene, minute=False, own=False)
-        with self._lock:
-            held = self._chunks.get(layer)
+        held = self._chunks.peek(layer)
         if (
             held is None
             or held.context != context
@@ -232,8 +234,7 @@ class DerivedCache:
             else:
                 tail = datasets(frame.iloc[len(held.base_source) :])
             held = replace(held, source=source, tail=tail)
-        with self._lock:
-            self._chunks[layer] = held
+        self._chunks.put(layer, held)
         chunks = [(held.base_key, held.base)]
         if held.tail is not None and any(part["n"] for part in held.tail.values()):
             chunks.append(((held.base_key, len(held.source)), held.tail))

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from layers.core.memo import Memo
+
 V = TypeVar("V")
 _LOCK = threading.RLock()  # the records below are shared by every session of the app
 
@@ -60,7 +62,7 @@ def added_rows(frame: pd.DataFrame, earlier: pd.DataFrame) -> pd.DataFrame | Non
 
 # what -> (the frame, the value built from it, the frame again when it may grow: held, so
 # that its successor can be told to extend it).
-_KEPT: dict[str, tuple[weakref.ref[Any], Any, Any]] = {}
+_KEPT: Memo[tuple[weakref.ref[Any], Any, Any]] = Memo(256)
 
 
 def kept(
@@ -74,13 +76,12 @@ def kept(
     ``what`` is held; a new frame replaces it. With ``grow``, a frame grown from the held
     one gets ``grow(held value, its added rows)`` instead of a new build (``grow`` must
     not change the held value: it may still be in use)."""
-    with _LOCK:
-        held = _KEPT.get(what)
+    held = _KEPT.peek(what)
     if held is not None and held[0]() is frame:
         return held[1]
     earlier = held[2] if held is not None else None
     added = added_rows(frame, earlier) if grow is not None and earlier is not None else None
     value = build() if added is None or held is None or grow is None else grow(held[1], added)
-    with _LOCK:  # sessions may build at once: each answer is right, the last one is kept
-        _KEPT[what] = (weakref.ref(frame), value, frame if grow is not None else None)
+    # Sessions may build at once: each answer is right, the last one is kept.
+    _KEPT.put(what, (weakref.ref(frame), value, frame if grow is not None else None))
     return value

@@ -7,7 +7,6 @@ nearer base's small radius does not reach it.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -17,6 +16,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from layers.core import growth
+from layers.core.memo import Memo
 from layers.core.predicates import active, located
 from layers.geo import geodesy
 
@@ -164,7 +164,8 @@ class CoverageModel:
         pts = geoms[self.located].to_numpy()
         self.points = geodesy.SphereIndex(shapely.get_x(pts), shapely.get_y(pts))
         self.lon, self.lat, self.vectors = self.points.lon, self.points.lat, self.points.vectors
-        self._nearest_memo: tuple[Hashable, tuple[np.ndarray, np.ndarray]] | None = None
+        # The nearest base of the last bases asked about (several sessions share a model).
+        self._nearest: Memo[tuple[np.ndarray, np.ndarray]] = Memo(1)
 
     def pairs(self, bases: BaseArrays) -> tuple[np.ndarray, np.ndarray]:
         """(located-station position, base position) of every station within a base's radius."""
@@ -245,11 +246,7 @@ class CoverageModel:
             arrays.lat.tobytes(),
             arrays.extent.tobytes(),
         )
-        memo = self._nearest_memo  # one read: several sessions may share this model
-        if memo is None or memo[0] != where:
-            memo = (where, self.nearest(arrays))
-            self._nearest_memo = memo
-        nearest, nearest_m = memo[1]
+        nearest, nearest_m = self._nearest.get(where, lambda: self.nearest(arrays))
         return CoverageRun(
             self.index,
             self.located,

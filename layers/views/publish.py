@@ -9,8 +9,6 @@ two sessions writing the same content write the same file atomically.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from functools import partial
 from pathlib import Path
@@ -25,6 +23,7 @@ from layers.analysis.picture import (
     dataset_key,
     map_datasets,
 )
+from layers.core.memo import Memo
 from layers.io.files import write_atomic
 from layers.registry import REGISTRY
 from layers.scene import Scene
@@ -37,25 +36,17 @@ class Publisher:
     """Writes datasets under ``folder``, served at ``url`` (e.g. Streamlit's static route)."""
 
     def __init__(self, folder: Path, url: str, keep: int = KEEP_FILES, memo: int = MEMO):
-        self.folder, self.url, self.keep, self.memo = Path(folder), url.rstrip("/"), keep, memo
-        self._lock = threading.Lock()
-        self._urls: OrderedDict[tuple[str, Hashable], dict[str, str]] = OrderedDict()
+        self.folder, self.url, self.keep = Path(folder), url.rstrip("/"), keep
+        self._urls: Memo[dict[str, str]] = Memo(memo)
 
     def publish(
         self, name: str, key: Hashable, build: Callable[[], dict[str, Any]]
     ) -> dict[str, str]:
         """URLs of the parts ``build()`` returns ({part: data}), built once per ``key``."""
-        with self._lock:
-            urls = self._urls.get((name, key))
-            if urls is not None:
-                self._urls.move_to_end((name, key))
-                return urls
-        urls = {part: self._write(name, part, data) for part, data in build().items()}
-        with self._lock:
-            self._urls[(name, key)] = urls
-            while len(self._urls) > self.memo:
-                self._urls.popitem(last=False)
-        return urls
+        return self._urls.get(
+            (name, key),
+            lambda: {part: self._write(name, part, data) for part, data in build().items()},
+        )
 
     def _write(self, name: str, part: str, data: Any) -> str:
         payload = orjson.dumps(data)  # a sixth of json.dumps' time on these columns
