@@ -229,6 +229,9 @@ def page() -> None:
                 "% voters covered", format="%.1f%%"
             ),
             "registered_voters": st.column_config.NumberColumn(format="localized"),
+            "voters_located": st.column_config.NumberColumn(
+                "voters at located stations", format="localized"
+            ),
             "voters_covered": st.column_config.NumberColumn(format="localized"),
         },
     )
