@@ -21,7 +21,7 @@ from layers.core.settings import Settings
 from layers.map.basemap import base_map, helpers_version
 from layers.map.elements import LegendSection
 from layers.scene import Scene, SceneLoader
-from layers.views.publish import Publisher, layer_urls
+from layers.views.publish import Publisher
 from layers.views.publish import published_layers as layers_published
 
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
@@ -87,13 +87,6 @@ def published_layers(
 ) -> dict[str, Any]:
     """URLs of every layer's published parts (:func:`layers.views.publish.published_layers`)."""
     return layers_published(publisher(), _derived_cache(settings), scene, derived, shown, filters)
-
-
-def published_layer(
-    settings: Settings, scene: Scene, derived: Derived, layer: str
-) -> dict[str, Any]:
-    """URLs of ``layer``'s map dataset parts (:func:`layers.views.publish.layer_urls`)."""
-    return layer_urls(publisher(), _derived_cache(settings), scene, derived, layer)
 
 
 def watch_feeds(settings: Settings, scene: Scene) -> None:

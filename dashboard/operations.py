@@ -45,7 +45,7 @@ from layers.analysis.picture import dataset_key
 from layers.analysis.response import arrivals, nearest_patrols
 from layers.analysis.risk import Risk
 from layers.contract import MapView
-from layers.incidents import SEVERITIES
+from layers.core.predicates import SEVERITIES
 from layers.registry import REGISTRY
 from layers.views import charts
 from layers.views.overlays import LEGEND as RISK_LEGEND
