@@ -216,7 +216,17 @@ def page() -> None:
         if len(shown) > 2000:
             st.caption(f"The first 2,000 of {len(shown):,}; the downloads hold all.")
     with map_col:
-        show_map(analysis, scene, settings, key, counts_key, what, center, zoom, derived.failures)
+        show_map(
+            analysis,
+            scene,
+            settings,
+            key=key,
+            counts_key=counts_key,
+            what=what,
+            center=center,
+            zoom=zoom,
+            failures=derived.failures,
+        )
 
     st.subheader("By area")
     st.dataframe(
@@ -273,6 +283,7 @@ def show_map(
     analysis: Analysis,
     scene: Scene,
     settings: Settings,
+    *,
     key: Hashable,
     counts_key: Hashable,
     what: WhatIf,

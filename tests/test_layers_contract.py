@@ -153,7 +153,7 @@ def test_a_new_layer_takes_its_module_and_one_registry_line(
     assert "storage_sites" in m.get_root().render()
     assert "Lofa" in choices(derived)["area"]
     monkeypatch.setenv("POLLWATCH_FEEDS", str(tmp_path))
-    for page in ("operations.py", "feeds.py"):
+    for page in ("operations.py", "coverage.py", "feeds.py"):
         at = AppTest.from_file(str(ROOT / "dashboard" / page), default_timeout=90)
         at.run()
         assert not at.exception, (page, at.exception)

@@ -13,6 +13,7 @@ from layers.analysis.kpis import coverage_by_area, kpis
 from layers.analysis.picture import DerivedCache, derive_picture
 from layers.core.settings import Settings
 from layers.io.files import write_atomic
+from layers.registry import REGISTRY
 from layers.scene import SceneLoader
 
 
@@ -99,35 +100,75 @@ def test_kpis_count_what_the_filters_keep(loader: SceneLoader) -> None:
     assert table["stations"].sum() == len(stations)
 
 
-def test_cache_rederives_only_what_changed(loader: SceneLoader, folder: Path) -> None:
+@pytest.fixture
+def derived_rows(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
+    """Per layer, the number of rows of each derive call: the work the cache did."""
+    calls: dict[str, list[int]] = {name: [] for name in REGISTRY}
+    for name, layer in REGISTRY.items():
+
+        def counting(frame, scene, name=name, real=layer.derive):  # type: ignore[no-untyped-def]
+            calls[name].append(len(frame))
+            return real(frame, scene)
+
+        monkeypatch.setattr(layer, "derive", counting)
+    return calls
+
+
+def assert_same_as_fresh(derived: dict[str, pd.DataFrame], scene) -> None:  # type: ignore[no-untyped-def]
+    """What the cache gives is what deriving the scene anew gives."""
+    fresh = derive_picture(scene)
+    for name in REGISTRY:
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(derived[name]).reset_index(drop=True),
+            pd.DataFrame(fresh[name]).reset_index(drop=True),
+        )
+
+
+def test_cache_rederives_only_what_changed(
+    loader: SceneLoader, folder: Path, derived_rows: dict[str, list[int]]
+) -> None:
     cache = DerivedCache()
     first = cache.derive(loader.load())
-    again = cache.derive(loader.load())
-    assert all(again[name] is first[name] for name in first)  # nothing changed: no work
+    assert all(len(calls) == 1 for calls in derived_rows.values())
+    derived_rows.update({name: [] for name in derived_rows})
+    cache.derive(loader.load())
+    assert not any(derived_rows.values())  # nothing changed: no work
     text = (folder / "incidents.csv").read_text()
     time.sleep(0.01)
     write_atomic(
         folder / "incidents.csv", text + text.splitlines()[1].replace("INC-", "NEW-", 1) + "\n"
     )
-    after = cache.derive(loader.load())
+    scene = loader.load()
+    after = cache.derive(scene)
+    assert derived_rows["incidents"] == [1]  # the new row alone
+    assert not derived_rows["polling_stations"]  # coverage not redone
     assert len(after["incidents"]) == len(first["incidents"]) + 1
-    assert after["polling_stations"] is first["polling_stations"]  # coverage not redone
-    later = cache.derive(loader.load(now=loader.load().now + pd.Timedelta(minutes=2)))
-    assert later["incidents"] is after["incidents"]  # nothing in them ages
-    assert later["convoy_positions"] is not after["convoy_positions"]  # states move with time
-    assert later["polling_stations"] is first["polling_stations"]  # no shift changed
+    assert_same_as_fresh(after, scene)
+    derived_rows.update({name: [] for name in derived_rows})
+    later_scene = loader.load(now=scene.now + pd.Timedelta(minutes=2))
+    later = cache.derive(later_scene)
+    assert derived_rows["convoy_positions"]  # states move with time
+    assert not derived_rows["incidents"]  # nothing in them ages
+    assert not derived_rows["polling_stations"]  # no shift changed
+    assert_same_as_fresh(later, later_scene)
 
 
-def test_cache_rederives_coverage_when_a_shift_ends(loader: SceneLoader) -> None:
+def test_cache_rederives_coverage_when_a_shift_ends(
+    loader: SceneLoader, derived_rows: dict[str, list[int]]
+) -> None:
     scene = loader.load()
     bases = scene["patrols"]
     cache = DerivedCache()
-    first = cache.derive(scene)
+    cache.derive(scene)
     ends = bases["shift_end"].dropna()
     if ends.empty:
         pytest.skip("the sample has no shifts")
     later = loader.load(now=ends.min() + pd.Timedelta(minutes=1))
-    assert cache.derive(later)["polling_stations"] is not first["polling_stations"]
+    derived_rows["polling_stations"].clear()
+    covered = cache.derive(later)["polling_stations"]
+    assert derived_rows["polling_stations"] == [len(scene["polling_stations"])]
+    fresh = derive_picture(later)["polling_stations"]
+    assert covered["coverage_state"].tolist() == fresh["coverage_state"].tolist()
 
 
 def test_the_map_frame_does_not_move_with_live_feeds(loader: SceneLoader, folder: Path) -> None:

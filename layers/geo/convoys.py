@@ -6,7 +6,6 @@ route, the route's geodesic length up to the convoy's nearest point on it.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +15,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from layers.core.memo import Memo
 from layers.geo import geodesy
 
 
@@ -71,10 +71,12 @@ class Route:
         return float(self.cum_m[seg] + t * (self.cum_m[seg + 1] - self.cum_m[seg]))
 
 
-@functools.lru_cache(maxsize=4096)
+_ROUTES: Memo[Route] = Memo(4096)
+
+
 def prepared_route(line: shapely.LineString) -> Route:
     """:class:`Route` of a line, remembered: routes stay while pings come every few seconds."""
-    return Route(line)
+    return _ROUTES.get(line, lambda: Route(line))
 
 
 @dataclass(frozen=True)

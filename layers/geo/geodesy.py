@@ -8,7 +8,6 @@ measured exactly with the geodesic on the ellipsoid.
 
 from __future__ import annotations
 
-import functools
 import itertools
 
 import numpy as np
@@ -17,6 +16,8 @@ import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
+
+from layers.core.memo import Memo
 
 GEOD = pyproj.Geod(ellps="WGS84")
 EARTH_RADIUS_M = 6_371_008.8
@@ -205,15 +206,23 @@ def _project(shape: BaseGeometry, proj: pyproj.Proj, inverse: bool = False) -> B
     )
 
 
-@functools.lru_cache(maxsize=4096)
+_PROJECTED: Memo[tuple[pyproj.Proj, BaseGeometry]] = Memo(4096)
+_BUFFERED: Memo[BaseGeometry] = Memo(4096)
+
+
 def projected(shape: BaseGeometry) -> tuple[pyproj.Proj, BaseGeometry]:
     """A small shape's local projection and the shape in it (for :func:`distance_to_shape_m`).
 
-    Remembered by shape: the same compounds come back in every coverage run.
+    Remembered by shape (a geometry hashes by its coordinates): the same compounds come
+    back in every coverage run.
     """
-    centre = shape.centroid
-    proj = local_projection(centre.x, centre.y)
-    return proj, _project(shape, proj)
+
+    def build() -> tuple[pyproj.Proj, BaseGeometry]:
+        centre = shape.centroid
+        proj = local_projection(centre.x, centre.y)
+        return proj, _project(shape, proj)
+
+    return _PROJECTED.get(shape, build)
 
 
 def distance_to_shape_m(
@@ -275,13 +284,16 @@ def geodesic_circle(lon: float, lat: float, radius_m: float, vertices: int = 72)
     return Polygon(np.column_stack((x, y)))
 
 
-@functools.lru_cache(maxsize=4096)
 def buffer_m(shape: BaseGeometry, radius_m: float) -> BaseGeometry:
     """A shape grown by ``radius_m`` metres, built in its own local projection.
 
     Remembered by shape and radius: what-if runs redraw the same compounds.
     """
-    if shape.geom_type == "Point":
-        return geodesic_circle(shape.x, shape.y, radius_m)
-    proj, flat = projected(shape)
-    return _project(flat.buffer(radius_m, quad_segs=16), proj, inverse=True)
+
+    def build() -> BaseGeometry:
+        if shape.geom_type == "Point":
+            return geodesic_circle(shape.x, shape.y, radius_m)
+        proj, flat = projected(shape)
+        return _project(flat.buffer(radius_m, quad_segs=16), proj, inverse=True)
+
+    return _BUFFERED.get((shape, float(radius_m)), build)
