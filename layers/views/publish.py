@@ -54,11 +54,7 @@ class Publisher:
         path = self.folder / f"{name}-{part}-{digest}.json"
         if not path.exists():
             write_atomic(path, payload)
-        older = sorted(
-            self.folder.glob(f"{name}-{part}-*.json"),
-            key=lambda p: p.stat().st_mtime if p.exists() else 0.0,
-            reverse=True,
-        )
+        older = sorted(self.folder.glob(f"{name}-{part}-*.json"), key=_mtime, reverse=True)
         for stale in older[self.keep :]:
             stale.unlink(missing_ok=True)
         return f"{self.url}/{path.name}"
@@ -106,3 +102,11 @@ def published_layers(
         else:
             urls[name] = layer_urls(publisher, picture, scene, derived, name)
     return urls
+
+
+def _mtime(path: Path) -> float:
+    """When ``path`` was written; 0 when another session removed it meanwhile."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
