@@ -21,7 +21,9 @@ import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
+from layers.core import growth
 from layers.core.predicates import located
 from layers.core.problems import Level, Problem
 
@@ -43,17 +45,30 @@ def _spellings(own: pd.Series, polygons: pd.Series) -> dict[str, str]:
     return spelled
 
 
+def _polygons(areas: gpd.GeoDataFrame) -> tuple[shapely.STRtree, np.ndarray]:
+    """The area polygons' search tree and their names, built once per areas frame: a feed
+    that grew by a few rows asks about those rows alone."""
+
+    def build() -> tuple[shapely.STRtree, np.ndarray]:
+        named = areas[located(areas.geometry)]
+        return shapely.STRtree(named.geometry.to_numpy()), named["name"].to_numpy(dtype=object)
+
+    return growth.kept(areas, "area polygons", build)
+
+
 def containing(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
-    """The name of the area polygon each located row lies in (NA elsewhere)."""
-    found = pd.Series(pd.NA, index=frame.index, dtype=object)
-    if not len(frame) or not len(areas) or not areas.geometry.notna().any():
-        return found
-    here = located(frame.geometry)
-    named = areas[areas.geometry.notna()][["name", "geometry"]]
-    joined = gpd.sjoin(frame.loc[here, ["geometry"]], named, how="left", predicate="within")
-    joined = joined[~joined.index.duplicated(keep="first")]
-    found.loc[joined.index] = joined["name"].to_numpy()
-    return found
+    """The name of the area polygon each located row lies in (NA elsewhere; the first
+    polygon, in the areas' order, where polygons overlap)."""
+    found = np.full(len(frame), None, dtype=object)
+    if len(frame) and len(areas) and "name" in areas:
+        tree, names = _polygons(areas)
+        rows = np.flatnonzero(located(frame.geometry))
+        point, polygon = tree.query(frame.geometry.to_numpy()[rows], predicate="within")
+        order = np.lexsort((polygon, point))  # per point, the first polygon
+        point, polygon = point[order], polygon[order]
+        first = np.r_[True, point[1:] != point[:-1]] if len(point) else np.zeros(0, bool)
+        found[rows[point[first]]] = names[polygon[first]]
+    return pd.Series(found, index=frame.index, dtype=object)
 
 
 def _folded(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
