@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pyproj
 import pytest
 
@@ -319,3 +320,61 @@ def test_a_malformed_scenario_manifest_is_a_problem_not_a_crash(tmp_path: Path) 
         scene = SceneLoader(Settings(tmp_path)).load()
         assert len(scene["polling_stations"]) == 1
         assert [p.kind for p in scene.problems if p.feed == "scenario"] == ["bad_manifest"]
+
+
+# ------------------------------------------------------------- hostile file contents
+
+
+def hostile_files() -> dict[str, bytes]:
+    rng = np.random.default_rng(7)
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    bad_crs = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "crs": {"type": "name", "properties": "EPSG:32629"},
+            "features": [],
+        }
+    ).encode()
+    huge_cell = (STATIONS_CSV + "S2," + "x" * 200_000 + ",6.4,-10.7,50\n").encode()
+    return {
+        "polling_stations.geojson deep": deep,
+        "polling_stations.geojson crs": bad_crs,
+        "polling_stations.csv huge cell": huge_cell,
+        "polling_stations.csv random": rng.integers(0, 256, 1_000_000, dtype=np.uint8).tobytes(),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(hostile_files()))
+def test_a_hostile_file_is_a_failed_version_with_a_reason_and_the_last_good_copy_stays(
+    case: str, tmp_path: Path
+) -> None:
+    name = case.split()[0]
+    good = tmp_path / "polling_stations.csv"
+    write_atomic(good, STATIONS_CSV)
+    loader = SceneLoader(Settings(tmp_path))
+    assert len(loader.load()["polling_stations"]) == 1
+    good.unlink()
+    (tmp_path / name).write_bytes(hostile_files()[case])
+    version = loader.load().versions["polling_stations"]
+    assert version.data is not None and len(version.data) == 1  # the last good copy
+    assert version.stale_copy
+    reasons = [p for p in version.problems if p.level == Level.ERROR]
+    assert reasons and all(p.kind != "internal_error" for p in reasons), [str(p) for p in reasons]
+    assert "showing" in version.problems[0].message
+
+
+def test_lone_carriage_returns_are_line_ends_not_errors(tmp_path: Path) -> None:
+    text = STATIONS_CSV.replace("\n", "\r") + "S2,Two,6.4,-10.7,50\r"
+    raw = parse("polling_stations", tmp_path / "p.csv", text.encode())
+    assert raw.values["id"].tolist() == ["S1", "S2"]
+    stray = STATIONS_CSV + "S2,Tw\ro,6.4,-10.7,50\n"  # a stray CR inside a cell
+    raw = parse("polling_stations", tmp_path / "p.csv", stray.encode())
+    assert any(p.kind == "row_length" for p in raw.problems)  # reported, not a traceback
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_read(codec: str, tmp_path: Path) -> None:
+    text = STATIONS_CSV.replace("One", "Zwédru")
+    raw = parse("polling_stations", tmp_path / "p.csv", text.encode(codec))
+    assert raw.values["name"].tolist() == ["Zwédru"]
+    assert [p.kind for p in raw.problems] == ["encoding"] and codec in raw.problems[0].message

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,6 +23,8 @@ from layers.io.raw import (
     stripped_text,
 )
 
+LONE_CR = re.compile(r"\r(?!\n)")
+
 
 def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     problems: list[Problem] = []
@@ -31,7 +34,21 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = "\t" if name.endswith(".tsv") else ","
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    # A lone CR is a line end (old Mac files) or a stray one in a cell: either way a
+    # line break, never an error; CRLF stays as the csv module reads it.
+    text = LONE_CR.sub("\n", text)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        records = list(reader)
+    except csv.Error as err:
+        raise FeedError.whole(
+            feed,
+            name,
+            f"line {reader.line_num} cannot be read as CSV ({err}).",
+            f"Cells are limited to {csv.field_size_limit():,} characters and may not hold "
+            "NUL bytes: check that this is the CSV export you meant to send.",
+            kind="unparseable",
+        ) from err
     # Rows with a non-empty cell, found in C; rows of only spaces go after stripping.
     filled = np.fromiter(map(any, records), dtype=bool, count=len(records))
     candidates = np.flatnonzero(filled)

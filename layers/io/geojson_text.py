@@ -38,6 +38,14 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
             "It may be half-written or cut off: check the system that writes it.",
             kind="unparseable",
         ) from err
+    except RecursionError as err:  # brackets nested thousands deep: no GeoJSON is
+        raise FeedError.whole(
+            feed,
+            name,
+            "the JSON is nested too deep to be GeoJSON (thousands of brackets inside each other).",
+            "Check the system that writes this file: it is not a GeoJSON export.",
+            kind="unparseable",
+        ) from err
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         features = doc.get("features")
     elif isinstance(doc, dict) and doc.get("type") == "Feature":
@@ -147,7 +155,17 @@ def _crs_transformer(feed: str, name: str, doc: Any) -> pyproj.Transformer | Non
     crs = doc.get("crs") if isinstance(doc, dict) else None
     if not isinstance(crs, dict):
         return None
-    crs_name = str((crs.get("properties") or {}).get("name", "")).strip()
+    properties = crs.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise FeedError.whole(
+            feed,
+            name,
+            f"the crs member's properties are a {type(properties).__name__}, not an object.",
+            "Remove the crs member (RFC 7946 files are WGS84) or write it as "
+            '{"type": "name", "properties": {"name": "EPSG:4326"}}.',
+            kind="unknown_crs",
+        )
+    crs_name = str(properties.get("name", "")).strip()
     if not crs_name or crs_name.lower() in WGS84_NAMES:
         return None
     try:

@@ -36,6 +36,19 @@ def parse(feed: str, path: Path, data: bytes) -> RawTable:
 def _decode(feed: str, name: str, data: bytes) -> tuple[str, Problem | None]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), None
+    unmarked = _utf16_without_bom(data)
+    if unmarked is not None:
+        problem = Problem(
+            feed,
+            name,
+            None,
+            None,
+            f"the file is UTF-16 without a byte-order mark; it was read as {unmarked}.",
+            "Save it as UTF-8, or as UTF-16 with a byte-order mark.",
+            Level.NOTICE,
+            "encoding",
+        )
+        return data.decode(unmarked, errors="replace"), problem
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
@@ -50,3 +63,18 @@ def _decode(feed: str, name: str, data: bytes) -> tuple[str, Problem | None]:
             "encoding",
         )
         return data.decode("cp1252", errors="replace"), problem
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when ``data`` looks like UTF-16 text without its mark:
+    mostly ASCII characters, so every other byte is NUL (text in other encodings has
+    no NULs)."""
+    head = data[:4096]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
