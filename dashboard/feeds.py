@@ -16,10 +16,12 @@ def page() -> None:
     show_banner(scene, settings)
     table = freshness(scene, settings)
     st.caption(
-        f"Checked at {scene.now:%d %b %Y %H:%M:%S} UTC, folder {settings.feeds.name}/. "
-        "Fresh: the file is newer than its limit; stale: older; failed: the newest file "
-        "could not be read (the last good data stays on screen); exercise: a scenario "
-        "moved to the present, whose files never change."
+        plain(
+            f"Checked at {scene.now:%d %b %Y %H:%M:%S} UTC, folder {settings.feeds.name}/. "
+            "Fresh: the file is newer than its limit; stale: older; failed: the newest file "
+            "could not be read (the last good data stays on screen); exercise: a scenario "
+            "moved to the present, whose files never change."
+        )
     )
     for row in table[table["note"].notna()].itertuples():
         st.warning(plain(f"{row.feed}: {row.note}"), icon=":material/error:")

@@ -255,7 +255,7 @@ def show_warnings(
         if rows and rows[0] < len(shown):
             station = shown.iloc[rows[0]]
             near = risk.pairs(risk.station(station["station_id"]))
-            st.caption(f"Incidents near {station['station']} ({station['station_id']}):")
+            st.caption(plain(f"Incidents near {station['station']} ({station['station_id']}):"))
             st.dataframe(
                 near[["incident_id", "type", "severity", "time", "distance_km"]],
                 hide_index=True,

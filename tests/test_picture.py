@@ -127,25 +127,27 @@ def assert_same_as_fresh(derived: dict[str, pd.DataFrame], scene) -> None:  # ty
 def test_cache_rederives_only_what_changed(
     loader: SceneLoader, folder: Path, derived_rows: dict[str, list[int]]
 ) -> None:
+    # One clock for the whole test: convoy ages are derived per minute, from the exact time.
+    now = loader.load().now.floor("min")
     cache = DerivedCache()
-    first = cache.derive(loader.load())
+    first = cache.derive(loader.load(now=now))
     assert all(len(calls) == 1 for calls in derived_rows.values())
     derived_rows.update({name: [] for name in derived_rows})
-    cache.derive(loader.load())
+    cache.derive(loader.load(now=now))
     assert not any(derived_rows.values())  # nothing changed: no work
     text = (folder / "incidents.csv").read_text()
     time.sleep(0.01)
     write_atomic(
         folder / "incidents.csv", text + text.splitlines()[1].replace("INC-", "NEW-", 1) + "\n"
     )
-    scene = loader.load()
+    scene = loader.load(now=now)
     after = cache.derive(scene)
     assert derived_rows["incidents"] == [1]  # the new row alone
     assert not derived_rows["polling_stations"]  # coverage not redone
     assert len(after["incidents"]) == len(first["incidents"]) + 1
     assert_same_as_fresh(after, scene)
     derived_rows.update({name: [] for name in derived_rows})
-    later_scene = loader.load(now=scene.now + pd.Timedelta(minutes=2))
+    later_scene = loader.load(now=now + pd.Timedelta(minutes=2))
     later = cache.derive(later_scene)
     assert derived_rows["convoy_positions"]  # states move with time
     assert not derived_rows["incidents"]  # nothing in them ages
