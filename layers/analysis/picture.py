@@ -2,7 +2,8 @@
 :class:`~layers.contract.Derivation`), and the map datasets built from them.
 
 A derive that raises keeps the layer's last good frame and marks its feed failed; a feed
-that only grew derives only its new rows. Safe across sessions: one lock per cache.
+that only grew derives only its new rows. Safe across sessions: values live in a
+:class:`~layers.core.memo.Memo`, and one derive runs at a time.
 """
 
 from __future__ import annotations
