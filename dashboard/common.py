@@ -17,6 +17,7 @@ import streamlit as st
 from layers.analysis.filters import Filters
 from layers.analysis.freshness import freshness, picture_key
 from layers.analysis.picture import Derived, DerivedCache
+from layers.core.problems import Problem
 from layers.core.settings import Settings
 from layers.map.basemap import base_map, helpers_version
 from layers.map.elements import LegendSection
@@ -48,6 +49,16 @@ def current_scene() -> tuple[Settings, Scene]:
     """Settings and the folder's scene now (files re-read only when they changed)."""
     settings = Settings.from_env()
     return settings, loader_for(settings).load()
+
+
+def held_feeds(settings: Settings) -> dict[str, Problem]:
+    """The feeds whose newest version is held back, with the reason."""
+    return loader_for(settings).store.held()
+
+
+def accept_feed(settings: Settings, feed: str) -> bool:
+    """Show ``feed``'s held-back version on every screen from now on."""
+    return loader_for(settings).store.accept(feed)
 
 
 def current_picture() -> tuple[Settings, Derived]:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.common import current_picture, plain, show_banner, show_problems, watch_feeds
+from dashboard.common import (
+    accept_feed,
+    current_picture,
+    held_feeds,
+    plain,
+    show_banner,
+    show_problems,
+    watch_feeds,
+)
 from layers.analysis.freshness import freshness
 
 
@@ -25,6 +33,15 @@ def page() -> None:
     )
     for row in table[table["note"].notna()].itertuples():
         st.warning(plain(f"{row.feed}: {row.note}"), icon=":material/error:")
+    for feed, reason in held_feeds(settings).items():
+        file = reason.file or feed
+        if st.button(
+            f"Show the new {file} now",
+            key=f"accept_{feed}",
+            help=plain(f"{reason.message} {reason.fix}"),
+        ):
+            accept_feed(settings, feed)
+            st.rerun()
     st.dataframe(
         table.drop(columns="note"),
         hide_index=True,

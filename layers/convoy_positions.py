@@ -28,6 +28,7 @@ SPEC = FeedSpec(
     name="convoy_positions",
     title="Convoy positions",
     geometry=POINT_TYPES,
+    grows=True,
     id_field=None,
     doc="Position pings: one row per convoy per report.",
     fields=(

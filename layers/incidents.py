@@ -29,6 +29,7 @@ SPEC = FeedSpec(
     name="incidents",
     title="Incidents",
     geometry=POINT_TYPES,
+    grows=True,
     doc="One point per incident. ACLED exports, UCDP GED (with or without its HXL row) "
     "and OpenStreetMap incident tags are read as they are.",
     fields=(

@@ -18,7 +18,7 @@ from layers.core.problems import Level, Problem
 from layers.core.settings import Settings
 from layers.io.raw import RawTable
 from layers.io.spec import ReadContext, empty_frame
-from layers.io.store import FeedStore, FeedVersion
+from layers.io.store import Acceptance, FeedStore, FeedVersion
 from layers.registry import REGISTRY
 
 if TYPE_CHECKING:
@@ -153,7 +153,16 @@ class SceneLoader:
         self.settings = settings
         self.scenario = read_scenario(settings.feeds, now)
         self.context = ReadContext(settings.timezone, self.scenario.time_shift)
-        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(settings.feeds, self._build, _appended)
+        rules = Acceptance(
+            max_bytes=int(settings.max_feed_mb * 2**20),
+            settle_s=settings.settle_s,
+            hold_s=settings.hold_s,
+            max_drop=settings.max_drop,
+            grows=frozenset(name for name, layer in REGISTRY.items() if layer.SPEC.grows),
+        )
+        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
+            settings.feeds, self._build, _appended, rules
+        )
 
     def _build(self, feed: str, raw: RawTable) -> tuple[gpd.GeoDataFrame, list[Problem]]:
         return self.registry[feed].load(raw, self.context)

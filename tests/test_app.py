@@ -204,6 +204,7 @@ def test_a_picked_value_that_leaves_the_data_is_dropped_not_an_error(
     tmp_path: Path, sample_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     copy_folder(sample_folder, tmp_path)
+    monkeypatch.setenv("POLLWATCH_HOLD_S", "0")  # rows removed on purpose: shown at once
     at = run_app(tmp_path, monkeypatch)
     at.multiselect(key="filter_severities").set_value(["critical"]).run()
     events = pd.read_csv(tmp_path / "incidents.csv", dtype=str, keep_default_na=False)

@@ -154,14 +154,21 @@ def test_feeds_page_and_banner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert table.loc["Incidents", "state"] == "failed"
 
 
-def test_a_half_written_file_is_held_back(tmp_path: Path) -> None:
+def test_a_row_cut_inside_a_field_is_never_read_as_values(tmp_path: Path) -> None:
     sim = Simulator(tmp_path)
     loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
     on_screen = len(loader.load()["incidents"])
     sim.step(incidents=3)
     path = tmp_path / "incidents.csv"
     text = path.read_text()
-    path.write_text(text[: text.rindex(",", 0, len(text) - 40)])  # cut inside the last row
+    path.write_text(text[:-3])  # cut inside the last field (a longitude loses digits)
     scene = loader.load()
-    assert scene.versions["incidents"].stale_copy and len(scene["incidents"]) == on_screen
-    assert "fields where the header has" in scene.versions["incidents"].problems[0].message
+    version = scene.versions["incidents"]
+    assert not version.stale_copy and len(scene["incidents"]) == on_screen + 2
+    cut = [p for p in version.problems if p.kind == "unterminated_row"]
+    assert len(cut) == 1 and cut[0].row == text.count("\n")  # its line
+    assert "no line end" in cut[0].message
+    path.write_text(text)  # the writer finishes the line
+    scene = loader.load()
+    assert len(scene["incidents"]) == on_screen + 3
+    assert not any(p.kind == "unterminated_row" for p in scene.versions["incidents"].problems)

@@ -21,7 +21,7 @@ from layers.scene import Scene
 def _failure_note(version: FeedVersion[gpd.GeoDataFrame]) -> str | None:
     """Why a feed failed, in one line: "showing 14:02 data; the 14:05 file failed: ..."."""
     for problem in version.problems:
-        if problem.kind == "kept_last_good":
+        if problem.kind in ("kept_last_good", "held_back"):
             return problem.message
     return str(version.problems[0]) if version.problems else None
 

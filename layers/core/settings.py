@@ -37,6 +37,16 @@ class Settings:
     e.g. ``incidents=10min,convoy_positions=5min`` (merged into :data:`STALE_AFTER`).
     ``POLLWATCH_REFRESH_S``: seconds between automatic refreshes of the picture (default
     15; 0 turns it off).
+    ``POLLWATCH_MAX_FEED_MB``: the largest feed file read, in MB (default 256); a larger
+    one is refused with a message, not read.
+    ``POLLWATCH_SETTLE_S``: a file changed less than this many seconds ago is looked at
+    twice, that long apart, and read only when it did not move (default 1).
+    ``POLLWATCH_HOLD_S``: a held-back version (a growing feed that shrank or changed rows
+    already shown, another feed that lost rows) is taken once it stayed unchanged this
+    long (default 120; 0 holds nothing back; an operations user can accept it sooner on
+    the Feeds page).
+    ``POLLWATCH_MAX_DROP``: the share of rows another feed may lose from one version to
+    the next before the new version is held back (default 0.2).
     """
 
     feeds: Path
@@ -46,6 +56,10 @@ class Settings:
     polling_day: dt.date | None = None
     stale_after: tuple[tuple[str, pd.Timedelta], ...] = ()
     refresh_s: float = 15.0
+    max_feed_mb: float = 256.0
+    settle_s: float = 1.0
+    hold_s: float = 120.0
+    max_drop: float = 0.2
 
     def staleness(self, feed: str) -> pd.Timedelta | None:
         """How old ``feed``'s file may be before it is stale (None: never)."""
@@ -105,4 +119,27 @@ class Settings:
             day,
             tuple(stale),
             refresh,
+            _number(env, "POLLWATCH_MAX_FEED_MB", 256.0, low=0.001),
+            _number(env, "POLLWATCH_SETTLE_S", 1.0, low=0.0, high=10.0),
+            _number(env, "POLLWATCH_HOLD_S", 120.0, low=0.0),
+            _number(env, "POLLWATCH_MAX_DROP", 0.2, low=0.0, high=1.0),
         )
+
+
+def _number(
+    env: os._Environ[str] | dict[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float | None = None,
+) -> float:
+    """A number setting, ``default`` when unset, refused with its range when outside it."""
+    text = env.get(name, "") or str(default)
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise ValueError(f"{name}={text!r} is not a number") from err
+    if value < low or (high is not None and value > high):
+        top = f" and {high:g}" if high is not None else ""
+        raise ValueError(f"{name}={text!r}: use a number between {low:g}{top}")
+    return value

@@ -28,8 +28,7 @@ LONE_CR = re.compile(r"\r(?!\n)")
 
 def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     problems: list[Problem] = []
-    lines = text.splitlines()
-    sample = "\n".join(lines[:20])
+    sample = "\n".join(text[:65536].splitlines()[:20])
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
@@ -37,6 +36,11 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     # A lone CR is a line end (old Mac files) or a stray one in a cell: either way a
     # line break, never an error; CRLF stays as the csv module reads it.
     text = LONE_CR.sub("\n", text)
+    # A last line without its line end may be cut short (a file still being written, a
+    # copy cut off inside a field): it is never read as values, only reported.
+    # (A file of one line is its header: it has no values to cut.)
+    end = text.rfind("\n") + 1
+    text, tail = (text[:end], text[end:]) if end else (text, "")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         records = list(reader)
@@ -117,7 +121,27 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     values.columns = header
     record_count = len(records)
     values = _normalise_columns(values, feed, name, problems)
+    if tail.strip():
+        problems.append(
+            Problem(
+                feed,
+                name,
+                record_count + 1,
+                None,
+                f"the last row has no line end, so it may be cut short ({_clip(tail)}); "
+                "it is not shown.",
+                "It is read once its line is ended: a file still being written gets it "
+                "then; a copy cut off must be copied again.",
+                Level.WARNING,
+                "unterminated_row",
+            )
+        )
     return RawTable(feed, name, values, rows, problems, hxl, records=record_count)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """The start of ``text`` as a quoted value for a message."""
+    return repr(text[:limit] + ("…" if len(text) > limit else ""))
 
 
 def _is_hxl_row(cells: Sequence[str]) -> bool:

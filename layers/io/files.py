@@ -60,16 +60,34 @@ def signature(path: Path) -> Signature:
     return Signature(st.st_mtime_ns, st.st_size)
 
 
-def read_whole(path: Path, attempts: int = 5) -> tuple[bytes, Signature]:
-    """Read a file in one piece: if it changed while being read, read it again."""
+class StillWriting(Exception):
+    """The file changed between two looks: somebody is still writing it."""
+
+
+def settled(path: Path, sig: Signature, settle_s: float) -> None:
+    """Return when ``path``, seen as ``sig``, did not move between two looks: the second
+    once the file is ``settle_s`` seconds old, and at least a tenth of that after the
+    first (a file system may show a truncated file with its old time for a moment).
+    Raise :class:`StillWriting` when its size or time moved in between."""
+    if settle_s <= 0:
+        return
+    age = (time.time_ns() - sig.mtime_ns) / 1e9
+    time.sleep(min(max(settle_s - age, settle_s / 10), settle_s))
+    if signature(path) != sig:
+        raise StillWriting(path.name)
+
+
+def read_whole(path: Path, attempts: int = 3) -> tuple[bytes, Signature]:
+    """Read a file in one piece: if it changed while being read, read it again; raise
+    :class:`StillWriting` when it kept changing."""
     for attempt in range(attempts):
         before = signature(path)
         data = path.read_bytes()
         after = signature(path)
         if before == after and len(data) == after.size:
             return data, after
-        time.sleep(0.02 * (attempt + 1))
-    return data, after
+        time.sleep(0.05 * (attempt + 1))
+    raise StillWriting(path.name)
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:

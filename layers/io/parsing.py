@@ -33,10 +33,29 @@ def parse(feed: str, path: Path, data: bytes) -> RawTable:
     return table
 
 
+# Bytes text files do not hold (NUL and the other C0 controls but tab, LF, VT, FF, CR, ESC):
+# in a sample of random bytes about one in eleven, in text none.
+CONTROL_BYTES = bytes([*range(0, 9), *range(14, 27), *range(28, 32)])
+BINARY_SHARE = 0.01
+
+
 def _decode(feed: str, name: str, data: bytes) -> tuple[str, Problem | None]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), None
     unmarked = _utf16_without_bom(data)
+    if unmarked is None:
+        head = data[:65536]
+        control = len(head) - len(head.translate(None, CONTROL_BYTES))
+        if control > BINARY_SHARE * len(head):
+            raise FeedError.whole(
+                feed,
+                name,
+                f"this is not a text file ({control:,} control bytes in its first "
+                f"{len(head):,}); it was not read.",
+                "Check that the system writing this feed wrote a CSV or GeoJSON file here, "
+                "not a spreadsheet, an archive or a damaged copy.",
+                kind="not_text",
+            )
     if unmarked is not None:
         problem = Problem(
             feed,

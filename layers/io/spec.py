@@ -45,6 +45,9 @@ class FeedSpec:
     id_field: str | None = "id"
     optional: bool = False
     doc: str = ""
+    # A feed that only grows (incidents, position pings): a version with fewer rows than
+    # the shown one, or with rows already shown changed, is held back (see FeedStore).
+    grows: bool = False
 
     def field(self, name: str) -> Field:
         """The declared field called ``name``."""

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import codecs
 import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from layers.core.problems import Level, Problem
-from layers.io.files import Signature, locate, read_whole, signature
+from layers.io.files import Signature, StillWriting, locate, read_whole, settled, signature
 from layers.io.parsing import parse
 from layers.io.raw import FeedError, RawTable
 
@@ -126,9 +129,13 @@ class _ReadText:
     columns: list[str]
     hxl: dict[str, str]
     appendable: bool  # a CSV ending in a newline, one record per line
+    # One hash per row of values (a growing feed's, to see rows already shown change).
+    hashes: np.ndarray | None = None
 
     @classmethod
-    def of(cls, data: bytes, raw: RawTable, before: _ReadText | None = None) -> _ReadText:
+    def of(
+        cls, data: bytes, raw: RawTable, before: _ReadText | None = None, hashed: bool = False
+    ) -> _ReadText:
         if before is not None:  # an appended part: the head stays the first file's
             head, head_records = before.head, before.head_records
         else:
@@ -148,20 +155,80 @@ class _ReadText:
             and data.endswith(b"\n")
             and lines == raw.records
         )
+        hashes = None
+        if hashed:
+            own = _row_hashes(raw)
+            earlier = before.hashes if before is not None else None
+            hashes = own if earlier is None else np.concatenate([earlier, own])
         return cls(
-            data, head, head_records, raw.records, list(raw.values.columns), raw.hxl, appendable
+            data,
+            head,
+            head_records,
+            raw.records,
+            list(raw.values.columns),
+            raw.hxl,
+            appendable,
+            hashes,
         )
+
+
+def _row_hashes(raw: RawTable) -> np.ndarray:
+    """One number per row for its values (columns by name, coordinates of GeoJSON)."""
+    values = raw.values[sorted(raw.values.columns)].copy()
+    if raw.lon is not None and raw.lat is not None:
+        values["__lon"], values["__lat"] = raw.lon, raw.lat
+    return pd.util.hash_pandas_object(values, index=False).to_numpy()
+
+
+def _size(n: int) -> str:
+    """A size in bytes as a person reads it: '850 kB', '512 MB', '1.2 GB'."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}".replace(".0 ", " ")
+    return f"{n:,} bytes"
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """When a new version of a feed is taken (see :class:`FeedStore`); from Settings."""
+
+    max_bytes: int = 256 * 2**20
+    settle_s: float = 1.0  # a file younger than this is looked at twice
+    hold_s: float = 120.0  # a held version is taken when unchanged this long (0: never held)
+    max_drop: float = 0.2  # share of rows a feed that does not grow may lose at once
+    grows: frozenset[str] = frozenset()  # feeds that only grow
+
+
+@dataclass
+class _Held(Generic[T]):
+    """A new version held back, and what showing it would take."""
+
+    signature: Signature
+    since: float  # monotonic time of the first look at this version
+    version: FeedVersion[T]
+    text: _ReadText
+    problem: Problem
 
 
 class FeedStore(Generic[T]):
     """Reads feeds from a folder, re-reading a file only when its signature changes.
+
+    A version is read only when it is whole: a file that changed in the last
+    ``settle_s`` seconds is looked at again that much later and left for the next look
+    when it moved; a CSV's last line without its line end is never read as values.
 
     The first version of a feed shows every good row and reports the bad ones. After
     that, a new version that cannot be used at all, or that shows damage the shown version
     did not (a location that is not a number, a cut-off row: see :func:`damage_since`),
     is held back: the last good version stays on screen, the failure beside it, until a
     good file arrives. A screen that updates with rows silently missing would look live
-    and complete when it is neither.
+    and complete when it is neither. So is a version that lost rows: a growing feed with
+    fewer rows than shown or with shown rows changed, another feed that lost more than
+    ``max_drop`` of its rows. That one is taken when it stays unchanged for ``hold_s``
+    seconds or when somebody accepts it (:meth:`accept`).
+
+    One store serves every session of a server: one lock, so that every screen sees the
+    same version and a file is read once.
     """
 
     def __init__(
@@ -169,13 +236,19 @@ class FeedStore(Generic[T]):
         folder: Path,
         build: Callable[[str, RawTable], tuple[T, list[Problem]]],
         extend: Callable[[T, T], T] | None = None,
+        rules: Acceptance = Acceptance(),
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.folder = Path(folder)
         self._build = build
         self._extend = extend  # earlier rows + appended rows, for append-only files
+        self.rules = rules
+        self._clock = clock
+        self._lock = threading.RLock()
         self._good: dict[str, FeedVersion[T]] = {}
         self._seen: dict[str, tuple[Path | None, Signature | None, FeedVersion[T]]] = {}
         self._text: dict[str, _ReadText] = {}  # the good version's bytes, for appends
+        self._held: dict[str, _Held[T]] = {}
 
     def get(self, feed: str) -> FeedVersion[T]:
         """The current version of ``feed`` (cached while its file is unchanged).
@@ -183,15 +256,39 @@ class FeedStore(Generic[T]):
         A failure of the operating system (permission denied, a file that vanished
         between listing and reading, an I/O error) is reported like any failed version
         and not remembered: the file is tried again at the next look, since fixing a
-        permission changes neither its time nor its size."""
+        permission changes neither its time nor its size. Nor is a file still being
+        written: the last whole version is shown until it settles."""
+        with self._lock:
+            return self._get(feed)
+
+    def held(self) -> dict[str, Problem]:
+        """The feeds whose newest version is held back, with the reason."""
+        with self._lock:
+            return {feed: held.problem for feed, held in self._held.items()}
+
+    def accept(self, feed: str) -> bool:
+        """Show ``feed``'s held-back version now (False when none is held)."""
+        with self._lock:
+            held = self._held.get(feed)
+            if held is None:
+                return False
+            self._take(feed, held)
+            return True
+
+    def _get(self, feed: str) -> FeedVersion[T]:
         path: Path | None = None
         try:
             path, locate_problems = locate(self.folder, feed)
             sig = signature(path) if path is not None else None
             seen = self._seen.get(feed)
             if seen is not None and seen[0] == path and seen[1] == sig:
+                held = self._held.get(feed)
+                if held is not None and self._clock() - held.since >= self.rules.hold_s:
+                    return self._take(feed, held)
                 return seen[2]
             version = self._load(feed, path, locate_problems)
+        except StillWriting:
+            return self._writing(feed, path)
         except OSError as err:
             name = path.name if path is not None else getattr(err, "filename", None)
             return self._failed(feed, path, None, [os_problem(feed, name, err)])
@@ -200,6 +297,7 @@ class FeedStore(Generic[T]):
 
     def _load(self, feed: str, path: Path | None, problems: list[Problem]) -> FeedVersion[T]:
         if path is None:
+            self._held.pop(feed, None)
             missing = Problem(
                 feed,
                 None,
@@ -212,19 +310,21 @@ class FeedStore(Generic[T]):
             )
             return self._failed(feed, None, None, [*problems, missing])
         try:
+            sig = signature(path)
+            self._refuse_size(feed, path, sig)
+            settled(path, sig, self.rules.settle_s)
             data, sig = read_whole(path)
             read = self._read_appended(feed, path, data, problems)
             if read is None:
                 raw = parse(feed, path, data)
                 built, build_problems = self._build(feed, raw)
                 found = [*problems, *raw.problems, *build_problems]
-                text = _ReadText.of(data, raw)
+                text = _ReadText.of(data, raw, hashed=feed in self.rules.grows)
             else:
                 built, found, text = read
         except FeedError as err:
-            sig = signature(path)
-            return self._failed(feed, path, sig, [*problems, err.problem])
-        except OSError:
+            return self._failed(feed, path, signature(path), [*problems, err.problem])
+        except (OSError, StillWriting):
             raise  # reported by get(), and not remembered
         except Exception as err:  # noqa: BLE001 - one layer's fault must not take the page
             log.exception("reading %s from %s failed", feed, path)
@@ -233,14 +333,104 @@ class FeedStore(Generic[T]):
         good = self._good.get(feed)
         worse = damage_since(good.problems, found) if good is not None else []
         if worse:
-            held = len(built) if isinstance(built, Sized) else 0
-            return self._failed(feed, path, sig, worse, held_rows=held)
+            held_rows = len(built) if isinstance(built, Sized) else 0
+            return self._failed(feed, path, sig, worse, held_rows=held_rows)
         version = FeedVersion(
             feed, path, built, sig, found, pd.Timestamp.now(tz="UTC"), good_signature=sig
         )
+        hold = read is None and self.rules.hold_s > 0
+        lost = self._lost_rows(feed, path, version, text) if hold else None
+        if lost is not None:
+            kept = self._held.get(feed)
+            since = kept.since if kept is not None and kept.problem == lost else self._clock()
+            self._held[feed] = _Held(sig, since, version, text, lost)
+            assert good is not None  # rows are lost only against a shown version
+            return replace(good, signature=sig, problems=[lost, *good.problems], stale_copy=True)
+        self._held.pop(feed, None)
         self._good[feed] = version
         self._text[feed] = text
         return version
+
+    def _refuse_size(self, feed: str, path: Path, sig: Signature) -> None:
+        if sig.size > self.rules.max_bytes:
+            raise FeedError.whole(
+                feed,
+                path.name,
+                f"the file is {_size(sig.size)}, over the limit of "
+                f"{_size(self.rules.max_bytes)}; it was not read.",
+                "Check that this is the feed you meant to send; a larger limit is set with "
+                "POLLWATCH_MAX_FEED_MB.",
+                kind="too_large",
+            )
+
+    def _lost_rows(
+        self, feed: str, path: Path, version: FeedVersion[T], text: _ReadText
+    ) -> Problem | None:
+        """Why ``version`` is held back (rows lost or rows already shown changed), or None."""
+        good, before = self._good.get(feed), self._text.get(feed)
+        if good is None or not isinstance(good.data, Sized) or not isinstance(version.data, Sized):
+            return None
+        shown, now = len(good.data), len(version.data)
+        hold = f"it is taken by itself once it stays unchanged for {self.rules.hold_s:g} s."
+        fix = "If the new file is right, accept it on the Feeds page; " + hold
+        message = None
+        if feed in self.rules.grows:
+            if now < shown:
+                message = f"{path.name} shrank from {shown:,} to {now:,} rows"
+            elif before is not None and before.hashes is not None and text.hashes is not None:
+                changed = np.flatnonzero(before.hashes != text.hashes[: len(before.hashes)])
+                if len(changed):
+                    message = (
+                        f"{path.name} changed {len(changed):,} of the {shown:,} rows already shown"
+                    )
+        elif shown and (shown - now) / shown > self.rules.max_drop:
+            message = f"{path.name} dropped from {shown:,} to {now:,} rows ({1 - now / shown:.0%})"
+        if message is None:
+            return None
+        return Problem(
+            feed,
+            path.name,
+            None,
+            None,
+            f"{message}; still showing the {shown:,}.",
+            fix,
+            Level.WARNING,
+            "held_back",
+        )
+
+    def _take(self, feed: str, held: _Held[T]) -> FeedVersion[T]:
+        """Show a held-back version from now on."""
+        del self._held[feed]
+        self._good[feed] = held.version
+        self._text[feed] = held.text
+        self._seen[feed] = (held.version.path, held.signature, held.version)
+        return held.version
+
+    def _writing(self, feed: str, path: Path | None) -> FeedVersion[T]:
+        """What to show while ``feed``'s file is being written: its last whole version."""
+        good = self._seen.get(feed)
+        if good is not None:
+            return good[2]
+        name = path.name if path is not None else feed
+        return FeedVersion(
+            feed,
+            path,
+            None,
+            None,
+            [
+                Problem(
+                    feed,
+                    name,
+                    None,
+                    None,
+                    "the file is still being written; it is read once it stops changing.",
+                    "Nothing to do if a system is writing it; it is looked at again at the "
+                    "next refresh.",
+                    Level.WARNING,
+                    "still_writing",
+                )
+            ],
+        )
 
     def _read_appended(
         self, feed: str, path: Path, data: bytes, located: list[Problem]
