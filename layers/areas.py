@@ -71,7 +71,9 @@ def derive(areas: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
 
 def render(areas: gpd.GeoDataFrame, name: str = "Areas") -> folium.FeatureGroup:
     """Area outlines with their names as tooltips."""
-    return feature_group(name, areas, STYLES, tooltip="name", popup=(("Area", "name"),))
+    return feature_group(
+        name, areas, STYLES, tooltip="name", popup=(("Area", "name"),), layer="areas"
+    )
 
 
 LEGEND = ("Areas", (("area outline", {**STYLES[0], "shape": "square"}),))

@@ -6,6 +6,8 @@ of the server time on every rerun.
 
 from __future__ import annotations
 
+import html
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -19,6 +21,12 @@ from layers.incidents import SEVERITY_FILL
 FONT = {"size": 13}
 HEIGHT = 340
 ROW_PX = 22  # bar charts by area grow with the number of areas
+
+
+def as_text(values: Iterable[object]) -> list[str]:
+    """Feed values for chart labels, legends and hover text, shown as written: plotly reads
+    a subset of HTML in them (links, styles, line breaks), entities escaped it shows as text."""
+    return [html.escape(str(v), quote=False) for v in values]
 
 
 def _figure(
@@ -83,7 +91,7 @@ def incidents_over_time(
             "type": "bar",
             "x": counts[kind].index,
             "y": counts[kind].to_numpy(),
-            "name": kind,
+            "name": as_text([kind])[0],
             "marker": {"color": palette[i % len(palette)]},
         }
         for i, kind in enumerate(order)
@@ -102,7 +110,7 @@ def incidents_by_area(incidents: gpd.GeoDataFrame) -> go.Figure:
     traces = [
         {
             "type": "bar",
-            "y": list(areas),
+            "y": as_text(areas),
             "x": counts[sev].reindex(areas, fill_value=0).to_numpy(),
             "name": sev,
             "orientation": "h",
@@ -125,7 +133,7 @@ def coverage_chart(stations: gpd.GeoDataFrame) -> go.Figure:
     hover = [
         f"{a}: {c:,} of {n:,} located stations covered; {v:.1f}% of voters"
         for a, c, n, v in zip(
-            table["area"],
+            as_text(table["area"]),
             table["covered"],
             table["located"],
             table["voters_covered_pct"].fillna(0),
@@ -134,7 +142,7 @@ def coverage_chart(stations: gpd.GeoDataFrame) -> go.Figure:
     ]
     bar = {
         "type": "bar",
-        "y": table["area"].tolist(),
+        "y": as_text(table["area"]),
         "x": table["covered_pct"].to_numpy(),
         "orientation": "h",
         "hovertext": hover,

@@ -146,6 +146,50 @@
         });
     };
 
+    // Hand-over on a live update. streamlit-folium removes every layer of the map and adds
+    // the new ones in the same task, and a new layer draws only once its data is fetched:
+    // left alone, the map would be empty in between. So a removed layer's drawing stays on
+    // the map (its "ghost") until the layer of the same name that replaced it has drawn.
+    // A layer removed and not replaced in that task (switched off by the user) goes at once.
+    // Every drawn item carries its layer's name (`pollwatchLayer`), ghosts included.
+    pollwatch.ghosts = pollwatch.ghosts || {};
+    function unclaimedGoes(name, entry) {
+        setTimeout(function () { if (!entry.claimed) { release(name, entry); } }, 0);
+    }
+    function retire(name, map, items, claimed) {
+        if (!items.length && claimed) {  // removed before it drew: its ghost passes on
+            claimed.claimed = false;
+            pollwatch.ghosts[name] = claimed;
+            unclaimedGoes(name, claimed);
+            return;
+        }
+        release(name, claimed);
+        release(name, pollwatch.ghosts[name]);
+        if (!items.length) { return; }
+        var entry = {group: L.layerGroup(items).addTo(map), claimed: false};
+        pollwatch.ghosts[name] = entry;
+        unclaimedGoes(name, entry);
+    }
+    function claim(name) {
+        var entry = pollwatch.ghosts[name] || null;
+        if (entry) { entry.claimed = true; }
+        return entry;
+    }
+    function release(name, entry) {
+        if (!entry) { return; }
+        if (entry.group._map) { entry.group._map.removeLayer(entry.group); }
+        if (pollwatch.ghosts[name] === entry) { delete pollwatch.ghosts[name]; }
+    }
+    // What the map shows now, per layer name: drawn items, ghosts included (for tests and
+    // for a person looking at the console).
+    pollwatch.onMap = function (map) {
+        var out = {};
+        map.eachLayer(function (l) {
+            if (l.pollwatchLayer) { out[l.pollwatchLayer] = (out[l.pollwatchLayer] || 0) + 1; }
+        });
+        return out;
+    };
+
     // GeoJSON features styled from `styles` by each feature's `_s` index, with a text-only
     // tooltip (`tooltip`: a property) and popup (`popup`: [label, property] pairs). `data`:
     // a FeatureCollection or its URL; `overlay`: see pollwatch.features.
@@ -159,6 +203,7 @@
             style: function (feature) { return styles[feature.properties._s || 0]; },
             onEachFeature: function (feature, item) {
                 var props = feature.properties;
+                item.pollwatchLayer = options.name;
                 if (tooltip) { item.bindTooltip(label(props[tooltip]), {sticky: true}); }
                 if (popup.length) {
                     item.bindPopup(function () {
@@ -167,9 +212,23 @@
                 }
             }
         });
+        layer.ghost = null;
+        layer.onAdd = function (map) {
+            L.GeoJSON.prototype.onAdd.call(this, map);
+            if (!this.drawn) { this.ghost = claim(options.name); }
+        };
+        layer.onRemove = function (map) {
+            L.GeoJSON.prototype.onRemove.call(this, map);
+            retire(options.name, map, this.getLayers(), this.ghost);
+            this.ghost = null;
+        };
         pollwatch.features(options.name, options.data, options.overlay).then(function (d) {
             layer.addData(d);
+            layer.drawn = true;
             pollwatch.drawnFeatures[options.name] = layer.getLayers().length;
+        }).finally(function () {
+            release(options.name, layer.ghost);
+            layer.ghost = null;
         });
         return layer;
     };
@@ -332,11 +391,13 @@
             this.drawn = {clusters: 0, points: 0, represented: 0};
             this.ready = false;
             this.error = null;
+            this.ghost = null;  // the drawing of the layer this one replaces, until it draws
         },
 
         onAdd: function (map) {
             L.LayerGroup.prototype.onAdd.call(this, map);
             pollwatch.layers[this.opts.name] = this;
+            if (!this.ready && !this.ghost) { this.ghost = claim(this.opts.name); }
             var self = this;
             map.on("moveend", this.redraw, this);
             var mark = "pollwatch:" + this.opts.name + ":";
@@ -363,6 +424,8 @@
                 self.redraw();
                 performance.mark(mark + "drawn");
                 self.ready = true;
+                release(self.opts.name, self.ghost);
+                self.ghost = null;
                 // Names and popup details come second: the map draws without them.
                 if (self.opts.details && !data.details) {
                     var sources = [].concat(self.opts.details);
@@ -376,6 +439,8 @@
             }).catch(function (err) {
                 self.error = String(err);
                 self.ready = true;
+                release(self.opts.name, self.ghost);
+                self.ghost = null;
                 if (window.console) { console.error("pollwatch", err); }
             });
         },
@@ -384,6 +449,8 @@
             map.off("moveend", this.redraw, this);
             if (pollwatch.layers[this.opts.name] === this) { delete pollwatch.layers[this.opts.name]; }
             L.LayerGroup.prototype.onRemove.call(this, map);
+            retire(this.opts.name, map, this.getLayers(), this.ghost);
+            this.ghost = null;
         },
 
         buildIndex: function () {
@@ -423,6 +490,7 @@
                 }, {maxWidth: 360});
             }
             marker.pollwatchRow = i;
+            marker.pollwatchLayer = opts.name;
             if (data.r && data.r[i] && opts.discStyles) {  // a radius around the point
                 var disc = L.circle(latlng, L.extend({}, opts.discStyles[data.s ? data.s[i] : 0],
                                                      {radius: data.r[i], interactive: false}));
@@ -454,6 +522,7 @@
                 self._map.setView(ll, Math.min(zoom, self._map.getMaxZoom()));
             });
             marker.pollwatchCount = count;
+            marker.pollwatchLayer = this.opts.name;
             return marker;
         },
 

@@ -1,0 +1,96 @@
+"""The live map as a wall screen shows it: layers never blink during updates."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from browser import map_frame, offline_page, running_app, screenshot
+from conftest import ROOT
+
+READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.incidents
+    && pollwatch.layers.incidents.ready && pollwatch.layers.stations
+    && pollwatch.layers.stations.ready"""
+
+# Every 100 ms: what each layer has on the map, and which incidents layer object is current
+# (a new one per live update).
+SAMPLER = """() => {
+    window.samples = [];
+    window.versions = [];
+    window.sampler = setInterval(() => {
+        const current = pollwatch.layers.incidents;
+        if (current && window.versions[window.versions.length - 1] !== current) {
+            window.versions.push(current);
+        }
+        window.samples.push({t: performance.now(), on: pollwatch.onMap(map),
+                             rows: current && current.ready ? current.stats().rows : null});
+    }, 100);
+}"""
+
+
+@contextmanager
+def simulated(folder: Path, interval: float) -> Iterator[Path]:
+    """The exercise simulator writing live feeds into ``folder`` every ``interval`` s."""
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layers.exercise.simulator",
+            str(folder),
+            "--interval",
+            str(interval),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "scenario.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield folder
+    finally:
+        sim.terminate()
+        sim.wait(10)
+
+
+def test_no_layer_is_ever_empty_across_ten_live_updates(tmp_path: Path) -> None:
+    with simulated(tmp_path / "live", 2) as live:
+        env = {
+            "POLLWATCH_FEEDS": str(live),
+            "POLLWATCH_TILES": "none",
+            "POLLWATCH_REFRESH_S": "2",
+        }
+        with running_app(env) as url, offline_page() as (page, _):
+            page.goto(url)
+            frame = map_frame(page)
+            frame.wait_for_function(READY, timeout=90_000)
+            time.sleep(1.5)  # every layer's first drawing
+            drawn = frame.evaluate("() => pollwatch.onMap(map)")
+            expected = {name for name, n in drawn.items() if n > 0}
+            assert {
+                "incidents",
+                "stations",
+                "convoys",
+                "at_risk",
+                "areas",
+                "patrols",
+            } <= expected, drawn
+            frame.evaluate(SAMPLER)
+            frame.wait_for_function("() => window.versions.length >= 11", timeout=120_000)
+            time.sleep(1.0)  # the last update's drawing
+            samples = frame.evaluate("() => { clearInterval(window.sampler); return samples; }")
+            screenshot(page, "live_no_blink.png")
+    empty = [
+        (round(s["t"]), name)
+        for s in samples
+        for name in sorted(expected)
+        if s["on"].get(name, 0) == 0
+    ]
+    rows = [s["rows"] for s in samples if s["rows"] is not None]
+    assert len(samples) > 100  # ten updates, sampled every 100 ms
+    assert rows[-1] > rows[0]  # the incidents really changed
+    assert empty == [], f"{len(empty)} of {len(samples)} samples found a layer empty: {empty[:10]}"
