@@ -126,13 +126,21 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
     check()
 
 
-MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
+MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
+WORD_JOINER = "\u2060"  # invisible; breaks a link Streamlit would find in text
+WWW = re.compile(r"(?i)(www)(?=\\\.)")
 
 
 def plain(text: str) -> str:
     """``text`` for a Streamlit element that renders Markdown, shown as written: feed
-    values and URL parameters never become links, images or formatting."""
-    return MARKDOWN.sub(r"\\\1", text)
+    values and URL parameters never become links, images or formatting.
+
+    Escaping is not enough for links: Streamlit turns ``http://...``, ``www.`` and e-mail
+    addresses in text into links even when escaped, so an invisible word joiner goes
+    after each colon, after ``www`` and before each ``@``."""
+    text = MARKDOWN.sub(r"\\\1", text)
+    text = text.replace("\\:", "\\:" + WORD_JOINER).replace("@", WORD_JOINER + "@")
+    return WWW.sub(r"\1" + WORD_JOINER, text)
 
 
 def show_banner(scene: Scene, settings: Settings) -> None:

@@ -58,6 +58,9 @@ LEGEND = [
 ]
 
 
+IGNORED_SHOWN, IGNORED_CHARS = 12, 80  # of a link's filters that are not in the data
+
+
 def _utc(value: dt.datetime) -> pd.Timestamp:
     return pd.Timestamp(value).tz_localize("UTC")
 
@@ -75,7 +78,11 @@ def filter_widgets(
     sidebar = st.sidebar
     sidebar.header("Filters")
     if ignored and not state.get("filter_url_checked"):
-        sidebar.warning(plain("Not in the data, so not applied: " + ", ".join(ignored)))
+        named = [i if len(i) <= IGNORED_CHARS else i[: IGNORED_CHARS - 1] + "…" for i in ignored]
+        more = f" and {len(named) - IGNORED_SHOWN:,} more" if len(named) > IGNORED_SHOWN else ""
+        sidebar.warning(
+            plain("Not in the data, so not applied: " + ", ".join(named[:IGNORED_SHOWN]) + more)
+        )
     state["filter_url_checked"] = True
     chosen: dict[str, object] = {}
     for one in FILTERS.values():

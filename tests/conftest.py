@@ -44,8 +44,9 @@ def load_path(feed: str, path: Path, ctx: ReadContext = ReadContext()):
 
 
 def shown(markdown: str) -> str:
-    """What a reader sees of Markdown escaped with backslashes (feed text on a page)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """What a reader sees of Markdown escaped with backslashes (feed text on a page; the
+    invisible word joiners that keep links from forming left out)."""
+    return re.sub(r"\\(.)", r"\1", markdown).replace("\u2060", "")
 
 
 def kinds(problems: list[Problem]) -> Counter:

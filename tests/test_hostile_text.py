@@ -1,0 +1,200 @@
+"""Hostile text in every text field of every feed and in every URL parameter: the browser
+makes no outside request, runs nothing, and shows no link, image or formatting from data."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+import zlib
+from pathlib import Path
+
+import pandas as pd
+
+from browser import map_frame, offline_page, running_app, screenshot
+from layers.analysis.filters import FILTERS
+from layers.registry import REGISTRY
+
+EVIL = "evil.test"  # any request to it is blocked and recorded by offline_page
+
+PAYLOADS = [
+    f'<img src="http://{EVIL}/img.png">',
+    '<img src=x onerror="window.top.pwned=1">',
+    "<script>window.top.pwned=2</script>",
+    f"![logo](http://{EVIL}/markdown.png)",
+    f"[click here](http://{EVIL}/markdown-link)",
+    f'<a href="http://{EVIL}/a">link</a>',
+    f"<http://{EVIL}/autolink>",
+    f"http://{EVIL}/bare-url",
+    "{{ 7*7 }}",
+    "${7*7} #{7*7} <%= 7*7 %>",
+    "{% for x in range(3) %}x{% endfor %}",
+    '<svg onload="window.top.pwned=3"></svg>',
+    f'<iframe src="http://{EVIL}/frame"></iframe>',
+    f"<style>@import url(http://{EVIL}/style.css);</style>",
+    f'<link rel="stylesheet" href="http://{EVIL}/link.css">',
+    "javascript:window.top.pwned=4",
+    "<b>bold</b> <i>italic</i> <br> <u>under</u>",
+    "**bold** _italic_ ~~strike~~ `code`",
+    "# Heading\n\n---\n> quote",
+    ":red[red text] :material/warning: :rainbow[x]",
+    "$x^2$ $$\\frac{1}{0}$$",
+    "\u202eevil right-to-left\u202c and \u2066isolate\u2069",
+    "zero\u200bwidth\u200d joiner \ufeff",
+    "bell\x07 escape\x1b[31m red",
+    f"<img src=//{EVIL}/protocol-relative.png>",
+    f'<meta http-equiv="refresh" content="0;url=http://{EVIL}/refresh">',
+    f'<object data="http://{EVIL}/object"></object>',
+    f'<video src="http://{EVIL}/video.mp4" autoplay></video>',
+    f'<base href="http://{EVIL}/">',
+    f'"><img src="http://{EVIL}/attribute.png">',
+    "';window.top.pwned=5;//",
+    '<details open ontoggle="window.top.pwned=6">x</details>',
+    f'=HYPERLINK("http://{EVIL}/sheet","click")',
+    f"&lt;img src=http://{EVIL}/entity.png&gt;",
+    f'<span style="background:url(http://{EVIL}/background.png)">styled</span>',
+    "line one\nline two\r\nline three",
+    "W" * 100_000,
+]
+URL_LIMIT = 2_000  # the long payload, shortened to fit a link
+
+LINKING = {"convoy_id", "admin1", "name"}  # fields that join rows across feeds
+
+
+def payload(k: int, value: str) -> str:
+    return f"{PAYLOADS[k % len(PAYLOADS)]} {value}"
+
+
+def linked(value: str) -> str:
+    """The same hostile text for the same value in every feed (ids and area names join)."""
+    return payload(zlib.crc32(value.encode()), value)
+
+
+def hostile_feeds(source: Path, target: Path, rows: int = len(PAYLOADS) + 5) -> None:
+    """The sample cut to a few rows per feed, with a payload in every text and choice field
+    of every row, and an extra column whose name and values are payloads."""
+    keep_convoys: set[str] = set()
+    for name, layer in REGISTRY.items():
+        fields = {f.name for f in layer.SPEC.fields if f.kind in ("text", "choice")}
+        path = next(source.glob(f"{name}.*"))
+        if path.suffix == ".csv":
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            if name == "convoy_positions":
+                frame = frame[frame["convoy_id"].isin(keep_convoys)]
+            elif name == "incidents":
+                frame = frame.sort_values("time").tail(rows)
+            else:
+                frame = frame.head(rows)
+            for column in fields & set(frame.columns):
+                spoil = (
+                    frame[column].map(linked)
+                    if column in LINKING
+                    else pd.Series(
+                        [payload(k, v) for k, v in enumerate(frame[column])], index=frame.index
+                    )
+                )
+                frame[column] = spoil
+            frame[PAYLOADS[0]] = [PAYLOADS[k % len(PAYLOADS)] for k in range(len(frame))]
+            frame.to_csv(target / path.name, index=False)
+        else:
+            doc = json.loads(path.read_text())
+            doc["features"] = doc["features"][:rows] if name != "areas" else doc["features"]
+            for k, feature in enumerate(doc["features"]):
+                props = feature["properties"]
+                if name == "convoy_routes":
+                    keep_convoys.add(props["convoy_id"])
+                for column in fields & set(props):
+                    value = str(props[column])
+                    props[column] = linked(value) if column in LINKING else payload(k, value)
+                props[PAYLOADS[5]] = PAYLOADS[k % len(PAYLOADS)]
+            (target / path.name).write_text(json.dumps(doc))
+    scenario = json.loads((source / "scenario.json").read_text())
+    scenario["label"] = " ".join(PAYLOADS[:8]) + " " + scenario["label"]
+    (target / "scenario.json").write_text(json.dumps(scenario))
+
+
+def hostile_query() -> str:
+    """Every URL parameter the pages read, and one they do not, each with every payload."""
+    names = [*FILTERS, "from", "to", "unknown"]
+    pairs = [(n, p[:URL_LIMIT]) for n in names for p in PAYLOADS]
+    return urllib.parse.urlencode(pairs)
+
+
+# Anything of the data's that became markup: elements or attributes naming the outside
+# host, script-made marks, and links out, in this document and its frames.
+INSPECT = f"""() => {{
+    const found = [];
+    for (const el of document.querySelectorAll('*')) {{
+        for (const a of el.attributes) {{
+            if (a.value.includes('{EVIL}') && a.name !== 'aria-label' && a.name !== 'title'
+                && a.name !== 'value' && a.name !== 'data-unformatted') {{
+                const box = el.closest('[data-testid]');
+                found.push((box ? box.dataset.testid + ' ' : '') + el.tagName + ' ' + a.name
+                           + '=' + a.value.slice(0, 80));
+            }}
+            if (a.name.startsWith('on') && String(a.value).includes('pwned')) {{
+                found.push(el.tagName + ' ' + a.name);
+            }}
+        }}
+        if (['SCRIPT', 'STYLE'].includes(el.tagName) && el.textContent.includes('pwned')
+            && !el.textContent.includes('\\\\u003c')) {{
+            found.push(el.tagName + ' with payload text');
+        }}
+    }}
+    return {{pwned: window.pwned === undefined ? null : window.pwned, found: found,
+            text: document.body ? document.body.innerText.length : 0}};
+}}"""
+
+OPEN_EXPANDERS = """() => { document.querySelectorAll('[data-testid="stExpander"] summary')
+    .forEach(s => { if (!s.parentElement.open) s.click(); }); }"""
+
+
+def inspect_everything(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """What INSPECT finds in the page and each of its frames, with where."""
+    problems = []
+    for frame in page.frames:
+        try:
+            seen = frame.evaluate(INSPECT)
+        except Exception:  # noqa: BLE001 - a frame that went away while we looked
+            continue
+        if seen["pwned"] is not None:
+            problems.append(f"{frame.url[:60]}: ran a payload ({seen['pwned']})")
+        problems += [f"{frame.url[:60]}: {f}" for f in seen["found"]]
+    return problems
+
+
+def test_hostile_text_in_every_feed_field_and_url_parameter_stays_text(
+    tmp_path: Path, sample_folder: Path
+) -> None:
+    from test_browser import OPEN_EVERYTHING, READY
+
+    hostile_feeds(sample_folder, tmp_path)
+    query = hostile_query()
+    env = {"POLLWATCH_FEEDS": str(tmp_path), "POLLWATCH_TILES": "none"}
+    with running_app(env) as url, offline_page() as (page, blocked):
+        found: list[str] = []
+        page.goto(f"{url}/?{query}")
+        frame = map_frame(page)
+        frame.wait_for_function(READY, timeout=90_000)
+        page.get_by_text("Not in the data").first.wait_for(timeout=30_000)
+        page.evaluate(OPEN_EXPANDERS)
+        page.wait_for_timeout(1500)
+        opened = frame.evaluate(OPEN_EVERYTHING)
+        assert opened["popups"] > 0 and opened["tooltips"] > 0
+        assert opened.get("html", 0) == 0 and opened["pwned"] is None
+        assert any("<img src=" in t for t in opened["texts"])  # the payloads, as text
+        body = page.locator("body").inner_text()
+        assert "<script>window.top.pwned=2</script>" in body or "pwned=2" in body
+        found += inspect_everything(page)
+        screenshot(page, "hostile_operations.png")
+        for path in ("coverage", "feeds"):
+            page.goto(f"{url}/{path}?{query}")
+            page.locator('[data-testid="stMainBlockContainer"]').get_by_text(
+                "Feed problems"
+            ).first.wait_for(timeout=90_000)
+            page.evaluate(OPEN_EXPANDERS)
+            page.wait_for_timeout(2000)
+            found += inspect_everything(page)
+            screenshot(page, f"hostile_{path}.png")
+    outside = [u for u in blocked if EVIL in u or not u.startswith("data:")]
+    assert outside == [], outside[:10]
+    assert found == [], found[:10]
