@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from pathlib import Path
 
 from layers.views.publish import Publisher
 
 
 def test_one_build_per_key_one_file_per_content_and_old_files_removed(tmp_path: Path) -> None:
-    publisher = Publisher(tmp_path, "/app/static/data", keep=2)
+    publisher = Publisher(tmp_path, "/app/static/data", keep=2, keep_s=0)
     builds: list[int] = []
 
     def build(n: int) -> dict[str, object]:
@@ -28,6 +30,27 @@ def test_one_build_per_key_one_file_per_content_and_old_files_removed(tmp_path: 
     for n in range(2, 6):
         publisher.publish("stations", ("v", n), lambda n=n: build(n))
     assert len(list(tmp_path.glob("stations-main-*.json"))) == 2  # the newest two stay
+
+
+def test_a_file_handed_out_recently_is_never_removed_and_a_removed_one_comes_back(
+    tmp_path: Path,
+) -> None:
+    publisher = Publisher(tmp_path, "/data", keep=1, keep_s=60)
+    first = publisher.publish("convoys", 0, lambda: {"main": {"n": 0}})
+    path = tmp_path / first["main"].rsplit("/", 1)[1]
+    for n in range(1, 30):  # a second of pings each, as a busy feed writes them
+        publisher.publish("convoys", n, lambda n=n: {"main": {"n": n}})
+    assert path.exists()  # a browser given it a moment ago may still fetch it
+    old = time.time() - 120
+    for stale in tmp_path.glob("convoys-main-*.json"):
+        os.utime(stale, (old, old))
+    assert publisher.publish("convoys", 5, lambda: {"main": {"n": -1}}) is not None  # in use
+    publisher.publish("convoys", 30, lambda: {"main": {"n": 30}})
+    left = {json.loads(p.read_text())["n"] for p in tmp_path.glob("convoys-main-*.json")}
+    assert left == {5, 30}  # the one just handed out again, and the newest
+    assert not path.exists()
+    again = publisher.publish("convoys", 0, lambda: {"main": {"n": 0}})  # its memo says path
+    assert again == first and path.exists()
 
 
 def test_many_sessions_publishing_at_once_agree(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ two sessions writing the same content write the same file atomically.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Callable, Hashable, Mapping
 from functools import partial
 from pathlib import Path
@@ -28,25 +30,52 @@ from layers.io.files import write_atomic
 from layers.registry import REGISTRY
 from layers.scene import Scene
 
-KEEP_FILES = 6  # newest files kept per dataset name and part; older versions are removed
+KEEP_FILES = 6  # newest files kept per dataset name and part, however old
+KEEP_S = 900.0  # a file handed to a session this recently is never removed
 MEMO = 64  # (name, key) pairs remembered
 
 
 class Publisher:
-    """Writes datasets under ``folder``, served at ``url`` (e.g. Streamlit's static route)."""
+    """Writes datasets under ``folder``, served at ``url`` (e.g. Streamlit's static route).
 
-    def __init__(self, folder: Path, url: str, keep: int = KEEP_FILES, memo: int = MEMO):
-        self.folder, self.url, self.keep = Path(folder), url.rstrip("/"), keep
+    A file a session was given may still be fetched by its browser: a file is removed only
+    when it is neither among the ``keep`` newest of its name and part nor handed out in the
+    last ``keep_s`` seconds (each hand-out sets its time), and a URL is handed out only for
+    a file that exists."""
+
+    def __init__(
+        self,
+        folder: Path,
+        url: str,
+        keep: int = KEEP_FILES,
+        memo: int = MEMO,
+        keep_s: float = KEEP_S,
+    ):
+        self.folder, self.url, self.keep, self.keep_s = Path(folder), url.rstrip("/"), keep, keep_s
         self._urls: Memo[dict[str, str]] = Memo(memo)
 
     def publish(
         self, name: str, key: Hashable, build: Callable[[], dict[str, Any]]
     ) -> dict[str, str]:
         """URLs of the parts ``build()`` returns ({part: data}), built once per ``key``."""
-        return self._urls.get(
-            (name, key),
-            lambda: {part: self._write(name, part, data) for part, data in build().items()},
-        )
+
+        def write() -> dict[str, str]:
+            return {part: self._write(name, part, data) for part, data in build().items()}
+
+        urls = self._urls.get((name, key), write)
+        if not all(self._handed_out(url) for url in urls.values()):
+            urls = write()  # removed since (a long idle spell): written again
+            self._urls.put((name, key), urls)
+        return urls
+
+    def _handed_out(self, url: str) -> bool:
+        """Mark the file behind ``url`` as in use now; False when it is gone."""
+        path = self.folder / url.rsplit("/", 1)[1]
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        return True
 
     def _write(self, name: str, part: str, data: Any) -> str:
         payload = orjson.dumps(data)  # a sixth of json.dumps' time on these columns
@@ -55,8 +84,10 @@ class Publisher:
         if not path.exists():
             write_atomic(path, payload)
         older = sorted(self.folder.glob(f"{name}-{part}-*.json"), key=_mtime, reverse=True)
+        unused_since = time.time() - self.keep_s
         for stale in older[self.keep :]:
-            stale.unlink(missing_ok=True)
+            if _mtime(stale) < unused_since:
+                stale.unlink(missing_ok=True)
         return f"{self.url}/{path.name}"
 
 
