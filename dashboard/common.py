@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from layers.analysis.filters import Filters
-from layers.analysis.freshness import freshness, picture_key
+from layers.analysis.freshness import freshness, picture_key, reading
 from layers.analysis.picture import Derived, DerivedCache
 from layers.core.problems import Problem
 from layers.core.settings import Settings
@@ -144,7 +144,13 @@ def plain(text: str) -> str:
 
 
 def show_banner(scene: Scene, settings: Settings) -> None:
-    """One compact line on every page when a feed is stale, failed or missing."""
+    """One compact line on every page when a feed is stale, failed or missing, and one
+    while a large file is read."""
+    for progress in reading(scene):
+        st.info(
+            plain(progress[:1].upper() + progress[1:] + " so far; the last good data stays."),
+            icon=":material/hourglass_top:",
+        )
     table = freshness(scene, settings)
     parts = []
     for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():

@@ -359,9 +359,9 @@ def page() -> None:
 
     @st.fragment
     def live() -> None:
-        # A widget in here (quick response) reruns only this part; the map stays.
-        settings, derived = current_picture()
-        scene = derived.scene
+        # A widget in here (quick response) reruns only this part; the map stays. Every
+        # part of the page shows the one version of the data this run loaded: a new
+        # version reruns the whole page (watch_feeds).
         picture = apply(derived, filters, scene.now)
         show_banner(scene, settings)
         start, end = picture.time_range or (None, None)

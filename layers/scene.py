@@ -108,7 +108,9 @@ class Scene:
         rows = []
         for name, version in self.versions.items():
             spec = REGISTRY[name].SPEC
-            if version.data is None:
+            if version.data is None and any(p.kind == "reading" for p in version.problems):
+                state = "reading"
+            elif version.data is None:
                 state = (
                     "not provided"
                     if spec.optional and version.path is None

@@ -47,10 +47,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(env: dict[str, str], timeout: float = 60.0) -> Iterator[str]:
-    """Start the dashboard with ``env`` added; yield its URL once its health check answers."""
+def running_app(
+    env: dict[str, str], timeout: float = 60.0, log_path: Path | None = None
+) -> Iterator[str]:
+    """Start the dashboard with ``env`` added; yield its URL once its health check answers.
+    Its output goes to ``log_path`` (default: a new temporary file)."""
     port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    log = (
+        open(log_path, "wb")  # noqa: SIM115 - closed with the process
+        if log_path is not None
+        else tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
+    )
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -241,3 +241,67 @@ def test_a_held_feed_shows_in_the_banner_and_is_accepted_on_the_feeds_page(
     table = at.dataframe[0].value.set_index("feed")
     assert table.loc["Incidents", "rows"] == len(lines) // 2 - 1
     assert not any(b.key == "accept_incidents" for b in at.button)
+
+
+def test_a_large_file_is_read_in_the_background_with_progress(tmp_path: Path) -> None:
+    path = tmp_path / "incidents.csv"
+    write_atomic(path, HEAD + incidents(120_000))
+    release = threading.Event()
+    builds: list[int] = []
+
+    def build(feed: str, raw):  # type: ignore[no-untyped-def]
+        release.wait(30)
+        builds.append(len(raw.values))
+        return REGISTRY[feed].load(raw, ReadContext())
+
+    feeds = FeedStore(
+        tmp_path,
+        build,
+        rules=Acceptance(settle_s=0.0, background_bytes=1_000_000),
+        clock=Clock(),
+    )
+    version = feeds.get("incidents")  # the first look starts the reading and returns
+    assert version.data is None and version.path == path
+    notice = version.problems[0]
+    assert notice.kind == "reading" and notice.message.startswith(
+        ("reading incidents.csv: ", "checking incidents.csv: ")
+    )
+    deadline = time.monotonic() + 30
+    while not feeds.get("incidents").problems[0].message.startswith("checking"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert feeds.get("incidents").problems[0].message == (
+        "checking incidents.csv: 120,000 rows read"
+    )
+    release.set()
+    while (version := feeds.get("incidents")).data is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert len(version.data) == 120_000 and builds == [120_000]
+    assert not any(p.kind == "reading" for p in version.problems)
+    # A newer version while one is read: the last good stays, with the progress beside it.
+    release.clear()
+    write_atomic(path, HEAD + incidents(120_001))
+    during = feeds.get("incidents")
+    assert len(during.data) == 120_000 and during.problems[0].kind == "reading"
+    release.set()
+    while len((version := feeds.get("incidents")).data) == 120_000:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert len(version.data) == 120_001
+
+
+def test_a_read_that_takes_too_long_is_stopped_and_reported_once(tmp_path: Path) -> None:
+    path = tmp_path / "incidents.csv"
+    write_atomic(path, HEAD + incidents(60_000))
+    feeds = store(tmp_path, Clock(), background_bytes=1, max_read_s=0.0)
+    deadline = time.monotonic() + 30
+    version = feeds.get("incidents")
+    while version.problems[0].kind == "reading":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+        version = feeds.get("incidents")
+    assert version.data is None
+    assert version.problems[0].kind == "too_slow"
+    assert version.problems[0].message == "reading stopped after 0 s at 49,999 rows."
+    assert feeds.get("incidents") is version  # remembered: not read again until it changes

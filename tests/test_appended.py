@@ -43,9 +43,9 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Simulator, Sc
     parsed: list[int] = []
     real_parse = parse
 
-    def counting(feed: str, path: Path, data: bytes) -> RawTable:
+    def counting(feed: str, path: Path, data: bytes, *progress: object) -> RawTable:
         parsed.append(len(data))
-        return real_parse(feed, path, data)
+        return real_parse(feed, path, data, *progress)  # type: ignore[arg-type]
 
     monkeypatch.setattr("layers.io.store.parse", counting)  # as the store calls it
     return sim, loader, parsed
@@ -116,7 +116,9 @@ def test_windows_line_ends_and_a_bom_read_appended_rows_too(
     real_parse = parse
     monkeypatch.setattr(
         "layers.io.store.parse",
-        lambda feed, path, data: parsed.append(data) or real_parse(feed, path, data),
+        lambda feed, path, data, *progress: (
+            parsed.append(data) or real_parse(feed, path, data, *progress)
+        ),
     )
     path = tmp_path / "polling_stations.csv"
     rows = ["id,name,lat,lon,registered_voters", "S1,One,6.3,-10.8,100", "S2,Two,6.4,-10.7,50"]

@@ -30,10 +30,10 @@ def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
     """Per feed: file, state, last good update (``updated``), ``age_min``,
     ``stale_after_min``, rows, problems and, for a failed feed, a ``note`` saying why.
 
-    States: fresh; stale (its file is older than the feed's threshold); failed (the
-    newest file could not be used; older data shown or none); missing; not provided
-    (an optional feed); exercise (a scenario whose times move to the present: its
-    files do not change, so their age says nothing).
+    States: reading (a large first file is being read); fresh; stale (its file is older
+    than the feed's threshold); failed (the newest file could not be used; older data
+    shown or none); missing; not provided (an optional feed); exercise (a scenario whose
+    times move to the present: its files do not change, so their age says nothing).
     """
     exercise = scene.scenario.time_shift != pd.Timedelta(0)
     rows = []
@@ -42,7 +42,10 @@ def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
         limit = settings.staleness(name)
         updated = version.updated
         age = scene.now - updated if updated is not None else None
-        if version.path is None and version.data is None:
+        reading = [p for p in version.problems if p.kind == "reading"]
+        if reading and version.data is None:
+            state = "reading"
+        elif version.path is None and version.data is None:
             state = "not provided" if spec.optional else "missing"
         elif version.data is None or version.stale_copy:
             state = "failed"
@@ -75,4 +78,10 @@ def picture_key(scene: Scene, settings: Settings) -> Hashable:
         (name, version.signature, version.stale_copy) for name, version in scene.versions.items()
     )
     states = tuple(freshness(scene, settings)["state"])
-    return (versions, states, scene.now.floor("min"))
+    return (versions, states, tuple(reading(scene)), scene.now.floor("min"))
+
+
+def reading(scene: Scene) -> list[str]:
+    """How far the reading of each large file under way got, e.g. 'reading incidents.csv:
+    410,000 rows' (the page shows it, and shows it again as it moves on)."""
+    return [p.message for p in scene.problems if p.kind == "reading"]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,12 @@ from layers.io.raw import (
 LONE_CR = re.compile(r"\r(?!\n)")
 
 
-def _parse_csv(feed: str, name: str, text: str) -> RawTable:
+PROGRESS_EVERY = 50_000  # records between two progress reports
+
+
+def _parse_csv(
+    feed: str, name: str, text: str, progress: Callable[[int], None] | None = None
+) -> RawTable:
     problems: list[Problem] = []
     sample = "\n".join(text[:65536].splitlines()[:20])
     try:
@@ -43,7 +49,11 @@ def _parse_csv(feed: str, name: str, text: str) -> RawTable:
     text, tail = (text[:end], text[end:]) if end else (text, "")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
-        records = list(reader)
+        records: list[list[str]] = []
+        while chunk := list(itertools.islice(reader, PROGRESS_EVERY)):
+            records += chunk
+            if progress is not None:
+                progress(max(len(records) - 1, 0))  # rows below the header
     except csv.Error as err:
         raise FeedError.whole(
             feed,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from pathlib import Path
 
 from layers.core.problems import Level, Problem
@@ -11,8 +12,11 @@ from layers.io.geojson_text import _parse_geojson
 from layers.io.raw import FeedError, RawTable
 
 
-def parse(feed: str, path: Path, data: bytes) -> RawTable:
-    """Parse one feed file's bytes; raises FeedError when nothing usable is in it."""
+def parse(
+    feed: str, path: Path, data: bytes, progress: Callable[[int], None] | None = None
+) -> RawTable:
+    """Parse one feed file's bytes; raises FeedError when nothing usable is in it.
+    ``progress`` is told the number of CSV records read so far, now and then."""
     name = path.name
     if not data.strip():
         raise FeedError.whole(
@@ -27,7 +31,7 @@ def parse(feed: str, path: Path, data: bytes) -> RawTable:
     if path.suffix.lower() in (".geojson", ".json") or looks_json:
         table = _parse_geojson(feed, name, text)
     else:
-        table = _parse_csv(feed, name, text)
+        table = _parse_csv(feed, name, text, progress)
     if encoding_problem:
         table.problems.insert(0, encoding_problem)
     return table

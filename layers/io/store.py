@@ -15,8 +15,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -197,6 +198,68 @@ class Acceptance:
     hold_s: float = 120.0  # a held version is taken when unchanged this long (0: never held)
     max_drop: float = 0.2  # share of rows a feed that does not grow may lose at once
     grows: frozenset[str] = frozenset()  # feeds that only grow
+    background_bytes: int = 16 * 2**20  # larger files are read in a thread of their own
+    max_read_s: float = 600.0  # a read taking longer is stopped and reported
+
+
+@dataclass
+class _Read(Generic[T]):
+    """One version as read and built, before the store takes it or holds it back."""
+
+    signature: Signature
+    built: T
+    problems: list[Problem]
+    text: _ReadText
+    appended: bool = False  # only rows appended to the shown version were read
+
+
+class _Cancelled(Exception):
+    """A newer version replaced the one being read."""
+
+
+class _Job:
+    """A large file being read in a thread: how far it got, and what came of it."""
+
+    def __init__(self, path: Path, sig: Signature, limit_s: float):
+        self.path, self.file, self.signature = path, path.name, sig
+        self.started, self.limit_s = time.monotonic(), limit_s
+        self.rows = 0
+        self.phase = "reading"
+        self.cancelled = False
+        self.done = threading.Event()
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def counted(self, rows: int) -> None:
+        """Progress from the parser; stops the read once a newer version replaced it."""
+        self.rows = rows
+        if self.cancelled:
+            raise _Cancelled(self.file)
+        if time.monotonic() - self.started > self.limit_s:
+            raise FeedError.whole(
+                self.path.stem,
+                self.file,
+                f"reading stopped after {self.limit_s:g} s at {rows:,} rows.",
+                "Check that this is the feed you meant to send; a file this slow to read "
+                "is likely not one. It is tried again when it changes.",
+                kind="too_slow",
+            )
+
+    def run(self, read: Callable[..., Any]) -> None:
+        try:
+            self.result = read(self)
+        except _Cancelled:
+            pass
+        except Exception as err:  # noqa: BLE001 - handed to the page's look, as any read's
+            self.error = err
+        finally:
+            self.done.set()
+
+
+class _StillReading(Exception):  # noqa: N818 - a state, as StillWriting
+    def __init__(self, job: _Job):
+        super().__init__(job.file)
+        self.job = job
 
 
 @dataclass
@@ -249,6 +312,7 @@ class FeedStore(Generic[T]):
         self._seen: dict[str, tuple[Path | None, Signature | None, FeedVersion[T]]] = {}
         self._text: dict[str, _ReadText] = {}  # the good version's bytes, for appends
         self._held: dict[str, _Held[T]] = {}
+        self._jobs: dict[str, _Job] = {}  # large files being read
 
     def get(self, feed: str) -> FeedVersion[T]:
         """The current version of ``feed`` (cached while its file is unchanged).
@@ -289,6 +353,8 @@ class FeedStore(Generic[T]):
             version = self._load(feed, path, locate_problems)
         except StillWriting:
             return self._writing(feed, path)
+        except _StillReading as reading:
+            return self._reading(feed, reading.job)
         except OSError as err:
             name = path.name if path is not None else getattr(err, "filename", None)
             return self._failed(feed, path, None, [os_problem(feed, name, err)])
@@ -309,27 +375,67 @@ class FeedStore(Generic[T]):
                 kind="missing_file",
             )
             return self._failed(feed, None, None, [*problems, missing])
+        sig = signature(path)
         try:
-            sig = signature(path)
             self._refuse_size(feed, path, sig)
             settled(path, sig, self.rules.settle_s)
-            data, sig = read_whole(path)
-            read = self._read_appended(feed, path, data, problems)
-            if read is None:
-                raw = parse(feed, path, data)
-                built, build_problems = self._build(feed, raw)
-                found = [*problems, *raw.problems, *build_problems]
-                text = _ReadText.of(data, raw, hashed=feed in self.rules.grows)
+            if sig.size >= self.rules.background_bytes:
+                read = self._in_background(feed, path, sig, problems)
             else:
-                built, found, text = read
+                read = self._read(feed, path, problems)
         except FeedError as err:
             return self._failed(feed, path, signature(path), [*problems, err.problem])
-        except (OSError, StillWriting):
+        except (OSError, StillWriting, _StillReading):
             raise  # reported by get(), and not remembered
         except Exception as err:  # noqa: BLE001 - one layer's fault must not take the page
             log.exception("reading %s from %s failed", feed, path)
             sig = signature(path)
             return self._failed(feed, path, sig, [*problems, fault_problem(feed, path.name, err)])
+        return self._accept(feed, path, read)
+
+    def _read(
+        self, feed: str, path: Path, problems: list[Problem], job: _Job | None = None
+    ) -> _Read[T]:
+        """Read and build one version of ``feed`` (no state of the store changes: this may
+        run in a thread of its own, see :meth:`_in_background`)."""
+        data, sig = read_whole(path)
+        counted = job.counted if job is not None else None
+        appended = self._read_appended(feed, path, data, problems, counted)
+        if appended is not None:
+            return _Read(sig, *appended, appended=True)
+        raw = parse(feed, path, data, counted)
+        if job is not None:
+            job.phase = "checking"
+        built, build_problems = self._build(feed, raw)
+        text = _ReadText.of(data, raw, hashed=feed in self.rules.grows)
+        return _Read(sig, built, [*problems, *raw.problems, *build_problems], text)
+
+    def _in_background(
+        self, feed: str, path: Path, sig: Signature, problems: list[Problem]
+    ) -> _Read[T]:
+        """A large file is read in a thread of its own, so that pages stay live and say how
+        far it got: the read when it is done, else :class:`_StillReading`. A new version
+        replaces a read under way (which stops at its next count)."""
+        job = self._jobs.get(feed)
+        if job is None or job.signature != sig:
+            if job is not None:
+                job.cancelled = True
+            job = _Job(path, sig, self.rules.max_read_s)
+            self._jobs[feed] = job
+            threading.Thread(
+                target=job.run, args=(partial(self._read, feed, path, problems),), daemon=True
+            ).start()
+        if not job.done.is_set():
+            raise _StillReading(job)
+        del self._jobs[feed]
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result
+
+    def _accept(self, feed: str, path: Path, read: _Read[T]) -> FeedVersion[T]:
+        """Show ``read`` from now on, unless it is damaged or lost rows (held back)."""
+        sig, built, found = read.signature, read.built, read.problems
         good = self._good.get(feed)
         worse = damage_since(good.problems, found) if good is not None else []
         if worse:
@@ -338,17 +444,17 @@ class FeedStore(Generic[T]):
         version = FeedVersion(
             feed, path, built, sig, found, pd.Timestamp.now(tz="UTC"), good_signature=sig
         )
-        hold = read is None and self.rules.hold_s > 0
-        lost = self._lost_rows(feed, path, version, text) if hold else None
+        hold = not read.appended and self.rules.hold_s > 0
+        lost = self._lost_rows(feed, path, version, read.text) if hold else None
         if lost is not None:
             kept = self._held.get(feed)
             since = kept.since if kept is not None and kept.problem == lost else self._clock()
-            self._held[feed] = _Held(sig, since, version, text, lost)
+            self._held[feed] = _Held(sig, since, version, read.text, lost)
             assert good is not None  # rows are lost only against a shown version
             return replace(good, signature=sig, problems=[lost, *good.problems], stale_copy=True)
         self._held.pop(feed, None)
         self._good[feed] = version
-        self._text[feed] = text
+        self._text[feed] = read.text
         return version
 
     def _refuse_size(self, feed: str, path: Path, sig: Signature) -> None:
@@ -432,8 +538,31 @@ class FeedStore(Generic[T]):
             ],
         )
 
+    def _reading(self, feed: str, job: _Job) -> FeedVersion[T]:
+        """What to show while a large file is read: the last version shown, and how far
+        the reading got (not remembered: the next look shows more)."""
+        seen = self._seen.get(feed)
+        base = seen[2] if seen is not None else FeedVersion(feed, job.path, None, None, [])
+        rows = f"{job.rows:,} rows" if job.phase == "reading" else f"{job.rows:,} rows read"
+        notice = Problem(
+            feed,
+            job.file,
+            None,
+            None,
+            f"{job.phase} {job.file}: {rows}",
+            "A large file takes a while; the last good version stays on screen meanwhile.",
+            Level.NOTICE,
+            "reading",
+        )
+        return replace(base, problems=[notice, *base.problems])
+
     def _read_appended(
-        self, feed: str, path: Path, data: bytes, located: list[Problem]
+        self,
+        feed: str,
+        path: Path,
+        data: bytes,
+        located: list[Problem],
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[T, list[Problem], _ReadText] | None:
         """When ``data`` is the good version's CSV with rows added at the end (how incident
         and position feeds grow), read only the added rows; None when it is not."""
@@ -449,7 +578,7 @@ class FeedStore(Generic[T]):
             or not data.startswith(before.data)
         ):
             return None
-        part = parse(feed, path, before.head + data[len(before.data) :])
+        part = parse(feed, path, before.head + data[len(before.data) :], progress)
         if list(part.values.columns) != before.columns or part.hxl != before.hxl:
             return None
         shift = before.records - before.head_records  # tail record k is file record k + shift
@@ -466,7 +595,11 @@ class FeedStore(Generic[T]):
             if p.row is not None or (p.kind, p.column, p.message) not in said
         ]
         joined = self._extend(good.data, built)
-        return joined, [*good.problems, *added], _ReadText.of(data, part, before)
+        return (
+            joined,
+            [*good.problems, *added],
+            _ReadText.of(data, part, before, hashed=feed in self.rules.grows),
+        )
 
     def _failed(
         self,
