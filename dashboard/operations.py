@@ -13,7 +13,6 @@ from collections.abc import Hashable
 
 import folium
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -325,23 +324,26 @@ def show_convoys(picture: Picture) -> None:
         st.dataframe(table.rename(columns=CONVOY_COLUMNS), hide_index=True, width="stretch")
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _coverage_chart(key: Hashable, _stations: pd.DataFrame) -> go.Figure:
-    """Coverage by area of 180,000 stations changes with them and the filters, not with
-    each incident or minute: built once per stations version and station filters."""
-    return charts.coverage_chart(_stations)
+def show_charts(picture: Picture, key: Hashable, filters: Filters, now: pd.Timestamp) -> None:
+    """The three charts; ``key``: the versions of incidents and stations. Shared by the
+    sessions showing the same versions and filters in the same minute (the window's edge
+    moves by the minute)."""
+    _charts((key, filters, now.floor("min")), picture)
 
 
-def show_charts(picture: Picture, stations_key: Hashable, filters: Filters) -> None:
-    frames = picture.frames
-    assert picture.time_range is not None
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _charts(key: Hashable, _picture: Picture) -> None:
+    """Built and serialised once per data version, filters and window: every other session
+    showing the same gets the charts replayed (Streamlit keeps the elements a cached
+    function drew), so a wall of screens on one view costs one build."""
+    frames = _picture.frames
+    assert _picture.time_range is not None
     left, middle, right = st.columns(3)
     left.plotly_chart(
-        charts.incidents_over_time(frames["incidents"], picture.time_range), width="stretch"
+        charts.incidents_over_time(frames["incidents"], _picture.time_range), width="stretch"
     )
     middle.plotly_chart(charts.incidents_by_area(frames["incidents"]), width="stretch")
-    key = (stations_key, filters.areas, filters.station_statuses)
-    right.plotly_chart(_coverage_chart(key, frames["polling_stations"]), width="stretch")
+    right.plotly_chart(charts.coverage_chart(frames["polling_stations"]), width="stretch")
 
 
 def page() -> None:
@@ -393,7 +395,7 @@ def page() -> None:
         )
         show_convoys(picture)
         show_problems(scene)
-        show_charts(picture, dataset_key(scene, "polling_stations"), filters)
+        show_charts(picture, scene.key("incidents", "polling_stations"), filters, scene.now)
 
     live()
 
