@@ -107,6 +107,8 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
     The look is a partial rerun of this small fragment (a stat of each file; a file is
     read again only when it changed), so a refresh in which nothing changed costs next to
     nothing. The rerun keeps the map element, its pan and zoom, the filters and the page.
+    While a large file is read, each look says how far it got; the page reruns only when a
+    reading starts or ends (a rerun at each look would never end under that load).
     """
     every = settings.refresh_s or None
     shown = picture_key(scene, settings)
@@ -117,6 +119,11 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
         now_scene = now_derived.scene
         if picture_key(now_scene, now_settings) != shown:
             st.rerun()
+        for progress in reading(now_scene):  # each look, without a rerun of the page
+            st.info(
+                plain(progress[:1].upper() + progress[1:] + " so far; the last good data stays."),
+                icon=":material/hourglass_top:",
+            )
         if every:
             st.caption(
                 f"Live: feeds checked every {every:g} s, last at {now_scene.now:%H:%M:%S} UTC; "
@@ -128,7 +135,7 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
 
 MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 WORD_JOINER = "\u2060"  # invisible; breaks a link Streamlit would find in text
-WWW = re.compile(r"(?i)(www)(?=\\\.)")
+LINKABLE = re.compile(r"(?i)(www)(?=\\\.)|(\\:)(?=//)")  # www. and scheme://
 
 
 def plain(text: str) -> str:
@@ -137,20 +144,13 @@ def plain(text: str) -> str:
 
     Escaping is not enough for links: Streamlit turns ``http://...``, ``www.`` and e-mail
     addresses in text into links even when escaped, so an invisible word joiner goes
-    after each colon, after ``www`` and before each ``@``."""
-    text = MARKDOWN.sub(r"\\\1", text)
-    text = text.replace("\\:", "\\:" + WORD_JOINER).replace("@", WORD_JOINER + "@")
-    return WWW.sub(r"\1" + WORD_JOINER, text)
+    after the colon of ``scheme://``, after ``www`` and before each ``@``."""
+    text = MARKDOWN.sub(r"\\\1", text).replace("@", WORD_JOINER + "@")
+    return LINKABLE.sub(lambda m: m.group(0) + WORD_JOINER, text)
 
 
 def show_banner(scene: Scene, settings: Settings) -> None:
-    """One compact line on every page when a feed is stale, failed or missing, and one
-    while a large file is read."""
-    for progress in reading(scene):
-        st.info(
-            plain(progress[:1].upper() + progress[1:] + " so far; the last good data stays."),
-            icon=":material/hourglass_top:",
-        )
+    """One compact line on every page when a feed is stale, failed or missing."""
     table = freshness(scene, settings)
     parts = []
     for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():

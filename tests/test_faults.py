@@ -4,8 +4,10 @@ one refresh, no page fails, no good row goes missing, and the picture recovers b
 from __future__ import annotations
 
 import codecs
+import itertools
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,15 +22,16 @@ from layers.io.files import write_atomic
 
 REFRESH_S = 2
 SHOWN_WITHIN_S = REFRESH_S + 6  # one refresh, plus a rerun of the page on this machine
-INCIDENT = "INC-F{n:05d},{time},Protest,low,0,fault test,Test,False,Bong,6.9{n:04d},-9.5\n"
+INCIDENT = "INC-F{n:09d},{time},Protest,low,0,fault test,Test,False,Bong,6.9{n:04d},-9.5\n"
 
 ROWS = """() => { const l = pollwatch.layers.incidents;
     return l && l.ready ? l.stats().rows : null; }"""
 BANNER = """() => [...document.querySelectorAll('[data-testid="stAlertContentWarning"]')]
-    .map(e => e.innerText).filter(t => t.startsWith('Feeds:')).join(' ')"""
-PROBLEMS = """() => { const e = [...document.querySelectorAll('summary')]
-    .find(s => s.innerText.startsWith('Feed problems:'));
-    return e ? parseInt(e.innerText.split(':')[1].replace(/,/g, '')) : null; }"""
+    .map(e => e.innerText.replace(/\u2060/g, '')).filter(t => t.includes('Feeds:')).join(' ')"""
+PROBLEMS = """() => { for (const s of document.querySelectorAll('summary')) {
+        const m = s.innerText.match(/Feed problems:\\s*([\\d,]+)/);
+        if (m) return parseInt(m[1].replace(/,/g, ''));
+    } return null; }"""
 FAILED = """() => document.querySelectorAll('[data-testid="stException"]').length"""
 
 
@@ -86,12 +89,15 @@ def screen(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Screen]:
 
 
 class Feed:
-    """incidents.csv of the screen's folder: its good text, and one more row at a time."""
+    """incidents.csv of the screen's folder: its good text, and one more row at a time
+    (ids go on from test to test: a repeated id would be left out, rightly)."""
+
+    serial = itertools.count(1)
 
     def __init__(self, screen: Screen):
         self.path = screen.folder / "incidents.csv"
         self.good = self.path.read_text()
-        self.n = 0
+        self.n = next(self.serial) * 10_000_000
 
     def grow(self) -> int:
         """Append a good row (atomically, as a proper writer does); the rows now in it."""
@@ -284,8 +290,8 @@ def test_a_million_rows_show_progress_keep_the_page_live_and_arrive(screen: Scre
         has_text="incidents.csv:"
     )
     progress.first.wait_for(timeout=SHOWN_WITHIN_S * 1000)
-    said = progress.first.inner_text()
-    assert said.startswith(("Reading incidents.csv: ", "Checking incidents.csv: ")), said
+    said = progress.first.inner_text().replace("\u2060", "")
+    assert re.search(r"(Reading|Checking) incidents\.csv: [\d,]+ rows", said), said
     assert screen.rows() == good_rows and screen.exceptions() == 0  # the last good, live
     screen.wait(lambda: screen.rows() == good_rows + rows, 300, f"{good_rows + rows:,} incidents")
     print(f"{rows:,} rows: progress shown, all on the map after {time.monotonic() - t0:.0f} s")

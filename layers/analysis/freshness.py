@@ -78,10 +78,12 @@ def picture_key(scene: Scene, settings: Settings) -> Hashable:
         (name, version.signature, version.stale_copy) for name, version in scene.versions.items()
     )
     states = tuple(freshness(scene, settings)["state"])
-    return (versions, states, tuple(reading(scene)), scene.now.floor("min"))
+    being_read = tuple(p.feed for p in scene.problems if p.kind == "reading")
+    return (versions, states, being_read, scene.now.floor("min"))
 
 
 def reading(scene: Scene) -> list[str]:
     """How far the reading of each large file under way got, e.g. 'reading incidents.csv:
-    410,000 rows' (the page shows it, and shows it again as it moves on)."""
+    410,000 rows' (the watcher shows it at each look; the page reruns only when a reading
+    starts or ends)."""
     return [p.message for p in scene.problems if p.kind == "reading"]

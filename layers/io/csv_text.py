@@ -27,7 +27,11 @@ from layers.io.raw import (
 LONE_CR = re.compile(r"\r(?!\n)")
 
 
-PROGRESS_EVERY = 50_000  # records between two progress reports
+# Records read between two progress reports, and rows turned into columns at a time: a
+# large file is read in a thread beside the pages, and a C call over a million rows would
+# hold the interpreter (and every page) for seconds.
+PROGRESS_EVERY = 10_000
+COLUMNS_EVERY = 20_000
 
 
 def _parse_csv(
@@ -116,7 +120,12 @@ def _parse_csv(
             )
         )
         body[k] = (rec + [""] * width)[:width]
-    by_column = list(zip(*body, strict=True)) if body else [()] * width
+    by_column: list[list[str]] = [[] for _ in range(width)]
+    for start in range(0, len(body), COLUMNS_EVERY):
+        for column, values in zip(
+            by_column, zip(*body[start : start + COLUMNS_EVERY], strict=True), strict=True
+        ):
+            column.extend(values)
     columns = [stripped_text(column) for column in by_column]
     rows = body_at + 1  # as a spreadsheet counts lines: the header is row 1
     spaces_only = (

@@ -9,11 +9,13 @@ what the columns mean: a layer's ``load`` builds the frame (see :class:`FeedStor
 from __future__ import annotations
 
 import codecs
+import gc
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Callable, Iterator, Sequence, Sized
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -247,13 +249,42 @@ class _Job:
 
     def run(self, read: Callable[..., Any]) -> None:
         try:
-            self.result = read(self)
+            with _collector_paused():
+                self.result = read(self)
         except _Cancelled:
             pass
         except Exception as err:  # noqa: BLE001 - handed to the page's look, as any read's
             self.error = err
         finally:
             self.done.set()
+
+
+_paused = 0  # large reads under way with the cyclic garbage collector paused
+_paused_lock = threading.Lock()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large file is read: its full passes
+    over the millions of new rows and cells stopped every thread (the pages) for up to a
+    second each. The rows hold no cycles; it runs again when the last such read ends."""
+    global _paused
+    with _paused_lock:
+        if _paused == 0 and not gc.isenabled():
+            _paused = -1  # paused by somebody else: left as it is
+        if _paused >= 0:
+            _paused += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _paused_lock:
+            if _paused > 0:
+                _paused -= 1
+                if _paused == 0:
+                    gc.enable()
+            elif _paused == -1:
+                _paused = 0
 
 
 class _StillReading(Exception):  # noqa: N818 - a state, as StillWriting
