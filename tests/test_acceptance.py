@@ -4,6 +4,7 @@ lost rows or changed rows already shown, oversized and binary files."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -303,5 +304,5 @@ def test_a_read_that_takes_too_long_is_stopped_and_reported_once(tmp_path: Path)
         version = feeds.get("incidents")
     assert version.data is None
     assert version.problems[0].kind == "too_slow"
-    assert version.problems[0].message == "reading stopped after 0 s at 49,999 rows."
+    assert re.fullmatch(r"reading stopped after 0 s at [\d,]+ rows\.", version.problems[0].message)
     assert feeds.get("incidents") is version  # remembered: not read again until it changes
