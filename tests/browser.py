@@ -150,3 +150,28 @@ def screenshot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / name
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def simulated(folder: Path, interval: float) -> Iterator[Path]:
+    """The exercise simulator writing live feeds into ``folder`` every ``interval`` s."""
+    sim = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "layers.exercise.simulator",
+            str(folder),
+            "--interval",
+            str(interval),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (folder / "scenario.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield folder
+    finally:
+        sim.terminate()
+        sim.wait(10)

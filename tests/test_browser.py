@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from browser import map_frame, offline_page, running_app, screenshot
-from layers.registry import REGISTRY
+from browser import map_frame, offline_page, running_app, screenshot, simulated
 
 pytestmark = pytest.mark.browser
 
@@ -149,38 +147,9 @@ def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
 
 def hostile_folder(source: Path, target: Path, rows: int = 30) -> dict[str, int]:
     """The sample cut to a few rows per feed, with PAYLOAD in every text field."""
-    written = {}
-    keep_convoys: set[str] = set()
-    for name, layer in REGISTRY.items():
-        text_fields = {f.name for f in layer.SPEC.fields if f.kind == "text"}
-        path = next(source.glob(f"{name}.*"))
-        if path.suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            if name == "convoy_positions":
-                frame = frame[frame["convoy_id"].isin(keep_convoys)]
-            elif name == "incidents":
-                frame = frame.sort_values("time").tail(rows)
-            else:
-                frame = frame.head(rows)
-            for column in text_fields & set(frame.columns):
-                frame[column] = PAYLOAD + " " + frame[column]
-            frame.to_csv(target / path.name, index=False)
-            written[name] = len(frame)
-            if name == "convoy_positions":
-                written["convoys"] = frame["convoy_id"].nunique()
-        else:
-            doc = json.loads(path.read_text())
-            doc["features"] = doc["features"][:rows] if name != "areas" else doc["features"]
-            for feature in doc["features"]:
-                props = feature["properties"]
-                if name == "convoy_routes":
-                    keep_convoys.add(props["convoy_id"])
-                for column in text_fields & set(props):
-                    props[column] = f"{PAYLOAD} {props[column]}"
-            (target / path.name).write_text(json.dumps(doc))
-            written[name] = len(doc["features"])
-    (target / "scenario.json").write_bytes((source / "scenario.json").read_bytes())
-    return written
+    from test_hostile_text import hostile_feeds
+
+    return hostile_feeds(source, target, rows, [PAYLOAD], ("text",), extras=False)
 
 
 OPEN_EVERYTHING = """() => {
@@ -349,22 +318,9 @@ def test_coverage_page_draws_and_a_table_row_centres_the_map(sample_folder: Path
 
 
 def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
-    import subprocess
-    import sys
     import time
 
-    from conftest import ROOT
-
-    live = tmp_path / "live"
-    sim = subprocess.Popen(
-        [sys.executable, "-m", "layers.exercise.simulator", str(live), "--interval", "2"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not (live / "scenario.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
+    with simulated(tmp_path / "live", 2) as live:
         env = {"POLLWATCH_FEEDS": str(live), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "3"}
         with running_app(env) as url, offline_page() as (page, _):
             page.goto(url)
@@ -414,6 +370,3 @@ def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
                 timeout=10_000,
             )
             screenshot(page, "live_refresh.png")
-    finally:
-        sim.terminate()
-        sim.wait(10)

@@ -160,8 +160,15 @@ def test_a_bad_incidents_file_is_shown_and_recovers(screen: Screen, fault: str) 
     took = screen.wait(lambda: expected in screen.banner(), SHOWN_WITHIN_S, expected)
     assert screen.rows() == good_rows, "no good row may go missing"
     assert screen.exceptions() == 0
-    settle_on(screen, feed)  # recovery: the next good file shows by itself
-    assert screen.exceptions() == 0
+    # A screen switched on during the fault shows the last good copy, and says why.
+    late = Screen(screen.page.context.new_page(), screen.folder)  # type: ignore[attr-defined]
+    late.page.goto(screen.page.url)  # type: ignore[attr-defined]
+    late.wait(lambda: late.rows() == good_rows, 60, "the last good copy on a new screen")
+    late.wait(lambda: expected in late.banner(), SHOWN_WITHIN_S, expected)
+    recovered = settle_on(screen, feed)  # recovery: the next good file shows by itself
+    late.wait(lambda: late.rows() == recovered, SHOWN_WITHIN_S, "the new screen recovers")
+    assert screen.exceptions() == 0 and late.exceptions() == 0
+    late.page.close()  # type: ignore[attr-defined]
     print(f"{fault}: shown after {took:.1f} s")
 
 

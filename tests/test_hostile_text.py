@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.parse
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -60,41 +61,52 @@ URL_LIMIT = 2_000  # the long payload, shortened to fit a link
 LINKING = {"convoy_id", "admin1", "name"}  # fields that join rows across feeds
 
 
-def payload(k: int, value: str) -> str:
-    return f"{PAYLOADS[k % len(PAYLOADS)]} {value}"
+def hostile_feeds(
+    source: Path,
+    target: Path,
+    rows: int = len(PAYLOADS) + 5,
+    payloads: Sequence[str] = PAYLOADS,
+    kinds: tuple[str, ...] = ("text", "choice"),
+    extras: bool = True,
+) -> dict[str, int]:
+    """The sample cut to a few rows per feed, with a payload before the value of every
+    field of ``kinds`` in every row (row k: payload k; the same value gets the same payload
+    in every feed where fields join rows: ids, area names); with ``extras``, a column whose
+    name and values are payloads and a hostile scenario label. Returns the rows written per
+    feed (and ``convoys``: the convoys with positions)."""
 
+    def payload(k: int, value: str) -> str:
+        return f"{payloads[k % len(payloads)]} {value}"
 
-def linked(value: str) -> str:
-    """The same hostile text for the same value in every feed (ids and area names join)."""
-    return payload(zlib.crc32(value.encode()), value)
+    def linked(value: str) -> str:
+        return payload(zlib.crc32(value.encode()), value)
 
-
-def hostile_feeds(source: Path, target: Path, rows: int = len(PAYLOADS) + 5) -> None:
-    """The sample cut to a few rows per feed, with a payload in every text and choice field
-    of every row, and an extra column whose name and values are payloads."""
+    written: dict[str, int] = {}
     keep_convoys: set[str] = set()
     for name, layer in REGISTRY.items():
-        fields = {f.name for f in layer.SPEC.fields if f.kind in ("text", "choice")}
+        fields = {f.name for f in layer.SPEC.fields if f.kind in kinds}
         path = next(source.glob(f"{name}.*"))
         if path.suffix == ".csv":
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
             if name == "convoy_positions":
                 frame = frame[frame["convoy_id"].isin(keep_convoys)]
+                written["convoys"] = frame["convoy_id"].nunique()
             elif name == "incidents":
                 frame = frame.sort_values("time").tail(rows)
             else:
                 frame = frame.head(rows)
             for column in fields & set(frame.columns):
-                spoil = (
+                frame[column] = (
                     frame[column].map(linked)
                     if column in LINKING
                     else pd.Series(
                         [payload(k, v) for k, v in enumerate(frame[column])], index=frame.index
                     )
                 )
-                frame[column] = spoil
-            frame[PAYLOADS[0]] = [PAYLOADS[k % len(PAYLOADS)] for k in range(len(frame))]
+            if extras:
+                frame[payloads[0]] = [payloads[k % len(payloads)] for k in range(len(frame))]
             frame.to_csv(target / path.name, index=False)
+            written[name] = len(frame)
         else:
             doc = json.loads(path.read_text())
             doc["features"] = doc["features"][:rows] if name != "areas" else doc["features"]
@@ -105,11 +117,15 @@ def hostile_feeds(source: Path, target: Path, rows: int = len(PAYLOADS) + 5) -> 
                 for column in fields & set(props):
                     value = str(props[column])
                     props[column] = linked(value) if column in LINKING else payload(k, value)
-                props[PAYLOADS[5]] = PAYLOADS[k % len(PAYLOADS)]
+                if extras:
+                    props[payloads[5 % len(payloads)]] = payloads[k % len(payloads)]
             (target / path.name).write_text(json.dumps(doc))
+            written[name] = len(doc["features"])
     scenario = json.loads((source / "scenario.json").read_text())
-    scenario["label"] = " ".join(PAYLOADS[:8]) + " " + scenario["label"]
+    if extras:
+        scenario["label"] = " ".join(payloads[:8]) + " " + scenario["label"]
     (target / "scenario.json").write_text(json.dumps(scenario))
+    return written
 
 
 def hostile_query() -> str:

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from browser import map_frame, offline_page, running_app, screenshot
-from conftest import ROOT
+from browser import map_frame, offline_page, running_app, screenshot, simulated
 
 READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.incidents
     && pollwatch.layers.incidents.ready && pollwatch.layers.stations
@@ -30,31 +25,6 @@ SAMPLER = """() => {
                              rows: current && current.ready ? current.stats().rows : null});
     }, 100);
 }"""
-
-
-@contextmanager
-def simulated(folder: Path, interval: float) -> Iterator[Path]:
-    """The exercise simulator writing live feeds into ``folder`` every ``interval`` s."""
-    sim = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "layers.exercise.simulator",
-            str(folder),
-            "--interval",
-            str(interval),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (folder / "scenario.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        yield folder
-    finally:
-        sim.terminate()
-        sim.wait(10)
 
 
 def test_no_layer_is_ever_empty_across_ten_live_updates(tmp_path: Path) -> None:

@@ -259,8 +259,9 @@ class _Job:
             self.done.set()
 
 
-_paused = 0  # large reads under way with the cyclic garbage collector paused
-_paused_lock = threading.Lock()
+_pauses = 0  # large reads under way, with the cyclic garbage collector paused
+_enable_after = False  # whether it ran before the first of them
+_pauses_lock = threading.Lock()
 
 
 @contextmanager
@@ -268,23 +269,19 @@ def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a large file is read: its full passes
     over the millions of new rows and cells stopped every thread (the pages) for up to a
     second each. The rows hold no cycles; it runs again when the last such read ends."""
-    global _paused
-    with _paused_lock:
-        if _paused == 0 and not gc.isenabled():
-            _paused = -1  # paused by somebody else: left as it is
-        if _paused >= 0:
-            _paused += 1
+    global _pauses, _enable_after
+    with _pauses_lock:
+        if _pauses == 0:
+            _enable_after = gc.isenabled()
             gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        with _paused_lock:
-            if _paused > 0:
-                _paused -= 1
-                if _paused == 0:
-                    gc.enable()
-            elif _paused == -1:
-                _paused = 0
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _enable_after:
+                gc.enable()
 
 
 class _StillReading(Exception):  # noqa: N818 - a state, as StillWriting
