@@ -406,7 +406,9 @@ class FeedStore(Generic[T]):
         sig = signature(path)
         try:
             self._refuse_size(feed, path, sig)
-            settled(path, sig, self.rules.settle_s)
+            job = self._jobs.get(feed)
+            if job is None or job.signature != sig:  # a version being read has settled
+                settled(path, sig, self.rules.settle_s)
             if sig.size >= self.rules.background_bytes:
                 read = self._in_background(feed, path, sig, problems)
             else:
