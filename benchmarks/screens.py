@@ -16,7 +16,10 @@ the sessions whose filters (address bar) changed without anybody touching them.
 from __future__ import annotations
 
 import argparse
+import calendar
+import itertools
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -76,6 +79,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def cpu_by_program() -> dict[str, float]:
+    """CPU seconds used so far by every process of this machine, summed by program name
+    (Chromium's processes, Playwright's driver, ...): where the time goes."""
+    total: dict[str, float] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            name = Path(f"/proc/{pid}/comm").read_text().strip()
+            used = cpu_seconds(int(pid))
+        except OSError:
+            continue
+        total[name] = total.get(name, 0.0) + used
+    return total
+
+
 def rss_mb(pid: int) -> float:
     for row in Path(f"/proc/{pid}/status").read_text().splitlines():
         if row.startswith("VmRSS:"):
@@ -94,117 +111,211 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=10.0, help="seconds between changes")
     parser.add_argument("--refresh", type=float, default=10.0, help="POLLWATCH_REFRESH_S")
+    parser.add_argument(
+        "--browsers-nice", type=int, default=19, help="niceness of the browsers (0: as the server)"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-screens-"))
-    sim = Simulator(folder)
     env = {
         "POLLWATCH_FEEDS": str(folder),
         "POLLWATCH_TILES": "none",
         "POLLWATCH_REFRESH_S": f"{args.refresh:g}",
+        "POLLWATCH_LOG": "info",  # a line per page run: when the server sent each picture
     }
     line(
-        "sessions, minutes, change every, refresh",
-        f"{args.sessions}, {args.minutes:g}, {args.every:g} s, {args.refresh:g} s",
+        "sessions, minutes, change every, refresh, browsers' niceness",
+        f"{args.sessions}, {args.minutes:g}, {args.every:g} s, {args.refresh:g} s, "
+        f"{args.browsers_nice}",
     )
+    sim = Simulator(folder)
     log = folder / "server.log"
-    with running_app(env, 120, log) as url, offline_page() as (first, blocked):
+    with running_app(env, 120, log) as url:
         pid = server_pid(int(url.rsplit(":", 1)[1]))
-        context = first.context
-        pages = [first, *(context.new_page() for _ in range(args.sessions - 1))]
-        t_open = time.monotonic()
-        for k, page in enumerate(pages):  # one after another, as screens are switched on
-            page.bring_to_front()
-            page.goto(url + "/?window=7d", wait_until="commit", timeout=120_000)
-            page.wait_for_function(
-                """() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
-                    .some(e => e.innerText.startsWith('Live:'))""",
-                timeout=300_000,
-            )
-            page.evaluate(WATCH)
-            print(f"  session {k + 1} open after {time.monotonic() - t_open:.1f} s", flush=True)
-        line("all sessions open", f"{time.monotonic() - t_open:.1f} s")
-        rss_open = rss_mb(pid)
-        changes: list[float] = []
-        samples: list[tuple[float, float, float]] = []  # wall time, cpu s, rss MB
-        stop = threading.Event()
+        # The browsers stand in for wall PCs of their own: niced (they inherit this), they
+        # take the CPU the server leaves, so the server's part is timed as it would be.
+        os.nice(args.browsers_nice)
+        with offline_page() as (first, blocked):
+            run = watch(args, url, pid, first, sim, folder)
+            run.blocked = len(blocked)
+    report(run, log.read_text(errors="replace"))
 
-        def writer() -> None:
-            while not stop.wait(args.every):
-                sim.step(incidents=2)
-                changes.append((folder / "incidents.csv").stat().st_mtime)
 
-        def sampler() -> None:
-            while not stop.wait(1.0):
-                samples.append((time.time(), cpu_seconds(pid), rss_mb(pid)))
+class Run:
+    """What one run saw."""
 
-        threads = [threading.Thread(target=writer), threading.Thread(target=sampler)]
+    def __init__(self) -> None:
+        self.changes: list[float] = []  # file times of the feed changes
+        self.samples: list[tuple[float, float, float]] = []  # wall time, server cpu s, rss MB
+        self.seen: list[list[tuple[float, str]]] = []  # per page: (when, picture shown)
+        self.urls: list[list[str]] = []  # per page: its address bar's query, each change
+        self.errors = 0
+        self.blocked = 0
+        self.rss_open = 0.0
+        self.programs: dict[str, float] = {}  # program -> share of one core over the run
+        self.browser_task_s: list[float] = []  # per page: main-thread seconds per change
+
+
+def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped-def]
+    """Open the sessions one after another, change the feeds, collect what each saw."""
+    run = Run()
+    context = first.context
+    pages = [first, *(context.new_page() for _ in range(args.sessions - 1))]
+    metrics = [context.new_cdp_session(page) for page in pages]
+    for cdp in metrics:
+        cdp.send("Performance.enable")
+
+    def task_s(cdp) -> float:  # type: ignore[no-untyped-def]
+        got = cdp.send("Performance.getMetrics")["metrics"]
+        return next(m["value"] for m in got if m["name"] == "TaskDuration")
+
+    t_open = time.monotonic()
+    for k, page in enumerate(pages):  # one after another, as screens are switched on
+        page.bring_to_front()
+        page.goto(url + "/?window=7d", wait_until="commit", timeout=120_000)
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+                .some(e => e.innerText.startsWith('Live:'))""",
+            timeout=300_000,
+        )
+        page.evaluate(WATCH)
+        print(f"  session {k + 1} open after {time.monotonic() - t_open:.1f} s", flush=True)
+    line("all sessions open", f"{time.monotonic() - t_open:.1f} s")
+    run.rss_open = rss_mb(pid)
+    stop = threading.Event()
+
+    def writer() -> None:
+        while not stop.wait(args.every):
+            sim.step(incidents=2)
+            run.changes.append((folder / "incidents.csv").stat().st_mtime)
+
+    def sampler() -> None:
+        while not stop.wait(1.0):
+            run.samples.append((time.time(), cpu_seconds(pid), rss_mb(pid)))
+
+    threads = [threading.Thread(target=writer), threading.Thread(target=sampler)]
+    tasks_before = [task_s(cdp) for cdp in metrics]
+    programs_before, t_before = cpu_by_program(), time.time()
+    for t in threads:
+        t.start()
+    try:
+        end = time.monotonic() + args.minutes * 60
+        while time.monotonic() < end:
+            pages[0].wait_for_timeout(1000)  # keeps Playwright's event loop turning
+    finally:
+        programs_after, t_after = cpu_by_program(), time.time()
+        stop.set()
         for t in threads:
-            t.start()
-        try:
-            end = time.monotonic() + args.minutes * 60
-            while time.monotonic() < end:
-                pages[0].wait_for_timeout(1000)  # keeps Playwright's event loop turning
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
-        pages[0].wait_for_timeout(int((args.refresh + 5) * 1000))  # the last change lands
-        seen = [page.evaluate("() => window.seen") for page in pages]
-        urls = [page.evaluate("() => window.urls") for page in pages]
-        errors = sum(page.locator('[data-testid="stException"]').count() for page in pages)
-    tracebacks = log.read_text(errors="replace").count("Traceback")
+            t.join()
+    tasks_after = [task_s(cdp) for cdp in metrics]
+    run.programs = {
+        name: (programs_after[name] - programs_before.get(name, 0.0)) / (t_after - t_before)
+        for name in programs_after
+    }
+    changes = max(1, len(run.changes))
+    run.browser_task_s = [(b - a) / changes for a, b in zip(tasks_before, tasks_after, strict=True)]
+    pages[0].wait_for_timeout(int((args.refresh + 5) * 1000))  # the last change lands
+    run.seen = [page.evaluate("() => window.seen") for page in pages]
+    run.urls = [page.evaluate("() => window.urls") for page in pages]
+    run.errors = sum(page.locator('[data-testid="stException"]').count() for page in pages)
+    return run
 
-    # Latency: for each change, when each session first showed a picture taken after it.
-    day = time.strftime("%Y-%m-%d", time.gmtime())
 
-    def picture_time(hms: str) -> float:
-        return time.mktime(time.strptime(f"{day} {hms}", "%Y-%m-%d %H:%M:%S")) - time.timezone
+SENT = re.compile(
+    r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO pollwatch\.runs: session (\w+): "
+    r"operations sent the picture of (\d\d:\d\d:\d\d)"
+)
 
-    per_change: list[float] = []
+
+def latencies(
+    changes: list[float], shown: list[list[tuple[float, float]]]
+) -> tuple[list[float], list[float], int]:
+    """For each change but the last and each session: the wait until the session had a
+    picture taken after it. ``shown``: per session, (when, picture time). Gives every
+    wait, the wait until every session had it (per change), and the waits never ended."""
     per_session: list[list[float]] = []
     missed = 0
-    for rows in seen:
+    for rows in shown:
         mine = []
         for changed in changes[:-1]:
-            shown = next((t for t, hms in rows if picture_time(hms) >= int(changed)), None)
-            if shown is None:
+            when = next((t for t, picture in rows if picture >= int(changed)), None)
+            if when is None:
                 missed += 1
             else:
-                mine.append(shown - changed)
+                mine.append(when - changed)
         per_session.append(mine)
-    for k in range(len(changes) - 1):
-        waits = [s[k] for s in per_session if len(s) > k]
-        if len(waits) == len(per_session):
-            per_change.append(max(waits))
-    everyone = [w for s in per_session for w in s]
-    cpu = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(samples, samples[1:], strict=False)]
-    line("feed changes", f"{len(changes)}")
+    every = [
+        max(s[k] for s in per_session)
+        for k in range(len(changes) - 1)
+        if all(len(s) > k for s in per_session)
+    ]
+    return [w for s in per_session for w in s], every, missed
+
+
+def report(run: Run, server_log: str) -> None:
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+
+    def utc(text: str) -> float:
+        return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S"))
+
+    # Browser side: when each page's caption showed a picture taken after the change.
+    shown = [[(t, utc(f"{day} {hms}")) for t, hms in rows] for rows in run.seen]
+    everyone, per_change, missed = latencies(run.changes, shown)
+    # Server side: when the server finished the run that sent each session that picture
+    # (log times are local time, with milliseconds).
+    sent: dict[str, list[tuple[float, float]]] = {}
+    for row in server_log.splitlines():
+        m = SENT.match(row)
+        if m:
+            stamp, millis = m.group(1).split(",")
+            when = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
+            sent.setdefault(m.group(2), []).append((when, utc(f"{day} {m.group(3)}")))
+    start = run.changes[0] if run.changes else 0.0
+    watching = [rows for rows in sent.values() if rows[0][0] < start]
+    s_everyone, s_per_change, s_missed = latencies(run.changes, watching)
+
+    cpu = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(run.samples)]
+    line("feed changes", f"{len(run.changes)}")
     line(
         "server CPU, share of one core: median / p95 / max",
         f"{statistics.median(cpu):.0%} / {pct(cpu, 0.95):.0%} / {max(cpu):.0%}",
     )
+    busiest = sorted(run.programs.items(), key=lambda kv: -kv[1])[:4]
+    line(
+        "machine CPU by program, share of one core",
+        ", ".join(f"{name} {share:.0%}" for name, share in busiest),
+    )
+    line(
+        "browser main thread per page per change: median / max",
+        f"{statistics.median(run.browser_task_s):.2f} / {max(run.browser_task_s):.2f} s",
+    )
     line(
         "server memory (RSS): sessions open / end / max",
-        f"{rss_open:.0f} / {samples[-1][2]:.0f} / {max(s[2] for s in samples):.0f} MB",
+        f"{run.rss_open:.0f} / {run.samples[-1][2]:.0f} / {max(s[2] for s in run.samples):.0f} MB",
     )
     line(
         "errors: page exceptions / server tracebacks / blocked requests",
-        f"{errors} / {tracebacks} / {len(blocked)}",
+        f"{run.errors} / {server_log.count('Traceback')} / {run.blocked}",
     )
-    line(
-        "change -> a session shows it: p50 / p95 / max",
-        f"{statistics.median(everyone):.1f} / {pct(everyone, 0.95):.1f} / {max(everyone):.1f} s",
-    )
-    line(
-        "change -> every session shows it: p50 / p95",
-        f"{statistics.median(per_change):.1f} / {pct(per_change, 0.95):.1f} s",
-    )
-    line("changes a session never showed", f"{missed}")
-    last = int(changes[-1]) if changes else 0
-    behind = sum(not rows or picture_time(rows[-1][1]) < last for rows in seen)
-    line("sessions ending on a picture older than the last change", f"{behind} of {len(seen)}")
-    moved = [u for u in urls if len(u) > 1]
+    for side, one, every, never in (
+        ("server sent", s_everyone, s_per_change, s_missed),
+        ("browser shows", everyone, per_change, missed),
+    ):
+        line(
+            f"change -> {side} it, a session: p50 / p95 / max",
+            f"{statistics.median(one):.1f} / {pct(one, 0.95):.1f} / {max(one):.1f} s",
+        )
+        if every:
+            line(
+                f"change -> {side} it, every session: p50 / p95",
+                f"{statistics.median(every):.1f} / {pct(every, 0.95):.1f} s",
+            )
+        line(f"changes a session was never {side.split()[1]}", f"{never}")
+    line("sessions in the server's log", f"{len(watching)}")
+    last = int(run.changes[-1]) if run.changes else 0
+    behind = sum(not rows or rows[-1][1] < last for rows in shown)
+    line("sessions ending on a picture older than the last change", f"{behind} of {len(shown)}")
+    moved = [u for u in run.urls if len(u) > 1]
     line("sessions whose filters changed by themselves", f"{len(moved)} {moved[:3]}")
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.common import configure_logging
+
+configure_logging()
 st.set_page_config(page_title="Pollwatch", page_icon=":ballot_box_with_ballot:", layout="wide")
 pages = [
     st.Page("operations.py", title="Operations", icon=":material/map:", default=True),

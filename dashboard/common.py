@@ -5,7 +5,10 @@ Streamlit glue only: loading and caching, and showing what the layers reported.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
+from dashboard.live import Pusher
 from layers.analysis.filters import Filters
 from layers.analysis.freshness import freshness, picture_key, reading
 from layers.analysis.picture import Derived, DerivedCache
@@ -30,6 +34,37 @@ STATIC_DIR = Path(__file__).parent / "static"
 HELPERS_VERSION = helpers_version(STATIC_DIR)  # pollwatch.js by its content
 PUBLISHED = "data"  # generated map datasets, under dashboard/static (not in git)
 BANNER_NOTE = 220  # characters of a failed feed's reason shown in the banner
+RUNS = logging.getLogger("pollwatch.runs")
+
+
+def configure_logging() -> None:
+    """Our loggers (``layers.*``, ``pollwatch.*``) to the server's output at the level in
+    ``POLLWATCH_LOG`` (default ``warning``; ``info`` adds a line per page run)."""
+    level = (os.environ.get("POLLWATCH_LOG") or "warning").upper()
+    for name in ("layers", "pollwatch"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+            )
+            logger.addHandler(handler)
+            logger.propagate = False
+        logger.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+
+
+def log_run(page: str, scene: Scene, started: float) -> None:
+    """One line per page run (level info): the session, the picture it was sent, how long
+    the run took. Load benchmarks read it to time the server's part of an update."""
+    ctx = st.runtime.scriptrunner.get_script_run_ctx()
+    session = ctx.session_id[:8] if ctx is not None else "-"
+    RUNS.info(
+        "session %s: %s sent the picture of %s in %.3f s",
+        session,
+        page,
+        f"{scene.now:%H:%M:%S}",
+        time.perf_counter() - started,
+    )
 
 
 def page_map(
@@ -100,6 +135,15 @@ def published_layers(
     return layers_published(publisher(), _derived_cache(settings), scene, derived, shown, filters)
 
 
+@st.cache_resource(show_spinner=False)
+def pusher(settings: Settings) -> Pusher:
+    """One look at the feeds for every session of the folder (:mod:`dashboard.live`)."""
+    loader, cache = loader_for(settings), _derived_cache(settings)
+    return Pusher(
+        settings.refresh_s, lambda: picture_key(cache.derive(loader.load()).scene, settings)
+    )
+
+
 def watch_feeds(settings: Settings, scene: Scene) -> None:
     """Look at the feed files every ``POLLWATCH_REFRESH_S`` seconds and rerun the page when
     what it shows would change (a feed's file, its freshness, the minute).
@@ -109,9 +153,15 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
     nothing. The rerun keeps the map element, its pan and zoom, the filters and the page.
     While a large file is read, each look says how far it got; the page reruns only when a
     reading starts or ends (a rerun at each look would never end under that load).
+
+    The fragment's timer runs in the browser, which may fire it late (a busy wall PC, a
+    window in the background), so the server also looks once for every session and
+    reruns the sessions that show an older picture (:mod:`dashboard.live`).
     """
     every = settings.refresh_s or None
     shown = picture_key(scene, settings)
+    if every:
+        pusher(settings).showing(shown)
 
     @st.fragment(run_every=every)
     def check() -> None:

@@ -6,6 +6,7 @@ Glue only: the analysis is :mod:`layers.analysis.gaps`, the map layers
 
 from __future__ import annotations
 
+import time
 from collections.abc import Hashable, Mapping
 
 import folium
@@ -16,6 +17,7 @@ from streamlit_folium import st_folium
 
 from dashboard.common import (
     current_picture,
+    log_run,
     page_map,
     plain,
     published,
@@ -147,6 +149,7 @@ def show_kpis(stations: pd.DataFrame) -> None:
 
 
 def page() -> None:
+    started = time.perf_counter()
     settings, derived = current_picture()  # the derived layers: for their failures
     scene = derived.scene
     st.title("Coverage")
@@ -277,6 +280,7 @@ def page() -> None:
         on_click="ignore",
     )
     show_problems(scene)
+    log_run("coverage", scene, started)
 
 
 def show_map(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from dashboard.common import (
     accept_feed,
     current_picture,
     held_feeds,
+    log_run,
     plain,
     show_banner,
     show_problems,
@@ -17,6 +20,7 @@ from layers.analysis.freshness import freshness
 
 
 def page() -> None:
+    started = time.perf_counter()
     settings, derived = current_picture()  # a layer that cannot be derived has failed too
     scene = derived.scene
     st.title("Feeds")
@@ -55,6 +59,8 @@ def page() -> None:
         },
     )
     show_problems(scene)
+
+    log_run("feeds", scene, started)
 
 
 page()

@@ -9,6 +9,7 @@ are served as static files the browser fetches once and filters itself.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Hashable
 
 import folium
@@ -18,6 +19,7 @@ from streamlit_folium import st_folium
 
 from dashboard.common import (
     current_picture,
+    log_run,
     page_map,
     plain,
     published_layers,
@@ -347,6 +349,7 @@ def _charts(key: Hashable, _picture: Picture) -> None:
 
 
 def page() -> None:
+    started = time.perf_counter()
     settings, derived = current_picture()
     scene = derived.scene
     offered = choices(derived)
@@ -398,6 +401,7 @@ def page() -> None:
         show_charts(picture, scene.key("incidents", "polling_stations"), filters, scene.now)
 
     live()
+    log_run("operations", scene, started)
 
 
 page()

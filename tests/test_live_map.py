@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from browser import map_frame, offline_page, running_app, screenshot, simulated
+from layers.exercise.simulator import Simulator
 
 READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.incidents
     && pollwatch.layers.incidents.ready && pollwatch.layers.stations
@@ -64,3 +65,35 @@ def test_no_layer_is_ever_empty_across_ten_live_updates(tmp_path: Path) -> None:
     assert len(samples) > 100  # ten updates, sampled every 100 ms
     assert rows[-1] > rows[0]  # the incidents really changed
     assert empty == [], f"{len(empty)} of {len(samples)} samples found a layer empty: {empty[:10]}"
+
+
+PICTURE = """() => {
+    const caption = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+        .map(e => e.innerText).find(t => t.startsWith('Live:'));
+    const m = caption && caption.match(/picture of (\\d\\d:\\d\\d:\\d\\d)/);
+    return m ? m[1] : null;
+}"""
+
+
+def test_a_screen_whose_timers_stall_still_shows_each_change(tmp_path: Path) -> None:
+    """A browser may fire a page's timers late (a busy wall PC, a window in the
+    background): the server pushes each new picture to every screen all the same."""
+    folder = tmp_path / "live"
+    sim = Simulator(folder)
+    env = {"POLLWATCH_FEEDS": str(folder), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "3"}
+    with running_app(env) as url, offline_page() as (page, _):
+        page.clock.install()  # the page's timers run on a clock the test holds
+        page.goto(url)
+        page.wait_for_function(f"() => ({PICTURE})() !== null", timeout=90_000)
+        page.clock.pause_at(time.time() * 1000 + 1000)  # from now on, no timer fires
+        time.sleep(4)  # a push for the minute, if it turned meanwhile
+        shown = []
+        for _ in range(3):
+            before = page.evaluate(PICTURE)
+            sim.step(incidents=2)
+            changed = time.monotonic()
+            page.wait_for_function(f"() => ({PICTURE})() !== {before!r}", timeout=20_000)
+            shown.append(time.monotonic() - changed)
+        screenshot(page, "live_timers_stalled.png")
+    # Each change on screen within a refresh (3 s) plus the settle look (1 s) and a rerun.
+    assert max(shown) < 6, shown
