@@ -1,0 +1,179 @@
+"""What each role may see, decided on the server: one table, applied before a page gets
+the data (docs/roles.md shows the same table).
+
+A role sees a feed in one of three ways (:class:`Sight`): its rows with the columns
+listed (``ROWS``), only counts per area (``COUNTS``: the rows stay on the server, without
+location, to be counted; no page shows one), or not at all (``NONE``: the feed is empty
+for that role, as if it had not been provided). Columns are listed, never excluded, so a
+column a feed gains later stays hidden until it is added here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from enum import Enum
+
+import geopandas as gpd
+
+from layers.access.roles import Role
+from layers.analysis.picture import Derived
+from layers.io.spec import empty_frame
+from layers.registry import REGISTRY
+from layers.scene import Scene
+
+
+class Sight(str, Enum):
+    ROWS = "rows"  # the rows, with the columns listed
+    COUNTS = "counts"  # counts per area only
+    NONE = "none"  # nothing
+
+
+ALL = None  # every column
+
+
+@dataclass(frozen=True)
+class View:
+    """How one role sees one feed."""
+
+    sight: Sight
+    columns: frozenset[str] | None = ALL  # kept columns (``ALL``: every one)
+
+
+STATION_PUBLIC = frozenset(
+    {"id", "name", "admin1", "admin2", "admin3", "area", "registered_voters", "status"}
+)
+INCIDENT_FACTS = frozenset({"id", "time", "type", "sub_type", "category", "severity", "area"})
+HIDDEN = View(Sight.NONE)
+
+POLICY: Mapping[Role, Mapping[str, View]] = {
+    Role.OPERATIONS: {name: View(Sight.ROWS) for name in REGISTRY},
+    Role.COMMISSION: {
+        "areas": View(Sight.ROWS),
+        "polling_stations": View(
+            Sight.ROWS,
+            STATION_PUBLIC | {"materials_delivered", "staff_trained", "covered", "coverage_state"},
+        ),
+        "incidents": View(Sight.ROWS, INCIDENT_FACTS | {"admin1", "admin2"}),
+        "patrols": HIDDEN,
+        "convoy_routes": HIDDEN,
+        "convoy_positions": HIDDEN,
+    },
+    Role.PARTNER: {
+        "areas": View(Sight.ROWS),
+        "polling_stations": View(Sight.ROWS, STATION_PUBLIC),
+        "incidents": View(Sight.COUNTS, INCIDENT_FACTS - {"id", "sub_type"}),
+        "patrols": HIDDEN,
+        "convoy_routes": HIDDEN,
+        "convoy_positions": HIDDEN,
+    },
+}
+
+# What a role may do or be shown besides feeds.
+CAN: Mapping[Role, frozenset[str]] = {
+    Role.OPERATIONS: frozenset(
+        {
+            "view_as",  # see the page as another role sees it
+            "audit",  # read the audit log
+            "accept_feed",  # take a held-back version now
+            "feed_details",  # the Feeds page: files, problems with row contents
+            "alerts",  # new-incident toasts and at-risk lists
+            "what_if_units",  # switch off bases by unit, radius per unit type
+            "what_if",  # radius for all, proposed bases, suggestions
+        }
+    ),
+    Role.COMMISSION: frozenset({"what_if", "alerts"}),
+    Role.PARTNER: frozenset(),
+}
+
+
+def view(role: Role, feed: str) -> View:
+    """How ``role`` sees ``feed``; a feed this table does not name is hidden from every
+    role but operations."""
+    return POLICY[role].get(feed, View(Sight.ROWS) if role is Role.OPERATIONS else HIDDEN)
+
+
+def may(role: Role, what: str) -> bool:
+    return what in CAN[role]
+
+
+def shown_feeds(role: Role) -> list[str]:
+    """The feeds whose rows ``role`` sees (drawn on its map, listed in its tables)."""
+    return [name for name in REGISTRY if view(role, name).sight is Sight.ROWS]
+
+
+def seen_feeds(role: Role) -> list[str]:
+    """The feeds ``role`` sees anything of (rows or counts): its banner and problems."""
+    return [name for name in REGISTRY if view(role, name).sight is not Sight.NONE]
+
+
+def restrict_frame(frame: gpd.GeoDataFrame, feed: str, role: Role) -> gpd.GeoDataFrame:
+    """``frame`` of ``feed`` as ``role`` may have it (a new frame; the input untouched)."""
+    seen = view(role, feed)
+    if seen.sight is Sight.NONE:
+        return empty_frame(REGISTRY[feed].SPEC)
+    if seen.columns is ALL:
+        return frame
+    kept = [c for c in frame.columns if c in seen.columns or c == "source_row"]
+    out = gpd.GeoDataFrame(frame[kept].copy(), geometry=None)
+    if seen.sight is Sight.ROWS:
+        out = gpd.GeoDataFrame(out, geometry=frame.geometry.copy(), crs=frame.crs)
+    else:  # counts: no location at all
+        out = gpd.GeoDataFrame(
+            out, geometry=gpd.GeoSeries([None] * len(out), index=out.index), crs=frame.crs
+        )
+    return out
+
+
+def restrict_scene(scene: Scene, role: Role) -> Scene:
+    """``scene`` as ``role`` may see it: frames per :func:`restrict_frame`; a hidden feed
+    has no version at all (no file name, no freshness, no problems: they quote rows)."""
+    if role is Role.OPERATIONS:
+        return scene
+    frames = {name: restrict_frame(f, name, role) for name, f in scene.frames.items()}
+    versions = {
+        name: replace(version, data=frames[name])
+        for name, version in scene.versions.items()
+        if view(role, name).sight is not Sight.NONE
+    }
+    return replace(scene, frames=frames, versions=versions)
+
+
+class Restricted:
+    """Each role's picture, made once per data version and role and shared by every
+    session of that role (a wall of partner screens costs one restriction)."""
+
+    def __init__(self) -> None:
+        self._last: dict[Role, tuple[Derived, Derived]] = {}  # role -> (from, made)
+        self._lock = threading.Lock()
+
+    def picture(self, derived: Derived, role: Role) -> Derived:
+        if role is Role.OPERATIONS:
+            return derived
+        with self._lock:
+            last = self._last.get(role)
+            if last is not None and _same(last[0], derived):
+                return last[1]
+            made = _restrict(derived, role)
+            self._last[role] = (derived, made)
+            return made
+
+
+def _same(a: Derived, b: Derived) -> bool:
+    """The same frames, failures and scene versions (each frame is made once per version)."""
+    return (
+        a.keys() == b.keys()
+        and all(a[k] is b[k] for k in a)
+        and a.failures == b.failures
+        and a.scene.now == b.scene.now
+        and a.scene.versions == b.scene.versions
+    )
+
+
+def _restrict(derived: Derived, role: Role) -> Derived:
+    scene = restrict_scene(derived.scene, role)
+    frames = {name: restrict_frame(frame, name, role) for name, frame in derived.items()}
+    out = Derived(frames, scene, {}, {})  # the scene already shows the failures
+    out.failures = {n: p for n, p in derived.failures.items() if n in seen_feeds(role)}
+    return out
