@@ -16,8 +16,12 @@ from typing import Any
 import folium
 import pandas as pd
 import streamlit as st
+from streamlit import runtime
 
+from dashboard.access import viewer
 from dashboard.live import Pusher
+from layers.access.policy import Restricted, may
+from layers.access.roles import Role
 from layers.analysis.filters import Filters
 from layers.analysis.freshness import freshness, picture_key, reading
 from layers.analysis.picture import Derived, DerivedCache
@@ -97,10 +101,24 @@ def accept_feed(settings: Settings, feed: str) -> bool:
 
 
 def current_picture() -> tuple[Settings, Derived]:
-    """Settings and every layer derived from the scene now; ``.scene`` of the answer
-    shows the feeds whose derive failed as failed."""
+    """Settings and every layer derived from the scene now, as the session's role may see
+    it (:mod:`layers.access.policy`); ``.scene`` of the answer shows the feeds whose
+    derive failed as failed."""
     settings, scene = current_scene()
-    return settings, derived_picture(settings, scene)
+    return settings, restricted(settings).picture(derived_picture(settings, scene), viewer().role)
+
+
+def whole_picture(settings: Settings) -> Derived:
+    """Every layer with every column, whatever the session's role: only for computations
+    whose results the page restricts before showing them (the coverage a commission sees
+    is measured from bases it may not see; a partner gets sums per area)."""
+    return derived_picture(settings, loader_for(settings).load())
+
+
+@st.cache_resource(show_spinner=False)
+def restricted(settings: Settings) -> Restricted:
+    """Each role's picture, once per data version and role, for every session."""
+    return Restricted()
 
 
 @st.cache_resource(show_spinner=False)
@@ -124,24 +142,48 @@ def publisher() -> Publisher:
 
 
 def published(name: str, key: Hashable, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
-    """URLs of the parts ``build()`` returns (:meth:`layers.views.publish.Publisher.publish`)."""
-    return publisher().publish(name, key, build)
+    """URLs of the parts ``build()`` returns (:meth:`layers.views.publish.Publisher.publish`),
+    named for the session's role: what one role was given is never handed to another."""
+    role = viewer().role
+    return publisher().publish(
+        name if role is Role.OPERATIONS else f"{role.value}-{name}", key, build
+    )
 
 
 def published_layers(
-    settings: Settings, scene: Scene, derived: Derived, shown: Mapping[str, Any], filters: Filters
+    settings: Settings,
+    scene: Scene,
+    derived: Derived,
+    shown: Mapping[str, Any],
+    filters: Filters,
+    names: Sequence[str],
 ) -> dict[str, Any]:
-    """URLs of every layer's published parts (:func:`layers.views.publish.published_layers`)."""
-    return layers_published(publisher(), _derived_cache(settings), scene, derived, shown, filters)
+    """URLs of the published parts of the layers ``names``
+    (:func:`layers.views.publish.published_layers`)."""
+    role = viewer().role
+    if role is Role.OPERATIONS:
+        chunks, audience = _derived_cache(settings), ""
+    else:
+        chunks, audience = _audience_cache(settings, role), role.value
+    return layers_published(publisher(), chunks, scene, derived, shown, filters, names, audience)
+
+
+@st.cache_resource(show_spinner=False)
+def _audience_cache(settings: Settings, role: Role) -> DerivedCache:
+    """The map chunks of one restricted role's datasets (never another role's)."""
+    return DerivedCache()
 
 
 @st.cache_resource(show_spinner=False)
 def pusher(settings: Settings) -> Pusher:
     """One look at the feeds for every session of the folder (:mod:`dashboard.live`)."""
-    loader, cache = loader_for(settings), _derived_cache(settings)
-    return Pusher(
-        settings.refresh_s, lambda: picture_key(cache.derive(loader.load()).scene, settings)
-    )
+    loader, cache, roles = loader_for(settings), _derived_cache(settings), restricted(settings)
+
+    def look() -> Callable[[Hashable], Hashable]:
+        derived = cache.derive(loader.load())
+        return lambda role: picture_key(roles.picture(derived, role).scene, settings)  # type: ignore[arg-type]
+
+    return Pusher(settings.refresh_s, look)
 
 
 def watch_feeds(settings: Settings, scene: Scene) -> None:
@@ -160,8 +202,8 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
     """
     every = settings.refresh_s or None
     shown = picture_key(scene, settings)
-    if every:
-        pusher(settings).showing(shown)
+    if every and runtime.exists():  # a server to push from (not AppTest's bare runs)
+        pusher(settings).showing(shown, viewer().role)
 
     @st.fragment(run_every=every)
     def check() -> None:
@@ -202,10 +244,11 @@ def plain(text: str) -> str:
 def show_banner(scene: Scene, settings: Settings) -> None:
     """One compact line on every page when a feed is stale, failed or missing."""
     table = freshness(scene, settings)
+    details = may(viewer().role, "feed_details")  # a failure's reason may quote a row
     parts = []
     for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():
         age = f" ({row.age_min:g} min old)" if pd.notna(row.age_min) else ""
-        if row.state == "failed" and isinstance(row.note, str) and row.note:
+        if row.state == "failed" and isinstance(row.note, str) and row.note and details:
             note = row.note.rstrip(".")
             note = note if len(note) <= BANNER_NOTE else note[: BANNER_NOTE - 1] + "…"
             parts.append(f"{row.feed}: {note}")
@@ -231,7 +274,9 @@ def show_problems(scene: Scene) -> None:
     with st.expander(f"Feed problems: {total}", expanded=False):
         st.dataframe(status, hide_index=True, width="stretch")
         problems = scene.problems
-        if problems:
+        if problems and not may(viewer().role, "feed_details"):  # they quote rows
+            st.caption("The operations centre has the details of each problem.")
+        elif problems:
             st.dataframe(
                 pd.DataFrame([p.as_dict() for p in problems]),
                 hide_index=True,

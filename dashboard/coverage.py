@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from dashboard.access import viewer, who_line
 from dashboard.common import (
     current_picture,
     log_run,
@@ -24,8 +25,10 @@ from dashboard.common import (
     show_banner,
     show_problems,
     watch_feeds,
+    whole_picture,
 )
 from layers import patrols
+from layers.access.policy import restrict_frame, shown_feeds
 from layers.analysis import figures
 from layers.analysis.gaps import PARTLY, Analysis, IncidentCounter, analyse, polling_window
 from layers.analysis.placement import Placement
@@ -83,14 +86,20 @@ def _counter(key: Hashable, _analysis: Analysis) -> IncidentCounter:
     return IncidentCounter(_analysis, INCIDENT_HOURS)
 
 
-def what_if_panel(bases: gpd.GeoDataFrame) -> WhatIf:
+def what_if_panel(bases: gpd.GeoDataFrame, units: bool) -> WhatIf:
+    """The what-if settings; ``units``: also those that name units (switching bases off,
+    a radius per unit type), for a role that may see them."""
     side = st.sidebar
     side.header("What if")
     radius = None
     if side.toggle("Same radius for every base", key="cov_same"):
         radius = side.slider("Radius (km)", 1.0, 60.0, 10.0, 0.5, key="cov_radius") * 1000
     by_type: list[tuple[str, float]] = []
-    types = sorted(bases["unit_type"].dropna().astype(str).unique()) if "unit_type" in bases else []
+    types = (
+        sorted(bases["unit_type"].dropna().astype(str).unique())
+        if "unit_type" in bases and units
+        else []
+    )
     if types and radius is None:
         with side.expander("Radius per unit type"):
             for kind in types:
@@ -111,12 +120,16 @@ def what_if_panel(bases: gpd.GeoDataFrame) -> WhatIf:
             strict=True,
         )
     )
-    off = side.multiselect(
-        "Switch off bases",
-        list(labels),
-        format_func=labels.__getitem__,
-        key="cov_off",
-        placeholder="None",
+    off = (
+        side.multiselect(
+            "Switch off bases",
+            list(labels),
+            format_func=labels.__getitem__,
+            key="cov_off",
+            placeholder="None",
+        )
+        if units
+        else []
     )
     side.caption("Proposed bases: one 'lat, lon' per line, or click the map below.")
     typed = side.text_area(
@@ -150,14 +163,20 @@ def show_kpis(stations: pd.DataFrame) -> None:
 
 def page() -> None:
     started = time.perf_counter()
-    settings, derived = current_picture()  # the derived layers: for their failures
-    scene = derived.scene
+    settings, derived = current_picture()  # as the role may see it: shown and failures
+    shown_scene = derived.scene
+    role = viewer().role
+    # Coverage is measured from every base, also for a role that may not see them; what
+    # the page shows of it passes the role's policy (restrict_frame) first.
+    scene = whole_picture(settings).scene
     st.title("Coverage")
-    watch_feeds(settings, scene)
-    show_banner(scene, settings)
+    who_line(viewer())
+    watch_feeds(settings, shown_scene)
+    show_banner(shown_scene, settings)
     if scene.scenario.label:
         st.warning(plain(scene.scenario.label), icon=":material/science:")
-    what = what_if_panel(scene["patrols"])
+    units = "patrols" in shown_feeds(role)
+    what = what_if_panel(scene["patrols"], units)
     window = polling_window(
         settings.polling_date(scene.now), settings.timezone, settings.polling_hours
     )
@@ -179,7 +198,7 @@ def page() -> None:
     )
     show_kpis(analysis.stations)
 
-    stations = analysis.stations
+    stations = restrict_frame(analysis.stations, "polling_stations", role)
     ranked_by = st.radio(
         "Rank uncovered stations by", list(RANKINGS), horizontal=True, key="cov_rank"
     )
@@ -221,6 +240,8 @@ def page() -> None:
     with map_col:
         show_map(
             analysis,
+            stations,
+            units,
             scene,
             settings,
             key=key,
@@ -279,12 +300,14 @@ def page() -> None:
         "text/csv",
         on_click="ignore",
     )
-    show_problems(scene)
+    show_problems(shown_scene)
     log_run("coverage", scene, started)
 
 
 def show_map(
     analysis: Analysis,
+    stations: gpd.GeoDataFrame,
+    units: bool,
     scene: Scene,
     settings: Settings,
     *,
@@ -300,16 +323,12 @@ def show_map(
     points = published(
         "coverage_points",
         scene.key("polling_stations", "areas"),
-        lambda: dict(
-            zip(("main", "details"), coverage_map.station_points(analysis.stations), strict=True)
-        ),
+        lambda: dict(zip(("main", "details"), coverage_map.station_points(stations), strict=True)),
     )
     states = published(
         "coverage_states",
         (key, what),
-        lambda: dict(
-            zip(("main", "details"), coverage_map.station_states(analysis.stations), strict=True)
-        ),
+        lambda: dict(zip(("main", "details"), coverage_map.station_states(stations), strict=True)),
     )
     bases = (
         published(  # the what-if's bases: fetched once per run, not sent each rerun
@@ -317,19 +336,19 @@ def show_map(
             (key, what),
             lambda: patrols.datasets(patrols.derive(analysis.bases, scene)),
         )
-        if "patrols" not in failures
+        if "patrols" not in failures and units
         else {}
     )
     counts = published(
         "coverage_counts",
         counts_key,
-        lambda: {"details": coverage_map.station_counts(analysis.stations)},
+        lambda: {"details": coverage_map.station_counts(stations)},
     )
     groups = [
         coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
         # A patrols layer that cannot be derived is reported in the banner; no discs.
         patrols.render(analysis.bases, sources=bases)
-        if "patrols" not in failures
+        if "patrols" not in failures and units
         else folium.FeatureGroup(name="Patrol bases"),
         coverage_map.station_layer(
             points["main"],

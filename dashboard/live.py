@@ -28,49 +28,54 @@ TRIGGERS = ("trigger_value", "string_trigger_value", "json_trigger_value", "chat
 
 
 class Pusher:
-    """Looks at the picture every ``every`` seconds (``look``: what it depends on, as
-    :func:`layers.analysis.freshness.picture_key` gives it) and reruns each session that
-    said (:meth:`showing`) it shows another one. A session is asked once per picture."""
+    """Looks at the picture every ``every`` seconds and reruns each session that said
+    (:meth:`showing`) it shows another one. Sessions see the picture through their
+    audience (a role sees only its part, and is not rerun for a change it cannot see):
+    ``look()`` gives a function from an audience to what its picture depends on, as
+    :func:`layers.analysis.freshness.picture_key` gives it. A session is asked once per
+    picture."""
 
-    def __init__(self, every: float, look: Callable[[], Hashable]) -> None:
+    def __init__(self, every: float, look: Callable[[], Callable[[Hashable], Hashable]]) -> None:
         self.every = every
         self._look = look
-        self._shown: dict[str, Hashable] = {}  # session id -> picture it showed last
+        self._shown: dict[str, tuple[Hashable, Hashable]] = {}  # session -> audience, picture
         self._asked: dict[str, Hashable] = {}  # session id -> picture it was asked to show
         self._lock = threading.Lock()
         self.enabled = True
         self._thread = threading.Thread(target=self._run, name="pollwatch-push", daemon=True)
         self._thread.start()
 
-    def showing(self, picture: Hashable) -> None:
-        """The session of this script run shows ``picture``."""
+    def showing(self, picture: Hashable, audience: Hashable = None) -> None:
+        """The session of this script run shows ``picture``, as ``audience`` sees it."""
         ctx = get_script_run_ctx()
         if ctx is not None:
             with self._lock:
-                self._shown[ctx.session_id] = picture
+                self._shown[ctx.session_id] = (audience, picture)
 
     def _run(self) -> None:
         while self.enabled:
             time.sleep(self.every)
             try:
-                now = self._look()
-                self.push(now)
+                self.push(self._look())
             except Exception:  # the sessions' own watchers still look; say why, go on
                 log.exception("the look for new pictures failed; screens rely on their timers")
 
-    def push(self, now: Hashable) -> int:
-        """Rerun every session that shows a picture other than ``now``; how many."""
+    def push(self, key_for: Callable[[Hashable], Hashable]) -> int:
+        """Rerun every session whose picture is not its audience's picture now; how many."""
         manager = runtime.get_instance()._session_mgr if runtime.exists() else None
         if manager is None:
             return 0
         with self._lock:
-            behind = [
-                sid
-                for sid, shown in self._shown.items()
-                if shown != now and self._asked.get(sid) != now
-            ]
+            shown = dict(self._shown)
+        now: dict[Hashable, Hashable] = {}
+        behind = []
+        for sid, (audience, picture) in shown.items():
+            if audience not in now:
+                now[audience] = key_for(audience)
+            if picture != now[audience] and self._asked.get(sid) != now[audience]:
+                behind.append((sid, now[audience]))
         asked = 0
-        for sid in behind:
+        for sid, picture in behind:
             info = manager.get_active_session_info(sid)
             if info is None:
                 if manager.get_session_info(sid) is None:  # closed for good
@@ -78,10 +83,12 @@ class Pusher:
                         self._shown.pop(sid, None)
                         self._asked.pop(sid, None)
                 continue
+            if _running(info.session):  # asked at the next look: a push never cuts a run
+                continue
             if not self._rerun(info.session):
                 return asked
             with self._lock:
-                self._asked[sid] = now
+                self._asked[sid] = picture
             asked += 1
         return asked
 
@@ -104,3 +111,10 @@ class Pusher:
         state.widget_states.widgets.extend(kept)
         session.request_rerun(state)
         return True
+
+
+def _running(session: Any) -> bool:
+    """The session's script is running now (a rerun asked now would stop it: under load,
+    runs cut again and again would never finish)."""
+    state = getattr(session, "_state", None)
+    return getattr(state, "name", None) == "APP_IS_RUNNING"

@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
+from dashboard.access import viewer, who_line
 from dashboard.common import (
     current_picture,
     log_run,
@@ -28,6 +29,8 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
+from layers.access.policy import may, shown_feeds
+from layers.access.roles import Role
 from layers.analysis import figures
 from layers.analysis.filters import (
     CHOICES,
@@ -53,10 +56,6 @@ from layers.views.overlays import LEGEND as RISK_LEGEND
 from layers.views.overlays import EarlyWarning, RiskOverlay, render_at_risk
 
 WINDOW_CHOICES = [*WINDOWS, CUSTOM]
-LEGEND = [
-    *(layer.LEGEND for layer in REGISTRY.values()),
-    RISK_LEGEND,
-]
 
 
 IGNORED_SHOWN, IGNORED_CHARS = 12, 80  # of a link's filters that are not in the data
@@ -139,24 +138,31 @@ def window_widgets(
     return {"window": window, "start": start, "end": end}
 
 
-def show_kpis(picture: Picture) -> None:
+def show_kpis(picture: Picture, feeds: list[str]) -> None:
     k = kpis(picture)
     f = k.figures
-    cols = st.columns(5)
+    cols = st.columns(5 if "convoy_positions" in feeds else 4)
     cols[0].metric("Polling stations", f"{f.stations:,}")
     pct = f" ({f.covered_pct:.0f}%)" if f.covered_pct is not None else ""
     cols[1].metric("Covered now", f"{f.covered:,}{pct}")
     cols[2].metric("Voters covered now", figures.pct_text(f.voters_covered_pct))
     cols[3].metric("Incidents", f"{k.incidents:,}", help="Incidents in the time window.")
-    cols[4].metric("Convoys en route", f"{k.convoys_en_route:,}")
+    if "convoy_positions" in feeds:
+        cols[4].metric("Convoys en route", f"{k.convoys_en_route:,}")
     st.caption(figures.definition(f, "now"))
 
 
-def show_map(view: MapView, tiles: str, bounds: tuple[float, float, float, float] | None) -> None:
-    """Every layer of the registry drawn from ``view``, and the stations at risk over them."""
+def show_map(
+    view: MapView,
+    tiles: str,
+    bounds: tuple[float, float, float, float] | None,
+    feeds: list[str],
+) -> None:
+    """The layers ``feeds`` (those the role sees) drawn from ``view``, and the stations at
+    risk over them."""
     stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
     groups = [
-        *(layer.draw(view) for layer in REGISTRY.values()),
+        *(REGISTRY[name].draw(view) for name in feeds),
         render_at_risk(
             stations["main"],
             at_risk["main"],
@@ -164,8 +170,9 @@ def show_map(view: MapView, tiles: str, bounds: tuple[float, float, float, float
             dict(view.where["polling_stations"]),
         ),
     ]
+    legend = [*(REGISTRY[name].LEGEND for name in feeds), RISK_LEGEND]
     st_folium(
-        page_map(bounds, tiles, LEGEND),
+        page_map(bounds, tiles, legend),
         height=640,
         use_container_width=True,
         returned_objects=[],
@@ -218,10 +225,11 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
             st.dataframe(pd.DataFrame(log), hide_index=True, width="stretch")
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _risk_overlay(stations_key: Hashable, warning: EarlyWarning) -> RiskOverlay:
-    """Stations at risk, kept per stations version and early-warning settings."""
-    return RiskOverlay(stations_key, warning)
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _risk_overlay(stations_key: Hashable, warning: EarlyWarning, role: Role) -> RiskOverlay:
+    """Stations at risk, kept per stations version, early-warning settings and role (each
+    role's from the frames it may see)."""
+    return RiskOverlay(stations_key, warning, "" if role is Role.OPERATIONS else role.value)
 
 
 RISK_ROWS = 250  # rows of the at-risk table sent with each rerun (1,000 were 120 KB)
@@ -272,7 +280,7 @@ def show_warnings(
         else:
             st.caption("Select a station to list every incident near it, nearest first.")
     recent = risk.recent(QUICK_CHOICES)
-    if not len(recent):
+    if not len(recent) or not len(bases):  # no patrols (or a role that may not see them)
         return
     with st.expander("Quick response: nearest patrols to an incident"):
         labels = {
@@ -327,9 +335,9 @@ def show_convoys(picture: Picture) -> None:
 
 
 def show_charts(picture: Picture, key: Hashable, filters: Filters, now: pd.Timestamp) -> None:
-    """The three charts; ``key``: the versions of incidents and stations. Shared by the
-    sessions showing the same versions and filters in the same minute (the window's edge
-    moves by the minute)."""
+    """The three charts; ``key``: the role and the versions of incidents and stations.
+    Shared by the sessions of that role showing the same versions and filters in the same
+    minute (the window's edge moves by the minute)."""
     _charts((key, filters, now.floor("min")), picture)
 
 
@@ -350,13 +358,16 @@ def _charts(key: Hashable, _picture: Picture) -> None:
 
 def page() -> None:
     started = time.perf_counter()
-    settings, derived = current_picture()
+    settings, derived = current_picture()  # as the session's role may see it
     scene = derived.scene
+    role = viewer().role
+    feeds = shown_feeds(role)
     offered = choices(derived)
     events = derived["incidents"]["time"].dropna()
     earliest = events.min() if len(events) else scene.now - pd.Timedelta(days=7)
     filters = filter_widgets(offered, scene.now, earliest)
     st.title("Operations")
+    who_line(viewer())
     if scene.scenario.label:
         st.warning(plain(scene.scenario.label), icon=":material/science:")
     watch_feeds(settings, scene)  # reruns the page when a feed (or the minute) changes
@@ -374,10 +385,10 @@ def page() -> None:
             f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC; incidents from "
             f"{start:%d %b %H:%M} to {end:%d %b %H:%M} UTC."
         )
-        show_kpis(picture)
-        urls = published_layers(settings, scene, derived, picture.frames, filters)
+        show_kpis(picture, feeds)
+        urls = published_layers(settings, scene, derived, picture.frames, filters, feeds)
         events = derived["incidents"]
-        overlay = _risk_overlay(dataset_key(scene, "polling_stations"), warning)
+        overlay = _risk_overlay(dataset_key(scene, "polling_stations"), warning, role)
         risk, urls["at_risk"] = overlay.update(
             derived["polling_stations"],
             dataset_key(scene, "incidents"),
@@ -386,8 +397,9 @@ def page() -> None:
             publisher(),
         )
         view = MapView(derived, picture.frames, urls, browser_where(filters, scene.now))
-        show_map(view, settings.tiles, scene.bounds)
-        show_arrivals(events, warning.severity, scene.now)
+        show_map(view, settings.tiles, scene.bounds, feeds)
+        if may(role, "alerts"):
+            show_arrivals(events, warning.severity, scene.now)
         show_warnings(
             risk,
             picture.frames["polling_stations"],  # filtered: the risk list too
@@ -398,7 +410,7 @@ def page() -> None:
         )
         show_convoys(picture)
         show_problems(scene)
-        show_charts(picture, scene.key("incidents", "polling_stations"), filters, scene.now)
+        show_charts(picture, (role, scene.key("incidents", "polling_stations")), filters, scene.now)
 
     live()
     log_run("operations", scene, started)

@@ -36,6 +36,16 @@ class Scene:
     versions: dict[str, FeedVersion[gpd.GeoDataFrame]] = field(default_factory=dict)
     now: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
     scenario: Scenario = Scenario()
+    # Feeds kept only as versions, for cache keys: their data is empty and nothing of them
+    # is shown (a role that may not see them, layers.access.policy).
+    hidden: frozenset[str] = frozenset()
+
+    @property
+    def shown_versions(self) -> dict[str, FeedVersion[gpd.GeoDataFrame]]:
+        """The versions of the feeds this scene shows (all but the hidden ones)."""
+        if not self.hidden:
+            return self.versions
+        return {n: v for n, v in self.versions.items() if n not in self.hidden}
 
     def __getitem__(self, feed: str) -> gpd.GeoDataFrame:
         return self.frames[feed]
@@ -53,7 +63,7 @@ class Scene:
         """Every problem of every feed, feed by feed, and of the scenario manifest."""
         return [
             *self.scenario.problems,
-            *(p for v in self.versions.values() for p in v.problems),
+            *(p for v in self.shown_versions.values() for p in v.problems),
         ]
 
     @property
@@ -106,7 +116,7 @@ class Scene:
     def feed_status(self) -> pd.DataFrame:
         """One row per feed: file, state, rows, problems (errors and warnings; notices apart)."""
         rows = []
-        for name, version in self.versions.items():
+        for name, version in self.shown_versions.items():
             spec = REGISTRY[name].SPEC
             if version.data is None and any(p.kind == "reading" for p in version.problems):
                 state = "reading"

@@ -98,7 +98,9 @@ def test_commission_sees_coverage_and_incidents_without_units_convoys_or_text(de
     for hidden in ("patrols", "convoy_routes", "convoy_positions"):
         assert len(derived[hidden]) > 0
         assert len(seen[hidden]) == 0 and len(seen.scene[hidden]) == 0
-        assert hidden not in seen.scene.versions  # no file name, freshness or problems
+        assert hidden in seen.scene.hidden and hidden not in seen.scene.shown_versions
+        version = seen.scene.versions[hidden]  # kept for cache keys only
+        assert version.path is None and version.problems == [] and len(version.data) == 0
     assert shown_feeds(Role.COMMISSION) == ["areas", "polling_stations", "incidents"]
 
 

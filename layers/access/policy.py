@@ -53,7 +53,9 @@ POLICY: Mapping[Role, Mapping[str, View]] = {
         "areas": View(Sight.ROWS),
         "polling_stations": View(
             Sight.ROWS,
-            STATION_PUBLIC | {"materials_delivered", "staff_trained", "covered", "coverage_state"},
+            STATION_PUBLIC
+            | {"materials_delivered", "staff_trained", "covered", "coverage_state"}
+            | {"state", "day_share", "incidents_10km"},  # the coverage page's analysis
         ),
         "incidents": View(Sight.ROWS, INCIDENT_FACTS | {"admin1", "admin2"}),
         "patrols": HIDDEN,
@@ -128,16 +130,19 @@ def restrict_frame(frame: gpd.GeoDataFrame, feed: str, role: Role) -> gpd.GeoDat
 
 def restrict_scene(scene: Scene, role: Role) -> Scene:
     """``scene`` as ``role`` may see it: frames per :func:`restrict_frame`; a hidden feed
-    has no version at all (no file name, no freshness, no problems: they quote rows)."""
+    stays only as its version's signature (caches stay keyed by versions), without data,
+    file name or problems (they quote rows), and is shown nowhere (``Scene.hidden``)."""
     if role is Role.OPERATIONS:
         return scene
     frames = {name: restrict_frame(f, name, role) for name, f in scene.frames.items()}
+    hidden = frozenset(n for n in scene.versions if view(role, n).sight is Sight.NONE)
     versions = {
-        name: replace(version, data=frames[name])
+        name: replace(version, data=frames[name], problems=[], path=None)
+        if name in hidden
+        else replace(version, data=frames[name])
         for name, version in scene.versions.items()
-        if view(role, name).sight is not Sight.NONE
     }
-    return replace(scene, frames=frames, versions=versions)
+    return replace(scene, frames=frames, versions=versions, hidden=hidden)
 
 
 class Restricted:

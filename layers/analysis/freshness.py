@@ -37,7 +37,7 @@ def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
     """
     exercise = scene.scenario.time_shift != pd.Timedelta(0)
     rows = []
-    for name, version in scene.versions.items():
+    for name, version in scene.shown_versions.items():
         spec = REGISTRY[name].SPEC
         limit = settings.staleness(name)
         updated = version.updated

@@ -74,8 +74,11 @@ class RiskOverlay:
     (``patched`` in pollwatch.js). Safe to share between sessions: updates are locked.
     """
 
-    def __init__(self, stations_key: Hashable, warning: EarlyWarning):
+    def __init__(self, stations_key: Hashable, warning: EarlyWarning, audience: str = ""):
+        """``audience``: who the frames given to :meth:`update` were restricted for (a
+        role); its datasets are named apart, never handed to another audience."""
         self.stations_key, self.warning = stations_key, warning
+        self.prefix = f"{audience}-" if audience else ""
         self._lock = threading.Lock()
         self._risk: Risk | None = None
         self._base: Risk | None = None
@@ -115,13 +118,15 @@ class RiskOverlay:
             self._change = change
             base_key = self._base_key
         whole = publisher.publish(
-            "at_risk", base_key, lambda: dict(zip(("main", "details"), base.overlay, strict=True))
+            self.prefix + "at_risk",
+            base_key,
+            lambda: dict(zip(("main", "details"), base.overlay, strict=True)),
         )
         if change is None:
             return risk, whole
         patch = change
         changed = publisher.publish(
-            "at_risk-new",
+            self.prefix + "at_risk-new",
             (base_key, events_key, now.floor("min")),
             lambda: dict(zip(("main", "details"), patch, strict=True)),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -92,18 +92,23 @@ class Publisher:
 
 
 def layer_urls(
-    publisher: Publisher, picture: DerivedCache, scene: Scene, derived: Derived, layer: str
+    publisher: Publisher,
+    picture: DerivedCache,
+    scene: Scene,
+    derived: Derived,
+    layer: str,
+    prefix: str = "",
 ) -> dict[str, Any]:
     """URLs of ``layer``'s map dataset parts. A row-wise layer (incidents) comes in chunks,
     {"chunks": [url, ...]} per part, which the browser joins: a grown feed publishes only
     its new rows (:meth:`layers.analysis.picture.DerivedCache.map_chunks`)."""
     if not REGISTRY[layer].DERIVE.row_wise:
         return publisher.publish(
-            layer, dataset_key(scene, layer), lambda: map_datasets(derived, layer)
+            prefix + layer, dataset_key(scene, layer), lambda: map_datasets(derived, layer)
         )
     chunks = picture.map_chunks(scene, derived, layer)
     urls = [
-        publisher.publish(layer if i == 0 else f"{layer}-new", key, partial(dict, parts))
+        publisher.publish(prefix + (layer if i == 0 else f"{layer}-new"), key, partial(dict, parts))
         for i, (key, parts) in enumerate(chunks)
     ]
     if len(urls) == 1:
@@ -118,20 +123,28 @@ def published_layers(
     derived: Derived,
     shown: Mapping[str, Any],
     filters: Filters,
+    names: Iterable[str] | None = None,
+    audience: str = "",
 ) -> dict[str, Any]:
-    """The URLs of every layer's published parts (its ``PUBLISH``), by layer: built from
-    its derived frame once per version, or from the frame the filters keep (``shown``) once
-    per version, filter choice and minute."""
+    """The URLs of the published parts (its ``PUBLISH``) of every layer (or of the layers
+    ``names``), by layer: built from its derived frame once per version, or from the frame
+    the filters keep (``shown``) once per version, filter choice and minute.
+
+    ``audience``: who the data was restricted for (a role); its datasets get names of
+    their own, so what one audience was given is never handed to another. ``picture``
+    must be that audience's own cache (its map chunks are of its frames)."""
+    prefix = f"{audience}-" if audience else ""
     urls: dict[str, Any] = {}
-    for name, layer in REGISTRY.items():
+    for name in REGISTRY if names is None else names:
+        layer = REGISTRY[name]
         how = layer.PUBLISH
         if not how.parts:
             continue
         if how.shown:
             key = (dataset_key(scene, name, minute=True), filters.of(name))
-            urls[name] = publisher.publish(name, key, partial(layer.datasets, shown[name]))
+            urls[name] = publisher.publish(prefix + name, key, partial(layer.datasets, shown[name]))
         else:
-            urls[name] = layer_urls(publisher, picture, scene, derived, name)
+            urls[name] = layer_urls(publisher, picture, scene, derived, name, prefix)
     return urls
 
 

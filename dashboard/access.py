@@ -1,0 +1,188 @@
+"""Who is looking, and as which role: the sign-in, the roles file, "view as", and the page
+shown to those who get no data.
+
+Three ways to know who someone is, picked from the configuration:
+
+- ``oidc``: an ``[auth]`` section in ``.streamlit/secrets.toml`` (Streamlit's
+  ``st.login``, OpenID Connect);
+- ``proxy``: ``server.trustedUserHeaders`` set (a reverse proxy that authenticates and
+  passes the user, and the user's groups, in headers);
+- ``none``: neither (the demo): everyone is served the operations role, and every page
+  says so.
+
+The role decides what the pages are given (:mod:`layers.access.policy`): this module only
+finds it, once per full run of the page, and stops the run with a page of its own when
+the person gets no data.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from layers.access.policy import may
+from layers.access.roles import Person, Role, RoleMap, RolesError
+
+SIGNIN_HOURS = 12.0  # a sign-in older than this must be renewed (POLLWATCH_SIGNIN_HOURS)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person (None without sign-in), their own role and the role the pages show
+    (another one while an operations user views as it)."""
+
+    signin: str
+    person: Person | None
+    own: Role
+    role: Role
+
+    @property
+    def name(self) -> str:
+        if self.person is None:
+            return "anyone (no sign-in)"
+        return self.person.name or "?"
+
+
+def signin_mode() -> str:
+    """``oidc``, ``proxy`` or ``none``, from the configuration."""
+    try:
+        if "auth" in st.secrets:
+            return "oidc"
+    except FileNotFoundError:  # no secrets file at all
+        pass
+    return "proxy" if st.get_option("server.trustedUserHeaders") else "none"
+
+
+def signin_hours() -> float:
+    text = os.environ.get("POLLWATCH_SIGNIN_HOURS", "") or str(SIGNIN_HOURS)
+    try:
+        return max(float(text), 0.0)
+    except ValueError:
+        return SIGNIN_HOURS
+
+
+def expired(claims: Mapping[str, object], now: float) -> bool:
+    """The sign-in is past its token's ``exp``, or older (``iat``) than the hours allowed."""
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if isinstance(exp, int | float) and now >= exp:
+        return True
+    return isinstance(iat, int | float) and now - iat > signin_hours() * 3600
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _roles(path: str, mtime_ns: int) -> RoleMap:
+    return RoleMap.read(Path(path))
+
+
+def roles_map() -> RoleMap:
+    """The roles file of ``POLLWATCH_ROLES`` (read again when it changes); without one,
+    nobody has a role. :class:`RolesError` when it cannot be used."""
+    name = os.environ.get("POLLWATCH_ROLES", "")
+    if not name:
+        return RoleMap()
+    path = Path(name)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as err:
+        raise RolesError(f"POLLWATCH_ROLES: cannot read {path.name}: {err.strerror}") from err
+    return _roles(str(path), stamp)
+
+
+def _refuse(title: str, text: str, *, sign_in: bool = False, sign_out: bool = False) -> None:
+    st.title("Pollwatch")
+    st.subheader(title)
+    st.text(text)  # may quote a name the sign-in gave: text, never Markdown
+    if sign_in:
+        st.button("Sign in", on_click=st.login, type="primary")
+    if sign_out:
+        st.button("Sign out", on_click=st.logout)
+    st.stop()
+
+
+def gate() -> Viewer:
+    """The viewer of this run; a page of its own, and no data, for anyone without a role
+    (not signed in, sign-in expired, no role in the roles file)."""
+    mode = signin_mode()
+    if mode == "none":
+        viewer = Viewer("none", None, Role.OPERATIONS, Role.OPERATIONS)
+    else:
+        if mode == "oidc" and not st.user.is_logged_in:
+            _refuse("Sign in to see the election security picture.", "", sign_in=True)
+        claims = dict(st.user.to_dict())
+        if mode == "oidc" and expired(claims, time.time()):
+            _refuse(
+                "Your sign-in has expired.",
+                "Sign in again to go on seeing the picture.",
+                sign_in=True,
+                sign_out=True,
+            )
+        person = Person.from_claims(claims)
+        if person.name is None:
+            _refuse(
+                "Nobody is signed in.",
+                "The sign-in gave no user name"
+                + (
+                    " (the proxy sent no user header)."
+                    if mode == "proxy"
+                    else "; ask the administrator to check the sign-in's claims."
+                ),
+                sign_out=mode == "oidc",
+            )
+        try:
+            own = roles_map().role_of(person)
+        except RolesError as err:
+            _refuse("The roles file cannot be used.", str(err), sign_out=mode == "oidc")
+        if own is None:
+            _refuse(
+                "You are signed in but have no role here.",
+                f"Signed in as {person.name}. Ask the operations centre to give you a role "
+                "(operations, commission or partner) in the roles file.",
+                sign_out=mode == "oidc",
+            )
+        assert own is not None
+        viewer = Viewer(mode, person, own, own)
+    if may(viewer.own, "view_as"):
+        shown = st.sidebar.selectbox(
+            "View as",
+            list(Role),
+            format_func=lambda r: r.label,
+            key="view_as",
+            help="See the pages exactly as that role sees them, to rehearse a briefing.",
+        )
+        viewer = Viewer(viewer.signin, viewer.person, viewer.own, shown or viewer.own)
+    st.session_state["_viewer"] = viewer
+    return viewer
+
+
+def viewer() -> Viewer:
+    """The viewer :func:`gate` found in this session's last full run (the gate runs now
+    when it did not: a page opened on its own gets the same checks)."""
+    found = st.session_state.get("_viewer")
+    if not isinstance(found, Viewer):  # a page run on its own, not through dashboard/app.py
+        return gate()
+    return found
+
+
+def who_line(viewer: Viewer) -> None:
+    """Every page: who is looking and as which role, or that no sign-in is configured."""
+    side = st.sidebar
+    if viewer.signin == "none":
+        st.warning(
+            "No sign-in is configured: anyone who can reach this server sees everything, "
+            "as operations. Set up sign-in before sharing it (see the README).",
+            icon=":material/lock_open:",
+        )
+    else:
+        side.text(f"Signed in as {viewer.name} ({viewer.own.label})")
+        if viewer.signin == "oidc":
+            side.button("Sign out", on_click=st.logout, key="sign_out")
+    if viewer.role is not viewer.own:
+        st.info(
+            f"Viewing as {viewer.role.label}: this is exactly what that role sees.",
+            icon=":material/visibility:",
+        )

@@ -1,0 +1,211 @@
+"""Every page as each role gets it (AppTest with ``at.user``): sign-in, no role, expiry,
+what each role's page holds, and an operations user viewing as another role."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+
+APP = str(ROOT / "dashboard" / "app.py")
+ROLES = """
+[users]
+"ops@mission.example" = "operations"
+[groups]
+"nec-gis" = "commission"
+"eu-eom" = "partner"
+"""
+AUTH = {  # an [auth] section: sign-in by OpenID Connect (never reached by AppTest)
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "a-test-secret-of-some-length-0123456789",
+    "client_id": "pollwatch",
+    "client_secret": "secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+USERS = {
+    "operations": {"email": "ops@mission.example"},
+    "commission": {"email": "gis@nec.example", "groups": ["nec-gis"]},
+    "partner": {"email": "observer@eu.example", "groups": ["eu-eom"]},
+}
+
+
+def run_as(
+    user: dict[str, object] | None,
+    folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    page: str | None = None,
+) -> AppTest:
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLES)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    monkeypatch.setenv("POLLWATCH_ROLES", str(roles))
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.secrets["auth"] = AUTH
+    now = int(time.time())
+    at.user = (
+        {"is_logged_in": False}
+        if user is None
+        else {"is_logged_in": True, "iat": now - 60, "exp": now + 3600, **user}
+    )
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def everything_shown(at: AppTest) -> str:
+    """Every message the page's run sent, as protobuf text (plotly specs, tables as Arrow,
+    labels, captions), and the cells of every table: what the browser would be given."""
+
+    def protos(node: object) -> list[str]:
+        found = [str(node.proto)] if getattr(node, "proto", None) is not None else []
+        for child in getattr(node, "children", {}).values():
+            found += protos(child)
+        return found
+
+    parts = protos(at._tree)
+    for frame in at.dataframe:
+        parts.append(frame.value.to_csv())
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def secrets_of(sample_folder: Path) -> dict[str, list[str]]:
+    """What only operations may see: unit names, cargo, convoys, incidents' free text."""
+    bases = gpd.read_file(sample_folder / "patrols.geojson")
+    routes = gpd.read_file(sample_folder / "convoy_routes.geojson")
+    incidents = pd.read_csv(sample_folder / "incidents.csv")
+    return {
+        "unit": sorted(set(bases["unit"].dropna().astype(str))),
+        "cargo": sorted(set(routes["cargo"].dropna().astype(str))),
+        "convoy": sorted(set(routes["convoy_id"].dropna().astype(str))),
+        "description": sorted(set(incidents["description"].dropna().astype(str)))[:50],
+    }
+
+
+def test_nobody_signed_in_gets_a_sign_in_page_and_no_data(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_as(None, sample_folder, tmp_path, monkeypatch)
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.metric and not at.dataframe
+    assert "Sign in to see" in at.subheader[0].value
+
+
+def test_a_signed_in_user_without_a_role_gets_no_data(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_as({"email": "stranger@example.com"}, sample_folder, tmp_path, monkeypatch)
+    assert "no role" in at.subheader[0].value
+    assert "stranger@example.com" in at.text[0].value
+    assert not at.metric and not at.dataframe
+
+
+def test_an_expired_sign_in_stops_the_data(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expired = {**USERS["operations"], "exp": int(time.time()) - 1}
+    at = run_as(expired, sample_folder, tmp_path, monkeypatch)
+    assert "expired" in at.subheader[0].value
+    assert not at.metric and not at.dataframe
+    monkeypatch.setenv("POLLWATCH_SIGNIN_HOURS", "0.01")  # signed in a minute ago: too old
+    at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch)
+    assert "expired" in at.subheader[0].value
+
+
+def test_operations_see_units_convoys_and_incident_text(
+    sample_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets_of: dict[str, list[str]],
+) -> None:
+    at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch)
+    assert "Convoys en route" in [m.label for m in at.metric]
+    assert "Signed in as ops@mission.example (operations)" in everything_shown(at)
+    shown = everything_shown(at)
+    assert any(c in shown for c in secrets_of["convoy"])  # the scan can find them
+    cov = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch, "coverage.py")
+    assert any(u in everything_shown(cov) for u in secrets_of["unit"])
+
+
+@pytest.mark.parametrize("role", ["commission", "partner"])
+def test_commission_and_partner_pages_hold_no_unit_cargo_or_incident_text(
+    role: str,
+    sample_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets_of: dict[str, list[str]],
+) -> None:
+    first = run_as(USERS[role], sample_folder, tmp_path, monkeypatch)
+    pages = ["operations.py", "coverage.py"] if role == "commission" else ["briefing.py"]
+    for page in pages:
+        at = run_as(USERS[role], sample_folder, tmp_path, monkeypatch, page)
+        shown = everything_shown(at)
+        for kind, values in secrets_of.items():
+            leaked = [v for v in values if v in shown]
+            assert leaked == [], f"{role} on {page} sees {kind}: {leaked[:3]}"
+        assert "Convoys en route" not in [m.label for m in at.metric]
+    assert "Feeds" not in repr(first.sidebar)  # the Feeds page quotes rows: operations only
+
+
+def test_the_partner_gets_sums_per_area_and_no_coverage_state(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_as(USERS["partner"], sample_folder, tmp_path, monkeypatch)
+    assert at.title[0].value == "Briefing"
+    table = at.dataframe[0].value
+    stations = pd.read_csv(sample_folder / "polling_stations.csv")
+    assert table["stations"].sum() == len(stations)
+    assert {"area", "registered_voters", "voters_covered_pct", "incidents"} <= set(table.columns)
+    assert not {"covered", "uncovered", "coverage_state"} & set(table.columns)
+
+
+def test_operations_can_view_as_the_partner(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch)
+    at.sidebar.selectbox(key="view_as").set_value("partner").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Briefing"
+    assert "Viewing as partner" in everything_shown(at)
+
+
+def test_behind_a_proxy_the_headers_name_the_user_and_groups(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``server.trustedUserHeaders``: st.user holds what the proxy's headers said (groups
+    comma-separated); no header, no data."""
+    from streamlit import config
+
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLES)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(sample_folder))
+    monkeypatch.setenv("POLLWATCH_ROLES", str(roles))
+    before = config.get_option("server.trustedUserHeaders")
+    config.set_option(
+        "server.trustedUserHeaders", {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
+    )
+    try:
+        at = AppTest.from_file(APP, default_timeout=90)
+        at.user = {"email": "gis@nec.example", "groups": "visitors, nec-gis"}
+        at.run()
+        assert not at.exception, at.exception
+        assert at.title[0].value == "Operations"
+        assert "Signed in as gis@nec.example (electoral commission)" in everything_shown(at)
+        assert "Convoys en route" not in [m.label for m in at.metric]
+        at = AppTest.from_file(APP, default_timeout=90)
+        at.user = {"email": None, "groups": None}  # the proxy sent no user
+        at.run()
+        assert "Nobody is signed in" in at.subheader[0].value
+        assert not at.metric and not at.dataframe
+    finally:
+        config.set_option("server.trustedUserHeaders", before)
