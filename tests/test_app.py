@@ -376,3 +376,13 @@ def test_a_malformed_manifest_is_shown_and_the_page_works(
     assert count(at, "Polling stations") > 0
     errors = [shown(e.value) for e in at.error]
     assert any("scenario.json" in e and "could not be used" in e for e in errors), errors
+
+
+def test_the_readme_demo_shows_the_bundled_sample(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No POLLWATCH_FEEDS: the README's first command, on the sample in data/sample."""
+    monkeypatch.delenv("POLLWATCH_FEEDS", raising=False)
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    stations = pd.read_csv(ROOT / "data" / "sample" / "polling_stations.csv")
+    assert count(at, "Polling stations") == len(stations) > 0

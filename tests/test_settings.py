@@ -13,6 +13,10 @@ def test_defaults_point_at_the_bundled_sample() -> None:
     settings = Settings.from_env({})
     assert settings.feeds == SAMPLE_FEEDS and settings.timezone == "UTC"
     assert settings.tiles == "osm"
+    # The folder the README's first command shows: the repository's data/sample.
+    root = Path(__file__).resolve().parents[1]
+    assert settings.feeds == root / "data" / "sample"
+    assert (settings.feeds / "polling_stations.csv").is_file()
 
 
 def test_environment_overrides(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-SAMPLE_FEEDS = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE_FEEDS = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
 # How old a feed's file may be before the dashboard calls it stale (areas: never).
