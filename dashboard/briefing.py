@@ -71,7 +71,9 @@ def page() -> None:
             "voters_covered_pct": st.column_config.NumberColumn(
                 "% voters covered", format="%.1f%%"
             ),
-            "registered_voters": st.column_config.NumberColumn(format="localized"),
+            "registered_voters": st.column_config.NumberColumn(
+                "registered voters", format="localized"
+            ),
         },
     )
     left, right = st.columns(2)

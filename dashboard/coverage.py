@@ -250,6 +250,7 @@ def page() -> None:
             center=center,
             zoom=zoom,
             failures=derived.failures,
+            bounds=shown_scene.bounds,  # framed by what the role sees
         )
 
     st.subheader("By area")
@@ -317,6 +318,7 @@ def show_map(
     center: list[float] | None,
     zoom: int | None,
     failures: Mapping[str, object],
+    bounds: tuple[float, float, float, float] | None,
 ) -> None:
     clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
     # The points once per stations version; each what-if sends only their new states.
@@ -347,9 +349,13 @@ def show_map(
     groups = [
         coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
         # A patrols layer that cannot be derived is reported in the banner; no discs.
-        patrols.render(analysis.bases, sources=bases)
-        if "patrols" not in failures and units
-        else folium.FeatureGroup(name="Patrol bases"),
+        *(
+            ()
+            if not units  # a role that may not see the bases gets no layer of them at all
+            else (patrols.render(analysis.bases, sources=bases),)
+            if "patrols" not in failures
+            else (folium.FeatureGroup(name="Patrol bases"),)
+        ),
         coverage_map.station_layer(
             points["main"],
             states["main"],
@@ -357,7 +363,9 @@ def show_map(
         ),
         coverage_map.suggestion_layer(analysis.suggestions, what.suggest_radius_m),
     ]
-    m = page_map(scene.bounds, settings.tiles, LEGEND)
+    m = page_map(
+        bounds, settings.tiles, LEGEND if units else [s for s in LEGEND if s[0] != "Bases"]
+    )
     out = st_folium(
         m,
         height=560,

@@ -66,10 +66,12 @@ def _utc(value: dt.datetime) -> pd.Timestamp:
 
 
 def filter_widgets(
-    offered: dict[str, list[str]], now: pd.Timestamp, earliest: pd.Timestamp
+    offered: dict[str, list[str]], now: pd.Timestamp, earliest: pd.Timestamp, feeds: list[str]
 ) -> Filters:
-    """Sidebar filters, one widget per filter (:data:`layers.analysis.filters.FILTERS`),
-    first filled from the URL; the URL follows every change."""
+    """Sidebar filters, one widget per filter (:data:`layers.analysis.filters.FILTERS`) of
+    the layers ``feeds`` (those the role sees), first filled from the URL; the URL follows
+    every change."""
+    used = {name for feed in feeds for name in REGISTRY[feed].FILTERS}
     from_url, ignored = Filters.from_query(st.query_params.get_all, offered)
     state = st.session_state
     for f in CHOICES:
@@ -88,6 +90,9 @@ def filter_widgets(
     for one in FILTERS.values():
         if isinstance(one, Window):
             chosen.update(window_widgets(one, from_url, now, earliest))
+            continue
+        if one.name not in used:  # a filter of a layer this role does not see
+            chosen[one.field] = ()
             continue
         picked = sidebar.multiselect(
             one.label, offered[one.name], key=f"filter_{one.field}", placeholder="All"
@@ -365,7 +370,7 @@ def page() -> None:
     offered = choices(derived)
     events = derived["incidents"]["time"].dropna()
     earliest = events.min() if len(events) else scene.now - pd.Timedelta(days=7)
-    filters = filter_widgets(offered, scene.now, earliest)
+    filters = filter_widgets(offered, scene.now, earliest, feeds)
     st.title("Operations")
     who_line(viewer())
     if scene.scenario.label:
