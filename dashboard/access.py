@@ -19,16 +19,20 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 
+from layers.access.audit import AuditLog
 from layers.access.policy import may
 from layers.access.roles import Person, Role, RoleMap, RolesError
 
 SIGNIN_HOURS = 12.0  # a sign-in older than this must be renewed (POLLWATCH_SIGNIN_HOURS)
+T = TypeVar("T")
+AUDIT_FOLDER = "audit"  # POLLWATCH_AUDIT: where the audit trail is kept (relative: to the cwd)
 
 
 @dataclass(frozen=True)
@@ -93,14 +97,45 @@ def roles_map() -> RoleMap:
     return _roles(str(path), stamp)
 
 
+@st.cache_resource(show_spinner=False)
+def _audit_log(folder: str) -> AuditLog:
+    return AuditLog(Path(folder))
+
+
+def audit_log() -> AuditLog:
+    """The app's audit trail (``POLLWATCH_AUDIT``, default ``audit/``)."""
+    return _audit_log(os.environ.get("POLLWATCH_AUDIT") or AUDIT_FOLDER)
+
+
+def audit(event: str, detail: dict[str, object] | None = None, once: bool = False) -> None:
+    """Record ``event`` for this session's viewer (``once``: once per session and detail)."""
+    state = st.session_state
+    found = state.get("_viewer")
+    who = found.name if isinstance(found, Viewer) else state.get("_audit_who", "?")
+    role = found.role.value if isinstance(found, Viewer) else "-"
+    if once:
+        seen = state.setdefault("_audited", set())
+        mark = (event, repr(sorted((detail or {}).items())))
+        if mark in seen:
+            return
+        seen.add(mark)
+    audit_log().record(who, role, event, detail, st.context.ip_address)
+
+
+def _sign_out() -> None:
+    audit("sign-out")
+    st.logout()
+
+
 def _refuse(title: str, text: str, *, sign_in: bool = False, sign_out: bool = False) -> None:
+    audit("refused", {"why": title}, once=True)
     st.title("Pollwatch")
     st.subheader(title)
     st.text(text)  # may quote a name the sign-in gave: text, never Markdown
     if sign_in:
         st.button("Sign in", on_click=st.login, type="primary")
     if sign_out:
-        st.button("Sign out", on_click=st.logout)
+        st.button("Sign out", on_click=_sign_out)
     st.stop()
 
 
@@ -122,6 +157,7 @@ def gate() -> Viewer:
                 sign_out=True,
             )
         person = Person.from_claims(claims)
+        st.session_state["_audit_who"] = person.name or "?"
         if person.name is None:
             _refuse(
                 "Nobody is signed in.",
@@ -155,8 +191,23 @@ def gate() -> Viewer:
             help="See the pages exactly as that role sees them, to rehearse a briefing.",
         )
         viewer = Viewer(viewer.signin, viewer.person, viewer.own, shown or viewer.own)
+    before = st.session_state.get("_viewer")
     st.session_state["_viewer"] = viewer
+    if not isinstance(before, Viewer):
+        audit("sign-in" if viewer.signin != "none" else "open", {"signin": viewer.signin})
+    elif before.role is not viewer.role:
+        audit("view-as", {"from": before.role.value, "to": viewer.role.value})
     return viewer
+
+
+def audit_view(page: str) -> None:
+    """A page view with its filters (the address bar), once until either changes: the
+    live reruns of one view are not new views."""
+    query = st.query_params.to_dict()
+    mark = (page, tuple(sorted(query.items())))
+    if st.session_state.get("_audit_view") != mark:
+        st.session_state["_audit_view"] = mark
+        audit("view", {"page": page, "filters": query})
 
 
 def viewer() -> Viewer:
@@ -180,9 +231,25 @@ def who_line(viewer: Viewer) -> None:
     else:
         side.text(f"Signed in as {viewer.name} ({viewer.own.label})")
         if viewer.signin == "oidc":
-            side.button("Sign out", on_click=st.logout, key="sign_out")
+            side.button("Sign out", on_click=_sign_out, key="sign_out")
     if viewer.role is not viewer.own:
         st.info(
             f"Viewing as {viewer.role.label}: this is exactly what that role sees.",
             icon=":material/visibility:",
         )
+
+
+def audited_export(file: str, make: Callable[[], T]) -> Callable[[], T]:
+    """``make`` (a download's content, made when the user asks for it, maybe on another
+    thread) that records the export of ``file`` by this session's viewer when it runs."""
+    found = st.session_state.get("_viewer")
+    who = found.name if isinstance(found, Viewer) else "?"
+    role = found.role.value if isinstance(found, Viewer) else "-"
+    source = st.context.ip_address
+    log = audit_log()
+
+    def made() -> T:
+        log.record(who, role, "export", {"file": file}, source)
+        return make()
+
+    return made

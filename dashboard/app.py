@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.access import gate
+from dashboard.access import audit_view, gate
 from dashboard.common import configure_logging
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
@@ -28,4 +28,8 @@ if viewer.role is Role.PARTNER:
     pages.append(st.Page("briefing.py", title="Briefing", icon=":material/groups:", default=True))
 if may(viewer.role, "feed_details"):
     pages.append(st.Page("feeds.py", title="Feeds", icon=":material/rss_feed:", url_path="feeds"))
-st.navigation(pages).run()
+if may(viewer.role, "audit"):
+    pages.append(st.Page("audit.py", title="Audit", icon=":material/policy:", url_path="audit"))
+page = st.navigation(pages)
+page.run()
+audit_view(page.title)

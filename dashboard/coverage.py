@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboard.access import viewer, who_line
+from dashboard.access import audited_export, viewer, who_line
 from dashboard.common import (
     current_picture,
     log_run,
@@ -282,21 +282,21 @@ def page() -> None:
     # Files are made when asked for (on their own thread), not on every rerun.
     one.download_button(
         "Uncovered stations (CSV)",
-        lambda: exports.safe_csv(listed),
+        audited_export("uncovered_stations.csv", lambda: exports.safe_csv(listed)),
         "uncovered_stations.csv",
         "text/csv",
         on_click="ignore",
     )
     two.download_button(
         "Uncovered stations (GeoJSON)",
-        lambda: exports.geojson(listed),
+        audited_export("uncovered_stations.geojson", lambda: exports.geojson(listed)),
         "uncovered_stations.geojson",
         "application/geo+json",
         on_click="ignore",
     )
     three.download_button(
         "Coverage by area (CSV)",
-        lambda: exports.safe_csv(analysis.areas),
+        audited_export("coverage_by_area.csv", lambda: exports.safe_csv(analysis.areas)),
         "coverage_by_area.csv",
         "text/csv",
         on_click="ignore",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from layers.registry import REGISTRY
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 ANCHOR = pd.Timestamp("2026-10-11T12:00:00Z")
+# The apps the tests start keep their audit trail apart from the repository's folder.
+os.environ.setdefault("POLLWATCH_AUDIT", tempfile.mkdtemp(prefix="pollwatch-audit-"))
 
 
 @pytest.fixture

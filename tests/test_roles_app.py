@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from layers.access.roles import Role
 
 APP = str(ROOT / "dashboard" / "app.py")
 ROLES = """
@@ -209,3 +210,39 @@ def test_behind_a_proxy_the_headers_name_the_user_and_groups(
         assert not at.metric and not at.dataframe
     finally:
         config.set_option("server.trustedUserHeaders", before)
+
+
+def test_sign_in_views_role_switches_and_exports_are_audited_for_operations_only(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+
+    from layers.access.audit import AuditLog
+
+    monkeypatch.setenv("POLLWATCH_AUDIT", str(tmp_path / "audit"))
+    at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch)
+    at.sidebar.selectbox(key="view_as").set_value(Role.COMMISSION).run()
+    today = dt.datetime.now(dt.UTC).date()
+    events = AuditLog(tmp_path / "audit").read(today, today).events
+    assert list(events["event"])[:2] == ["sign-in", "view"]
+    switch = events[events["event"] == "view-as"].iloc[0]
+    assert switch["who"] == "ops@mission.example"
+    assert switch["detail"] == {"from": "operations", "to": "commission"}
+    ops = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch, "audit.py")
+    table = ops.dataframe[0].value
+    assert {"sign-in", "view", "view-as"} <= set(table["event"])
+    assert "Audit" in everything_shown(ops)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):  # not offered
+        run_as(USERS["commission"], sample_folder, tmp_path, monkeypatch, "audit.py")
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(sample_folder))
+    alone = AppTest.from_file(str(ROOT / "dashboard" / "audit.py"), default_timeout=60)
+    alone.secrets["auth"] = AUTH
+    now = int(time.time())
+    alone.user = {"is_logged_in": True, "iat": now, "exp": now + 60, **USERS["commission"]}
+    alone.run()  # the page opened on its own: the gate runs, the log stays closed
+    assert not alone.dataframe
+    assert any("for operations only" in t.value for t in alone.text)
+    refused = run_as({"email": "stranger@example.com"}, sample_folder, tmp_path, monkeypatch)
+    assert refused.subheader
+    events = AuditLog(tmp_path / "audit").read(today, today).events
+    assert "refused" in set(events["event"])
