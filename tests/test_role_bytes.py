@@ -1,0 +1,136 @@
+"""Every byte a role's browser receives (HTTP bodies and websocket frames), scanned for
+what only operations may see: patrol base and convoy positions (as the page rounds them,
+as text or as binary doubles), unit names and convoy cargo. Sign-in by a proxy's headers
+(``server.trustedUserHeaders``), as behind an authenticating reverse proxy."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from browser import map_frame, offline_page, running_app
+from layers.analysis.picture import DerivedCache
+from layers.core.settings import Settings
+from layers.scene import SceneLoader
+
+pytestmark = pytest.mark.browser
+
+ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
+PEOPLE = {
+    "operations": ("ops@m.example", ""),
+    "commission": ("gis@nec.example", "nec-gis"),
+    "partner": ("obs@eu.example", "eu-eom"),
+}
+Secrets = list[tuple[str, list[list[bytes | re.Pattern[bytes]]]]]
+PAGES = {"operations": ["/", "/coverage"], "commission": ["/", "/coverage"], "partner": ["/"]}
+
+
+@pytest.fixture(scope="module")
+def app(sample_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    roles = tmp_path_factory.mktemp("roles") / "roles.toml"
+    roles.write_text(ROLES)
+    env = {
+        "POLLWATCH_FEEDS": str(sample_folder),
+        "POLLWATCH_TILES": "none",
+        "POLLWATCH_ROLES": str(roles),
+        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(
+            {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
+        ),
+    }
+    with running_app(env, 120) as url:
+        yield url
+
+
+def forms(value: float) -> list[bytes | re.Pattern[bytes]]:
+    """How a coordinate can travel: as JSON text (5 decimals, as the map rounds it; a whole
+    number, not the start of a longer one) or as a little-endian double (Arrow, protobuf)."""
+    rounded = round(value, 5)
+    text = re.escape(repr(rounded).encode())
+    return [
+        re.compile(rb"(?<![0-9.])" + text + rb"(?![0-9])"),
+        struct.pack("<d", rounded),
+        struct.pack("<d", value),
+    ]
+
+
+def present(data: bytes, form: bytes | re.Pattern[bytes]) -> bool:
+    return form in data if isinstance(form, bytes) else form.search(data) is not None
+
+
+@pytest.fixture(scope="module")
+def secrets_of(sample_folder: Path) -> dict[str, Secrets]:
+    """Per kind, each secret with the byte forms that would reveal it (all must appear)."""
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})
+    derived = DerivedCache().derive(SceneLoader(settings).load())
+    found: dict[str, Secrets] = {}
+    bases, convoys = derived.scene["patrols"], derived["convoy_positions"]  # points
+    for kind, frame in (("base", bases), ("convoy", convoys)):
+        # Points (3 of the sample's 60 bases are patrol areas: their corners are drawn as
+        # a polygon's, in other units; they are not scanned).
+        corners = [(g.x, g.y) for g in frame.geometry if g is not None and g.geom_type == "Point"]
+        found[kind] = [(f"{y:.5f},{x:.5f}", [forms(y), forms(x)]) for x, y in corners]
+    found["unit"] = [(u, [[u.encode()]]) for u in sorted(set(derived["patrols"]["unit"].dropna()))]
+    found["cargo"] = [
+        (c, [[c.encode()]]) for c in sorted(set(derived["convoy_routes"]["cargo"].dropna()))
+    ]
+    return found
+
+
+def received(url: str, role: str) -> bytes:
+    """Everything the browser of ``role`` received on its pages."""
+    who, groups = PEOPLE[role]
+    chunks: list[bytes] = []
+    with offline_page() as (page, blocked):
+        page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": groups})
+
+        def on_response(response) -> None:  # type: ignore[no-untyped-def]
+            try:
+                chunks.append(response.body())
+            except Exception as err:  # noqa: BLE001 - redirects, aborted requests: no body
+                chunks.append(f"(no body: {err})".encode())
+
+        def on_socket(ws) -> None:  # type: ignore[no-untyped-def]
+            ws.on(
+                "framereceived",
+                lambda payload: chunks.append(
+                    payload if isinstance(payload, bytes) else payload.encode()
+                ),
+            )
+
+        page.on("response", on_response)
+        page.on("websocket", on_socket)
+        for path in PAGES[role]:
+            page.goto(url + path)
+            frame = map_frame(page, 90_000)
+            frame.wait_for_function("() => typeof pollwatch !== 'undefined'", timeout=60_000)
+            page.wait_for_timeout(2500)  # every layer's data fetched and drawn
+        assert blocked == []
+    return b"\n".join(chunks)
+
+
+def leaks(data: bytes, secrets: Secrets) -> list[str]:
+    return [name for name, parts in secrets if all(any(present(data, f) for f in p) for p in parts)]
+
+
+@pytest.mark.parametrize("role", ["commission", "partner"])
+def test_a_role_receives_no_unit_or_convoy_position_name_or_cargo(
+    app: str, role: str, secrets_of: dict[str, Secrets]
+) -> None:
+    data = received(app, role)
+    assert len(data) > 100_000  # the pages really came (stations, areas, charts)
+    for kind, secrets in secrets_of.items():
+        assert leaks(data, secrets) == [], f"{role} received {kind}s"
+
+
+def test_operations_receive_them_all_so_the_scan_can_fail(
+    app: str, secrets_of: dict[str, Secrets]
+) -> None:
+    data = received(app, "operations")
+    for kind, secrets in secrets_of.items():
+        missing = sorted({n for n, _ in secrets} - set(leaks(data, secrets)))
+        assert missing == [], f"operations did not receive {len(missing)} {kind}s: {missing[:3]}"
