@@ -105,13 +105,19 @@ def current_picture() -> tuple[Settings, Derived]:
     it (:mod:`layers.access.policy`); ``.scene`` of the answer shows the feeds whose
     derive failed as failed."""
     settings, scene = current_scene()
-    return settings, restricted(settings).picture(derived_picture(settings, scene), viewer().role)
+    whole = derived_picture(settings, scene)
+    st.session_state["_whole_picture"] = whole  # on the server, for whole_picture()
+    return settings, restricted(settings).picture(whole, viewer().role)
 
 
 def whole_picture(settings: Settings) -> Derived:
-    """Every layer with every column, whatever the session's role: only for computations
-    whose results the page restricts before showing them (the coverage a commission sees
-    is measured from bases it may not see; a partner gets sums per area)."""
+    """Every layer with every column, whatever the session's role, of the same version as
+    this run's :func:`current_picture`: only for computations whose results the page
+    restricts before showing them (the coverage a commission sees is measured from bases
+    it may not see; a partner gets sums per area)."""
+    whole = st.session_state.get("_whole_picture")
+    if isinstance(whole, Derived):
+        return whole
     return derived_picture(settings, loader_for(settings).load())
 
 
