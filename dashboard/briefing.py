@@ -40,7 +40,7 @@ def page() -> None:
     if scene.scenario.label:
         st.warning(plain(scene.scenario.label), icon=":material/science:")
     span = st.radio("Incidents in the", list(SPANS), horizontal=True, key="brief_span")
-    since = scene.now - SPANS[span]
+    since = (scene.now - SPANS[span]).floor("min")  # by the minute: shared, and cached
     # Coverage per area is summed from the whole picture (the stations' coverage state
     # is not the partner's to see); only the sums are kept.
     whole = whole_picture(settings)
