@@ -100,6 +100,8 @@ class Pusher:
             log.warning("this Streamlit cannot rerun a session from the server: push is off")
             self.enabled = False
             return False
+        if not last.page_script_hash:  # no run of its browser's yet: its page, its filters
+            return True  # unknown; its own first run shows the picture of now anyway
         state = type(last)()
         state.CopyFrom(last)
         state.fragment_id = ""
