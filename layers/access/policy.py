@@ -128,13 +128,17 @@ def restrict_frame(frame: gpd.GeoDataFrame, feed: str, role: Role) -> gpd.GeoDat
     return out
 
 
-def restrict_scene(scene: Scene, role: Role) -> Scene:
-    """``scene`` as ``role`` may see it: frames per :func:`restrict_frame`; a hidden feed
-    stays only as its version's signature (caches stay keyed by versions), without data,
-    file name or problems (they quote rows), and is shown nowhere (``Scene.hidden``)."""
+def restrict_scene(
+    scene: Scene, role: Role, frames: dict[str, gpd.GeoDataFrame] | None = None
+) -> Scene:
+    """``scene`` as ``role`` may see it: frames per :func:`restrict_frame` (or ``frames``,
+    already restricted); a hidden feed stays only as its version's signature (caches stay
+    keyed by versions), without data, file name or problems (they quote rows), and is
+    shown nowhere (``Scene.hidden``)."""
     if role is Role.OPERATIONS:
         return scene
-    frames = {name: restrict_frame(f, name, role) for name, f in scene.frames.items()}
+    if frames is None:
+        frames = {name: restrict_frame(f, name, role) for name, f in scene.frames.items()}
     hidden = frozenset(n for n in scene.versions if view(role, n).sight is Sight.NONE)
     versions = {
         name: replace(version, data=frames[name], problems=[], path=None)
@@ -146,10 +150,13 @@ def restrict_scene(scene: Scene, role: Role) -> Scene:
 
 
 class Restricted:
-    """Each role's picture, made once per data version and role and shared by every
-    session of that role (a wall of partner screens costs one restriction)."""
+    """Each role's picture, shared by every session of that role: each frame is restricted
+    once per version (kept by the frame it came from); a new run only wraps them anew
+    (its scene's time and versions)."""
 
     def __init__(self) -> None:
+        # (role, "derived" | "scene", feed) -> (the frame restricted, what it gave)
+        self._frames: dict[tuple[Role, str, str], tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]] = {}
         self._last: dict[Role, tuple[Derived, Derived]] = {}  # role -> (from, made)
         self._lock = threading.Lock()
 
@@ -158,27 +165,19 @@ class Restricted:
             return derived
         with self._lock:
             last = self._last.get(role)
-            if last is not None and _same(last[0], derived):
+            if last is not None and last[0] is derived:
                 return last[1]
-            made = _restrict(derived, role)
+            frames = {n: self._frame(f, n, role, "derived") for n, f in derived.items()}
+            raw = {n: self._frame(f, n, role, "scene") for n, f in derived.scene.frames.items()}
+            made = Derived(frames, restrict_scene(derived.scene, role, raw), {}, {})
+            made.failures = {n: p for n, p in derived.failures.items() if n in seen_feeds(role)}
             self._last[role] = (derived, made)
             return made
 
-
-def _same(a: Derived, b: Derived) -> bool:
-    """The same frames, failures and scene versions (each frame is made once per version)."""
-    return (
-        a.keys() == b.keys()
-        and all(a[k] is b[k] for k in a)
-        and a.failures == b.failures
-        and a.scene.now == b.scene.now
-        and a.scene.versions == b.scene.versions
-    )
-
-
-def _restrict(derived: Derived, role: Role) -> Derived:
-    scene = restrict_scene(derived.scene, role)
-    frames = {name: restrict_frame(frame, name, role) for name, frame in derived.items()}
-    out = Derived(frames, scene, {}, {})  # the scene already shows the failures
-    out.failures = {n: p for n, p in derived.failures.items() if n in seen_feeds(role)}
-    return out
+    def _frame(self, frame: gpd.GeoDataFrame, feed: str, role: Role, kind: str) -> gpd.GeoDataFrame:
+        held = self._frames.get((role, kind, feed))
+        if held is not None and held[0] is frame:
+            return held[1]
+        made = restrict_frame(frame, feed, role)
+        self._frames[(role, kind, feed)] = (frame, made)
+        return made
