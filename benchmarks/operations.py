@@ -91,7 +91,7 @@ def rerun_in_app(folder: Path, repeat: int) -> None:
     from streamlit.testing.v1 import AppTest
 
     os.environ["POLLWATCH_FEEDS"] = str(folder)
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=600)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "main.py"), default_timeout=600)
     t0 = time.perf_counter()
     at.run()
     assert not at.exception, at.exception

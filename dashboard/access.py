@@ -17,14 +17,22 @@ the person gets no data.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import streamlit as st
+from streamlit.web.server.starlette.starlette_server_config import USER_COOKIE_NAME
+from streamlit.web.server.starlette.starlette_websocket import (
+    _get_signed_cookie_with_chunks,
+    gather_user_info,
+)
 
 from layers.access.audit import AuditLog
 from layers.access.policy import may
@@ -78,7 +86,7 @@ def expired(claims: Mapping[str, object], now: float) -> bool:
     return isinstance(iat, int | float) and now - iat > signin_hours() * 3600
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@lru_cache(maxsize=4)  # shared by pages and the data route
 def _roles(path: str, mtime_ns: int) -> RoleMap:
     return RoleMap.read(Path(path))
 
@@ -97,7 +105,7 @@ def roles_map() -> RoleMap:
     return _roles(str(path), stamp)
 
 
-@st.cache_resource(show_spinner=False)
+@lru_cache(maxsize=4)
 def _audit_log(folder: str) -> AuditLog:
     return AuditLog(Path(folder))
 
@@ -198,6 +206,63 @@ def gate() -> Viewer:
     elif before.role is not viewer.role:
         audit("view-as", {"from": before.role.value, "to": viewer.role.value})
     return viewer
+
+
+def request_claims(headers: Mapping[str, str], cookies: Mapping[str, str]) -> dict[str, Any]:
+    """What ``st.user`` would hold for the session that sent this HTTP request: the
+    signed sign-in cookie (checked with the server's cookie secret, for this host), then
+    the proxy's trusted headers over it, as Streamlit reads them for its websocket.
+
+    Streamlit offers no public call for this; a test signs in through a real OIDC
+    provider and fetches data with and without the cookie, so a change shows."""
+    claims: dict[str, Any] = {}
+    decoded = _get_signed_cookie_with_chunks(dict(cookies), USER_COOKIE_NAME)
+    if decoded:
+        try:
+            payload = json.loads(decoded)
+        except ValueError:
+            payload = None
+        host = headers.get("host")
+        if isinstance(payload, dict) and urlparse(str(payload.get("origin"))).netloc == host:
+            payload.pop("origin", None)
+            claims.update(payload)
+    claims.update(gather_user_info(headers))  # type: ignore[arg-type]
+    return claims
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who sent an HTTP request, and their role (None: no data)."""
+
+    name: str
+    role: Role | None
+    source: str | None
+
+    def refused(self, path: str) -> None:
+        role = self.role.value if self.role else "-"
+        audit_log().record(self.name, role, "refused-request", {"path": path}, self.source)
+
+
+def request_viewer(
+    headers: Mapping[str, str], cookies: Mapping[str, str], client: Any = None
+) -> Asker:
+    """The person behind an HTTP request (the data route) and their own role, by the
+    same rules as :func:`gate`: not signed in, expired or without a role gets None."""
+    source = getattr(client, "host", None)
+    mode = signin_mode()
+    if mode == "none":
+        return Asker("anyone (no sign-in)", Role.OPERATIONS, source)
+    claims = request_claims(headers, cookies)
+    if mode == "oidc" and (not claims.get("is_logged_in") or expired(claims, time.time())):
+        return Asker("not signed in", None, source)
+    person = Person.from_claims(claims)
+    if person.name is None:
+        return Asker("?", None, source)
+    try:
+        role = roles_map().role_of(person)
+    except RolesError:
+        role = None
+    return Asker(person.name, role, source)
 
 
 def audit_view(page: str) -> None:

@@ -19,6 +19,7 @@ import streamlit as st
 from streamlit import runtime
 
 from dashboard.access import viewer
+from dashboard.datafiles import publisher_for
 from dashboard.live import Pusher
 from layers.access.policy import Restricted, may
 from layers.access.roles import Role
@@ -36,7 +37,6 @@ from layers.views.publish import published_layers as layers_published
 STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
 STATIC_DIR = Path(__file__).parent / "static"
 HELPERS_VERSION = helpers_version(STATIC_DIR)  # pollwatch.js by its content
-PUBLISHED = "data"  # generated map datasets, under dashboard/static (not in git)
 BANNER_NOTE = 220  # characters of a failed feed's reason shown in the banner
 RUNS = logging.getLogger("pollwatch.runs")
 
@@ -140,20 +140,16 @@ def derived_picture(settings: Settings, scene: Scene) -> Derived:
     return _derived_cache(settings).derive(scene)
 
 
-@st.cache_resource(show_spinner=False)
 def publisher() -> Publisher:
-    """The app's one publisher of map datasets (dashboard/static/data, served at
-    /app/static/data): shared by every session, so each version is written once."""
-    return Publisher(STATIC_DIR / PUBLISHED, f"{STATIC_URL}/{PUBLISHED}")
+    """The publisher of map datasets for the role this session shows (its own folder and
+    URLs, served by the data route of ``dashboard/datafiles.py``)."""
+    return publisher_for(viewer().role)
 
 
 def published(name: str, key: Hashable, build: Callable[[], dict[str, Any]]) -> dict[str, str]:
     """URLs of the parts ``build()`` returns (:meth:`layers.views.publish.Publisher.publish`),
-    named for the session's role: what one role was given is never handed to another."""
-    role = viewer().role
-    return publisher().publish(
-        name if role is Role.OPERATIONS else f"{role.value}-{name}", key, build
-    )
+    made for the session's role: what one role was given is never handed to another."""
+    return publisher().publish(name, key, build)
 
 
 def published_layers(
@@ -167,11 +163,9 @@ def published_layers(
     """URLs of the published parts of the layers ``names``
     (:func:`layers.views.publish.published_layers`)."""
     role = viewer().role
-    if role is Role.OPERATIONS:
-        chunks, audience = _derived_cache(settings), ""
-    else:
-        chunks, audience = _audience_cache(settings, role), role.value
-    return layers_published(publisher(), chunks, scene, derived, shown, filters, names, audience)
+    ops = role is Role.OPERATIONS
+    chunks = _derived_cache(settings) if ops else _audience_cache(settings, role)
+    return layers_published(publisher_for(role), chunks, scene, derived, shown, filters, names)
 
 
 @st.cache_resource(show_spinner=False)

@@ -234,7 +234,7 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
 def _risk_overlay(stations_key: Hashable, warning: EarlyWarning, role: Role) -> RiskOverlay:
     """Stations at risk, kept per stations version, early-warning settings and role (each
     role's from the frames it may see)."""
-    return RiskOverlay(stations_key, warning, "" if role is Role.OPERATIONS else role.value)
+    return RiskOverlay(stations_key, warning)
 
 
 RISK_ROWS = 250  # rows of the at-risk table sent with each rerun (1,000 were 120 KB)

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT, shown
 from layers.io.files import write_atomic
 
-APP = str(ROOT / "dashboard" / "app.py")
+APP = str(ROOT / "dashboard" / "main.py")
 KPIS = ["Polling stations", "Covered now", "Voters covered now", "Incidents", "Convoys en route"]
 
 

@@ -12,7 +12,7 @@ from layers.views.publish import Publisher
 
 
 def test_one_build_per_key_one_file_per_content_and_old_files_removed(tmp_path: Path) -> None:
-    publisher = Publisher(tmp_path, "/app/static/data", keep=2, keep_s=0)
+    publisher = Publisher(tmp_path, "/pollwatch/data/operations", keep=2, keep_s=0)
     builds: list[int] = []
 
     def build(n: int) -> dict[str, object]:
@@ -25,7 +25,7 @@ def test_one_build_per_key_one_file_per_content_and_old_files_removed(tmp_path: 
     again = publisher.publish("stations", ("v", "same content"), lambda: build(1))
     assert again == first  # the same content keeps its URL: the browser keeps its copy
     name = first["main"].rsplit("/", 1)[1]
-    assert first["main"].startswith("/app/static/data/stations-main-")
+    assert first["main"].startswith("/pollwatch/data/operations/stations-main-")
     assert json.loads((tmp_path / name).read_text()) == {"n": 1}
     for n in range(2, 6):
         publisher.publish("stations", ("v", n), lambda n=n: build(n))

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import re
 import struct
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,10 +34,18 @@ PAGES = {"operations": ["/", "/coverage"], "commission": ["/", "/coverage"], "pa
 
 
 @pytest.fixture(scope="module")
-def app(sample_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def audit_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("audit")
+
+
+@pytest.fixture(scope="module")
+def app(
+    sample_folder: Path, tmp_path_factory: pytest.TempPathFactory, audit_folder: Path
+) -> Iterator[str]:
     roles = tmp_path_factory.mktemp("roles") / "roles.toml"
     roles.write_text(ROLES)
     env = {
+        "POLLWATCH_AUDIT": str(audit_folder),
         "POLLWATCH_FEEDS": str(sample_folder),
         "POLLWATCH_TILES": "none",
         "POLLWATCH_ROLES": str(roles),
@@ -81,14 +92,23 @@ def secrets_of(sample_folder: Path) -> dict[str, Secrets]:
     return found
 
 
-def received(url: str, role: str) -> bytes:
+@dataclass
+class Visit:
+    data: bytes  # every byte received
+    datasets: dict[str, dict[str, str]]  # data route URL -> its response headers
+
+
+def received(url: str, role: str) -> Visit:
     """Everything the browser of ``role`` received on its pages."""
     who, groups = PEOPLE[role]
     chunks: list[bytes] = []
+    datasets: dict[str, dict[str, str]] = {}
     with offline_page() as (page, blocked):
         page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": groups})
 
         def on_response(response) -> None:  # type: ignore[no-untyped-def]
+            if "/pollwatch/data/" in response.url:
+                datasets[response.url] = {**response.headers, "status": str(response.status)}
             try:
                 chunks.append(response.body())
             except Exception as err:  # noqa: BLE001 - redirects, aborted requests: no body
@@ -110,7 +130,13 @@ def received(url: str, role: str) -> bytes:
             frame.wait_for_function("() => typeof pollwatch !== 'undefined'", timeout=60_000)
             page.wait_for_timeout(2500)  # every layer's data fetched and drawn
         assert blocked == []
-    return b"\n".join(chunks)
+    return Visit(b"\n".join(chunks), datasets)
+
+
+@pytest.fixture(scope="module")
+def visits(app: str) -> dict[str, Visit]:
+    """Each role's visit, made once for the module."""
+    return {role: received(app, role) for role in PEOPLE}
 
 
 def leaks(data: bytes, secrets: Secrets) -> list[str]:
@@ -119,18 +145,60 @@ def leaks(data: bytes, secrets: Secrets) -> list[str]:
 
 @pytest.mark.parametrize("role", ["commission", "partner"])
 def test_a_role_receives_no_unit_or_convoy_position_name_or_cargo(
-    app: str, role: str, secrets_of: dict[str, Secrets]
+    visits: dict[str, Visit], role: str, secrets_of: dict[str, Secrets]
 ) -> None:
-    data = received(app, role)
+    data = visits[role].data
     assert len(data) > 100_000  # the pages really came (stations, areas, charts)
     for kind, secrets in secrets_of.items():
         assert leaks(data, secrets) == [], f"{role} received {kind}s"
 
 
 def test_operations_receive_them_all_so_the_scan_can_fail(
-    app: str, secrets_of: dict[str, Secrets]
+    visits: dict[str, Visit], secrets_of: dict[str, Secrets]
 ) -> None:
-    data = received(app, "operations")
+    data = visits["operations"].data
     for kind, secrets in secrets_of.items():
         missing = sorted({n for n, _ in secrets} - set(leaks(data, secrets)))
         assert missing == [], f"operations did not receive {len(missing)} {kind}s: {missing[:3]}"
+
+
+def fetch(url: str, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def as_person(role: str) -> dict[str, str]:
+    who, groups = PEOPLE[role]
+    return {"X-Remote-User": who, "X-Remote-Groups": groups}
+
+
+def test_data_urls_are_served_only_to_the_roles_they_were_made_for(
+    visits: dict[str, Visit], app: str, audit_folder: Path
+) -> None:
+    ops = visits["operations"].datasets
+    assert len(ops) >= 5 and all(h["status"] == "200" for h in ops.values())
+    for headers in ops.values():  # cached by the browser, for this person only; no CORS
+        assert headers["cache-control"].startswith("private")
+        assert "access-control-allow-origin" not in headers
+    for role in ("partner", "commission"):
+        mine = visits[role].datasets  # the partner's map is a choropleth in the page
+        assert all(f"/pollwatch/data/{role}/" in u for u in mine)
+        asked = {u: fetch(u, as_person(role)) for u in ops}
+        assert set(asked.values()) <= {403, 404} and 403 in asked.values(), asked
+        assert all(fetch(u, as_person(role)) == 200 for u in mine)
+    commission = list(visits["commission"].datasets)
+    assert len(commission) >= 3
+    assert all(fetch(u, as_person("partner")) == 403 for u in commission)
+    assert all(fetch(u, {}) == 403 for u in commission)  # no user: nothing
+    assert all(fetch(u, as_person("operations")) == 200 for u in commission)  # view as
+    refused = [
+        json.loads(line)
+        for f in audit_folder.glob("*.jsonl")
+        for line in f.read_text().splitlines()
+        if '"refused-request"' in line
+    ]
+    assert {r["who"] for r in refused} >= {"obs@eu.example", "gis@nec.example"}

@@ -100,6 +100,12 @@ def may(role: Role, what: str) -> bool:
     return what in CAN[role]
 
 
+def may_read(role: Role, audience: Role) -> bool:
+    """Whether ``role`` may be given what was made for ``audience``: its own, and, for
+    operations, every role's (an operations user viewing as a partner)."""
+    return role is audience or role is Role.OPERATIONS
+
+
 def shown_feeds(role: Role) -> list[str]:
     """The feeds whose rows ``role`` sees (drawn on its map, listed in its tables)."""
     return [name for name in REGISTRY if view(role, name).sight is Sight.ROWS]

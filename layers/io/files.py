@@ -90,8 +90,11 @@ def read_whole(path: Path, attempts: int = 3) -> tuple[bytes, Signature]:
     raise StillWriting(path.name)
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``path`` so that a reader sees the old file or the new one, never half of one."""
+def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> None:
+    """Write ``path`` so that a reader sees the old file or the new one, never half of one.
+
+    ``mode``: by default readable by all (a feed folder is shared with the dashboard's
+    user); 0o600 for what only this user may read."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -100,7 +103,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # a feed folder is shared: readable by the dashboard's user
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

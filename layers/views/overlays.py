@@ -74,11 +74,10 @@ class RiskOverlay:
     (``patched`` in pollwatch.js). Safe to share between sessions: updates are locked.
     """
 
-    def __init__(self, stations_key: Hashable, warning: EarlyWarning, audience: str = ""):
-        """``audience``: who the frames given to :meth:`update` were restricted for (a
-        role); its datasets are named apart, never handed to another audience."""
+    def __init__(self, stations_key: Hashable, warning: EarlyWarning):
+        """The frames given to :meth:`update` are restricted for one audience (a role);
+        so must be the publisher given: its datasets are kept apart from other audiences'."""
         self.stations_key, self.warning = stations_key, warning
-        self.prefix = f"{audience}-" if audience else ""
         self._lock = threading.Lock()
         self._risk: Risk | None = None
         self._base: Risk | None = None
@@ -118,7 +117,7 @@ class RiskOverlay:
             self._change = change
             base_key = self._base_key
         whole = publisher.publish(
-            self.prefix + "at_risk",
+            "at_risk",
             base_key,
             lambda: dict(zip(("main", "details"), base.overlay, strict=True)),
         )
@@ -126,7 +125,7 @@ class RiskOverlay:
             return risk, whole
         patch = change
         changed = publisher.publish(
-            self.prefix + "at_risk-new",
+            "at_risk-new",
             (base_key, events_key, now.floor("min")),
             lambda: dict(zip(("main", "details"), patch, strict=True)),
         )

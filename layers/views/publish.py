@@ -36,7 +36,8 @@ MEMO = 64  # (name, key) pairs remembered
 
 
 class Publisher:
-    """Writes datasets under ``folder``, served at ``url`` (e.g. Streamlit's static route).
+    """Writes datasets under ``folder`` (made readable by this user only), served at
+    ``url`` by a route that decides who may fetch them.
 
     A file a session was given may still be fetched by its browser: a file is removed only
     when it is neither among the ``keep`` newest of its name and part nor handed out in the
@@ -52,6 +53,7 @@ class Publisher:
         keep_s: float = KEEP_S,
     ):
         self.folder, self.url, self.keep, self.keep_s = Path(folder), url.rstrip("/"), keep, keep_s
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._urls: Memo[dict[str, str]] = Memo(memo)
 
     def publish(
@@ -82,7 +84,7 @@ class Publisher:
         digest = hashlib.sha256(payload).hexdigest()[:16]
         path = self.folder / f"{name}-{part}-{digest}.json"
         if not path.exists():
-            write_atomic(path, payload)
+            write_atomic(path, payload, mode=0o600)
         older = sorted(self.folder.glob(f"{name}-{part}-*.json"), key=_mtime, reverse=True)
         unused_since = time.time() - self.keep_s
         for stale in older[self.keep :]:
@@ -97,18 +99,17 @@ def layer_urls(
     scene: Scene,
     derived: Derived,
     layer: str,
-    prefix: str = "",
 ) -> dict[str, Any]:
     """URLs of ``layer``'s map dataset parts. A row-wise layer (incidents) comes in chunks,
     {"chunks": [url, ...]} per part, which the browser joins: a grown feed publishes only
     its new rows (:meth:`layers.analysis.picture.DerivedCache.map_chunks`)."""
     if not REGISTRY[layer].DERIVE.row_wise:
         return publisher.publish(
-            prefix + layer, dataset_key(scene, layer), lambda: map_datasets(derived, layer)
+            layer, dataset_key(scene, layer), lambda: map_datasets(derived, layer)
         )
     chunks = picture.map_chunks(scene, derived, layer)
     urls = [
-        publisher.publish(prefix + (layer if i == 0 else f"{layer}-new"), key, partial(dict, parts))
+        publisher.publish(layer if i == 0 else f"{layer}-new", key, partial(dict, parts))
         for i, (key, parts) in enumerate(chunks)
     ]
     if len(urls) == 1:
@@ -124,16 +125,14 @@ def published_layers(
     shown: Mapping[str, Any],
     filters: Filters,
     names: Iterable[str] | None = None,
-    audience: str = "",
 ) -> dict[str, Any]:
     """The URLs of the published parts (its ``PUBLISH``) of every layer (or of the layers
     ``names``), by layer: built from its derived frame once per version, or from the frame
     the filters keep (``shown``) once per version, filter choice and minute.
 
-    ``audience``: who the data was restricted for (a role); its datasets get names of
-    their own, so what one audience was given is never handed to another. ``picture``
-    must be that audience's own cache (its map chunks are of its frames)."""
-    prefix = f"{audience}-" if audience else ""
+    Data restricted for one audience (a role) goes through that audience's own
+    ``publisher`` (its own folder and URLs, see ``dashboard/datafiles.py``) and ``picture``
+    (its map chunks are of its frames), so it is never handed to another."""
     urls: dict[str, Any] = {}
     for name in REGISTRY if names is None else names:
         layer = REGISTRY[name]
@@ -142,9 +141,9 @@ def published_layers(
             continue
         if how.shown:
             key = (dataset_key(scene, name, minute=True), filters.of(name))
-            urls[name] = publisher.publish(prefix + name, key, partial(layer.datasets, shown[name]))
+            urls[name] = publisher.publish(name, key, partial(layer.datasets, shown[name]))
         else:
-            urls[name] = layer_urls(publisher, picture, scene, derived, name, prefix)
+            urls[name] = layer_urls(publisher, picture, scene, derived, name)
     return urls
 
 

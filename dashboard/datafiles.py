@@ -1,0 +1,110 @@
+"""The map datasets the browser fetches: written to a private folder, served by a route
+that checks, on every request, that the asker's role may have them.
+
+Pages publish through :func:`publisher_for` the role they show; each role's datasets go to
+a folder and a URL of their own (``/pollwatch/data/<role>/<name>-<hash>.json``). The route
+(:func:`serve`, mounted by ``dashboard/app.py``) finds who asks the way Streamlit does for
+its websocket (the sign-in cookie, or the proxy's headers, see :mod:`dashboard.access`)
+and answers 403, recorded in the audit trail, when that person's role may not read that
+role's datasets (:func:`layers.access.policy.may_read`).
+
+The folder is made for this server process only, readable by its user only (0700, files
+0600), and removed when the server stops; no older versions outlive a restart. Names
+stay content-hashed, so browsers keep their copy (privately) until the data changes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from dashboard.access import request_viewer
+from layers.access.policy import may_read
+from layers.access.roles import Role
+from layers.views.publish import Publisher
+
+URL = "/pollwatch/data"
+NAME = re.compile(r"[A-Za-z0-9_.-]+\.json")  # what Publisher writes; nothing else is served
+CACHING = "private, max-age=31536000, immutable"  # content-hashed: never changes
+_lock = threading.Lock()
+_folder: list[Path] = []
+_serving = threading.Event()
+
+
+def data_folder() -> Path:
+    """This process's private folder of datasets, made on first use."""
+    with _lock:
+        if not _folder:
+            folder = Path(tempfile.mkdtemp(prefix="pollwatch-data-"))  # 0700
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _folder.append(folder)
+        return _folder[0]
+
+
+@asynccontextmanager
+async def lifespan(app: object) -> AsyncIterator[None]:
+    """While the server runs, the route serves; when it stops, the datasets go."""
+    _serving.set()
+    try:
+        yield
+    finally:
+        _serving.clear()
+        remove_data_folder()
+
+
+def serving() -> bool:
+    """Whether the data route is mounted (the server was started from ``app.py``)."""
+    return _serving.is_set()
+
+
+def remove_data_folder() -> None:
+    """Remove the datasets (the server stops; a new one writes its own)."""
+    with _lock:
+        for folder in _folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        _folder.clear()
+    publisher_for.cache_clear()
+
+
+@cache
+def publisher_for(role: Role) -> Publisher:
+    """The publisher of what is made for ``role``: shared by all its sessions, so each
+    version is written once per role."""
+    return Publisher(data_folder() / role.value, f"{URL}/{role.value}")
+
+
+async def serve(request: Request) -> Response:
+    """One dataset, to whoever's role may read it; 403 (audited) to anyone else."""
+    audience_name, name = request.path_params["audience"], request.path_params["name"]
+    asker = request_viewer(request.headers, request.cookies, request.client)
+    try:
+        audience = Role(audience_name)
+    except ValueError:
+        return PlainTextResponse("Not found.", status_code=404)
+    if asker.role is None or not may_read(asker.role, audience):
+        asker.refused(request.url.path)
+        return PlainTextResponse(
+            "Not allowed: your sign-in does not give you this data.", status_code=403
+        )
+    path = data_folder() / audience.value / name
+    if not NAME.fullmatch(name) or not path.is_file():
+        return PlainTextResponse("Not found (the data has changed since).", status_code=404)
+    return FileResponse(
+        path,
+        media_type="application/json",
+        headers={"Cache-Control": CACHING, "X-Content-Type-Options": "nosniff"},
+    )
+
+
+ROUTES = [Route(URL + "/{audience}/{name}", serve, methods=["GET"])]
