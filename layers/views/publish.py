@@ -30,8 +30,8 @@ from layers.io.files import write_atomic
 from layers.registry import REGISTRY
 from layers.scene import Scene
 
-KEEP_FILES = 6  # newest files kept per dataset name and part, however old
-KEEP_S = 900.0  # a file handed to a session this recently is never removed
+KEEP_FILES = 2  # newest files kept per dataset name and part, however old
+KEEP_S = 600.0  # a file handed to a session this recently is never removed
 MEMO = 64  # (name, key) pairs remembered
 
 
