@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,11 +48,16 @@ def free_port() -> int:
 
 @contextmanager
 def running_app(
-    env: dict[str, str], timeout: float = 60.0, log_path: Path | None = None
+    env: dict[str, str],
+    timeout: float = 60.0,
+    log_path: Path | None = None,
+    args: Sequence[str] = (),
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Start the dashboard with ``env`` added; yield its URL once its health check answers.
-    Its output goes to ``log_path`` (default: a new temporary file)."""
-    port = free_port()
+    """Start the dashboard with ``env`` added (and ``args`` to ``streamlit run``); yield
+    its URL once its health check answers. Its output goes to ``log_path`` (default: a
+    new temporary file)."""
+    port = port or free_port()
     log = (
         open(log_path, "wb")  # noqa: SIM115 - closed with the process
         if log_path is not None
@@ -71,6 +76,7 @@ def running_app(
             "127.0.0.1",
             "--server.headless",
             "true",
+            *args,
         ],
         cwd=ROOT,
         env={**os.environ, **env},
