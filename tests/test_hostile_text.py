@@ -214,3 +214,43 @@ def test_hostile_text_in_every_feed_field_and_url_parameter_stays_text(
     outside = [u for u in blocked if EVIL in u or not u.startswith("data:")]
     assert outside == [], outside[:10]
     assert found == [], found[:10]
+
+
+ROLE_PAGES = {"commission": ["", "coverage"], "partner": [""]}
+
+
+def test_hostile_text_stays_text_for_the_commission_and_the_partner(
+    tmp_path: Path, sample_folder: Path
+) -> None:
+    """The same feeds and links, seen by the other roles (signed in by proxy headers)."""
+    (tmp_path / "feeds").mkdir()
+    hostile_feeds(sample_folder, tmp_path / "feeds")
+    roles = tmp_path / "roles.toml"
+    roles.write_text('[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n')
+    query = hostile_query()
+    env = {
+        "POLLWATCH_FEEDS": str(tmp_path / "feeds"),
+        "POLLWATCH_TILES": "none",
+        "POLLWATCH_ROLES": str(roles),
+        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(
+            {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
+        ),
+    }
+    found: list[str] = []
+    with running_app(env, 120) as url, offline_page() as (page, blocked):
+        for role, paths in ROLE_PAGES.items():
+            group = "nec-gis" if role == "commission" else "eu-eom"
+            page.set_extra_http_headers(
+                {"X-Remote-User": f"{role}@x.example", "X-Remote-Groups": group}
+            )
+            for path in paths:
+                page.goto(f"{url}/{path}?{query}")
+                page.get_by_text(f"Signed in as {role}@x.example").wait_for(timeout=90_000)
+                map_frame(page, 90_000)
+                page.evaluate(OPEN_EXPANDERS)
+                page.wait_for_timeout(2500)
+                found += [f"{role} /{path}: {f}" for f in inspect_everything(page)]
+                screenshot(page, f"hostile_{role}_{path or 'home'}.png")
+    outside = [u for u in blocked if EVIL in u or not u.startswith("data:")]
+    assert outside == [], outside[:10]
+    assert found == [], found[:10]
