@@ -2,9 +2,11 @@
 
     python benchmarks/operations.py [--folder DIR] [--repeat N] [--no-browser]
 
-Prints: feed load, coverage, map build, bytes sent for the map, server time of a
-rerun after a filter change (warm caches), and time until the map is drawn in
-headless Chromium (network blocked). Medians of ``--repeat`` runs where repeatable.
+Prints: feed load, coverage, map build, bytes sent for the map; then per role
+(``--roles``, default all three, signed in): server time of a page's first run and of a
+rerun after a filter change, and in headless Chromium (network blocked) the time until
+the map is drawn (on a server started for that role, then warm) and from a filter click
+to the map redrawn. Medians of ``--repeat`` runs where repeatable.
 Not a test: it measures, it does not judge.
 """
 
@@ -14,8 +16,11 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from layers.analysis.filters import Filters, apply, browser_where
 from layers.analysis.picture import derive_picture
@@ -87,92 +92,152 @@ def server_side(folder: Path, repeat: int) -> None:
     line("  bytes of the map's page (base map + every feature group)", f"{size:,} B")
 
 
-def rerun_in_app(folder: Path, repeat: int) -> None:
+ROLES_FILE = '[groups]\n"joc" = "operations"\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
+PEOPLE = {
+    "operations": ("ops@bench.example", "joc"),
+    "commission": ("gis@bench.example", "nec-gis"),
+    "partner": ("observer@bench.example", "eu-eom"),
+}
+AUTH = {  # sign-in by OpenID Connect, configured; AppTest gives the user directly
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "benchmark-cookie-secret-0123456789",
+    "client_id": "pollwatch",
+    "client_secret": "secret",
+    "server_metadata_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+}
+
+
+def roles_file() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="pollwatch-roles-")) / "roles.toml"
+    path.write_text(ROLES_FILE)
+    return path
+
+
+def change_filter(at: Any, role: str, i: int) -> None:
+    """The ``i``-th filter change of a role's page: an area; the partner's incident span."""
+    if role == "partner":
+        spans = at.radio(key="brief_span").options
+        at.radio(key="brief_span").set_value(spans[(i + 1) % len(spans)]).run()
+    else:
+        areas = at.multiselect(key="filter_areas").options
+        at.multiselect(key="filter_areas").set_value([areas[i % len(areas)]]).run()
+
+
+def rerun_in_app(folder: Path, repeat: int, roles: list[str]) -> None:
+    """Per role, signed in: a new session's first run, then reruns after a filter change
+    (an area on the operations page; the incident span on the partner's briefing). Caches
+    are shared in this process: the first role's first run also loads the feeds."""
     from streamlit.testing.v1 import AppTest
 
     os.environ["POLLWATCH_FEEDS"] = str(folder)
-    at = AppTest.from_file(str(ROOT / "dashboard" / "main.py"), default_timeout=600)
-    t0 = time.perf_counter()
-    at.run()
-    assert not at.exception, at.exception
-    line("first page run, cold caches (AppTest, server side)", f"{time.perf_counter() - t0:.2f} s")
-    areas = at.multiselect(key="filter_areas").options
-    times = []
-    for i in range(repeat):
+    os.environ["POLLWATCH_ROLES"] = str(roles_file())
+    for n, role in enumerate(roles):
+        who, group = PEOPLE[role]
+        at = AppTest.from_file(str(ROOT / "dashboard" / "main.py"), default_timeout=600)
+        at.secrets["auth"] = AUTH
+        now = int(time.time())
+        at.user = {"is_logged_in": True, "email": who, "groups": [group]}
+        at.user.update(iat=now, exp=now + 7200)
         t0 = time.perf_counter()
-        at.multiselect(key="filter_areas").set_value([areas[i % len(areas)]]).run()
-        times.append(time.perf_counter() - t0)
+        at.run()
         assert not at.exception, at.exception
-    line(
-        "rerun after a filter change, warm caches (AppTest, server)",
-        f"{statistics.median(times):.2f} s (median of {repeat}; max {max(times):.2f} s)",
-    )
+        first = "cold caches, feeds loaded in it" if n == 0 else "feeds already loaded"
+        line(f"{role}: first page run, {first} (AppTest)", f"{time.perf_counter() - t0:.2f} s")
+        times = []
+        for i in range(repeat):
+            t0 = time.perf_counter()
+            change_filter(at, role, i)
+            times.append(time.perf_counter() - t0)
+            assert not at.exception, at.exception
+        line(
+            f"{role}: rerun after a filter change, warm (AppTest, server)",
+            f"{statistics.median(times):.2f} s (median of {repeat}; max {max(times):.2f} s)",
+        )
 
 
-def browser_side(folder: Path) -> None:
+def count_frames(sink: list[int], ws: Any) -> None:
+    ws.on("framereceived", lambda f: sink.append(len(f) if isinstance(f, bytes | str) else 0))
+
+
+STATIONS_READY = (
+    "() => window.pollwatch && pollwatch.layers.stations && "
+    "pollwatch.layers.stations.ready && pollwatch.layers.stations.drawn.represented > 0"
+)
+AREAS_READY = "() => document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
+
+
+def browser_side(folder: Path, roles: list[str]) -> None:
+    """Per role, on a server started for it (cold caches), signed in by proxy headers:
+    page open to map drawn, cold and warm, then a filter change until redrawn."""
     from browser import map_frame, offline_page, running_app
 
-    ready = (
-        "() => window.pollwatch && pollwatch.layers.stations && "
-        "pollwatch.layers.stations.ready && pollwatch.layers.stations.drawn.represented > 0"
-    )
-    with (
-        running_app(
-            {"POLLWATCH_FEEDS": str(folder), "POLLWATCH_TILES": "none"}, timeout=120
-        ) as url,
-        offline_page() as (page, _),
-    ):
-        received: list[int] = []
-        page.on(
-            "websocket",
-            lambda ws: ws.on(
-                "framereceived",
-                lambda f: received.append(len(f) if isinstance(f, bytes | str) else 0),
-            ),
-        )
-        for label in ("cold server caches", "warm server caches"):
+    env = {
+        "POLLWATCH_FEEDS": str(folder),
+        "POLLWATCH_TILES": "none",
+        "POLLWATCH_ROLES": str(roles_file()),
+        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(
+            {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
+        ),
+    }
+    for role in roles:
+        who, group = PEOPLE[role]
+        ready = AREAS_READY if role == "partner" else STATIONS_READY
+        with running_app(env, timeout=120) as url, offline_page() as (page, _):
+            page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": group})
+            received: list[int] = []
+            page.on("websocket", partial(count_frames, received))
+            for label in ("server just started", "warm server caches"):
+                received.clear()
+                t0 = time.perf_counter()
+                page.goto(url)
+                frame = map_frame(page, timeout_ms=300_000)
+                frame.wait_for_function(ready, timeout=300_000, polling=50)
+                drawn = time.perf_counter() - t0
+                line(f"{role}: page open to map drawn, {label}", f"{drawn:.2f} s")
+                line("  websocket bytes to the browser for that page", f"{sum(received):,} B")
             received.clear()
-            t0 = time.perf_counter()
-            page.goto(url)
-            frame = map_frame(page, timeout_ms=300_000)
-            frame.wait_for_function(ready, timeout=300_000, polling=50)
-            drawn = time.perf_counter() - t0
-            stats = frame.evaluate("() => pollwatch.layers.stations.stats()")
-            line(
-                f"page open to stations drawn, {label}",
-                f"{drawn:.2f} s ({stats['kept']:,} stations; {stats['clusters']} clusters)",
-            )
-            line("  websocket bytes to the browser for that page", f"{sum(received):,} B")
-        # A filter change: pick one area; time until the map shows the new selection.
-        page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
-        page.keyboard.type("Province 05")
-        option = page.locator('[role="option"]').filter(has_text="Province 05").first
-        received.clear()
-        t0 = time.perf_counter()
-        option.click()
-        frame.wait_for_function(
-            "() => pollwatch.layers.stations && pollwatch.layers.stations.ready && "
-            "pollwatch.layers.stations.stats().kept < 100000",
-            timeout=120_000,
-            polling=50,
-        )
-        line(
-            "filter change: click to stations redrawn (browser)",
-            f"{time.perf_counter() - t0:.2f} s",
-        )
-        page.wait_for_timeout(1000)
-        line("  websocket bytes for that rerun", f"{sum(received):,} B")
+            if role == "partner":
+                t0 = time.perf_counter()
+                page.get_by_text("last 7 days").first.click()
+                page.get_by_text("Incidents, last 7 days").wait_for(timeout=120_000)
+                what = "span change: click to figures redrawn (browser)"
+            else:
+                sidebar = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]')
+                sidebar.first.click()
+                page.keyboard.type("Province 05")
+                option = page.locator('[role="option"]').filter(has_text="Province 05").first
+                t0 = time.perf_counter()
+                option.click()
+                frame.wait_for_function(
+                    "() => pollwatch.layers.stations && pollwatch.layers.stations.ready && "
+                    "pollwatch.layers.stations.stats().kept < 100000",
+                    timeout=120_000,
+                    polling=50,
+                )
+                what = "filter change: click to stations redrawn (browser)"
+            line(f"{role}: {what}", f"{time.perf_counter() - t0:.2f} s")
+            page.wait_for_timeout(1000)
+            line("  websocket bytes for that rerun", f"{sum(received):,} B")
 
 
 def main() -> None:
     parser = national_arguments(__doc__, repeat=3)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument(
+        "--roles",
+        default=",".join(PEOPLE),
+        help="comma-separated roles to measure the pages of (default: all three)",
+    )
     args = parser.parse_args()
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    unknown = set(roles) - set(PEOPLE)
+    if unknown:
+        parser.error(f"unknown roles {sorted(unknown)}; use {', '.join(PEOPLE)}")
     folder = national_folder(args.folder)
     server_side(folder, args.repeat)
-    rerun_in_app(folder, args.repeat)
+    rerun_in_app(folder, args.repeat, roles)
     if not args.no_browser:
-        browser_side(folder)
+        browser_side(folder, roles)
 
 
 if __name__ == "__main__":
