@@ -156,7 +156,7 @@ def render(
         dataset(stations) if source is None else source,
         STYLES,
         tooltip="name",
-        popup=POPUP,
+        popup=tuple((label, col) for label, col in POPUP if col in stations.columns),
         where=where,
         details=details,
         share_style=0,

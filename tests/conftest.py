@@ -80,3 +80,14 @@ def sample_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("sample")
     generate(folder, "sample", anchor=ANCHOR)
     return folder
+
+
+@pytest.fixture(scope="session")
+def derived(sample_folder: Path):  # type: ignore[no-untyped-def]
+    """The sample scenario loaded and every layer derived (read-only: shared)."""
+    from layers.analysis.picture import DerivedCache
+    from layers.core.settings import Settings
+    from layers.scene import SceneLoader
+
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})
+    return DerivedCache().derive(SceneLoader(settings).load())

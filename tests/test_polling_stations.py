@@ -63,3 +63,22 @@ def test_no_patrol_feed_leaves_every_station_uncovered_with_no_nearest_base() ->
     derived = polling_stations.derive(stations, scene)
     assert derived["coverage_state"].tolist() == ["uncovered"]
     assert derived["nearest_base"].isna().all()
+
+
+def test_the_popup_lists_only_the_fields_the_frame_has(derived) -> None:  # type: ignore[no-untyped-def]
+    import folium
+
+    from layers.access.policy import restrict_frame
+    from layers.access.roles import Role
+
+    def popup_of(frame) -> str:  # type: ignore[no-untyped-def]
+        m = folium.Map()
+        polling_stations.render(frame, source="/stations.json").add_to(m)
+        return m.get_root().render()
+
+    whole = derived["polling_stations"]
+    assert "Nearest patrol" in popup_of(whole)
+    commission = restrict_frame(whole, "polling_stations", Role.COMMISSION)
+    assert "Nearest patrol" not in popup_of(commission) and "Coverage" in popup_of(commission)
+    partner = restrict_frame(whole, "polling_stations", Role.PARTNER)
+    assert '"Coverage"' not in popup_of(partner) and "Registered voters" in popup_of(partner)

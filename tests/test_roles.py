@@ -9,9 +9,6 @@ import pytest
 
 from layers.access.policy import Restricted, Sight, restrict_scene, shown_feeds, view
 from layers.access.roles import Person, Role, RoleMap, RolesError
-from layers.analysis.picture import DerivedCache
-from layers.core.settings import Settings
-from layers.scene import SceneLoader
 
 ROLES = """
 [users]
@@ -76,12 +73,6 @@ def test_a_bad_roles_file_says_what_to_fix(tmp_path: Path, text: str, says: str)
         RoleMap.read(path)
     with pytest.raises(RolesError, match="cannot read"):
         RoleMap.read(tmp_path / "missing.toml")
-
-
-@pytest.fixture(scope="module")
-def derived(sample_folder: Path):  # type: ignore[no-untyped-def]
-    settings = Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})
-    return DerivedCache().derive(SceneLoader(settings).load())
 
 
 SENSITIVE_STATION_COLUMNS = {"covering_bases", "nearest_base", "nearest_base_m", "nearest_base_km"}

@@ -43,6 +43,7 @@ def area_figures(
     counts.columns = [f"incidents, {s}" for s in counts.columns]
     counts["incidents"] = counts.sum(axis=1)
     table = table.merge(counts.reset_index(), on="area", how="outer")
-    number = [c for c in table.columns if c.startswith("incidents")]
+    # An area with incidents and no station has 0 stations (its shares stay empty).
+    number = [c for c in table.columns if c != "area" and not c.endswith("_pct")]
     table[number] = table[number].fillna(0).astype(int)
     return table.sort_values("area").reset_index(drop=True)
