@@ -25,7 +25,7 @@ import geopandas as gpd  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
-from timing import line, national_arguments, national_folder, timed  # noqa: E402
+from timing import line, loaded, national_arguments, national_folder, settled, timed  # noqa: E402
 
 from layers.analysis import areas as area_rule  # noqa: E402
 from layers.core.settings import Settings  # noqa: E402
@@ -88,7 +88,7 @@ def page_reruns(folder: Path) -> None:
     os.environ["POLLWATCH_FEEDS"] = str(folder)
     at = AppTest.from_file(str(ROOT / "dashboard" / "coverage.py"), default_timeout=600)
     t0 = time.perf_counter()
-    at.run()
+    settled(at)
     assert not at.exception, at.exception
     line("coverage page, first run (server, cold caches)", f"{time.perf_counter() - t0:.2f} s")
     at.toggle(key="cov_same").set_value(True).run()
@@ -107,7 +107,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = national_folder(args.folder)
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder)})
-    scene = SceneLoader(settings).load()
+    scene = loaded(SceneLoader(settings))
     stations, bases, areas = scene["polling_stations"], scene["patrols"], scene["areas"]
     events = scene["incidents"]
     recent = events[events["time"] > scene.now - pd.Timedelta(days=7)]

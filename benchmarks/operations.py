@@ -28,7 +28,7 @@ from layers.analysis.picture import derive_picture
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from timing import line, national_arguments, national_folder, timed  # noqa: E402
+from timing import line, loaded, national_arguments, national_folder, settled, timed  # noqa: E402
 
 from layers import incidents, polling_stations
 from layers.contract import MapView  # noqa: E402
@@ -41,7 +41,7 @@ from layers.scene import SceneLoader  # noqa: E402
 
 def server_side(folder: Path, repeat: int) -> None:
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder)})
-    load_s, scene = timed(lambda: SceneLoader(settings).load(), repeat)
+    load_s, scene = timed(lambda: loaded(SceneLoader(settings)), repeat)
     line("feed load (all feeds, parse + validate)", f"{load_s:.2f} s")
     stations, bases = scene["polling_stations"], scene["patrols"]
     line(
@@ -139,7 +139,7 @@ def rerun_in_app(folder: Path, repeat: int, roles: list[str]) -> None:
         at.user = {"is_logged_in": True, "email": who, "groups": [group]}
         at.user.update(iat=now, exp=now + 7200)
         t0 = time.perf_counter()
-        at.run()
+        settled(at)
         assert not at.exception, at.exception
         first = "cold caches, feeds loaded in it" if n == 0 else "feeds already loaded"
         line(f"{role}: first page run, {first} (AppTest)", f"{time.perf_counter() - t0:.2f} s")

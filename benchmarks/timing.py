@@ -7,6 +7,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 
@@ -46,3 +47,30 @@ def national_arguments(doc: str, repeat: int) -> argparse.ArgumentParser:
     parser.add_argument("--folder", type=Path, help="national feeds (generated when absent)")
     parser.add_argument("--repeat", type=int, default=repeat)
     return parser
+
+
+def loaded(loader: Any) -> Any:
+    """The loader's scene once no large file is still being read in the background
+    (files of 16 MB or more are read in a thread; a page shows the last good version
+    meanwhile)."""
+    from layers.analysis.freshness import reading
+
+    scene = loader.load()
+    while reading(scene):
+        time.sleep(0.05)
+        scene = loader.load()
+    return scene
+
+
+def settled(at: Any, limit_s: float = 900.0) -> Any:
+    """Run an AppTest until its page no longer says a large file is still being read
+    (the page shows the last good data, maybe none, meanwhile): a first open's time is
+    the time until the page shows the data."""
+    deadline = time.monotonic() + limit_s
+    at.run()
+    while any("the last good data stays" in str(i.value) for i in at.info):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the feeds were still being read")
+        time.sleep(0.1)
+        at.run()
+    return at
