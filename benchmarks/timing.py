@@ -7,8 +7,8 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
