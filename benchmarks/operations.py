@@ -163,7 +163,12 @@ STATIONS_READY = (
     "() => window.pollwatch && pollwatch.layers.stations && "
     "pollwatch.layers.stations.ready && pollwatch.layers.stations.drawn.represented > 0"
 )
-AREAS_READY = "() => document.querySelectorAll('.leaflet-overlay-pane path').length > 0"
+AREAS_READY = """() => {
+    const map = Object.values(window).find((v) => window.L && v instanceof L.Map);
+    let areas = 0;
+    if (map) { map.eachLayer((layer) => { if (layer.feature) { areas += 1; } }); }
+    return areas > 0;
+}"""  # the choropleth's areas drawn (on a canvas: no SVG paths to count)
 
 
 def browser_side(folder: Path, roles: list[str]) -> None:
