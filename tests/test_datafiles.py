@@ -1,0 +1,101 @@
+"""The data route on its own (Starlette's test client): who gets which role's files,
+what a refusal looks like and leaves in the audit trail, and how files are kept on disk."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+from streamlit import config
+
+from dashboard import datafiles
+from layers.access.roles import Role
+
+ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
+PEOPLE = {
+    "operations": {"X-Remote-User": "ops@m.example"},
+    "commission": {"X-Remote-User": "gis@nec.example", "X-Remote-Groups": "nec-gis"},
+    "partner": {"X-Remote-User": "obs@eu.example", "X-Remote-Groups": "eu-eom"},
+    "stranger": {"X-Remote-User": "who@else.example"},
+    "nobody": {},
+}
+
+
+@pytest.fixture
+def published() -> Iterator[dict[Role, str]]:
+    """One dataset published for each role; the URL of each."""
+    urls = {
+        role: datafiles.publisher_for(role).publish(
+            "stations", 1, lambda r=role: {"main": {"r": r}}
+        )
+        for role in Role
+    }
+    yield {role: u["main"] for role, u in urls.items()}
+    datafiles.remove_data_folder()
+
+
+@pytest.fixture
+def client() -> Iterator[TestClient]:
+    with TestClient(Starlette(routes=datafiles.ROUTES)) as c:
+        yield c
+
+
+@pytest.fixture
+def behind_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Sign-in by a proxy's headers, with a roles file; yields the audit folder."""
+    roles = tmp_path / "roles.toml"
+    roles.write_text(ROLES)
+    monkeypatch.setenv("POLLWATCH_ROLES", str(roles))
+    monkeypatch.setenv("POLLWATCH_AUDIT", str(tmp_path / "audit"))
+    config.set_option(
+        "server.trustedUserHeaders", {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
+    )
+    yield tmp_path / "audit"
+    config.set_option("server.trustedUserHeaders", {})
+
+
+def test_without_sign_in_everything_is_served_with_private_caching(
+    client: TestClient, published: dict[Role, str]
+) -> None:
+    for role, url in published.items():
+        response = client.get(url)
+        assert response.status_code == 200 and response.json() == {"r": role.value}
+        assert response.headers["cache-control"] == datafiles.CACHING
+        assert "access-control-allow-origin" not in response.headers
+    assert client.get(f"{datafiles.URL}/operations/stations-main-0.json").status_code == 404
+    assert client.get(f"{datafiles.URL}/admins/x.json").status_code == 404
+    assert client.get(f"{datafiles.URL}/operations/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_each_role_reads_its_own_operations_read_all_others_get_403(
+    client: TestClient, published: dict[Role, str], behind_proxy: Path
+) -> None:
+    def status(person: str, role: Role) -> int:
+        return client.get(published[role], headers=PEOPLE[person]).status_code
+
+    assert [status("operations", r) for r in Role] == [200, 200, 200]
+    assert [status("commission", r) for r in Role] == [403, 200, 403]
+    assert [status("partner", r) for r in Role] == [403, 403, 200]
+    assert [status("stranger", r) for r in Role] == [403, 403, 403]
+    assert [status("nobody", r) for r in Role] == [403, 403, 403]
+    lines = [
+        json.loads(x) for f in behind_proxy.glob("*.jsonl") for x in f.read_text().splitlines()
+    ]
+    refused = [(x["who"], x["detail"]["path"]) for x in lines if x["event"] == "refused-request"]
+    assert ("obs@eu.example", published[Role.OPERATIONS]) in refused
+    assert len(refused) == 2 + 2 + 3 + 3
+
+
+def test_the_files_are_for_this_user_only(published: dict[Role, str]) -> None:
+    folder = datafiles.data_folder()
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    files = list(folder.rglob("*.json"))
+    assert len(files) == 3
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    datafiles.remove_data_folder()
+    assert not folder.exists()
