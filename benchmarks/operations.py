@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -155,6 +156,9 @@ def rerun_in_app(folder: Path, repeat: int, roles: list[str]) -> None:
         )
 
 
+RUN_LINE = re.compile(r"sent the picture of \S+ in ([0-9.]+) s")
+
+
 def count_frames(sink: list[int], ws: Any) -> None:
     ws.on("framereceived", lambda f: sink.append(len(f) if isinstance(f, bytes | str) else 0))
 
@@ -187,7 +191,11 @@ def browser_side(folder: Path, roles: list[str]) -> None:
     for role in roles:
         who, group = PEOPLE[role]
         ready = AREAS_READY if role == "partner" else STATIONS_READY
-        with running_app(env, timeout=120) as url, offline_page() as (page, _):
+        log = Path(tempfile.mkdtemp(prefix="pollwatch-bench-")) / "server.log"
+        with (
+            running_app({**env, "POLLWATCH_LOG": "info"}, timeout=120, log_path=log) as url,
+            offline_page() as (page, _),
+        ):
             page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": group})
             received: list[int] = []
             page.on("websocket", partial(count_frames, received))
@@ -223,6 +231,8 @@ def browser_side(folder: Path, roles: list[str]) -> None:
             line(f"{role}: {what}", f"{time.perf_counter() - t0:.2f} s")
             page.wait_for_timeout(1000)
             line("  websocket bytes for that rerun", f"{sum(received):,} B")
+            runs = RUN_LINE.findall(log.read_text(errors="replace"))
+            line("  the server's page run for it (its log)", f"{float(runs[-1]):.3f} s")
 
 
 def main() -> None:
