@@ -34,7 +34,7 @@ from layers.scene import Scene, SceneLoader
 from layers.views.publish import Publisher
 from layers.views.publish import published_layers as layers_published
 
-STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (see .streamlit/config.toml)
+STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (enableStaticServing)
 STATIC_DIR = Path(__file__).parent / "static"
 HELPERS_VERSION = helpers_version(STATIC_DIR)  # pollwatch.js by its content
 BANNER_NOTE = 220  # characters of a failed feed's reason shown in the banner
