@@ -22,7 +22,7 @@ from browser import free_port, map_frame, offline_page, running_app, screenshot
 pytestmark = pytest.mark.browser
 
 ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n'
-TOKEN_S = 45  # the expiry test's ID tokens last this long
+TOKEN_S = 30  # the expiry test's ID tokens last this long
 
 
 def people():  # type: ignore[no-untyped-def]
