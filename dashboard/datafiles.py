@@ -84,8 +84,12 @@ def publisher_for(role: Role) -> Publisher:
     return Publisher(data_folder() / role.value, f"{URL}/{role.value}")
 
 
-async def serve(request: Request) -> Response:
-    """One dataset, to whoever's role may read it; 403 (audited) to anyone else."""
+def serve(request: Request) -> Response:
+    """One dataset, to whoever's role may read it; 403 (audited) to anyone else.
+
+    Not async: finding the role may read the roles file and a refusal appends to the
+    audit trail with fsync, so Starlette runs it in its thread pool, off the event loop
+    that carries every session's websocket."""
     audience_name, name = request.path_params["audience"], request.path_params["name"]
     asker = request_viewer(request.headers, request.cookies, request.client)
     try:
