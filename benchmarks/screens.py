@@ -227,6 +227,15 @@ SENT = re.compile(
 )
 
 
+RUN_S = re.compile(r"operations sent the picture of \S+ in ([0-9.]+) s")
+
+
+def args_every(run: Run) -> float:
+    """Seconds between changes, as they happened."""
+    gaps = [b - a for a, b in itertools.pairwise(run.changes)]
+    return statistics.median(gaps) if gaps else 0.0
+
+
 def latencies(
     changes: list[float], shown: list[list[tuple[float, float]]]
 ) -> tuple[list[float], list[float], int]:
@@ -312,6 +321,18 @@ def report(run: Run, server_log: str) -> None:
             )
         line(f"changes a session was never {side.split()[1]}", f"{never}")
     line("sessions in the server's log", f"{len(watching)}")
+    runs = [float(x) for x in RUN_S.findall(server_log)]
+    if runs and run.changes:
+        sessions = max(1, len(watching))
+        line(
+            "server page runs: per change per session; time each p50 / p95",
+            f"{len(runs) / len(run.changes) / sessions:.2f}; "
+            f"{statistics.median(runs):.2f} / {pct(runs, 0.95):.2f} s",
+        )
+        line(
+            "server time in page runs per change (all sessions), vs the interval",
+            f"{sum(runs) / len(run.changes):.1f} s of {args_every(run):.0f} s",
+        )
     last = int(run.changes[-1]) if run.changes else 0
     behind = sum(not rows or rows[-1][1] < last for rows in shown)
     line("sessions ending on a picture older than the last change", f"{behind} of {len(shown)}")
