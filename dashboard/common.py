@@ -16,10 +16,9 @@ from typing import Any
 import folium
 import pandas as pd
 import streamlit as st
-from streamlit import runtime
 
 from dashboard.access import viewer
-from dashboard.datafiles import publisher_for
+from dashboard.datafiles import publisher_for, serving
 from dashboard.live import Pusher
 from layers.access.policy import Restricted, may
 from layers.access.roles import Role
@@ -202,7 +201,7 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
     """
     every = settings.refresh_s or None
     shown = picture_key(scene, settings)
-    if every and runtime.exists():  # a server to push from (not AppTest's bare runs)
+    if every and serving():  # a server started from app.py (not AppTest's runs)
         pusher(settings).showing(shown, viewer().role)
 
     @st.fragment(run_every=every)

@@ -55,10 +55,22 @@ class Pusher:
     def _run(self) -> None:
         while self.enabled:
             time.sleep(self.every)
+            if not self._watched():
+                continue  # nobody watching: no look at all
             try:
                 self.push(self._look())
             except Exception:  # the sessions' own watchers still look; say why, go on
                 log.exception("the look for new pictures failed; screens rely on their timers")
+
+    def _watched(self) -> bool:
+        """Forget the sessions closed for good; whether any session is left."""
+        manager = runtime.get_instance()._session_mgr if runtime.exists() else None
+        with self._lock:
+            if manager is not None:
+                for sid in [s for s in self._shown if manager.get_session_info(s) is None]:
+                    self._shown.pop(sid, None)
+                    self._asked.pop(sid, None)
+            return bool(self._shown)
 
     def push(self, key_for: Callable[[Hashable], Hashable]) -> int:
         """Rerun every session whose picture is not its audience's picture now; how many."""
