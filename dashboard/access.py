@@ -147,49 +147,78 @@ def _refuse(title: str, text: str, *, sign_in: bool = False, sign_out: bool = Fa
     st.stop()
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a sign-in names and their own role; ``refusal`` (empty when there is a role)
+    says why they get no data: ``signed-out``, ``expired``, ``no-name``, ``roles-file``
+    (``detail`` says what is wrong with it) or ``no-role``."""
+
+    person: Person | None
+    role: Role | None
+    refusal: str = ""
+    detail: str = ""
+
+
+def identify(mode: str, claims: Mapping[str, Any], now: float) -> Identity:
+    """The one rule for pages (:func:`gate`) and data requests (:func:`request_viewer`):
+    without sign-in everyone is operations; otherwise a signed-in, unexpired person with
+    a name and a role in the roles file."""
+    if mode == "none":
+        return Identity(None, Role.OPERATIONS)
+    if mode == "oidc" and not claims.get("is_logged_in"):
+        return Identity(None, None, "signed-out")
+    if mode == "oidc" and expired(claims, now):
+        return Identity(None, None, "expired")
+    person = Person.from_claims(claims)
+    if person.name is None:
+        return Identity(person, None, "no-name")
+    try:
+        role = roles_map().role_of(person)
+    except RolesError as err:
+        return Identity(person, None, "roles-file", str(err))
+    return Identity(person, role, "" if role is not None else "no-role")
+
+
 def gate() -> Viewer:
     """The viewer of this run; a page of its own, and no data, for anyone without a role
     (not signed in, sign-in expired, no role in the roles file)."""
     mode = signin_mode()
-    if mode == "none":
-        viewer = Viewer("none", None, Role.OPERATIONS, Role.OPERATIONS)
-    else:
-        if mode == "oidc" and not st.user.is_logged_in:
-            _refuse("Sign in to see the election security picture.", "", sign_in=True)
-        claims = dict(st.user.to_dict())
-        if mode == "oidc" and expired(claims, time.time()):
-            _refuse(
-                "Your sign-in has expired.",
-                "Sign in again to go on seeing the picture.",
-                sign_in=True,
-                sign_out=True,
-            )
-        person = Person.from_claims(claims)
-        st.session_state["_audit_who"] = person.name or "?"
-        if person.name is None:
-            _refuse(
-                "Nobody is signed in.",
-                "The sign-in gave no user name"
-                + (
-                    " (the proxy sent no user header)."
-                    if mode == "proxy"
-                    else "; ask the administrator to check the sign-in's claims."
-                ),
-                sign_out=mode == "oidc",
-            )
-        try:
-            own = roles_map().role_of(person)
-        except RolesError as err:
-            _refuse("The roles file cannot be used.", str(err), sign_out=mode == "oidc")
-        if own is None:
-            _refuse(
-                "You are signed in but have no role here.",
-                f"Signed in as {person.name}. Ask the operations centre to give you a role "
-                "(operations, commission or partner) in the roles file.",
-                sign_out=mode == "oidc",
-            )
-        assert own is not None
-        viewer = Viewer(mode, person, own, own)
+    found = identify(mode, dict(st.user.to_dict()) if mode != "none" else {}, time.time())
+    if found.person is not None:
+        st.session_state["_audit_who"] = found.person.name or "?"
+    out = mode == "oidc"  # a sign-out button where there is a sign-in to end
+    if found.refusal == "signed-out":
+        _refuse("Sign in to see the election security picture.", "", sign_in=True)
+    elif found.refusal == "expired":
+        _refuse(
+            "Your sign-in has expired.",
+            "Sign in again to go on seeing the picture.",
+            sign_in=True,
+            sign_out=True,
+        )
+    elif found.refusal == "no-name":
+        _refuse(
+            "Nobody is signed in.",
+            "The sign-in gave no user name"
+            + (
+                " (the proxy sent no user header)."
+                if mode == "proxy"
+                else "; ask the administrator to check the sign-in's claims."
+            ),
+            sign_out=out,
+        )
+    elif found.refusal == "roles-file":
+        _refuse("The roles file cannot be used.", found.detail, sign_out=out)
+    elif found.refusal == "no-role":
+        name = found.person.name if found.person is not None else "?"
+        _refuse(
+            "You are signed in but have no role here.",
+            f"Signed in as {name}. Ask the operations centre to give you a role "
+            "(operations, commission or partner) in the roles file.",
+            sign_out=out,
+        )
+    assert found.role is not None
+    viewer = Viewer(mode, found.person, found.role, found.role)
     if may(viewer.own, "view_as"):
         shown = st.sidebar.selectbox(
             "View as",
@@ -247,22 +276,17 @@ def request_viewer(
     headers: Mapping[str, str], cookies: Mapping[str, str], client: Any = None
 ) -> Asker:
     """The person behind an HTTP request (the data route) and their own role, by the
-    same rules as :func:`gate`: not signed in, expired or without a role gets None."""
-    source = getattr(client, "host", None)
+    rule of the pages (:func:`identify`)."""
     mode = signin_mode()
+    claims = request_claims(headers, cookies) if mode != "none" else {}
+    found = identify(mode, claims, time.time())
     if mode == "none":
-        return Asker("anyone (no sign-in)", Role.OPERATIONS, source)
-    claims = request_claims(headers, cookies)
-    if mode == "oidc" and (not claims.get("is_logged_in") or expired(claims, time.time())):
-        return Asker("not signed in", None, source)
-    person = Person.from_claims(claims)
-    if person.name is None:
-        return Asker("?", None, source)
-    try:
-        role = roles_map().role_of(person)
-    except RolesError:
-        role = None
-    return Asker(person.name, role, source)
+        name = "anyone (no sign-in)"
+    elif found.person is None:
+        name = "not signed in"
+    else:
+        name = found.person.name or "?"
+    return Asker(name, found.role, getattr(client, "host", None))
 
 
 def audit_view(page: str) -> None:
