@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -139,6 +140,26 @@ def offline_page(width: int = 1400, height: int = 1000):  # type: ignore[no-unty
         finally:
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
+
+
+DATA_ROUTE = "/pollwatch/data/"
+
+
+def data_urls(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """A list that fills with the URLs of the data route ``page`` fetches from now on."""
+    urls: list[str] = []
+    page.on("response", lambda r: urls.append(r.url) if DATA_ROUTE in r.url else None)
+    return urls
+
+
+def http_status(url: str, headers: dict[str, str] | None = None) -> int:
+    """What the server answers a plain request (no browser, no cookie) for ``url``."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return err.code
 
 
 def map_frame(page, timeout_ms: int = 60_000):  # type: ignore[no-untyped-def]

@@ -91,3 +91,19 @@ def derived(sample_folder: Path):  # type: ignore[no-untyped-def]
 
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})
     return DerivedCache().derive(SceneLoader(settings).load())
+
+
+# server.trustedUserHeaders as the tests' "proxy" sends them
+PROXY_HEADERS = {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
+
+
+def audit_events(folder: Path) -> list[dict[str, object]]:
+    """Every event of the last two days in the audit trail at ``folder``, read as the
+    Audit page reads it."""
+    import datetime as dt
+
+    from layers.access.audit import AuditLog
+
+    today = dt.datetime.now(dt.UTC).date()
+    events = AuditLog(folder).read(today - dt.timedelta(days=1), today).events
+    return events.to_dict("records")  # type: ignore[no-any-return]

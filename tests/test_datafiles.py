@@ -3,7 +3,6 @@ what a refusal looks like and leaves in the audit trail, and how files are kept 
 
 from __future__ import annotations
 
-import json
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit import config
 
+from conftest import PROXY_HEADERS, audit_events
 from dashboard import datafiles
 from layers.access.roles import Role
 
@@ -52,9 +52,7 @@ def behind_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     roles.write_text(ROLES)
     monkeypatch.setenv("POLLWATCH_ROLES", str(roles))
     monkeypatch.setenv("POLLWATCH_AUDIT", str(tmp_path / "audit"))
-    config.set_option(
-        "server.trustedUserHeaders", {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
-    )
+    config.set_option("server.trustedUserHeaders", PROXY_HEADERS)
     yield tmp_path / "audit"
     config.set_option("server.trustedUserHeaders", {})
 
@@ -83,10 +81,11 @@ def test_each_role_reads_its_own_operations_read_all_others_get_403(
     assert [status("partner", r) for r in Role] == [403, 403, 200]
     assert [status("stranger", r) for r in Role] == [403, 403, 403]
     assert [status("nobody", r) for r in Role] == [403, 403, 403]
-    lines = [
-        json.loads(x) for f in behind_proxy.glob("*.jsonl") for x in f.read_text().splitlines()
+    refused = [
+        (e["who"], e["detail"]["path"])  # type: ignore[index]
+        for e in audit_events(behind_proxy)
+        if e["event"] == "refused-request"
     ]
-    refused = [(x["who"], x["detail"]["path"]) for x in lines if x["event"] == "refused-request"]
     assert ("obs@eu.example", published[Role.OPERATIONS]) in refused
     assert len(refused) == 2 + 2 + 3 + 3
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from browser import map_frame, offline_page, running_app, screenshot
+from conftest import PROXY_HEADERS
 from layers.analysis.filters import FILTERS
 from layers.registry import REGISTRY
 
@@ -232,9 +233,7 @@ def test_hostile_text_stays_text_for_the_commission_and_the_partner(
         "POLLWATCH_FEEDS": str(tmp_path / "feeds"),
         "POLLWATCH_TILES": "none",
         "POLLWATCH_ROLES": str(roles),
-        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(
-            {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
-        ),
+        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(PROXY_HEADERS),
     }
     found: list[str] = []
     with running_app(env, 120) as url, offline_page() as (page, blocked):

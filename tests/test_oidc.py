@@ -6,18 +6,24 @@ refuses; a person the roles file does not name gets no data."""
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from browser import free_port, map_frame, offline_page, running_app, screenshot
+from browser import (
+    data_urls,
+    free_port,
+    http_status,
+    map_frame,
+    offline_page,
+    running_app,
+    screenshot,
+)
+from conftest import audit_events
 
 pytestmark = pytest.mark.browser
 
@@ -86,28 +92,12 @@ def status(page, url: str) -> int:  # type: ignore[no-untyped-def]
     return int(page.request.get(url).status)
 
 
-def anonymous(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
-def events(audit: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for f in audit.glob("*.jsonl") for line in f.read_text().splitlines()]
-
-
 def test_sign_in_gives_the_role_its_data_and_sign_out_stops_it(
     signin: tuple[str, Path],
 ) -> None:
     url, audit = signin
     with offline_page() as (page, blocked):
-        data: list[str] = []
-        page.on(
-            "response",
-            lambda r: data.append(r.url) if "/pollwatch/data/" in r.url else None,
-        )
+        data = data_urls(page)
         page.goto(url)
         page.get_by_text("Sign in to see the election security picture.").wait_for(timeout=60_000)
         page.wait_for_timeout(1500)
@@ -119,7 +109,7 @@ def test_sign_in_gives_the_role_its_data_and_sign_out_stops_it(
         mine = [u for u in data if "/pollwatch/data/operations/" in u]
         assert mine, data
         assert all(status(page, u) == 200 for u in mine)
-        assert all(anonymous(u) == 403 for u in mine)  # no cookie, no data
+        assert all(http_status(u) == 403 for u in mine)  # no cookie, no data
         screenshot(page, "oidc-signed-in.png")
         page.get_by_role("button", name="Sign out").click()
         page.get_by_role("button", name="End session").click(timeout=30_000)  # the provider's
@@ -130,7 +120,7 @@ def test_sign_in_gives_the_role_its_data_and_sign_out_stops_it(
         assert all(status(page, u) == 403 for u in mine)
         # Only the provider's own pages ask for an outside stylesheet; the dashboard nothing.
         assert [u for u in blocked if "/@picocss/" not in u] == []
-    kinds = [(e["who"], e["event"]) for e in events(audit)]
+    kinds = [(e["who"], e["event"]) for e in audit_events(audit)]
     assert ("ops@m.example", "sign-in") in kinds
     assert ("ops@m.example", "sign-out") in kinds
     assert ("stranger@else.example", "refused") in kinds
@@ -141,11 +131,7 @@ def test_sign_in_gives_the_role_its_data_and_sign_out_stops_it(
 def test_an_expired_sign_in_stops_the_data(signin: tuple[str, Path]) -> None:
     url, _ = signin
     with offline_page() as (page, _blocked):
-        data: list[str] = []
-        page.on(
-            "response",
-            lambda r: data.append(r.url) if "/pollwatch/data/" in r.url else None,
-        )
+        data = data_urls(page)
         sign_in(page, url, "gis-1")
         signed_in = time.monotonic()
         map_frame(page, 90_000)

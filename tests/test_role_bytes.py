@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import re
 import struct
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from browser import map_frame, offline_page, running_app
+from browser import DATA_ROUTE, http_status, map_frame, offline_page, running_app
+from conftest import PROXY_HEADERS, audit_events
 from layers.analysis.picture import DerivedCache
 from layers.core.settings import Settings
 from layers.scene import SceneLoader
@@ -49,9 +48,7 @@ def app(
         "POLLWATCH_FEEDS": str(sample_folder),
         "POLLWATCH_TILES": "none",
         "POLLWATCH_ROLES": str(roles),
-        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(
-            {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
-        ),
+        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(PROXY_HEADERS),
     }
     with running_app(env, 120) as url:
         yield url
@@ -117,7 +114,7 @@ def received(url: str, role: str) -> Visit:
         page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": groups})
 
         def on_response(response) -> None:  # type: ignore[no-untyped-def]
-            if "/pollwatch/data/" in response.url:
+            if DATA_ROUTE in response.url:
                 datasets[response.url] = {**response.headers, "status": str(response.status)}
             try:
                 chunks.append(response.body())
@@ -173,15 +170,6 @@ def test_operations_receive_them_all_so_the_scan_can_fail(
         assert missing == [], f"operations did not receive {len(missing)} {kind}s: {missing[:3]}"
 
 
-def fetch(url: str, headers: dict[str, str]) -> int:
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
 def as_person(role: str) -> dict[str, str]:
     who, groups = PEOPLE[role]
     return {"X-Remote-User": who, "X-Remote-Groups": groups}
@@ -198,18 +186,13 @@ def test_data_urls_are_served_only_to_the_roles_they_were_made_for(
     for role in ("partner", "commission"):
         mine = visits[role].datasets  # the partner's map is a choropleth in the page
         assert all(f"/pollwatch/data/{role}/" in u for u in mine)
-        asked = {u: fetch(u, as_person(role)) for u in ops}
+        asked = {u: http_status(u, as_person(role)) for u in ops}
         assert set(asked.values()) <= {403, 404} and 403 in asked.values(), asked
-        assert all(fetch(u, as_person(role)) == 200 for u in mine)
+        assert all(http_status(u, as_person(role)) == 200 for u in mine)
     commission = list(visits["commission"].datasets)
     assert len(commission) >= 3
-    assert all(fetch(u, as_person("partner")) == 403 for u in commission)
-    assert all(fetch(u, {}) == 403 for u in commission)  # no user: nothing
-    assert all(fetch(u, as_person("operations")) == 200 for u in commission)  # view as
-    refused = [
-        json.loads(line)
-        for f in audit_folder.glob("*.jsonl")
-        for line in f.read_text().splitlines()
-        if '"refused-request"' in line
-    ]
+    assert all(http_status(u, as_person("partner")) == 403 for u in commission)
+    assert all(http_status(u, {}) == 403 for u in commission)  # no user: nothing
+    assert all(http_status(u, as_person("operations")) == 200 for u in commission)  # view as
+    refused = [e for e in audit_events(audit_folder) if e["event"] == "refused-request"]
     assert {r["who"] for r in refused} >= {"obs@eu.example", "gis@nec.example"}

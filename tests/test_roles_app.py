@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from conftest import PROXY_HEADERS, ROOT
 from layers.access.roles import Role
 
 APP = str(ROOT / "dashboard" / "main.py")
@@ -192,9 +192,7 @@ def test_behind_a_proxy_the_headers_name_the_user_and_groups(
     monkeypatch.setenv("POLLWATCH_FEEDS", str(sample_folder))
     monkeypatch.setenv("POLLWATCH_ROLES", str(roles))
     before = config.get_option("server.trustedUserHeaders")
-    config.set_option(
-        "server.trustedUserHeaders", {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
-    )
+    config.set_option("server.trustedUserHeaders", PROXY_HEADERS)
     try:
         at = AppTest.from_file(APP, default_timeout=90)
         at.user = {"email": "gis@nec.example", "groups": "visitors, nec-gis"}
