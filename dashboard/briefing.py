@@ -9,7 +9,6 @@ from collections.abc import Hashable
 import folium
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard.access import viewer, who_line
 from dashboard.common import (
@@ -22,6 +21,7 @@ from dashboard.common import (
     watch_feeds,
     whole_picture,
 )
+from dashboard.mapelement import map_element
 from layers.analysis.briefing import area_figures
 from layers.views import charts, coverage_map
 
@@ -79,14 +79,19 @@ def page() -> None:
     left, right = st.columns(2)
     left.plotly_chart(charts.incidents_over_time(recent, (since, scene.now)), width="stretch")
     right.plotly_chart(charts.incidents_by_area(recent), width="stretch")
-    st_folium(
-        page_map(scene.bounds, settings.tiles, [coverage_map.LEGEND[1]]),
-        height=520,
-        use_container_width=True,
-        returned_objects=[],
-        key="briefing_map",
-        feature_group_to_add=[coverage_map.choropleth(scene["areas"], table, interactive=True)],
-        layer_control=folium.LayerControl(collapsed=False),
+    map_element(
+        ("briefing", scene.key(*scene.versions), since, settings.tiles, scene.bounds),
+        lambda: {
+            "fig": page_map(scene.bounds, settings.tiles, [coverage_map.LEGEND[1]]),
+            "height": 520,
+            "use_container_width": True,
+            "returned_objects": [],
+            "key": "briefing_map",
+            "feature_group_to_add": [
+                coverage_map.choropleth(scene["areas"], table, interactive=True)
+            ],
+            "layer_control": folium.LayerControl(collapsed=False),
+        },
     )
     show_problems(scene)
     log_run("briefing", scene, started)

@@ -217,7 +217,8 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
             )
         if every:
             st.caption(
-                f"Live: feeds checked every {every:g} s, last at {now_scene.now:%H:%M:%S} UTC; "
+                f"Live: feeds checked every {every:g} s, last at "
+                f"{pd.Timestamp.now(tz='UTC'):%H:%M:%S} UTC; "
                 f"picture of {scene.now:%H:%M:%S} UTC."
             )
 
@@ -260,8 +261,31 @@ def show_banner(scene: Scene, settings: Settings) -> None:
         )
 
 
+def drawn_once(key: Hashable | None, draw: Callable[[], None]) -> None:
+    """Draw the elements ``draw()`` makes (no widgets) once per ``key``: every other session
+    with the same key gets them replayed as they were serialised (Streamlit keeps what a
+    cached function drew), so a wall of screens on one picture costs one build. ``key``
+    names everything they show, starting with what draws them; ``None``: draw as usual."""
+    if key is None:
+        draw()
+    else:
+        _drawn(key, draw)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _drawn(key: Hashable, _draw: Callable[[], None]) -> None:
+    _draw()
+
+
 def show_problems(scene: Scene) -> None:
     """Missing or unreadable feeds as errors; a count per feed and every problem on demand."""
+    details = may(viewer().role, "feed_details")  # the problems quote rows
+    versions = scene.key(*scene.versions)
+    key = None if versions is None else ("problems", details, versions, scene.now)
+    drawn_once(key, lambda: _show_problems(scene, details))
+
+
+def _show_problems(scene: Scene, details: bool) -> None:
     status = scene.feed_status()
     broken = status[status["state"].isin(["missing", "unreadable", "showing an older copy"])]
     for row in broken.to_dict("records"):
@@ -273,7 +297,7 @@ def show_problems(scene: Scene) -> None:
     with st.expander(f"Feed problems: {total}", expanded=False):
         st.dataframe(status, hide_index=True, width="stretch")
         problems = scene.problems
-        if problems and not may(viewer().role, "feed_details"):  # they quote rows
+        if problems and not details:
             st.caption("The operations centre has the details of each problem.")
         elif problems:
             st.dataframe(

@@ -13,7 +13,6 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard.access import audited_export, viewer, who_line
 from dashboard.common import (
@@ -27,6 +26,7 @@ from dashboard.common import (
     watch_feeds,
     whole_picture,
 )
+from dashboard.mapelement import map_element
 from layers import patrols
 from layers.access.policy import restrict_frame, shown_feeds
 from layers.analysis import figures
@@ -366,16 +366,19 @@ def show_map(
     m = page_map(
         bounds, settings.tiles, LEGEND if units else [s for s in LEGEND if s[0] != "Bases"]
     )
-    out = st_folium(
-        m,
-        height=560,
-        use_container_width=True,
-        key="coverage_map",
-        returned_objects=["last_clicked"],  # fixed: the map keeps the first list it got
-        feature_group_to_add=groups,
-        center=center,
-        zoom=zoom,
-        layer_control=folium.LayerControl(collapsed=False),
+    out = map_element(
+        None,  # the session's own: its clicks, centre and zoom
+        lambda: {
+            "fig": m,
+            "height": 560,
+            "use_container_width": True,
+            "key": "coverage_map",
+            "returned_objects": ["last_clicked"],  # fixed: the map keeps the first list
+            "feature_group_to_add": groups,
+            "center": center,
+            "zoom": zoom,
+            "layer_control": folium.LayerControl(collapsed=False),
+        },
     )
     click = (out or {}).get("last_clicked") if clicks else None
     if click:

@@ -29,7 +29,8 @@ def page() -> None:
     table = freshness(scene, settings)
     st.caption(
         plain(
-            f"Checked at {scene.now:%d %b %Y %H:%M:%S} UTC, folder {settings.feeds.name}/. "
+            f"Picture of {scene.now:%d %b %Y %H:%M:%S} UTC (a new one when a file changes, "
+            f"and each minute), folder {settings.feeds.name}/. "
             "Fresh: the file is newer than its limit; stale: older; failed: the newest file "
             "could not be read (the last good data stays on screen); exercise: a scenario "
             "moved to the present, whose files never change."

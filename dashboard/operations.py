@@ -15,11 +15,11 @@ from collections.abc import Hashable
 import folium
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from dashboard.access import viewer, who_line
 from dashboard.common import (
     current_picture,
+    drawn_once,
     log_run,
     page_map,
     plain,
@@ -29,6 +29,7 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
+from dashboard.mapelement import map_element
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
 from layers.analysis import figures
@@ -162,29 +163,34 @@ def show_map(
     tiles: str,
     bounds: tuple[float, float, float, float] | None,
     feeds: list[str],
+    key: Hashable,
 ) -> None:
     """The layers ``feeds`` (those the role sees) drawn from ``view``, and the stations at
-    risk over them."""
-    stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
-    groups = [
-        *(REGISTRY[name].draw(view) for name in feeds),
-        render_at_risk(
-            stations["main"],
-            at_risk["main"],
-            [stations["details"], at_risk["details"]],
-            dict(view.where["polling_stations"]),
-        ),
-    ]
-    legend = [*(REGISTRY[name].LEGEND for name in feeds), RISK_LEGEND]
-    st_folium(
-        page_map(bounds, tiles, legend),
-        height=640,
-        use_container_width=True,
-        returned_objects=[],
-        key="map",
-        feature_group_to_add=groups,
-        layer_control=folium.LayerControl(collapsed=False),
-    )
+    risk over them; rendered once per ``key`` (role, picture, filters) for every session."""
+
+    def build() -> dict[str, object]:
+        stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
+        groups = [
+            *(REGISTRY[name].draw(view) for name in feeds),
+            render_at_risk(
+                stations["main"],
+                at_risk["main"],
+                [stations["details"], at_risk["details"]],
+                dict(view.where["polling_stations"]),
+            ),
+        ]
+        legend = [*(REGISTRY[name].LEGEND for name in feeds), RISK_LEGEND]
+        return {
+            "fig": page_map(bounds, tiles, legend),
+            "height": 640,
+            "use_container_width": True,
+            "returned_objects": [],
+            "key": "map",
+            "feature_group_to_add": groups,
+            "layer_control": folium.LayerControl(collapsed=False),
+        }
+
+    map_element((key, tiles, bounds, tuple(feeds), repr(sorted(view.sources.items()))), build)
 
 
 def warning_widgets() -> EarlyWarning:
@@ -329,7 +335,12 @@ CONVOY_COLUMNS = {
 }
 
 
-def show_convoys(picture: Picture) -> None:
+def show_convoys(picture: Picture, key: Hashable) -> None:
+    """The convoys the filters keep; ``key``: the role, picture and filters."""
+    drawn_once(("convoys", key), lambda: _convoys(picture))
+
+
+def _convoys(picture: Picture) -> None:
     convoys = picture.frames["convoy_positions"]
     if not len(convoys):
         return
@@ -343,19 +354,15 @@ def show_charts(picture: Picture, key: Hashable, filters: Filters, now: pd.Times
     """The three charts; ``key``: the role and the versions of incidents and stations.
     Shared by the sessions of that role showing the same versions and filters in the same
     minute (the window's edge moves by the minute)."""
-    _charts((key, filters, now.floor("min")), picture)
+    drawn_once(("charts", key, filters, now.floor("min")), lambda: _charts(picture))
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _charts(key: Hashable, _picture: Picture) -> None:
-    """Built and serialised once per data version, filters and window: every other session
-    showing the same gets the charts replayed (Streamlit keeps the elements a cached
-    function drew), so a wall of screens on one view costs one build."""
-    frames = _picture.frames
-    assert _picture.time_range is not None
+def _charts(picture: Picture) -> None:
+    frames = picture.frames
+    assert picture.time_range is not None
     left, middle, right = st.columns(3)
     left.plotly_chart(
-        charts.incidents_over_time(frames["incidents"], _picture.time_range), width="stretch"
+        charts.incidents_over_time(frames["incidents"], picture.time_range), width="stretch"
     )
     middle.plotly_chart(charts.incidents_by_area(frames["incidents"]), width="stretch")
     right.plotly_chart(charts.coverage_chart(frames["polling_stations"]), width="stretch")
@@ -402,7 +409,8 @@ def page() -> None:
             publisher(),
         )
         view = MapView(derived, picture.frames, urls, browser_where(filters, scene.now))
-        show_map(view, settings.tiles, scene.bounds, feeds)
+        shown_key = (role, scene.key(*scene.versions), scene.now, filters)
+        show_map(view, settings.tiles, scene.bounds, feeds, shown_key)
         if may(role, "alerts"):
             show_arrivals(events, warning.severity, scene.now)
         show_warnings(
@@ -413,7 +421,7 @@ def page() -> None:
             dataset_key(scene, "patrols"),
             scene.now,
         )
-        show_convoys(picture)
+        show_convoys(picture, shown_key)
         show_problems(scene)
         show_charts(picture, (role, scene.key("incidents", "polling_stations")), filters, scene.now)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable
+import threading
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -175,21 +176,40 @@ class SceneLoader:
         self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
             settings.feeds, self._build, _appended, rules
         )
+        self.clock: Callable[[], pd.Timestamp] = partial(pd.Timestamp.now, tz="UTC")
+        self._lock = threading.Lock()
+        self._last: tuple[dict[str, FeedVersion[gpd.GeoDataFrame]], Scene] | None = None
 
     def _build(self, feed: str, raw: RawTable) -> tuple[gpd.GeoDataFrame, list[Problem]]:
         return self.registry[feed].load(raw, self.context)
 
     def load(self, now: pd.Timestamp | None = None) -> Scene:
-        """The current Scene of the folder."""
-        versions = {}
-        frames = {}
-        for name, layer in self.registry.items():
-            version = self.store.get(name)
-            if version.data is None and layer.SPEC.optional and version.path is None:
-                version = replace(version, problems=[])  # an absent optional feed is no problem
-            versions[name] = version
-            frames[name] = version.data if version.data is not None else empty_frame(layer.SPEC)
-        return Scene(frames, versions, now or pd.Timestamp.now(tz="UTC"), self.scenario)
+        """The current Scene of the folder.
+
+        Without ``now``, the same Scene as the last load while no feed changed within the
+        minute of its time: every session looking in that time shows one picture (same
+        window edges, same ages), and what is built from a picture is built once for all.
+        The minute is how often ages and time windows move (``picture_key``)."""
+        got = {name: self.store.get(name) for name in self.registry}
+        clock = now if now is not None else self.clock()
+        with self._lock:
+            if now is None and self._last is not None:
+                seen, scene = self._last
+                same = all(got[name] is seen.get(name) for name in got)
+                if same and scene.now.floor("min") == clock.floor("min"):
+                    return scene
+            versions = {}
+            frames = {}
+            for name, layer in self.registry.items():
+                version = got[name]
+                if version.data is None and layer.SPEC.optional and version.path is None:
+                    version = replace(version, problems=[])  # an absent optional feed: fine
+                versions[name] = version
+                frames[name] = version.data if version.data is not None else empty_frame(layer.SPEC)
+            scene = Scene(frames, versions, clock, self.scenario)
+            if now is None:
+                self._last = (got, scene)
+            return scene
 
 
 def derive_all(scene: Scene) -> dict[str, gpd.GeoDataFrame]:

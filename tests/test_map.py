@@ -170,3 +170,28 @@ def test_split_details_keeps_what_the_map_draws_and_filters_with() -> None:
     main, details = split_details(data, ["area"])
     assert main["x"] == [1.0, 3.0] and main["s"] == [0, 1] and list(main["columns"]) == ["area"]
     assert details == {"n": 2, "columns": {"name": ["a", "b"], "voters": [1, 2]}}
+
+
+def test_a_map_element_is_rendered_once_for_every_session_with_its_key() -> None:
+    """dashboard/mapelement.py catches what st_folium gives its component: the same key
+    renders once, and every map goes back to the real component afterwards."""
+    import streamlit_folium
+
+    from dashboard import mapelement
+
+    builds: list[str] = []
+
+    def build(name: str) -> dict[str, object]:
+        builds.append(name)
+        m = base_map((-11.0, 6.0, -10.0, 7.0), "none", "/app/static", [], "v1")
+        group = feature_group("Stations", gpd.GeoDataFrame(geometry=[], crs="EPSG:4326"), [])
+        return {"fig": m, "key": "map", "returned_objects": [], "feature_group_to_add": [group]}
+
+    key = ("test", build.__name__, id(builds))
+    first = mapelement._shared(key, lambda: build("first"))
+    second = mapelement._shared(key, lambda: build("second"))
+    assert builds == ["first"] and second is first
+    assert "L.map" in first["script"] and "feature_group_feature_group_0" in first["feature_group"]
+    assert streamlit_folium._component_func is mapelement._COMPONENT  # put back
+    own = mapelement._rendered(lambda: build("own"))  # key None: this session's own
+    assert builds == ["first", "own"] and own["script"] == first["script"]

@@ -173,6 +173,34 @@ def test_cache_rederives_coverage_when_a_shift_ends(
     assert covered["coverage_state"].tolist() == fresh["coverage_state"].tolist()
 
 
+def test_one_picture_while_nothing_changes_within_the_minute(
+    loader: SceneLoader, folder: Path
+) -> None:
+    """Every session that looks while no feed changed, within the minute, gets the same
+    Scene: same window edges and ages on every screen, and what is built from it is built
+    once for all of them."""
+    minute = pd.Timestamp("2026-11-30 10:15:05", tz="UTC")
+    loader.clock = lambda: minute
+    first = loader.load()
+    loader.clock = lambda: minute + pd.Timedelta(seconds=40)
+    assert loader.load() is first
+    text = (folder / "incidents.csv").read_text()
+    time.sleep(0.01)
+    write_atomic(
+        folder / "incidents.csv", text + text.splitlines()[1].replace("INC-", "NEW-", 1) + "\n"
+    )
+    changed = loader.load()
+    assert changed is not first
+    assert changed.now == minute + pd.Timedelta(seconds=40)
+    assert len(changed["incidents"]) == len(first["incidents"]) + 1
+    assert loader.load() is changed
+    loader.clock = lambda: minute + pd.Timedelta(seconds=60)  # the next minute: ages move
+    later = loader.load()
+    assert later is not changed and later.now == minute + pd.Timedelta(seconds=60)
+    assert later.versions == changed.versions
+    assert loader.load(now=later.now) is not later  # a time asked for: a picture of its own
+
+
 def test_the_map_frame_does_not_move_with_live_feeds(loader: SceneLoader, folder: Path) -> None:
     """streamlit-folium keys the map by its script, which holds the frame: a frame that
     moved with a new incident would re-create the map and lose the user's view."""
