@@ -5,11 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
 import shapely
 
+from layers.core.settings import Settings
+from layers.polling_stations import SPEC
+from layers.scene import SceneLoader
 from layers.views import exports
 
 HOSTILE = ['=HYPERLINK("http://x","click")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
@@ -49,3 +53,43 @@ def test_geojson_carries_every_located_row() -> None:
     assert len(doc["features"]) == 6
     assert doc["features"][0]["properties"]["name"] == HOSTILE[0]
     assert doc["features"][1]["geometry"] == {"type": "Point", "coordinates": [11.0, 1.0]}
+
+
+def test_numbers_are_rounded_for_people() -> None:
+    frame = gpd.GeoDataFrame(
+        {
+            "voters_covered_pct": [58.57476891600599],
+            "distance_km": [3.14159265],
+            "registered_voters": [1200],
+        },
+        geometry=[shapely.Point(-10.123456789, 6.987654321)],
+        crs="EPSG:4326",
+    )
+    row = next(csv.DictReader(io.StringIO(exports.safe_csv(frame).decode("utf-8-sig"))))
+    assert row["voters_covered_pct"] == "58.6" and row["distance_km"] == "3.14"
+    assert row["registered_voters"] == "1200"
+    assert row["latitude"] == "6.987654" and row["longitude"] == "-10.123457"
+    feature = json.loads(exports.geojson(frame))["features"][0]
+    assert feature["properties"]["voters_covered_pct"] == 58.6
+    assert feature["geometry"]["coordinates"] == [-10.123457, 6.987654]
+
+
+def test_hxl_csv_tags_each_column_as_the_reader_accepts_it(
+    sample_folder: Path, tmp_path: Path
+) -> None:
+    """An HXL-tagged export reads back as the same feed: each tag is the one our reader
+    accepts for its field (the field's ``#`` alias), coordinates #geo+lat/#geo+lon."""
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})
+    stations = SceneLoader(settings).load()["polling_stations"]
+    stations = stations.assign(name='=HYPERLINK("http://x")')
+    text = exports.safe_csv(stations, SPEC).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    tagged = dict(zip(rows[0], rows[1], strict=True))
+    assert tagged["id"] == "#loc+code" and tagged["name"] == "#loc+name"
+    assert tagged["latitude"] == "#geo+lat" and tagged["longitude"] == "#geo+lon"
+    assert tagged["source_row"] == ""
+    assert rows[2][rows[0].index("name")].startswith("'=")  # still neutralised
+    (tmp_path / "polling_stations.csv").write_text(text, encoding="utf-8")
+    back = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)})).load()
+    assert back["polling_stations"]["id"].tolist() == stations["id"].tolist()
+    assert not back.versions["polling_stations"].problems
