@@ -17,6 +17,7 @@ the person gets no data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -338,7 +339,11 @@ def audited_export(file: str, make: Callable[[], T]) -> Callable[[], T]:
     log = audit_log()
 
     def made() -> T:
-        log.record(who, role, "export", {"file": file}, source)
-        return make()
+        content = make()
+        detail = {"file": file}
+        if isinstance(content, bytes):  # which file it was, to tell a copy found later
+            detail["sha256"] = hashlib.sha256(content).hexdigest()
+        log.record(who, role, "export", detail, source)
+        return content
 
     return made

@@ -10,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import folium
 import pandas as pd
 import streamlit as st
 
-from dashboard.access import viewer
+from dashboard.access import audited_export, viewer
 from dashboard.datafiles import publisher_for, serving
 from dashboard.live import Pusher
 from layers.access.policy import Restricted, may
@@ -30,6 +31,7 @@ from layers.core.settings import Settings
 from layers.map.basemap import base_map, helpers_version
 from layers.map.elements import LegendSection
 from layers.scene import Scene, SceneLoader
+from layers.views import exports
 from layers.views.publish import Publisher
 from layers.views.publish import published_layers as layers_published
 
@@ -304,4 +306,35 @@ def _show_problems(scene: Scene, details: bool) -> None:
                 pd.DataFrame([p.as_dict() for p in problems]),
                 hide_index=True,
                 width="stretch",
+            )
+
+
+def show_takeaway(
+    frames: Mapping[str, Any], feeds: Sequence[str], areas: Any, figures: pd.DataFrame
+) -> None:
+    """Downloads of what the view shows, as the role sees it and the filters keep it: each
+    layer's rows and the per-area ``figures`` (with the ``areas`` polygons), as CSV, HXL
+    CSV or GeoJSON. Made when asked for, and audited with the file's hash."""
+    sets = exports.takeaway(frames, feeds)
+    sets["area_figures"] = (exports.areas_with_figures(areas, figures), exports.AREA_TAGS)
+    with st.expander("Take this view away"):
+        what = st.selectbox(
+            "Data",
+            list(sets),
+            format_func=lambda stem: stem.replace("_", " "),
+            key="takeaway_what",
+        )
+        frame, tags = sets[what]
+        st.caption(f"{len(frame):,} rows, as filtered on this page.")
+        for column, (label, (ext, mime)) in zip(
+            st.columns(len(exports.FORMATS)), exports.FORMATS.items(), strict=True
+        ):
+            file = f"{what}.{ext}"
+            column.download_button(
+                label,
+                audited_export(file, partial(exports.encoded, frame, label, tags)),
+                file,
+                mime,
+                on_click="ignore",
+                key=f"takeaway_{ext}",
             )

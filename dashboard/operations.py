@@ -28,12 +28,14 @@ from dashboard.common import (
     publisher,
     show_banner,
     show_problems,
+    show_takeaway,
     watch_feeds,
 )
 from dashboard.mapelement import map_element
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
 from layers.analysis import figures
+from layers.analysis.briefing import area_figures
 from layers.analysis.filters import (
     CHOICES,
     CUSTOM,
@@ -375,6 +377,15 @@ def _charts(picture: Picture) -> None:
     right.plotly_chart(charts.coverage_chart(frames["polling_stations"]), width="stretch")
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _area_figures(key: Hashable, _picture: Picture) -> pd.DataFrame:
+    """Per-area figures of the view (stations, voters and coverage; incidents in the time
+    window), once per role, picture and filters."""
+    start = _picture.time_range[0] if _picture.time_range else pd.Timestamp.min.tz_localize("UTC")
+    frames = _picture.frames
+    return area_figures(frames["polling_stations"], frames["incidents"], start)
+
+
 def page() -> None:
     started = time.perf_counter()
     settings, derived = current_picture()  # as the session's role may see it
@@ -429,6 +440,7 @@ def page() -> None:
             scene.now,
         )
         show_convoys(picture, shown_key)
+        show_takeaway(picture.frames, feeds, derived["areas"], _area_figures(shown_key, picture))
         show_problems(scene)
         show_charts(picture, (role, scene.key("incidents", "polling_stations")), filters, scene.now)
 

@@ -82,7 +82,7 @@ def test_hxl_csv_tags_each_column_as_the_reader_accepts_it(
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(sample_folder)})
     stations = SceneLoader(settings).load()["polling_stations"]
     stations = stations.assign(name='=HYPERLINK("http://x")')
-    text = exports.safe_csv(stations, SPEC).decode("utf-8-sig")
+    text = exports.safe_csv(stations, exports.hxl_tags(SPEC)).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     tagged = dict(zip(rows[0], rows[1], strict=True))
     assert tagged["id"] == "#loc+code" and tagged["name"] == "#loc+name"

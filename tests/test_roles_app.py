@@ -12,7 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import PROXY_HEADERS, ROOT
+from layers.access.policy import Restricted, shown_feeds
 from layers.access.roles import Role
+from layers.analysis.picture import Derived
+from layers.views import exports
 
 APP = str(ROOT / "dashboard" / "main.py")
 ROLES = """
@@ -244,3 +247,40 @@ def test_sign_in_views_role_switches_and_exports_are_audited_for_operations_only
     assert refused.subheader
     events = AuditLog(tmp_path / "audit").read(today, today).events
     assert "refused" in set(events["event"])
+
+
+@pytest.mark.parametrize(
+    ("role", "offered"),
+    [
+        ("operations", ["polling stations", "incidents", "patrols", "convoys", "area figures"]),
+        ("commission", ["polling stations", "incidents", "area figures"]),
+    ],
+)
+def test_each_role_takes_away_only_what_it_sees(
+    role: str,
+    offered: list[str],
+    sample_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    secrets_of: dict[str, list[str]],
+    derived: Derived,
+) -> None:
+    """The operations page's downloads: the layers the role sees as rows, as filtered,
+    in every format; a commission file holds no unit, cargo, convoy or incident text."""
+    at = run_as(USERS[role], sample_folder, tmp_path, monkeypatch)
+    box = at.selectbox(key="takeaway_what")
+    assert box.options == offered
+    assert [b.label for b in at.get("download_button")][-3:] == list(exports.FORMATS)
+    picture = Restricted().picture(derived, Role(role))
+    sets = exports.takeaway(picture, shown_feeds(Role(role)))
+    files = b"".join(
+        exports.encoded(frame, fmt, tags)
+        for frame, tags in sets.values()
+        for fmt in exports.FORMATS
+    ).decode("utf-8-sig", errors="replace")
+    if role == "operations":  # the check can find them
+        assert all(any(v in files for v in values) for values in secrets_of.values())
+        return
+    for kind, values in secrets_of.items():
+        leaked = [v for v in values if v in files]
+        assert leaked == [], f"{role}'s downloads hold {kind}: {leaked[:3]}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -54,29 +55,43 @@ def neutralise(value: object) -> object:
     return value
 
 
-def safe_csv(frame: pd.DataFrame, spec: FeedSpec | None = None) -> bytes:
+def safe_csv(frame: pd.DataFrame, tags: Mapping[str, str] | None = None) -> bytes:
     """The frame (without geometry; with lat/lon when it has points) as UTF-8 CSV; with
-    ``spec``, an HXL hashtag row under the header (:func:`hxl_tags`)."""
+    ``tags`` (column: HXL hashtag, :func:`hxl_tags`), an HXL hashtag row under the header
+    (coordinates #geo+lat/#geo+lon; a column without a tag gets none, and HXL tools skip
+    it)."""
     table = _table(frame)
     header = table.columns.tolist()
     for column in table.columns:
         if table[column].dtype == object or isinstance(table[column].dtype, pd.StringDtype):
             table[column] = table[column].map(neutralise)
     table.columns = [str(neutralise(str(c))) for c in header]
-    if spec is not None:
-        tags = hxl_tags(header, spec)
-        table = pd.concat([pd.DataFrame([tags], columns=table.columns), table], ignore_index=True)
+    if tags is not None:
+        row = [LATLON_TAGS.get(c) or tags.get(c, "") for c in header]
+        table = pd.concat([pd.DataFrame([row], columns=table.columns), table], ignore_index=True)
     # Text quoted (a bare carriage return inside a cell would break the row); the BOM
     # makes spreadsheet programs read UTF-8.
     return table.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC).encode("utf-8-sig")
 
 
-def hxl_tags(columns: list[str], spec: FeedSpec) -> list[str]:
-    """The HXL hashtag of each column: the one its field accepts on reading (the first
-    ``#`` alias), ``#geo+lat``/``#geo+lon`` for coordinates, empty for the others
-    (HXL tools skip a column without a tag)."""
-    known = {f.name: next((a for a in f.aliases if a.startswith("#")), "") for f in spec.fields}
-    return [LATLON_TAGS.get(c) or known.get(c, "") for c in columns]
+def hxl_tags(spec: FeedSpec) -> dict[str, str]:
+    """The HXL hashtag of each field of ``spec``: the one the field accepts on reading (its
+    first ``#`` alias), so that a tagged export reads back as the same feed."""
+    tags = {f.name: next((a for a in f.aliases if a.startswith("#")), "") for f in spec.fields}
+    return {name: tag for name, tag in tags.items() if tag}
+
+
+# Per-area figures (layers.analysis.briefing.area_figures) have no feed of their own.
+AREA_TAGS = {
+    "area": "#adm1+name",
+    "stations": "#meta+stations+num",
+    "registered_voters": "#population+voters+num",
+    "covered": "#meta+stations+covered+num",
+    "covered_pct": "#meta+stations+covered+pct",
+    "voters_covered": "#population+voters+covered+num",
+    "voters_covered_pct": "#population+voters+covered+pct",
+    "incidents": "#event+num",
+}
 
 
 def _table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -119,3 +134,51 @@ def geojson(frame: gpd.GeoDataFrame) -> bytes:
     return json.dumps(
         {"type": "FeatureCollection", "features": features}, ensure_ascii=False
     ).encode("utf-8")
+
+
+# What a view can be taken away as, by layer: the file name's stem. A role gets those of
+# the layers it sees as rows (layers.access.policy), as the page's filters keep them.
+TAKEN = {
+    "polling_stations": "polling_stations",
+    "incidents": "incidents",
+    "patrols": "patrols",
+    "convoy_positions": "convoys",
+}
+FORMATS = {  # label: (extension, MIME type)
+    "CSV": ("csv", "text/csv"),
+    "HXL CSV": ("hxl.csv", "text/csv"),
+    "GeoJSON": ("geojson", "application/geo+json"),
+}
+
+
+def takeaway(
+    frames: Mapping[str, gpd.GeoDataFrame], feeds: Iterable[str]
+) -> dict[str, tuple[gpd.GeoDataFrame, dict[str, str]]]:
+    """The filtered frames of the layers ``feeds`` (those the role sees as rows) that can
+    be exported, by file stem, without the reader's bookkeeping (``source_row``), each
+    with its HXL tags."""
+    from layers.registry import REGISTRY  # the layers import this module
+
+    return {
+        stem: (
+            frames[name].drop(columns=["source_row"], errors="ignore"),
+            hxl_tags(REGISTRY[name].SPEC),
+        )
+        for name, stem in TAKEN.items()
+        if name in feeds and name in frames
+    }
+
+
+def areas_with_figures(areas: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Per-area figures (one row per area of ``table``) with each area's polygon where
+    the areas feed has one (by name), for a GeoJSON of the figures."""
+    shapes = areas[["name", areas.geometry.name]].rename(columns={"name": "area"})
+    joined = pd.DataFrame(table).merge(shapes, on="area", how="left")
+    return gpd.GeoDataFrame(joined, geometry=areas.geometry.name, crs=areas.crs)
+
+
+def encoded(frame: gpd.GeoDataFrame, fmt: str, tags: Mapping[str, str]) -> bytes:
+    """``frame`` in the format labelled ``fmt`` (:data:`FORMATS`); ``tags`` for HXL."""
+    if fmt == "GeoJSON":
+        return geojson(frame)
+    return safe_csv(frame, tags if fmt == "HXL CSV" else None)
