@@ -32,6 +32,8 @@ from dashboard.common import (
     watch_feeds,
 )
 from dashboard.mapelement import map_element
+from dashboard.packs import View as PackView
+from dashboard.packs import pack_panel
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
 from layers.analysis import figures
@@ -153,18 +155,48 @@ def window_widgets(
     return {"window": window, "start": start, "end": end}
 
 
-def show_kpis(picture: Picture, feeds: list[str]) -> None:
+def headline(picture: Picture, feeds: list[str]) -> list[tuple[str, str]]:
+    """The headline figures of the view: label, value."""
     k = kpis(picture)
     f = k.figures
-    cols = st.columns(5 if "convoy_positions" in feeds else 4)
-    cols[0].metric("Polling stations", f"{f.stations:,}")
     pct = f" ({f.covered_pct:.0f}%)" if f.covered_pct is not None else ""
-    cols[1].metric("Covered now", f"{f.covered:,}{pct}")
-    cols[2].metric("Voters covered now", figures.pct_text(f.voters_covered_pct))
-    cols[3].metric("Incidents", f"{k.incidents:,}", help="Incidents in the time window.")
+    shown = [
+        ("Polling stations", f"{f.stations:,}"),
+        ("Covered now", f"{f.covered:,}{pct}"),
+        ("Voters covered now", figures.pct_text(f.voters_covered_pct)),
+        ("Incidents", f"{k.incidents:,}"),
+    ]
     if "convoy_positions" in feeds:
-        cols[4].metric("Convoys en route", f"{k.convoys_en_route:,}")
-    st.caption(figures.definition(f, "now"))
+        shown.append(("Convoys en route", f"{k.convoys_en_route:,}"))
+    return shown
+
+
+def show_kpis(picture: Picture, feeds: list[str]) -> None:
+    shown = headline(picture, feeds)
+    for column, (label, value) in zip(st.columns(len(shown)), shown, strict=True):
+        column.metric(
+            label, value, help="Incidents in the time window." if label == "Incidents" else None
+        )
+    st.caption(figures.definition(kpis(picture).figures, "now"))
+
+
+def map_parts(
+    view: MapView, tiles: str, bounds: tuple[float, float, float, float] | None, feeds: list[str]
+) -> tuple[folium.Map, list[folium.FeatureGroup]]:
+    """The base map and the layers ``feeds`` (those the role sees) drawn from ``view``,
+    with the stations at risk over them."""
+    stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
+    groups = [
+        *(REGISTRY[name].draw(view) for name in feeds),
+        render_at_risk(
+            stations["main"],
+            at_risk["main"],
+            [stations["details"], at_risk["details"]],
+            dict(view.where["polling_stations"]),
+        ),
+    ]
+    legend = [*(REGISTRY[name].LEGEND for name in feeds), RISK_LEGEND]
+    return page_map(bounds, tiles, legend), groups
 
 
 def show_map(
@@ -174,23 +206,13 @@ def show_map(
     feeds: list[str],
     key: Hashable,
 ) -> None:
-    """The layers ``feeds`` (those the role sees) drawn from ``view``, and the stations at
-    risk over them; rendered once per ``key`` (role, picture, filters) for every session."""
+    """The map of :func:`map_parts`, rendered once per ``key`` (role, picture, filters)
+    for every session."""
 
     def build() -> dict[str, object]:
-        stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
-        groups = [
-            *(REGISTRY[name].draw(view) for name in feeds),
-            render_at_risk(
-                stations["main"],
-                at_risk["main"],
-                [stations["details"], at_risk["details"]],
-                dict(view.where["polling_stations"]),
-            ),
-        ]
-        legend = [*(REGISTRY[name].LEGEND for name in feeds), RISK_LEGEND]
+        fig, groups = map_parts(view, tiles, bounds, feeds)
         return {
-            "fig": page_map(bounds, tiles, legend),
+            "fig": fig,
             "height": 640,
             "use_container_width": True,
             "returned_objects": [],
@@ -440,9 +462,32 @@ def page() -> None:
             scene.now,
         )
         show_convoys(picture, shown_key)
-        show_takeaway(picture.frames, feeds, derived["areas"], _area_figures(shown_key, picture))
+        areas = _area_figures(shown_key, picture)
+        show_takeaway(picture.frames, feeds, derived["areas"], areas)
         show_problems(scene)
         show_charts(picture, (role, scene.key("incidents", "polling_stations")), filters, scene.now)
+        frames = picture.frames
+        assert picture.time_range is not None
+        pack_panel(
+            settings,
+            scene,
+            PackView(
+                title="Operations briefing",
+                words=filters.sentence(scene.now),
+                figures=headline(picture, feeds),
+                frames={name: frames[name] for name in feeds if name in frames},
+                charts=[
+                    (
+                        "Incidents over time",
+                        charts.incidents_over_time(frames["incidents"], picture.time_range),
+                    ),
+                    ("Incidents by area", charts.incidents_by_area(frames["incidents"])),
+                    ("Coverage", charts.coverage_chart(frames["polling_stations"])),
+                ],
+                areas=areas,
+                draw=lambda tiles: map_parts(view, tiles, scene.bounds, feeds),
+            ),
+        )
 
     live()
     log_run("operations", scene, started)

@@ -1,0 +1,181 @@
+"""The briefing pack and the map image: made on the server when asked for, from what the
+page shows, for the session's role; each recorded in the audit with the file's hash.
+
+Streamlit glue: the pack's parts come from layers (the map drawn by
+:mod:`layers.views.snapshot`, charts by :mod:`layers.views.chart_images`, the PDF by
+:mod:`layers.views.pack`, what changed by :mod:`layers.analysis.changes`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import folium
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard.access import audited_export, viewer
+from dashboard.common import STATIC_DIR, STATIC_URL, plain
+from dashboard.datafiles import publisher_for
+from layers.access.roles import Role
+from layers.analysis.changes import Moment, changes
+from layers.analysis.freshness import freshness
+from layers.core.predicates import located
+from layers.core.settings import Settings
+from layers.scene import Scene
+from layers.views import pack, snapshot
+from layers.views.chart_images import ChartsFailed, chart_pngs
+from layers.views.publish import Publisher
+
+MARKING = os.environ.get("POLLWATCH_MARKING") or pack.MARKING
+SIZES = {"1920 x 1080": snapshot.SLIDE, "3840 x 2160": snapshot.SLIDE_4K}
+
+
+@dataclass(frozen=True)
+class View:
+    """What the page shows, for a pack: its title, its filters in words, headline figures,
+    the frames as the role sees and the filters keep them, charts, the per-area table, and
+    how to draw its map (base map and layers, with the basemap the machine has)."""
+
+    title: str
+    words: str
+    figures: Sequence[tuple[str, str]]
+    frames: Mapping[str, pd.DataFrame]
+    charts: Sequence[tuple[str, go.Figure]]
+    areas: pd.DataFrame
+    draw: Callable[[str], tuple[folium.Map, list[folium.FeatureGroup]]]  # tiles -> map
+
+
+@st.cache_resource(show_spinner=False)
+def _last_moments() -> dict[Role, Moment]:
+    """The picture of the last pack made in each role, for "what changed since"."""
+    return {}
+
+
+_moments_lock = threading.Lock()
+
+
+def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
+    """A sidebar panel: make the briefing pack (PDF, A4 or Letter) or the map image (PNG),
+    with progress while it is made, then download it."""
+    state = st.session_state
+    with st.expander("Briefing pack and map image"):
+        paper = st.radio("Paper", list(pack.PAGES), horizontal=True, key="pack_paper")
+        if st.button("Make the briefing pack (PDF)", key="pack_make"):
+            state["pack_file"] = _made(settings, scene, view, paper)
+        size = st.selectbox("Map image", list(SIZES), key="pack_map_size")
+        if st.button("Make the map image (PNG)", key="pack_map"):
+            with st.status("Drawing the map...") as status:
+                try:
+                    png = _map_png(settings, view, SIZES[size], publisher_for(viewer().role))
+                except snapshot.SnapshotFailed as failed:
+                    status.update(label="The map could not be drawn", state="error")
+                    st.error(plain(str(failed)))
+                    return
+                status.update(label="Map image ready", state="complete")
+            name = f"map-{scene.now:%Y%m%d-%H%M}-{size.replace(' x ', 'x')}.png"
+            state["pack_file"] = (name, audited_export(name, lambda: png)(), "image/png")
+        made = state.get("pack_file")
+        if made:
+            name, data, mime = made
+            st.download_button(
+                f"Download {name}", data, name, mime, on_click="ignore", key="pack_download"
+            )
+
+
+def _made(settings: Settings, scene: Scene, view: View, paper: str) -> tuple[str, bytes, str]:
+    """The pack, made with a progress line per part."""
+    who = viewer()
+    with st.status("Making the briefing pack...", expanded=True) as status:
+        status.write("Drawing the map and the charts")
+        published = publisher_for(who.role)
+        with ThreadPoolExecutor(2) as pool:  # Chromium twice, side by side
+            map_png = pool.submit(_map_png, settings, view, snapshot.PRINT, published)
+            charts = pool.submit(chart_pngs, [fig for _, fig in view.charts])
+            quality_extra = []
+            try:
+                pngs = charts.result()
+            except ChartsFailed as failed:
+                pngs = []
+                status.write(plain(f"No charts in the pack: they could not be drawn: {failed}"))
+                quality_extra.append(f"The charts could not be drawn: {failed}")
+            images = [(title, png) for (title, _), png in zip(view.charts, pngs, strict=False)]
+            drawn: bytes | None = None
+            try:
+                drawn = map_png.result()
+            except snapshot.SnapshotFailed as failed:
+                status.write(
+                    plain(f"The map could not be drawn; the pack goes without it: {failed}")
+                )
+                quality_extra.append(f"The map could not be drawn: {failed}")
+        status.write("Comparing with the last pack")
+        now = Moment.of(view.frames, scene.now)
+        with _moments_lock:
+            before = _last_moments().get(who.role)
+            _last_moments()[who.role] = now
+        status.write("Laying out the pages")
+        made = pack.pdf(
+            pack.Pack(
+                title=view.title,
+                marking=MARKING,
+                made_by=f"{who.name} ({who.role.label})",
+                picture_time=f"{scene.now:%d %b %Y %H:%M} UTC",
+                view=view.words,
+                figures=view.figures,
+                feeds=_sources(scene, settings),
+                areas=view.areas,
+                map_png=drawn,
+                charts=images,
+                changes=changes(before, now) if before is not None else (),
+                changes_since=(
+                    f"the last pack in this role ({before.time:%d %b %H:%M} UTC)"
+                    if before is not None
+                    else "the last pack"
+                ),
+                quality=[*quality_extra, *_quality(scene, settings, view.frames)],
+                exercise=scene.scenario.label or "",
+            ),
+            paper,
+        )
+        status.update(label="Briefing pack ready", state="complete")
+    name = f"briefing-{who.role.value}-{scene.now:%Y%m%d-%H%M}.pdf"
+    return name, audited_export(name, lambda: made)(), "application/pdf"
+
+
+def _map_png(settings: Settings, view: View, size: snapshot.Size, published: Publisher) -> bytes:
+    """The page's map drawn by Chromium, with no basemap unless the tiles are local;
+    its data as ``published`` for the role."""
+    tiles = "none" if settings.tiles in ("osm", "none") else settings.tiles
+    fig, groups = view.draw(tiles)
+    sources = "Pollwatch; feeds: " + ", ".join(view.frames)
+    page = snapshot.standalone(fig, groups, sources)
+    return snapshot.map_png(page, {published.url: published.folder, STATIC_URL: STATIC_DIR}, size)
+
+
+def _sources(scene: Scene, settings: Settings) -> pd.DataFrame:
+    """Each feed: its file, state, when it was written, its rows and problems."""
+    table = freshness(scene, settings)
+    return table[["feed", "file", "state", "updated", "rows", "problems"]]
+
+
+def _quality(scene: Scene, settings: Settings, frames: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Data-quality notes: problems per feed, stale or failed feeds, stations without a
+    location."""
+    notes = []
+    table = freshness(scene, settings)
+    for row in table.itertuples():
+        if row.problems:
+            notes.append(f"{row.feed} ({row.file}): {int(row.problems):,} problems reported.")
+        if row.state in ("stale", "failed", "missing"):
+            notes.append(f"{row.feed}: {row.state}.")
+    stations = frames.get("polling_stations")
+    if stations is not None and len(stations):
+        unplaced = int((~located(stations.geometry)).sum())
+        if unplaced:
+            notes.append(f"{unplaced:,} polling stations have no location and are not on the map.")
+    return notes

@@ -1,0 +1,101 @@
+"""What changed between two pictures, for a briefing: new incidents by area, stations that
+lost or gained patrol cover, convoys that arrived or raised an alert."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pandas as pd
+
+from layers.analysis.areas import NO_AREA
+
+
+@dataclass(frozen=True)
+class Moment:
+    """What a briefing compares, of one picture as one role saw it."""
+
+    time: pd.Timestamp
+    incidents: Mapping[str, str]  # id -> area
+    covered: frozenset[str]  # station ids covered now
+    uncovered: frozenset[str]  # located station ids no patrol covers
+    convoys: Mapping[str, tuple[str, str]]  # convoy id -> (state, alerts)
+
+    @classmethod
+    def of(cls, frames: Mapping[str, pd.DataFrame], time: pd.Timestamp) -> Moment:
+        incidents = frames.get("incidents", pd.DataFrame())
+        stations = frames.get("polling_stations", pd.DataFrame())
+        convoys = frames.get("convoy_positions", pd.DataFrame())
+        covered = uncovered = frozenset[str]()
+        if "covered" in stations and len(stations):
+            state = stations["covered"].astype("boolean")
+            ids = stations["id"].astype(str)
+            covered = frozenset(ids[state.fillna(False).to_numpy(dtype=bool)])
+            uncovered = frozenset(ids[(~state).fillna(False).to_numpy(dtype=bool)])
+        return cls(
+            time,
+            dict(
+                zip(
+                    incidents["id"].astype(str),
+                    incidents.get("area", pd.Series(NO_AREA, index=incidents.index))
+                    .fillna(NO_AREA)
+                    .astype(str),
+                    strict=True,
+                )
+            )
+            if "id" in incidents
+            else {},
+            covered,
+            uncovered,
+            {
+                str(c): (str(s), "" if pd.isna(a) else str(a))
+                for c, s, a in zip(
+                    convoys["convoy_id"],
+                    convoys.get("state", pd.Series("", index=convoys.index)),
+                    convoys.get("alerts", pd.Series("", index=convoys.index)),
+                    strict=True,
+                )
+            }
+            if "convoy_id" in convoys
+            else {},
+        )
+
+
+LISTED = 8  # names listed in one sentence
+
+
+def changes(before: Moment, now: Moment) -> list[str]:
+    """Sentences of what changed from ``before`` to ``now``."""
+    out = []
+    new = [i for i in now.incidents if i not in before.incidents]
+    if new:
+        by_area = pd.Series([now.incidents[i] for i in new]).value_counts()
+        parts = ", ".join(f"{area} {n:,}" for area, n in by_area.items())
+        out.append(f"{len(new):,} new incidents: {parts}.")
+    else:
+        out.append("No new incidents.")
+    lost = sorted(now.uncovered & before.covered)
+    gained = sorted(now.covered & before.uncovered)
+    out.append(f"Stations that lost patrol cover: {len(lost):,}{_some(lost)}.")
+    out.append(f"Stations that gained patrol cover: {len(gained):,}{_some(gained)}.")
+    arrived = sorted(
+        c
+        for c, (state, _) in now.convoys.items()
+        if state == "arrived" and before.convoys.get(c, ("", ""))[0] != "arrived"
+    )
+    alerted = sorted(
+        c
+        for c, (_, alerts) in now.convoys.items()
+        if alerts and alerts != before.convoys.get(c, ("", ""))[1]
+    )
+    if now.convoys or before.convoys:
+        out.append(f"Convoys arrived: {len(arrived):,}{_some(arrived)}.")
+        out.append(f"Convoys with a new alert: {len(alerted):,}{_some(alerted)}.")
+    return out
+
+
+def _some(ids: list[str]) -> str:
+    if not ids:
+        return ""
+    more = f" and {len(ids) - LISTED:,} more" if len(ids) > LISTED else ""
+    return " (" + ", ".join(ids[:LISTED]) + more + ")"
