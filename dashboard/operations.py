@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 
 import folium
 import pandas as pd
@@ -408,6 +408,29 @@ def _area_figures(key: Hashable, _picture: Picture) -> pd.DataFrame:
     return area_figures(frames["polling_stations"], frames["incidents"], start)
 
 
+PACK_BASES = {"unit": "unit", "unit_type": "type", "status": "status", "radius_km": "radius, km"}
+
+
+def pack_tables(
+    frames: Mapping[str, pd.DataFrame], feeds: list[str]
+) -> list[tuple[str, pd.DataFrame]]:
+    """The convoys and the patrol bases of the view, for a briefing pack of a role that
+    sees them."""
+    tables = []
+    if "convoy_positions" in feeds and len(frames["convoy_positions"]):
+        convoys = frames["convoy_positions"]
+        shown = {**CONVOY_COLUMNS, "cargo": "cargo"}
+        table = pd.DataFrame(convoys[[c for c in shown if c in convoys]]).rename(columns=shown)
+        tables.append(("Convoys", table))
+    if "patrols" in feeds and len(frames["patrols"]):
+        bases = frames["patrols"]
+        table = pd.DataFrame(bases[[c for c in PACK_BASES if c in bases]]).rename(
+            columns=PACK_BASES
+        )
+        tables.append(("Patrol bases", table))
+    return tables
+
+
 def page() -> None:
     started = time.perf_counter()
     settings, derived = current_picture()  # as the session's role may see it
@@ -485,6 +508,7 @@ def page() -> None:
                     ("Coverage", charts.coverage_chart(frames["polling_stations"])),
                 ],
                 areas=areas,
+                tables=pack_tables(frames, feeds),
                 draw=lambda tiles: map_parts(view, tiles, scene.bounds, feeds),
             ),
         )

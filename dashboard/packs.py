@@ -48,6 +48,7 @@ class View:
     frames: Mapping[str, pd.DataFrame]
     charts: Sequence[tuple[str, go.Figure]]
     areas: pd.DataFrame
+    tables: Sequence[tuple[str, pd.DataFrame]]  # more of the view: title, rows
     draw: Callable[[str], tuple[folium.Map, list[folium.FeatureGroup]]]  # tiles -> map
 
 
@@ -129,6 +130,7 @@ def _made(settings: Settings, scene: Scene, view: View, paper: str) -> tuple[str
                 figures=view.figures,
                 feeds=_sources(scene, settings),
                 areas=view.areas,
+                tables=view.tables,
                 map_png=drawn,
                 charts=images,
                 changes=changes(before, now) if before is not None else (),

@@ -52,6 +52,7 @@ class Pack:
     areas: pd.DataFrame  # per-area figures
     map_png: bytes | None = None
     charts: Sequence[tuple[str, bytes]] = ()  # title, PNG
+    tables: Sequence[tuple[str, pd.DataFrame]] = ()  # more of the view: title, rows
     changes: Sequence[str] = ()  # what changed since the last pack, in sentences
     changes_since: str = ""
     quality: Sequence[str] = ()  # data-quality notes
@@ -132,6 +133,10 @@ def pdf(pack: Pack, page: str = "A4") -> bytes:
     story.append(_table(shown, width, small))
     if len(pack.areas) > TABLE_ROWS:
         story.append(text(f"... and {len(pack.areas) - TABLE_ROWS:,} more areas.", small))
+    for title, frame in pack.tables:
+        story += [text(title, styles["Heading2"]), _table(frame.head(TABLE_ROWS), width, small)]
+        if len(frame) > TABLE_ROWS:
+            story.append(text(f"... and {len(frame) - TABLE_ROWS:,} more.", small))
     # Changes, quality, sources
     story.append(
         KeepTogether(

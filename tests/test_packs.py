@@ -1,0 +1,242 @@
+"""Briefing packs and map images, made in the browser as a user makes them, then read as a
+recipient would: the text (pdftotext), the images (pdfimages), the metadata (pdfinfo).
+A commission pack holds nothing only operations may see; an operations pack does (so the
+check can find it). Signed in by a proxy's headers, as in test_role_bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from browser import ARTIFACTS, map_frame, offline_page, running_app
+from conftest import PROXY_HEADERS, audit_events
+from layers.analysis.changes import Moment, changes
+from layers.views import pack
+
+pytestmark = pytest.mark.browser
+
+ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n'
+PEOPLE = {"operations": ("ops@m.example", ""), "commission": ("gis@nec.example", "nec-gis")}
+MARKING = "RESTRICTED - EXERCISE BRIEFING"
+
+
+def poppler(tool: str) -> str:
+    found = shutil.which(tool)
+    if found is None:
+        pytest.skip(f"{tool} (Debian's poppler-utils) is not installed")
+    return found
+
+
+@pytest.fixture(scope="module")
+def audit_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("audit")
+
+
+@pytest.fixture(scope="module")
+def app(
+    sample_folder: Path, tmp_path_factory: pytest.TempPathFactory, audit_folder: Path
+) -> Iterator[str]:
+    roles = tmp_path_factory.mktemp("roles") / "roles.toml"
+    roles.write_text(ROLES)
+    env = {
+        "POLLWATCH_AUDIT": str(audit_folder),
+        "POLLWATCH_FEEDS": str(sample_folder),
+        "POLLWATCH_TILES": "none",
+        "POLLWATCH_ROLES": str(roles),
+        "POLLWATCH_MARKING": MARKING,
+        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(PROXY_HEADERS),
+    }
+    with running_app(env, 120) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def secrets(sample_folder: Path) -> dict[str, list[str]]:
+    """What only operations may see, as text: unit names, cargo, convoys, base positions."""
+    bases = gpd.read_file(sample_folder / "patrols.geojson")
+    routes = gpd.read_file(sample_folder / "convoy_routes.geojson")
+    return {
+        "unit": sorted(set(bases["unit"].dropna().astype(str))),
+        "cargo": sorted(set(routes["cargo"].dropna().astype(str))),
+        "convoy": sorted(set(routes["convoy_id"].dropna().astype(str))),
+        "base position": [
+            f"{v:.4f}" for p in bases.geometry.representative_point() for v in (p.x, p.y)
+        ],
+    }
+
+
+def made(
+    url: str, role: str, button: str, map_size: str | None = None
+) -> tuple[str, bytes, dict[str, str]]:
+    """Make a file with ``button`` in the operations page's pack panel as ``role`` (the map
+    image at ``map_size``); the file's name and bytes, and the headline figures shown."""
+    who, groups = PEOPLE[role]
+    with offline_page(1400, 1000) as (page, blocked):
+        page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": groups})
+        page.goto(url + "/?window=7d")
+        map_frame(page)
+        page.get_by_text("Briefing pack and map image").click()
+        if map_size is not None:
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Map image").click()
+            page.get_by_role("option", name=map_size).click()
+        page.get_by_role("button", name=button).click()
+        page.get_by_role("button", name=re.compile(r"^Download (briefing|map)-")).wait_for(
+            timeout=90_000
+        )
+        with page.expect_download() as download:
+            page.get_by_role("button", name=re.compile(r"^Download (briefing|map)-")).click()
+        data = Path(download.value.path()).read_bytes()
+        name = download.value.suggested_filename
+        metrics = dict(
+            zip(
+                page.locator('[data-testid="stMetricLabel"]').all_inner_texts(),
+                page.locator('[data-testid="stMetricValue"]').all_inner_texts(),
+                strict=True,
+            )
+        )
+        assert blocked == [], blocked
+    return name, data, metrics
+
+
+def pdf_text(data: bytes, tmp_path: Path) -> list[str]:
+    """The text of each page."""
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(data)
+    out = subprocess.run(
+        [poppler("pdftotext"), "-layout", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode()
+    return out.split("\f")[:-1]
+
+
+def pdf_images(data: bytes, tmp_path: Path) -> list[Path]:
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(data)
+    subprocess.run([poppler("pdfimages"), "-png", str(path), str(tmp_path / "img")], check=True)
+    return sorted(tmp_path.glob("img-*.png"))
+
+
+def pdf_info(data: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "pack.pdf"
+    path.write_bytes(data)
+    return subprocess.run(
+        [poppler("pdfinfo"), str(path)], capture_output=True, check=True
+    ).stdout.decode()
+
+
+def look(data: bytes, name: str, tmp_path: Path) -> None:
+    """Each page as PNG in artifacts/, to look at."""
+    path = tmp_path / "look.pdf"
+    path.write_bytes(data)
+    ARTIFACTS.mkdir(exist_ok=True)
+    subprocess.run(
+        [poppler("pdftoppm"), "-r", "60", "-png", str(path), str(ARTIFACTS / name)], check=True
+    )
+
+
+def test_an_operations_pack_holds_the_view_as_the_screen_shows_it(
+    app: str, tmp_path: Path, secrets: dict[str, list[str]], audit_folder: Path
+) -> None:
+    from PIL import Image, ImageStat
+
+    name, data, metrics = made(app, "operations", "Make the briefing pack (PDF)")
+    assert name.startswith("briefing-operations-") and name.endswith(".pdf")
+    look(data, "pack-operations", tmp_path)
+    pages = pdf_text(data, tmp_path)
+    assert len(pages) >= 4
+    assert all(MARKING in p for p in pages)  # the marking heads every page
+    assert all(f"Page {n}" in p for n, p in enumerate(pages, 1))
+    text = "\n".join(pages)
+    assert "SYNTHETIC EXERCISE DATA" in text and "ops@m.example (operations)" in text
+    for label, value in metrics.items():  # the screen's figures, the same in the pack
+        assert label in text and value in text, (label, value)
+    for kind in ("unit", "cargo", "convoy"):  # the operations pack names what it shows
+        assert any(v in text for v in secrets[kind]), kind
+    info = pdf_info(data, tmp_path)
+    assert MARKING in info and "ops@m.example" in info
+    images = [Image.open(p) for p in pdf_images(data, tmp_path)]
+    the_map = max(images, key=lambda i: i.width * i.height)
+    # about 25 cm wide on the page: at least 200 dpi
+    assert the_map.width >= 200 * 25 / 2.54, the_map.size
+    spread = ImageStat.Stat(the_map.convert("L")).stddev[0]
+    assert spread > 10, f"the map image is blank (stddev {spread:.1f})"
+    exports = [e for e in audit_events(audit_folder) if e["event"] == "export"]
+    assert exports[-1]["detail"] == {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def test_a_commission_pack_holds_nothing_only_operations_may_see(
+    app: str, tmp_path: Path, secrets: dict[str, list[str]]
+) -> None:
+    name, data, _ = made(app, "commission", "Make the briefing pack (PDF)")
+    look(data, "pack-commission", tmp_path)
+    text = "\n".join(pdf_text(data, tmp_path)) + pdf_info(data, tmp_path)
+    assert "gis@nec.example (electoral commission)" in text
+    for kind, values in secrets.items():
+        leaked = [v for v in values if v in text]
+        assert leaked == [], f"the commission's pack holds {kind}: {leaked[:3]}"
+    assert "Convoys en route" not in text and "Patrol" not in text
+    assert pdf_images(data, tmp_path)  # its map is there
+
+
+def test_a_map_image_for_slides_at_4k(app: str, tmp_path: Path) -> None:
+    from PIL import Image, ImageStat
+
+    name, data, _ = made(app, "commission", "Make the map image (PNG)", "3840 x 2160")
+    image = Image.open(io.BytesIO(data))
+    assert name.endswith("-3840x2160.png") and image.size == (3840, 2160)
+    assert ImageStat.Stat(image.convert("L")).stddev[0] > 10
+    image.save(ARTIFACTS / "map-image-commission.png")
+
+
+def test_what_changed_since_the_last_pack() -> None:
+    t = pd.Timestamp("2026-11-30 10:00", tz="UTC")
+    before = Moment(
+        t, {"I1": "Bong"}, frozenset({"S1", "S2"}), frozenset({"S3"}), {"C1": ("en route", "")}
+    )
+    now = Moment(
+        t + pd.Timedelta(hours=2),
+        {"I1": "Bong", "I2": "Lofa", "I3": "Lofa"},
+        frozenset({"S1", "S3"}),
+        frozenset({"S2"}),
+        {"C1": ("arrived", ""), "C2": ("delayed", "overdue")},
+    )
+    said = changes(before, now)
+    assert said[0] == "2 new incidents: Lofa 2."
+    assert "Stations that lost patrol cover: 1 (S2)." in said
+    assert "Stations that gained patrol cover: 1 (S3)." in said
+    assert "Convoys arrived: 1 (C1)." in said and "Convoys with a new alert: 1 (C2)." in said
+
+
+def test_feed_text_in_a_pack_is_text(tmp_path: Path) -> None:
+    hostile = '<font color="red">x</font><a href="http://evil.example">y</a> & <b>'
+    made_pdf = pack.pdf(
+        pack.Pack(
+            title=hostile,
+            marking=pack.MARKING,
+            made_by="tester (operations)",
+            picture_time="30 Nov 2026 10:00 UTC",
+            view=hostile,
+            figures=[("Incidents", hostile)],
+            feeds=pd.DataFrame({"feed": [hostile]}),
+            areas=pd.DataFrame({"area": [hostile], "stations": [3]}),
+            changes=[hostile],
+        ),
+        "Letter",
+    )
+    text = "\n".join(pdf_text(made_pdf, tmp_path))
+    assert text.count('<a href="http://evil.example">') >= 4
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(made_pdf))
+    box = reader.pages[0].mediabox
+    assert (round(float(box.width)), round(float(box.height))) == (792, 612)  # Letter, landscape
+    assert not any("/URI" in str(p.get("/Annots", "")) for p in reader.pages)  # no link
