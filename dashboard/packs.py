@@ -8,11 +8,14 @@ Streamlit glue: the pack's parts come from layers (the map drawn by
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import folium
 import pandas as pd
@@ -21,17 +24,19 @@ import streamlit as st
 
 from dashboard.access import audited_export, viewer
 from dashboard.common import STATIC_DIR, STATIC_URL, plain
-from dashboard.datafiles import publisher_for
+from dashboard.datafiles import publisher_for, serving
 from layers.access.roles import Role
 from layers.analysis.changes import Moment, changes
 from layers.analysis.freshness import freshness
 from layers.core.predicates import located
 from layers.core.settings import Settings
 from layers.scene import Scene
-from layers.views import pack, snapshot
+from layers.views import chart_images, pack, snapshot
 from layers.views.chart_images import ChartsFailed, chart_pngs
 from layers.views.publish import Publisher
 
+T = TypeVar("T")
+PACKS = logging.getLogger("pollwatch.packs")
 MARKING = os.environ.get("POLLWATCH_MARKING") or pack.MARKING
 SIZES = {"1920 x 1080": snapshot.SLIDE, "3840 x 2160": snapshot.SLIDE_4K}
 
@@ -61,15 +66,24 @@ def _last_moments() -> dict[Role, Moment]:
 _moments_lock = threading.Lock()
 
 
+@st.cache_resource(show_spinner=False)
+def _warm_charts() -> bool:
+    """kaleido's browser started once per server, when a page first offers a pack."""
+    chart_images.warm()
+    return True
+
+
 def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
     """A sidebar panel: make the briefing pack (PDF, A4 or Letter) or the map image (PNG),
     with progress while it is made, then download it."""
     state = st.session_state
+    if serving():  # a server started from app.py, not AppTest's runs
+        _warm_charts()
     with st.expander("Briefing pack and map image"):
         paper = st.radio("Paper", list(pack.PAGES), horizontal=True, key="pack_paper")
         if st.button("Make the briefing pack (PDF)", key="pack_make"):
             state["pack_file"] = _made(settings, scene, view, paper)
-        size = st.selectbox("Map image", list(SIZES), key="pack_map_size")
+        size = st.radio("Map image", list(SIZES), horizontal=True, key="pack_map_size")
         if st.button("Make the map image (PNG)", key="pack_map"):
             with st.status("Drawing the map...") as status:
                 try:
@@ -92,28 +106,32 @@ def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
 def _made(settings: Settings, scene: Scene, view: View, paper: str) -> tuple[str, bytes, str]:
     """The pack, made with a progress line per part."""
     who = viewer()
+    started = time.perf_counter()
     with st.status("Making the briefing pack...", expanded=True) as status:
         status.write("Drawing the map and the charts")
         published = publisher_for(who.role)
         with ThreadPoolExecutor(2) as pool:  # Chromium twice, side by side
-            map_png = pool.submit(_map_png, settings, view, snapshot.PRINT, published)
-            charts = pool.submit(chart_pngs, [fig for _, fig in view.charts])
+            map_png = pool.submit(_timed, _map_png, settings, view, snapshot.PRINT, published)
+            charts = pool.submit(_timed, chart_pngs, [fig for _, fig in view.charts])
             quality_extra = []
+            pngs: list[bytes] = []
             try:
-                pngs = charts.result()
+                pngs, charts_s = charts.result()
+                PACKS.info("charts drawn in %.2f s", charts_s)
             except ChartsFailed as failed:
-                pngs = []
                 status.write(plain(f"No charts in the pack: they could not be drawn: {failed}"))
                 quality_extra.append(f"The charts could not be drawn: {failed}")
             images = [(title, png) for (title, _), png in zip(view.charts, pngs, strict=False)]
             drawn: bytes | None = None
             try:
-                drawn = map_png.result()
+                drawn, map_s = map_png.result()
+                PACKS.info("map drawn in %.2f s", map_s)
             except snapshot.SnapshotFailed as failed:
                 status.write(
                     plain(f"The map could not be drawn; the pack goes without it: {failed}")
                 )
                 quality_extra.append(f"The map could not be drawn: {failed}")
+        drawn_s = time.perf_counter() - started
         status.write("Comparing with the last pack")
         now = Moment.of(view.frames, scene.now)
         with _moments_lock:
@@ -145,8 +163,21 @@ def _made(settings: Settings, scene: Scene, view: View, paper: str) -> tuple[str
             paper,
         )
         status.update(label="Briefing pack ready", state="complete")
+    PACKS.info(
+        "pack of %d bytes made in %.2f s: map and charts %.2f s, the rest %.2f s",
+        len(made),
+        time.perf_counter() - started,
+        drawn_s,
+        time.perf_counter() - started - drawn_s,
+    )
     name = f"briefing-{who.role.value}-{scene.now:%Y%m%d-%H%M}.pdf"
     return name, audited_export(name, lambda: made)(), "application/pdf"
+
+
+def _timed(make: Callable[..., T], *args: object) -> tuple[T, float]:
+    """``make(*args)`` and the seconds it took."""
+    started = time.perf_counter()
+    return make(*args), time.perf_counter() - started
 
 
 def _map_png(settings: Settings, view: View, size: snapshot.Size, published: Publisher) -> bytes:

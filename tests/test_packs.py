@@ -87,8 +87,8 @@ def made(
         map_frame(page)
         page.get_by_text("Briefing pack and map image").click()
         if map_size is not None:
-            page.locator('[data-testid="stSelectbox"]').filter(has_text="Map image").click()
-            page.get_by_role("option", name=map_size).click()
+            page.get_by_text(map_size, exact=True).click()
+            page.get_by_role("radio", name=map_size).wait_for()
         page.get_by_role("button", name=button).click()
         page.get_by_role("button", name=re.compile(r"^Download (briefing|map)-")).wait_for(
             timeout=90_000

@@ -28,37 +28,33 @@ class Moment:
         convoys = frames.get("convoy_positions", pd.DataFrame())
         covered = uncovered = frozenset[str]()
         if "covered" in stations and len(stations):
+            ids = stations["id"].to_numpy(dtype=object)
             state = stations["covered"].astype("boolean")
-            ids = stations["id"].astype(str)
             covered = frozenset(ids[state.fillna(False).to_numpy(dtype=bool)])
             uncovered = frozenset(ids[(~state).fillna(False).to_numpy(dtype=bool)])
-        return cls(
-            time,
-            dict(
+        happened: dict[str, str] = {}
+        if "id" in incidents and len(incidents):
+            areas = (
+                incidents["area"] if "area" in incidents else pd.Series(NO_AREA, incidents.index)
+            )
+            happened = dict(
                 zip(
-                    incidents["id"].astype(str),
-                    incidents.get("area", pd.Series(NO_AREA, index=incidents.index))
-                    .fillna(NO_AREA)
-                    .astype(str),
+                    incidents["id"].to_numpy(dtype=object),
+                    areas.fillna(NO_AREA).to_numpy(dtype=object),
                     strict=True,
                 )
             )
-            if "id" in incidents
-            else {},
-            covered,
-            uncovered,
-            {
-                str(c): (str(s), "" if pd.isna(a) else str(a))
-                for c, s, a in zip(
-                    convoys["convoy_id"],
-                    convoys.get("state", pd.Series("", index=convoys.index)),
-                    convoys.get("alerts", pd.Series("", index=convoys.index)),
-                    strict=True,
-                )
-            }
-            if "convoy_id" in convoys
-            else {},
-        )
+        moving: dict[str, tuple[str, str]] = {}
+        if "convoy_id" in convoys and len(convoys):
+            blank = pd.Series("", index=convoys.index)
+            for c, s, a in zip(
+                convoys["convoy_id"],
+                convoys.get("state", blank),
+                convoys.get("alerts", blank),
+                strict=True,
+            ):
+                moving[str(c)] = (str(s), "" if pd.isna(a) else str(a))
+        return cls(time, happened, covered, uncovered, moving)
 
 
 LISTED = 8  # names listed in one sentence

@@ -21,16 +21,27 @@ class ChartsFailed(RuntimeError):
     """The charts could not be drawn; the message says why."""
 
 
+def warm() -> None:
+    """Start kaleido's browser now (on a thread of its own), so that the first pack does
+    not wait for it; a failure is reported when charts are asked for."""
+    threading.Thread(target=_start, name="pollwatch-kaleido", daemon=True).start()
+
+
+def _start() -> None:
+    with _lock:
+        if not _started:
+            try:
+                _start_locked()
+            except Exception:  # noqa: BLE001  said when charts are asked for (ChartsFailed)
+                return
+
+
 def chart_pngs(figures: Sequence[go.Figure]) -> list[bytes]:
     """Each figure as PNG bytes, white background, the size of a third of a page."""
-    global _started
-    import kaleido
-
     with _lock:  # one browser, one image at a time
         try:
             if not _started:
-                kaleido.start_sync_server(silence_warnings=True)
-                _started = True
+                _start_locked()
             return [
                 go.Figure(fig)
                 .update_layout(paper_bgcolor="white", plot_bgcolor="white")
@@ -39,3 +50,11 @@ def chart_pngs(figures: Sequence[go.Figure]) -> list[bytes]:
             ]
         except Exception as error:  # kaleido's own errors, a missing or dying Chromium
             raise ChartsFailed(f"kaleido could not draw the charts: {error}") from error
+
+
+def _start_locked() -> None:
+    global _started
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    _started = True
