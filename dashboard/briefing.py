@@ -22,6 +22,8 @@ from dashboard.common import (
     whole_picture,
 )
 from dashboard.mapelement import map_element
+from dashboard.packs import View as PackView
+from dashboard.packs import pack_panel
 from layers.analysis.briefing import area_figures
 from layers.views import charts, coverage_map
 
@@ -52,11 +54,14 @@ def page() -> None:
     )
     incidents = derived["incidents"]
     recent = incidents[incidents["time"] >= since]
-    cols = st.columns(3)
-    cols[0].metric("Polling stations", f"{int(table['stations'].sum()):,}")
     voters = table["registered_voters"].sum() if "registered_voters" in table else None
-    cols[1].metric("Registered voters", f"{int(voters):,}" if voters else "n/a")
-    cols[2].metric(f"Incidents, {span}", f"{len(recent):,}")
+    headline = [
+        ("Polling stations", f"{int(table['stations'].sum()):,}"),
+        ("Registered voters", f"{int(voters):,}" if voters else "n/a"),
+        (f"Incidents, {span}", f"{len(recent):,}"),
+    ]
+    for column, (label, value) in zip(st.columns(3), headline, strict=True):
+        column.metric(label, value)
     st.caption(
         f"Picture at {scene.now:%d %b %Y %H:%M} UTC. % voters covered: registered voters "
         "at stations within reach of a patrol on duty now, of those at located stations."
@@ -77,8 +82,10 @@ def page() -> None:
         },
     )
     left, right = st.columns(2)
-    left.plotly_chart(charts.incidents_over_time(recent, (since, scene.now)), width="stretch")
-    right.plotly_chart(charts.incidents_by_area(recent), width="stretch")
+    over_time = charts.incidents_over_time(recent, (since, scene.now))
+    by_area = charts.incidents_by_area(recent)
+    left.plotly_chart(over_time, width="stretch")
+    right.plotly_chart(by_area, width="stretch")
     map_element(
         ("briefing", scene.key(*scene.versions), since, settings.tiles, scene.bounds),
         lambda: {
@@ -94,6 +101,25 @@ def page() -> None:
         },
     )
     show_problems(scene)
+    pack_panel(
+        settings,
+        scene,
+        PackView(
+            title="Briefing",
+            words=f"incidents in the {span}",
+            figures=headline,
+            # Stations as the partner sees them (no coverage state): the coverage is in
+            # the per-area sums only.
+            frames={"areas": scene["areas"], "polling_stations": derived["polling_stations"]},
+            charts=[("Incidents over time", over_time), ("Incidents by area", by_area)],
+            areas=table[[c for c in table.columns if c in BRIEFED or c.startswith("incidents")]],
+            tables=[],
+            draw=lambda tiles: (
+                page_map(scene.bounds, tiles, [coverage_map.LEGEND[1]]),
+                [coverage_map.choropleth(scene["areas"], table, interactive=True)],
+            ),
+        ),
+    )
     log_run("briefing", scene, started)
 
 

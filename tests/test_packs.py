@@ -25,8 +25,15 @@ from layers.views import pack
 
 pytestmark = pytest.mark.browser
 
-ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n'
-PEOPLE = {"operations": ("ops@m.example", ""), "commission": ("gis@nec.example", "nec-gis")}
+ROLES = (
+    '[users]\n"ops@m.example" = "operations"\n'
+    '[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
+)
+PEOPLE = {
+    "operations": ("ops@m.example", ""),
+    "commission": ("gis@nec.example", "nec-gis"),
+    "partner": ("obs@eu.example", "eu-eom"),
+}
 MARKING = "RESTRICTED - EXERCISE BRIEFING"
 
 
@@ -173,13 +180,16 @@ def test_an_operations_pack_holds_the_view_as_the_screen_shows_it(
     assert exports[-1]["detail"] == {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def test_a_commission_pack_holds_nothing_only_operations_may_see(
-    app: str, tmp_path: Path, secrets: dict[str, list[str]]
+@pytest.mark.parametrize("role", ["commission", "partner"])
+def test_a_commission_or_partner_pack_holds_nothing_only_operations_may_see(
+    role: str, app: str, tmp_path: Path, secrets: dict[str, list[str]]
 ) -> None:
-    name, data, _ = made(app, "commission", "Make the briefing pack (PDF)")
-    look(data, "pack-commission", tmp_path)
+    name, data, metrics = made(app, role, "Make the briefing pack (PDF)")
+    look(data, f"pack-{role}", tmp_path)
     text = "\n".join(pdf_text(data, tmp_path)) + pdf_info(data, tmp_path)
-    assert "gis@nec.example (electoral commission)" in text
+    assert f"{PEOPLE[role][0]} (" in text and name.startswith(f"briefing-{role}-")
+    for label, value in metrics.items():
+        assert label in text and value in text, (label, value)
     for kind, values in secrets.items():
         leaked = [v for v in values if v in text]
         assert leaked == [], f"the commission's pack holds {kind}: {leaked[:3]}"

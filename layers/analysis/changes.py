@@ -16,9 +16,9 @@ class Moment:
     """What a briefing compares, of one picture as one role saw it."""
 
     time: pd.Timestamp
-    incidents: Mapping[str, str]  # id -> area
-    covered: frozenset[str]  # station ids covered now
-    uncovered: frozenset[str]  # located station ids no patrol covers
+    incidents: Mapping[str, str] | None  # id -> area; None: the view has no single incidents
+    covered: frozenset[str] | None  # station ids covered now; None: coverage not in the view
+    uncovered: frozenset[str] | None  # located station ids no patrol covers
     convoys: Mapping[str, tuple[str, str]]  # convoy id -> (state, alerts)
 
     @classmethod
@@ -26,14 +26,15 @@ class Moment:
         incidents = frames.get("incidents", pd.DataFrame())
         stations = frames.get("polling_stations", pd.DataFrame())
         convoys = frames.get("convoy_positions", pd.DataFrame())
-        covered = uncovered = frozenset[str]()
-        if "covered" in stations and len(stations):
+        covered: frozenset[str] | None = None
+        uncovered: frozenset[str] | None = None
+        if "covered" in stations:
             ids = stations["id"].to_numpy(dtype=object)
             state = stations["covered"].astype("boolean")
             covered = frozenset(ids[state.fillna(False).to_numpy(dtype=bool)])
             uncovered = frozenset(ids[(~state).fillna(False).to_numpy(dtype=bool)])
-        happened: dict[str, str] = {}
-        if "id" in incidents and len(incidents):
+        happened: dict[str, str] | None = None
+        if "id" in incidents:
             areas = (
                 incidents["area"] if "area" in incidents else pd.Series(NO_AREA, incidents.index)
             )
@@ -63,17 +64,21 @@ LISTED = 8  # names listed in one sentence
 def changes(before: Moment, now: Moment) -> list[str]:
     """Sentences of what changed from ``before`` to ``now``."""
     out = []
-    new = [i for i in now.incidents if i not in before.incidents]
-    if new:
-        by_area = pd.Series([now.incidents[i] for i in new]).value_counts()
-        parts = ", ".join(f"{area} {n:,}" for area, n in by_area.items())
-        out.append(f"{len(new):,} new incidents: {parts}.")
-    else:
-        out.append("No new incidents.")
-    lost = sorted(now.uncovered & before.covered)
-    gained = sorted(now.covered & before.uncovered)
-    out.append(f"Stations that lost patrol cover: {len(lost):,}{_some(lost)}.")
-    out.append(f"Stations that gained patrol cover: {len(gained):,}{_some(gained)}.")
+    if now.incidents is not None and before.incidents is not None:
+        new = [i for i in now.incidents if i not in before.incidents]
+        if new:
+            by_area = pd.Series([now.incidents[i] for i in new]).value_counts()
+            parts = ", ".join(f"{area} {n:,}" for area, n in by_area.items())
+            out.append(f"{len(new):,} new incidents: {parts}.")
+        else:
+            out.append("No new incidents.")
+    if None not in (now.covered, now.uncovered, before.covered, before.uncovered):
+        assert now.covered is not None and now.uncovered is not None
+        assert before.covered is not None and before.uncovered is not None
+        lost = sorted(now.uncovered & before.covered)
+        gained = sorted(now.covered & before.uncovered)
+        out.append(f"Stations that lost patrol cover: {len(lost):,}{_some(lost)}.")
+        out.append(f"Stations that gained patrol cover: {len(gained):,}{_some(gained)}.")
     arrived = sorted(
         c
         for c, (state, _) in now.convoys.items()
@@ -87,6 +92,8 @@ def changes(before: Moment, now: Moment) -> list[str]:
     if now.convoys or before.convoys:
         out.append(f"Convoys arrived: {len(arrived):,}{_some(arrived)}.")
         out.append(f"Convoys with a new alert: {len(alerted):,}{_some(alerted)}.")
+    if not out:
+        out.append("This view holds no single incidents, station cover or convoys to compare.")
     return out
 
 

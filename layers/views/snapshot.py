@@ -63,6 +63,7 @@ PRINT = Size(1400, 790, 1.6)
 def standalone(fig: folium.Map, groups: list[folium.FeatureGroup], note: str) -> str:
     """The page's map as one HTML page: its layers on, the layer control off (the legend
     says what is shown), a north arrow, and ``note`` (sources) as attribution."""
+    fig.options["zoom_snap"] = 0.1  # the view's frame fills the picture (screens snap to 1)
     for group in groups:
         group.add_to(fig)
     root = fig.get_root()
