@@ -18,6 +18,7 @@ from dashboard.common import (
     plain,
     show_banner,
     show_problems,
+    show_takeaway,
     watch_feeds,
     whole_picture,
 )
@@ -67,9 +68,9 @@ def page() -> None:
         "at stations within reach of a patrol on duty now, of those at located stations."
     )
     st.subheader("By area")
-    shown = [c for c in table.columns if c in BRIEFED or c.startswith("incidents")]
+    briefed = [c for c in table.columns if c in BRIEFED or c.startswith("incidents")]
     st.dataframe(
-        table[shown],
+        table[briefed],
         hide_index=True,
         width="stretch",
         column_config={
@@ -101,6 +102,7 @@ def page() -> None:
         },
     )
     show_problems(scene)
+    show_takeaway({}, [], scene["areas"], table[briefed])
     pack_panel(
         settings,
         scene,
@@ -112,7 +114,7 @@ def page() -> None:
             # the per-area sums only.
             frames={"areas": scene["areas"], "polling_stations": derived["polling_stations"]},
             charts=[("Incidents over time", over_time), ("Incidents by area", by_area)],
-            areas=table[[c for c in table.columns if c in BRIEFED or c.startswith("incidents")]],
+            areas=table[briefed],
             tables=[],
             draw=lambda tiles: (
                 page_map(scene.bounds, tiles, [coverage_map.LEGEND[1]]),
