@@ -7,7 +7,7 @@ Glue only: the analysis is :mod:`layers.analysis.gaps`, the map layers
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 
 import folium
 import geopandas as gpd
@@ -27,6 +27,8 @@ from dashboard.common import (
     whole_picture,
 )
 from dashboard.mapelement import map_element
+from dashboard.packs import View as PackView
+from dashboard.packs import pack_panel
 from layers import patrols
 from layers.access.policy import restrict_frame, shown_feeds
 from layers.analysis import figures
@@ -149,15 +151,28 @@ def what_if_panel(bases: gpd.GeoDataFrame, units: bool) -> WhatIf:
     return WhatIf(radius, tuple(by_type), tuple(off), added, int(k), float(suggest_km) * 1000)
 
 
+def headline(stations: pd.DataFrame) -> list[tuple[str, str]]:
+    """The page's headline figures: label, value."""
+    voters = stations["registered_voters"] if "registered_voters" in stations else None
+    f = figures.headline(stations["state"], voters)
+    return [
+        ("Stations uncovered", f"{f.uncovered:,}"),
+        ("Voters uncovered", figures.count_text(f.voters_uncovered)),
+        ("% voters covered", figures.pct_text(f.voters_covered_pct)),
+    ]
+
+
 def show_kpis(stations: pd.DataFrame) -> None:
     voters = stations["registered_voters"] if "registered_voters" in stations else None
     f = figures.headline(stations["state"], voters)
-    cols = st.columns(3)
-    cols[0].metric(
-        "Stations uncovered", f"{f.uncovered:,}", help=f"Partly covered: {f.partly_covered:,}."
-    )
-    cols[1].metric("Voters uncovered", figures.count_text(f.voters_uncovered))
-    cols[2].metric("% voters covered", figures.pct_text(f.voters_covered_pct))
+    for column, (label, value) in zip(st.columns(3), headline(stations), strict=True):
+        column.metric(
+            label,
+            value,
+            help=f"Partly covered: {f.partly_covered:,}."
+            if label == "Stations uncovered"
+            else None,
+        )
     st.caption(figures.definition(f, "all polling hours"))
 
 
@@ -238,7 +253,7 @@ def page() -> None:
         if len(shown) > 2000:
             st.caption(f"The first 2,000 of {len(shown):,}; the downloads hold all.")
     with map_col:
-        show_map(
+        draw = show_map(
             analysis,
             stations,
             units,
@@ -302,6 +317,21 @@ def page() -> None:
         on_click="ignore",
     )
     show_problems(shown_scene)
+    pack_panel(
+        settings,
+        shown_scene,
+        PackView(
+            title="Coverage briefing",
+            words=f"coverage all polling hours of {settings.polling_date(scene.now)}, "
+            f"ranked by {ranked_by}",
+            figures=headline(analysis.stations),
+            frames={"areas": scene["areas"], "polling_stations": stations},
+            charts=[],
+            areas=analysis.areas,
+            tables=[(f"Not covered all polling hours: {len(uncovered):,}", shown)],
+            draw=draw,
+        ),
+    )
     log_run("coverage", scene, started)
 
 
@@ -319,7 +349,8 @@ def show_map(
     zoom: int | None,
     failures: Mapping[str, object],
     bounds: tuple[float, float, float, float] | None,
-) -> None:
+) -> Callable[[str], tuple[folium.Map, list[folium.FeatureGroup]]]:
+    """The coverage map; what draws it again on other tiles (for a briefing pack)."""
     clicks = st.toggle("Clicking the map adds a proposed base", key="cov_click_adds")
     # The points once per stations version; each what-if sends only their new states.
     points = published(
@@ -346,26 +377,30 @@ def show_map(
         counts_key,
         lambda: {"details": coverage_map.station_counts(stations)},
     )
-    groups = [
-        coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
-        # A patrols layer that cannot be derived is reported in the banner; no discs.
-        *(
-            ()
-            if not units  # a role that may not see the bases gets no layer of them at all
-            else (patrols.render(analysis.bases, sources=bases),)
-            if "patrols" not in failures
-            else (folium.FeatureGroup(name="Patrol bases"),)
-        ),
-        coverage_map.station_layer(
-            points["main"],
-            states["main"],
-            [points["details"], states["details"], counts["details"]],
-        ),
-        coverage_map.suggestion_layer(analysis.suggestions, what.suggest_radius_m),
-    ]
-    m = page_map(
-        bounds, settings.tiles, LEGEND if units else [s for s in LEGEND if s[0] != "Bases"]
-    )
+
+    def parts(tiles: str) -> tuple[folium.Map, list[folium.FeatureGroup]]:
+        """The base map on ``tiles`` and the page's layers (a pack draws them too)."""
+        groups = [
+            coverage_map.choropleth(scene["areas"], analysis.areas, interactive=not clicks),
+            # A patrols layer that cannot be derived is reported in the banner; no discs.
+            *(
+                ()
+                if not units  # a role that may not see the bases gets no layer of them
+                else (patrols.render(analysis.bases, sources=bases),)
+                if "patrols" not in failures
+                else (folium.FeatureGroup(name="Patrol bases"),)
+            ),
+            coverage_map.station_layer(
+                points["main"],
+                states["main"],
+                [points["details"], states["details"], counts["details"]],
+            ),
+            coverage_map.suggestion_layer(analysis.suggestions, what.suggest_radius_m),
+        ]
+        legend = LEGEND if units else [s for s in LEGEND if s[0] != "Bases"]
+        return page_map(bounds, tiles, legend), groups
+
+    m, groups = parts(settings.tiles)
     out = map_element(
         None,  # the session's own: its clicks, centre and zoom
         lambda: {
@@ -391,6 +426,7 @@ def show_map(
         if st.button(f"Remove {len(st.session_state['cov_clicked'])} clicked proposed base(s)"):
             st.session_state["cov_clicked"] = []
             st.rerun()
+    return parts
 
 
 page()

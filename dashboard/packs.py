@@ -38,6 +38,9 @@ from layers.views.publish import Publisher
 T = TypeVar("T")
 PACKS = logging.getLogger("pollwatch.packs")
 MARKING = os.environ.get("POLLWATCH_MARKING") or pack.MARKING
+# What a pack compares with: the last pack of the role, or the incidents known a while ago
+# (coverage and convoys of a past time are not kept).
+SINCE = {"the last pack": None, "6 h ago": pd.Timedelta(hours=6), "24 h ago": pd.Timedelta(days=1)}
 SIZES = {"1920 x 1080": snapshot.SLIDE, "3840 x 2160": snapshot.SLIDE_4K}
 
 
@@ -81,8 +84,9 @@ def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
         _warm_charts()
     with st.expander("Briefing pack and map image"):
         paper = st.radio("Paper", list(pack.PAGES), horizontal=True, key="pack_paper")
+        since = st.radio("What changed since", list(SINCE), horizontal=True, key="pack_since")
         if st.button("Make the briefing pack (PDF)", key="pack_make"):
-            state["pack_file"] = _made(settings, scene, view, paper)
+            state["pack_file"] = _made(settings, scene, view, paper, SINCE[since])
         size = st.radio("Map image", list(SIZES), horizontal=True, key="pack_map_size")
         if st.button("Make the map image (PNG)", key="pack_map"):
             with st.status("Drawing the map...") as status:
@@ -103,7 +107,9 @@ def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
             )
 
 
-def _made(settings: Settings, scene: Scene, view: View, paper: str) -> tuple[str, bytes, str]:
+def _made(
+    settings: Settings, scene: Scene, view: View, paper: str, ago: pd.Timedelta | None
+) -> tuple[str, bytes, str]:
     """The pack, made with a progress line per part."""
     who = viewer()
     started = time.perf_counter()
@@ -137,6 +143,15 @@ def _made(settings: Settings, scene: Scene, view: View, paper: str) -> tuple[str
         with _moments_lock:
             before = _last_moments().get(who.role)
             _last_moments()[who.role] = now
+        since = "the last pack"
+        if ago is not None:
+            before = Moment.incidents_at(view.frames, scene.now - ago)
+            since = (
+                f"{scene.now - ago:%d %b %H:%M} UTC (incidents only: the cover and convoys "
+                "of that time are not kept)"
+            )
+        elif before is not None:
+            since = f"the last pack in this role ({before.time:%d %b %H:%M} UTC)"
         status.write("Laying out the pages")
         made = pack.pdf(
             pack.Pack(
@@ -152,11 +167,7 @@ def _made(settings: Settings, scene: Scene, view: View, paper: str) -> tuple[str
                 map_png=drawn,
                 charts=images,
                 changes=changes(before, now) if before is not None else (),
-                changes_since=(
-                    f"the last pack in this role ({before.time:%d %b %H:%M} UTC)"
-                    if before is not None
-                    else "the last pack"
-                ),
+                changes_since=since,
                 quality=[*quality_extra, *_quality(scene, settings, view.frames)],
                 exercise=scene.scenario.label or "",
             ),

@@ -83,14 +83,14 @@ def secrets(sample_folder: Path) -> dict[str, list[str]]:
 
 
 def made(
-    url: str, role: str, button: str, map_size: str | None = None
+    url: str, role: str, button: str, map_size: str | None = None, path: str = "/?window=7d"
 ) -> tuple[str, bytes, dict[str, str]]:
     """Make a file with ``button`` in the operations page's pack panel as ``role`` (the map
     image at ``map_size``); the file's name and bytes, and the headline figures shown."""
     who, groups = PEOPLE[role]
     with offline_page(1400, 1000) as (page, blocked):
         page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": groups})
-        page.goto(url + "/?window=7d")
+        page.goto(url + path)
         map_frame(page)
         page.get_by_text("Briefing pack and map image").click()
         if map_size is not None:
@@ -180,12 +180,15 @@ def test_an_operations_pack_holds_the_view_as_the_screen_shows_it(
     assert exports[-1]["detail"] == {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-@pytest.mark.parametrize("role", ["commission", "partner"])
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [("commission", "/?window=7d"), ("commission", "/coverage"), ("partner", "/")],
+)
 def test_a_commission_or_partner_pack_holds_nothing_only_operations_may_see(
-    role: str, app: str, tmp_path: Path, secrets: dict[str, list[str]]
+    role: str, path: str, app: str, tmp_path: Path, secrets: dict[str, list[str]]
 ) -> None:
-    name, data, metrics = made(app, role, "Make the briefing pack (PDF)")
-    look(data, f"pack-{role}", tmp_path)
+    name, data, metrics = made(app, role, "Make the briefing pack (PDF)", path=path)
+    look(data, f"pack-{role}{path.split('?')[0].replace('/', '-')}", tmp_path)
     text = "\n".join(pdf_text(data, tmp_path)) + pdf_info(data, tmp_path)
     assert f"{PEOPLE[role][0]} (" in text and name.startswith(f"briefing-{role}-")
     for label, value in metrics.items():
@@ -219,6 +222,15 @@ def test_what_changed_since_the_last_pack() -> None:
         frozenset({"S2"}),
         {"C1": ("arrived", ""), "C2": ("delayed", "overdue")},
     )
+    since = Moment.incidents_at(
+        {
+            "incidents": pd.DataFrame(
+                {"id": ["I1", "I2"], "area": ["Bong", "Lofa"], "time": [t, now.time]}
+            )
+        },
+        t + pd.Timedelta(hours=1),
+    )
+    assert changes(since, now) == ["2 new incidents: Lofa 2."]  # nothing of cover or convoys
     said = changes(before, now)
     assert said[0] == "2 new incidents: Lofa 2."
     assert "Stations that lost patrol cover: 1 (S2)." in said

@@ -19,7 +19,17 @@ class Moment:
     incidents: Mapping[str, str] | None  # id -> area; None: the view has no single incidents
     covered: frozenset[str] | None  # station ids covered now; None: coverage not in the view
     uncovered: frozenset[str] | None  # located station ids no patrol covers
-    convoys: Mapping[str, tuple[str, str]]  # convoy id -> (state, alerts)
+    convoys: Mapping[str, tuple[str, str]] | None  # convoy id -> (state, alerts); None: unknown
+
+    @classmethod
+    def incidents_at(cls, frames: Mapping[str, pd.DataFrame], time: pd.Timestamp) -> Moment:
+        """What is known of ``time`` from the picture now: the incidents that had happened
+        by then (coverage and convoys of that time are not kept, so not compared)."""
+        incidents = frames.get("incidents", pd.DataFrame())
+        if "time" in incidents:
+            incidents = incidents[incidents["time"] <= time]
+        known = cls.of({"incidents": incidents}, time)
+        return cls(time, known.incidents, None, None, None)
 
     @classmethod
     def of(cls, frames: Mapping[str, pd.DataFrame], time: pd.Timestamp) -> Moment:
@@ -79,17 +89,18 @@ def changes(before: Moment, now: Moment) -> list[str]:
         gained = sorted(now.covered & before.uncovered)
         out.append(f"Stations that lost patrol cover: {len(lost):,}{_some(lost)}.")
         out.append(f"Stations that gained patrol cover: {len(gained):,}{_some(gained)}.")
-    arrived = sorted(
-        c
-        for c, (state, _) in now.convoys.items()
-        if state == "arrived" and before.convoys.get(c, ("", ""))[0] != "arrived"
-    )
-    alerted = sorted(
-        c
-        for c, (_, alerts) in now.convoys.items()
-        if alerts and alerts != before.convoys.get(c, ("", ""))[1]
-    )
-    if now.convoys or before.convoys:
+    if now.convoys is not None and before.convoys is not None and (now.convoys or before.convoys):
+        was = before.convoys
+        arrived = sorted(
+            c
+            for c, (state, _) in now.convoys.items()
+            if state == "arrived" and was.get(c, ("", ""))[0] != "arrived"
+        )
+        alerted = sorted(
+            c
+            for c, (_, alerts) in now.convoys.items()
+            if alerts and alerts != was.get(c, ("", ""))[1]
+        )
         out.append(f"Convoys arrived: {len(arrived):,}{_some(arrived)}.")
         out.append(f"Convoys with a new alert: {len(alerted):,}{_some(alerted)}.")
     if not out:
