@@ -77,8 +77,9 @@ def _warm_charts() -> bool:
 
 
 def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
-    """A sidebar panel: make the briefing pack (PDF, A4 or Letter) or the map image (PNG),
-    with progress while it is made, then download it."""
+    """A panel of the page: make the briefing pack (PDF, A4 or Letter) or the map image
+    (PNG), with progress while it is made, then download it. The last file made stays
+    offered in the session until the next one."""
     state = st.session_state
     if serving():  # a server started from app.py, not AppTest's runs
         _warm_charts()

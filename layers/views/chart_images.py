@@ -38,6 +38,8 @@ def _start() -> None:
 
 def chart_pngs(figures: Sequence[go.Figure]) -> list[bytes]:
     """Each figure as PNG bytes, white background, the size of a third of a page."""
+    if not figures:
+        return []
     with _lock:  # one browser, one image at a time
         try:
             if not _started:
@@ -45,6 +47,8 @@ def chart_pngs(figures: Sequence[go.Figure]) -> list[bytes]:
             return [
                 go.Figure(fig)
                 .update_layout(paper_bgcolor="white", plot_bgcolor="white")
+                .update_xaxes(automargin=True)  # whole area names, on a narrower picture
+                .update_yaxes(automargin=True)
                 .to_image(format="png", width=WIDTH, height=HEIGHT, scale=SCALE)
                 for fig in figures
             ]
