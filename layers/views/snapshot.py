@@ -10,7 +10,9 @@ screenshot. Nothing leaves the machine: every host name resolves to nothing but
 
 from __future__ import annotations
 
+import html
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -87,9 +89,6 @@ def standalone(fig: folium.Map, groups: list[folium.FeatureGroup], note: str) ->
 
 def _js_text(text: str) -> str:
     """``text`` as a JavaScript string that Leaflet shows as text (no HTML from data)."""
-    import html
-    import json
-
     return json.dumps(html.escape(text))
 
 
