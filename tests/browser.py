@@ -18,17 +18,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from layers.views.snapshot import HEADLESS
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = HEADLESS
 ARTIFACTS = ROOT / "artifacts"
 LOCAL = ("http://localhost", "http://127.0.0.1", "data:", "blob:", "about:")
 

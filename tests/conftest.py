@@ -95,6 +95,43 @@ def derived(sample_folder: Path):  # type: ignore[no-untyped-def]
 
 # server.trustedUserHeaders as the tests' "proxy" sends them
 PROXY_HEADERS = {"X-Remote-User": "email", "X-Remote-Groups": "groups"}
+# The roles file of the tests signed in by the proxy, and who signs in as each role
+PROXY_ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
+PROXY_PEOPLE = {  # role: (X-Remote-User, X-Remote-Groups)
+    "operations": ("ops@m.example", ""),
+    "commission": ("gis@nec.example", "nec-gis"),
+    "partner": ("obs@eu.example", "eu-eom"),
+}
+
+
+def proxied_env(
+    feeds: Path, audit: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """The environment of a dashboard that signs people in by the proxy's headers
+    (:data:`PROXY_HEADERS`), with the roles of :data:`PROXY_ROLES`."""
+    roles = tmp_path_factory.mktemp("roles") / "roles.toml"
+    roles.write_text(PROXY_ROLES)
+    return {
+        "POLLWATCH_AUDIT": str(audit),
+        "POLLWATCH_FEEDS": str(feeds),
+        "POLLWATCH_TILES": "none",
+        "POLLWATCH_ROLES": str(roles),
+        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(PROXY_HEADERS),
+    }
+
+
+@pytest.fixture(scope="session")
+def operations_only(sample_folder: Path) -> dict[str, list[str]]:
+    """Text only operations may see, from the sample's files: unit names, cargo, convoys."""
+    import geopandas as gpd
+
+    bases = gpd.read_file(sample_folder / "patrols.geojson")
+    routes = gpd.read_file(sample_folder / "convoy_routes.geojson")
+    return {
+        "unit": sorted(set(bases["unit"].dropna().astype(str))),
+        "cargo": sorted(set(routes["cargo"].dropna().astype(str))),
+        "convoy": sorted(set(routes["convoy_id"].dropna().astype(str))),
+    }
 
 
 def audit_events(folder: Path) -> list[dict[str, object]]:

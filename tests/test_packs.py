@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import re
 import shutil
 import subprocess
@@ -19,21 +18,13 @@ import pandas as pd
 import pytest
 
 from browser import ARTIFACTS, map_frame, offline_page, running_app
-from conftest import PROXY_HEADERS, audit_events
+from conftest import PROXY_PEOPLE, audit_events, proxied_env
 from layers.analysis.changes import Moment, changes
 from layers.views import pack
 
 pytestmark = pytest.mark.browser
 
-ROLES = (
-    '[users]\n"ops@m.example" = "operations"\n'
-    '[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
-)
-PEOPLE = {
-    "operations": ("ops@m.example", ""),
-    "commission": ("gis@nec.example", "nec-gis"),
-    "partner": ("obs@eu.example", "eu-eom"),
-}
+PEOPLE = PROXY_PEOPLE
 MARKING = "RESTRICTED - EXERCISE BRIEFING"
 
 
@@ -53,29 +44,20 @@ def audit_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app(
     sample_folder: Path, tmp_path_factory: pytest.TempPathFactory, audit_folder: Path
 ) -> Iterator[str]:
-    roles = tmp_path_factory.mktemp("roles") / "roles.toml"
-    roles.write_text(ROLES)
     env = {
-        "POLLWATCH_AUDIT": str(audit_folder),
-        "POLLWATCH_FEEDS": str(sample_folder),
-        "POLLWATCH_TILES": "none",
-        "POLLWATCH_ROLES": str(roles),
+        **proxied_env(sample_folder, audit_folder, tmp_path_factory),
         "POLLWATCH_MARKING": MARKING,
-        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(PROXY_HEADERS),
     }
     with running_app(env, 120) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def secrets(sample_folder: Path) -> dict[str, list[str]]:
+def secrets(sample_folder: Path, operations_only: dict[str, list[str]]) -> dict[str, list[str]]:
     """What only operations may see, as text: unit names, cargo, convoys, base positions."""
     bases = gpd.read_file(sample_folder / "patrols.geojson")
-    routes = gpd.read_file(sample_folder / "convoy_routes.geojson")
     return {
-        "unit": sorted(set(bases["unit"].dropna().astype(str))),
-        "cargo": sorted(set(routes["cargo"].dropna().astype(str))),
-        "convoy": sorted(set(routes["convoy_id"].dropna().astype(str))),
+        **operations_only,
         "base position": [
             f"{v:.4f}" for p in bases.geometry.representative_point() for v in (p.x, p.y)
         ],

@@ -5,7 +5,6 @@ as text or as binary doubles), unit names and convoy cargo. Sign-in by a proxy's
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 from collections.abc import Iterator
@@ -15,19 +14,14 @@ from pathlib import Path
 import pytest
 
 from browser import DATA_ROUTE, http_status, map_frame, offline_page, running_app
-from conftest import PROXY_HEADERS, audit_events
+from conftest import PROXY_PEOPLE, audit_events, proxied_env
 from layers.analysis.picture import DerivedCache
 from layers.core.settings import Settings
 from layers.scene import SceneLoader
 
 pytestmark = pytest.mark.browser
 
-ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
-PEOPLE = {
-    "operations": ("ops@m.example", ""),
-    "commission": ("gis@nec.example", "nec-gis"),
-    "partner": ("obs@eu.example", "eu-eom"),
-}
+PEOPLE = PROXY_PEOPLE
 Secrets = list[tuple[str, list[list[bytes]]]]
 PAGES = {"operations": ["/", "/coverage"], "commission": ["/", "/coverage"], "partner": ["/"]}
 
@@ -41,15 +35,7 @@ def audit_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app(
     sample_folder: Path, tmp_path_factory: pytest.TempPathFactory, audit_folder: Path
 ) -> Iterator[str]:
-    roles = tmp_path_factory.mktemp("roles") / "roles.toml"
-    roles.write_text(ROLES)
-    env = {
-        "POLLWATCH_AUDIT": str(audit_folder),
-        "POLLWATCH_FEEDS": str(sample_folder),
-        "POLLWATCH_TILES": "none",
-        "POLLWATCH_ROLES": str(roles),
-        "STREAMLIT_SERVER_TRUSTED_USER_HEADERS": json.dumps(PROXY_HEADERS),
-    }
+    env = proxied_env(sample_folder, audit_folder, tmp_path_factory)
     with running_app(env, 120) as url:
         yield url
 

@@ -27,6 +27,15 @@ import branca
 import folium
 
 CHROMIUM = os.environ.get("POLLWATCH_CHROMIUM", "/usr/bin/chromium")
+HEADLESS = [  # Chromium with no window, no sandbox, nothing fetched for itself
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SETTLE_MS = 20_000  # virtual time Chromium gives the page to fetch and draw
 TIMEOUT_S = 60.0
 
@@ -108,13 +117,7 @@ def map_png(page: str, routes: Mapping[str, Path], size: Size, chromium: str = C
             done = subprocess.run(
                 [
                     chromium,
-                    "--headless",
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
+                    *HEADLESS,
                     "--hide-scrollbars",
                     f"--user-data-dir={work / 'profile'}",
                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # only this machine
