@@ -39,7 +39,6 @@ from layers.access.roles import Role
 from layers.analysis import figures
 from layers.analysis.briefing import area_figures
 from layers.analysis.filters import (
-    CHOICES,
     CUSTOM,
     FILTERS,
     WINDOWS,
@@ -80,9 +79,6 @@ def filter_widgets(
     used = {name for feed in feeds for name in REGISTRY[feed].FILTERS}
     from_url, ignored = Filters.from_query(st.query_params.get_all, offered)
     state = st.session_state
-    for f in CHOICES:
-        state.setdefault(f"filter_{f.field}", list(f.chosen(from_url)))
-    state.setdefault("filter_window", from_url.window)
     sidebar = st.sidebar
     sidebar.header("Filters")
     if ignored and not state.get("filter_url_checked"):
@@ -100,14 +96,20 @@ def filter_widgets(
         if one.name not in used:  # a filter of a layer this role does not see
             chosen[one.field] = ()
             continue
+        key = f"filter_{one.field}"
+        now_chosen = state[key] if key in state else one.chosen(from_url)
         picked = sidebar.multiselect(
-            one.label, offered[one.name], key=f"filter_{one.field}", placeholder="All"
+            one.label,
+            offered[one.name],
+            # Always the value it has: a browser that draws the widget afresh (a busy wall
+            # PC drops the run that set it) takes the default, and would send it back.
+            default=[v for v in now_chosen if v in offered[one.name]],
+            key=key,
+            placeholder="All",
         )
         chosen[one.field] = tuple(picked)
     filters = Filters(**chosen)  # type: ignore[arg-type]
     if filters.to_query() != from_url.to_query():
-        # Seen once under load (1 of 25 starved browsers in 10 minutes): a screen's window
-        # went back to the first choice with nobody touching it. Logged to find out why.
         RUNS.info(
             "filters changed from the link's %s to %s", from_url.to_query(), filters.to_query()
         )
@@ -122,9 +124,13 @@ def window_widgets(
 ) -> dict[str, object]:
     """The time window: a choice of spans, or a custom range on a slider."""
     sidebar, state = st.sidebar, st.session_state
+    now_chosen = state.get("filter_window", from_url.window)
     window = sidebar.radio(
         f.label,
         WINDOW_CHOICES,
+        # The value it has as the default too (see the multiselects in filter_widgets): a
+        # starved browser once put a wall screen's window back to the first choice.
+        index=WINDOW_CHOICES.index(now_chosen) if now_chosen in WINDOW_CHOICES else 0,
         key="filter_window",
         format_func=lambda w: "custom range" if w == CUSTOM else w,
         horizontal=True,

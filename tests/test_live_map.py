@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from browser import map_frame, offline_page, running_app, screenshot, simulated
 from layers.exercise.simulator import Simulator
@@ -67,6 +68,10 @@ def test_no_layer_is_ever_empty_across_ten_live_updates(tmp_path: Path) -> None:
     assert empty == [], f"{len(empty)} of {len(samples)} samples found a layer empty: {empty[:10]}"
 
 
+BUSY = (
+    """ms => { setTimeout(() => { const t = Date.now(); while (Date.now() - t < ms) {} }, 0); }"""
+)
+
 PICTURE = """() => {
     const caption = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
         .map(e => e.innerText).find(t => t.startsWith('Live:'));
@@ -97,3 +102,58 @@ def test_a_screen_whose_timers_stall_still_shows_each_change(tmp_path: Path) -> 
         screenshot(page, "live_timers_stalled.png")
     # Each change on screen within a refresh (3 s) plus the settle look (1 s) and a rerun.
     assert max(shown) < 6, shown
+
+
+class Held:
+    """The server's messages to a page, held until :meth:`release`, then sent on."""
+
+    def __init__(self) -> None:
+        self.messages: list[object] = []
+        self.page: Any = None  # the page's end of the stream
+        self.holding = True
+
+    def to_page(self, message: object) -> None:
+        if self.holding:
+            self.messages.append(message)
+        else:
+            self.page.send(message)
+
+    def release(self) -> None:
+        self.holding = False
+        while self.messages:
+            self.page.send(self.messages.pop(0))
+
+
+def test_a_starved_browser_keeps_the_filters_of_its_link(tmp_path: Path) -> None:
+    """A busy wall PC may take in two runs of its page at once: the first (which set the
+    filters from the link) and a rerun the server pushed meanwhile. The widgets it then
+    draws afresh must not fall back to their first choice and send that back: a screen
+    opened on ``?window=7d&severity=high`` went to ``?window=1h`` by itself."""
+    folder = tmp_path / "live"
+    sim = Simulator(folder)
+    env = {"POLLWATCH_FEEDS": str(folder), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "1"}
+    with running_app(env) as url, offline_page() as (page, _):
+        held = Held()
+
+        def stream(ws) -> None:  # type: ignore[no-untyped-def]
+            server = ws.connect_to_server()
+            held.page = ws
+            server.on_message(held.to_page)
+            ws.on_message(server.send)
+
+        page.route_web_socket("**/_stcore/stream", stream)
+        page.goto(url + "/?window=7d&severity=high", wait_until="commit")
+        page.wait_for_timeout(4000)  # the first run, sent and held
+        sim.step(incidents=2)  # a new picture: the server pushes a rerun, held too
+        page.wait_for_timeout(5000)
+        assert held.messages, "the page's first run never came"
+        # The page's main thread busy for 3 s while both runs arrive: then it takes them in
+        # one after another, as a starved wall PC does.
+        page.evaluate(BUSY, 3000)
+        held.release()
+        page.wait_for_function(f"() => ({PICTURE})() !== null", timeout=30_000)
+        sim.step(incidents=1)  # another run; the page's own look sends its widgets
+        page.wait_for_timeout(8000)
+        screenshot(page, "live_starved_browser.png")
+        assert page.url.split("?", 1)[1] == "window=7d&severity=high"
+        assert page.get_by_text("7 days").first.is_visible()
