@@ -9,6 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import audit_log, viewer, who_line
+from dashboard.common import current_scene
+from dashboard.packs import View as PackView
+from dashboard.packs import pack_panel
 from layers.access.policy import may
 
 
@@ -52,6 +55,32 @@ def page() -> None:
         detail=events["detail"].map(lambda d: "" if not d else str(d))
     )
     st.dataframe(shown, hide_index=True, width="stretch")
+    settings, scene = current_scene()
+    filters = [
+        f"{name}: {', '.join(map(str, v))}"
+        for name, v in (("who", who), ("event", kinds), ("role", roles))
+        if v
+    ]
+    pack_panel(
+        settings,
+        scene,
+        PackView(
+            title="Audit trail",
+            words=f"{first:%d %b %Y} to {last:%d %b %Y} (UTC)" + "".join(f"; {f}" for f in filters),
+            figures=[
+                ("Events", f"{len(events):,}"),
+                ("People", f"{events['who'].nunique():,}"),
+                ("Exports", f"{int((events['event'] == 'export').sum()):,}"),
+                ("Refused", f"{int(events['event'].astype(str).str.contains('refused').sum()):,}"),
+            ],
+            frames={},
+            charts=[],
+            areas=pd.DataFrame(),
+            tables=[("Events, newest first", shown)],
+            draw=None,
+            compare=False,
+        ),
+    )
 
 
 def _values(events: pd.DataFrame, column: str) -> list[str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pandas as pd
 import streamlit as st
 
+from dashboard.access import viewer
 from dashboard.common import (
     accept_feed,
     current_picture,
@@ -16,7 +18,11 @@ from dashboard.common import (
     show_problems,
     watch_feeds,
 )
+from dashboard.packs import View as PackView
+from dashboard.packs import pack_panel
+from layers.access.policy import may
 from layers.analysis.freshness import freshness
+from layers.scene import Scene
 
 
 def page() -> None:
@@ -60,8 +66,33 @@ def page() -> None:
         },
     )
     show_problems(scene)
-
+    pack_panel(settings, scene, feeds_view(scene, table))
     log_run("feeds", scene, started)
+
+
+def feeds_view(scene: Scene, table: pd.DataFrame) -> PackView:
+    """The page as a pack: each feed's state and its problems, as this role sees them."""
+    states = table["state"].value_counts()
+    details = may(viewer().role, "feed_details")  # the problems quote rows
+    listed = pd.DataFrame([p.as_dict() for p in scene.problems]) if details else pd.DataFrame()
+    return PackView(
+        title="Feeds: freshness and data quality",
+        words="every feed this role sees, and what went wrong in it",
+        figures=[
+            ("Feeds", f"{len(table):,}"),
+            *((state, f"{int(states.get(state, 0)):,}") for state in ("fresh", "stale", "failed")),
+            ("Problems reported", f"{int(table['problems'].sum()):,}"),
+        ],
+        frames={},
+        charts=[],
+        areas=pd.DataFrame(),
+        tables=[
+            ("Feeds", table.drop(columns="note")),
+            *([("Problems", listed)] if details else []),
+        ],
+        draw=None,
+        compare=False,
+    )
 
 
 page()

@@ -8,6 +8,8 @@ Streamlit glue: the pack's parts come from layers (the map drawn by
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import os
 import threading
@@ -15,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import folium
@@ -22,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard.access import audited_export, viewer
+from dashboard.access import audit_log, audited_export, viewer
 from dashboard.common import STATIC_DIR, STATIC_URL, plain
 from dashboard.datafiles import publisher_for, serving
 from layers.access.roles import Role
@@ -30,6 +33,7 @@ from layers.analysis.changes import Moment, changes
 from layers.analysis.freshness import freshness
 from layers.core.predicates import located
 from layers.core.settings import Settings
+from layers.io.files import write_atomic
 from layers.scene import Scene
 from layers.views import chart_images, pack, snapshot
 from layers.views.chart_images import ChartsFailed, chart_pngs
@@ -38,9 +42,15 @@ from layers.views.publish import Publisher
 T = TypeVar("T")
 PACKS = logging.getLogger("pollwatch.packs")
 MARKING = os.environ.get("POLLWATCH_MARKING") or pack.MARKING
-# What a pack compares with: the last pack of the role, or the incidents known a while ago
-# (coverage and convoys of a past time are not kept).
-SINCE = {"the last pack": None, "6 h ago": pd.Timedelta(hours=6), "24 h ago": pd.Timedelta(days=1)}
+# What a pack compares with: the last pack of the role, or the incidents known at an
+# earlier time (coverage and convoys of a past time are not kept).
+CHOSEN = "a time I choose"
+SINCE = {
+    "the last pack": None,
+    "6 h ago": pd.Timedelta(hours=6),
+    "24 h ago": pd.Timedelta(days=1),
+    CHOSEN: None,
+}
 SIZES = {"1920 x 1080": snapshot.SLIDE, "3840 x 2160": snapshot.SLIDE_4K}
 
 
@@ -57,16 +67,45 @@ class View:
     charts: Sequence[tuple[str, go.Figure]]
     areas: pd.DataFrame
     tables: Sequence[tuple[str, pd.DataFrame]]  # more of the view: title, rows
-    draw: Callable[[str], tuple[folium.Map, list[folium.FeatureGroup]]]  # tiles -> map
+    # tiles -> map; None: the page has no map
+    draw: Callable[[str], tuple[folium.Map, list[folium.FeatureGroup]]] | None
+    compare: bool = True  # "what changed since": False where the page shows no picture
 
 
 @st.cache_resource(show_spinner=False)
 def _last_moments() -> dict[Role, Moment]:
-    """The picture of the last pack made in each role, for "what changed since"."""
+    """The picture of the last pack made in each role, for "what changed since", as far
+    as this server knows; kept beside the audit trail for after a restart."""
     return {}
 
 
 _moments_lock = threading.Lock()
+
+
+def _kept(role: Role) -> Path:
+    return audit_log().folder / f"last-pack-{role.value}.json"
+
+
+def _last_pack(role: Role, now: Moment) -> Moment | None:
+    """The moment of the role's last pack (this server's, or kept from before a restart),
+    and ``now`` kept as the next one's."""
+    with _moments_lock:
+        before = _last_moments().get(role)
+        if before is None:
+            try:
+                before = Moment.from_json(json.loads(_kept(role).read_text(encoding="utf-8")))
+            except FileNotFoundError:
+                before = None
+            except (OSError, ValueError) as error:  # unreadable: start again, say so
+                PACKS.warning("the last %s pack's picture is unreadable: %s", role.value, error)
+                before = None
+        _last_moments()[role] = now
+        try:
+            _kept(role).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(_kept(role), json.dumps(now.to_json()), mode=0o600)
+        except OSError as error:  # the pack is made all the same; the next one may not know
+            PACKS.warning("the %s pack's picture could not be kept: %s", role.value, error)
+    return before
 
 
 @st.cache_resource(show_spinner=False)
@@ -83,11 +122,20 @@ def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
     state = st.session_state
     if serving():  # a server started from app.py, not AppTest's runs
         _warm_charts()
-    with st.expander("Briefing pack and map image"):
+    with st.expander("Briefing pack and map image" if view.draw is not None else "Briefing pack"):
         paper = st.radio("Paper", list(pack.PAGES), horizontal=True, key="pack_paper")
-        since = st.radio("What changed since", list(SINCE), horizontal=True, key="pack_since")
+        earlier: pd.Timestamp | None = None
+        if view.compare:
+            since = st.radio("What changed since", list(SINCE), horizontal=True, key="pack_since")
+            if since == CHOSEN:
+                earlier = _chosen_time(scene.now)
+            elif SINCE[since] is not None:
+                earlier = scene.now - SINCE[since]
         if st.button("Make the briefing pack (PDF)", key="pack_make"):
-            state["pack_file"] = _made(settings, scene, view, paper, SINCE[since])
+            state["pack_file"] = _made(settings, scene, view, paper, earlier)
+        if view.draw is None:
+            _offer(state.get("pack_file"))
+            return
         size = st.radio("Map image", list(SIZES), horizontal=True, key="pack_map_size")
         if st.button("Make the map image (PNG)", key="pack_map"):
             with st.status("Drawing the map...") as status:
@@ -100,16 +148,39 @@ def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
                 status.update(label="Map image ready", state="complete")
             name = f"map-{scene.now:%Y%m%d-%H%M}-{size.replace(' x ', 'x')}.png"
             state["pack_file"] = (name, audited_export(name, lambda: png)(), "image/png")
-        made = state.get("pack_file")
-        if made:
-            name, data, mime = made
-            st.download_button(
-                f"Download {name}", data, name, mime, on_click="ignore", key="pack_download"
-            )
+        _offer(state.get("pack_file"))
+
+
+def _offer(made: tuple[str, bytes, str] | None) -> None:
+    """The download of the last file made in this session."""
+    if made:
+        name, data, mime = made
+        st.download_button(
+            f"Download {name}", data, name, mime, on_click="ignore", key="pack_download"
+        )
+
+
+def _chosen_time(now: pd.Timestamp) -> pd.Timestamp:
+    """An earlier time (UTC) picked by day and time of day, at most ``now``."""
+    left, right = st.columns(2)
+    day = left.date_input(
+        "Day (UTC)", (now - pd.Timedelta(days=1)).date(), max_value=now.date(), key="pack_day"
+    )
+    at = right.time_input(
+        "Time (UTC)",
+        (now - pd.Timedelta(days=1)).time().replace(second=0, microsecond=0),
+        key="pack_time",
+        step=dt.timedelta(minutes=15),
+    )
+    chosen = pd.Timestamp(dt.datetime.combine(day, at), tz="UTC")
+    if chosen >= now:
+        st.caption("That is not earlier than the picture: the pack compares with 24 h ago.")
+        return now - pd.Timedelta(days=1)
+    return chosen
 
 
 def _made(
-    settings: Settings, scene: Scene, view: View, paper: str, ago: pd.Timedelta | None
+    settings: Settings, scene: Scene, view: View, paper: str, earlier: pd.Timestamp | None
 ) -> tuple[str, bytes, str]:
     """The pack, made with a progress line per part."""
     who = viewer()
@@ -118,7 +189,11 @@ def _made(
         status.write("Drawing the map and the charts")
         published = publisher_for(who.role)
         with ThreadPoolExecutor(2) as pool:  # Chromium twice, side by side
-            map_png = pool.submit(_timed, _map_png, settings, view, snapshot.PRINT, published)
+            map_png = (
+                pool.submit(_timed, _map_png, settings, view, snapshot.PRINT, published)
+                if view.draw is not None
+                else None
+            )
             charts = pool.submit(_timed, chart_pngs, [fig for _, fig in view.charts])
             quality_extra = []
             pngs: list[bytes] = []
@@ -131,28 +206,31 @@ def _made(
             images = [(title, png) for (title, _), png in zip(view.charts, pngs, strict=False)]
             drawn: bytes | None = None
             try:
-                drawn, map_s = map_png.result()
-                PACKS.info("map drawn in %.2f s", map_s)
+                if map_png is not None:
+                    drawn, map_s = map_png.result()
+                    PACKS.info("map drawn in %.2f s", map_s)
             except snapshot.SnapshotFailed as failed:
                 status.write(
                     plain(f"The map could not be drawn; the pack goes without it: {failed}")
                 )
                 quality_extra.append(f"The map could not be drawn: {failed}")
         drawn_s = time.perf_counter() - started
-        status.write("Comparing with the last pack")
-        now = Moment.of(view.frames, scene.now)
-        with _moments_lock:
-            before = _last_moments().get(who.role)
-            _last_moments()[who.role] = now
-        since = "the last pack"
-        if ago is not None:
-            before = Moment.incidents_at(view.frames, scene.now - ago)
-            since = (
-                f"{scene.now - ago:%d %b %H:%M} UTC (incidents only: the cover and convoys "
-                "of that time are not kept)"
-            )
-        elif before is not None:
-            since = f"the last pack in this role ({before.time:%d %b %H:%M} UTC)"
+        changed: list[str] = []
+        since = ""  # not compared
+        if view.compare:
+            status.write("Comparing with the last pack")
+            now = Moment.of(view.frames, scene.now)
+            before = _last_pack(who.role, now)
+            since = "the last pack"
+            if earlier is not None:
+                before = Moment.incidents_at(view.frames, earlier)
+                since = (
+                    f"{earlier:%d %b %Y %H:%M} UTC (incidents only: the cover and convoys "
+                    "of that time are not kept)"
+                )
+            elif before is not None:
+                since = f"the last pack in this role ({before.time:%d %b %H:%M} UTC)"
+            changed = changes(before, now) if before is not None else []
         status.write("Laying out the pages")
         made = pack.pdf(
             pack.Pack(
@@ -167,7 +245,7 @@ def _made(
                 tables=view.tables,
                 map_png=drawn,
                 charts=images,
-                changes=changes(before, now) if before is not None else (),
+                changes=changed,
                 changes_since=since,
                 quality=[*quality_extra, *_quality(scene, settings, view.frames)],
                 exercise=scene.scenario.label or "",
@@ -196,6 +274,7 @@ def _map_png(settings: Settings, view: View, size: snapshot.Size, published: Pub
     """The page's map drawn by Chromium, with no basemap unless the tiles are local;
     its data as ``published`` for the role."""
     tiles = "none" if settings.tiles in ("osm", "none") else settings.tiles
+    assert view.draw is not None
     fig, groups = view.draw(tiles)
     sources = "Pollwatch; feeds: " + ", ".join(view.frames)
     page = snapshot.standalone(fig, groups, sources)

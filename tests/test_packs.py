@@ -10,6 +10,7 @@ import io
 import re
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,15 +42,39 @@ def audit_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("log") / "server.log"
+
+
+@pytest.fixture(scope="module")
 def app(
-    sample_folder: Path, tmp_path_factory: pytest.TempPathFactory, audit_folder: Path
+    sample_folder: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    audit_folder: Path,
+    server_log: Path,
 ) -> Iterator[str]:
     env = {
         **proxied_env(sample_folder, audit_folder, tmp_path_factory),
         "POLLWATCH_MARKING": MARKING,
+        "POLLWATCH_LOG": "info",  # says what each map image was drawn from
     }
-    with running_app(env, 120) as url:
+    with running_app(env, 120, server_log) as url:
         yield url
+
+
+def drawn_from(server_log: Path) -> list[str]:
+    """The URLs the last map image was drawn from, as the server logged them."""
+    said = [line for line in server_log.read_text().splitlines() if "map drawn from " in line]
+    assert said, "no map image was drawn"
+    return said[-1].split("map drawn from ", 1)[1].split()
+
+
+def fetched(url: str, role: str) -> str:
+    """``url``'s body as ``role`` gets it through the proxy."""
+    who, groups = PEOPLE[role]
+    request = urllib.request.Request(url, headers={"X-Remote-User": who, "X-Remote-Groups": groups})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read().decode("utf-8", errors="replace")
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +158,11 @@ def look(data: bytes, name: str, tmp_path: Path) -> None:
 
 
 def test_an_operations_pack_holds_the_view_as_the_screen_shows_it(
-    app: str, tmp_path: Path, secrets: dict[str, list[str]], audit_folder: Path
+    app: str,
+    tmp_path: Path,
+    secrets: dict[str, list[str]],
+    audit_folder: Path,
+    server_log: Path,
 ) -> None:
     from PIL import Image, ImageStat
 
@@ -158,6 +187,12 @@ def test_an_operations_pack_holds_the_view_as_the_screen_shows_it(
     assert the_map.width >= 200 * 25 / 2.54, the_map.size
     spread = ImageStat.Stat(the_map.convert("L")).stddev[0]
     assert spread > 10, f"the map image is blank (stddev {spread:.1f})"
+    drawn = "".join(  # the check of the other roles' map images can fail: here it finds them
+        fetched(app + u, "operations")
+        for u in drawn_from(server_log)
+        if u.startswith("/pollwatch/data/operations/")
+    )
+    assert all(any(v in drawn for v in secrets[kind]) for kind in ("unit", "convoy"))
     exports = [e for e in audit_events(audit_folder) if e["event"] == "export"]
     assert exports[-1]["detail"] == {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
 
@@ -167,7 +202,12 @@ def test_an_operations_pack_holds_the_view_as_the_screen_shows_it(
     [("commission", "/?window=7d"), ("commission", "/coverage"), ("partner", "/")],
 )
 def test_a_commission_or_partner_pack_holds_nothing_only_operations_may_see(
-    role: str, path: str, app: str, tmp_path: Path, secrets: dict[str, list[str]]
+    role: str,
+    path: str,
+    app: str,
+    tmp_path: Path,
+    secrets: dict[str, list[str]],
+    server_log: Path,
 ) -> None:
     name, data, metrics = made(app, role, "Make the briefing pack (PDF)", path=path)
     look(data, f"pack-{role}{path.split('?')[0].replace('/', '-')}", tmp_path)
@@ -180,6 +220,18 @@ def test_a_commission_or_partner_pack_holds_nothing_only_operations_may_see(
         assert leaked == [], f"the commission's pack holds {kind}: {leaked[:3]}"
     assert "Convoys en route" not in text and "Patrol" not in text
     assert pdf_images(data, tmp_path)  # its map is there
+    # The map image is drawn only from the role's own datasets (and the page's scripts),
+    # and they hold no unit, cargo or convoy (their numbers are scanned byte by byte in
+    # test_role_bytes: a base's position to 4 places is also some station's here).
+    sources = drawn_from(server_log)
+    data_urls = [u for u in sources if u.startswith("/pollwatch/data/")]
+    assert all(u.startswith(f"/pollwatch/data/{role}/") for u in data_urls)
+    assert data_urls or role == "partner"  # the partner's map is areas only, drawn inline
+    assert all(u.startswith(("/pollwatch/data/", "/app/static/", "/snapshot/")) for u in sources)
+    drawn = "".join(fetched(app + u, role) for u in data_urls)
+    for kind in ("unit", "cargo", "convoy"):
+        leaked = [v for v in secrets[kind] if v in drawn]
+        assert leaked == [], f"the {role}'s map image was drawn from {kind}: {leaked[:3]}"
 
 
 def test_a_map_image_for_slides_at_4k(app: str, tmp_path: Path) -> None:
@@ -233,6 +285,7 @@ def test_feed_text_in_a_pack_is_text(tmp_path: Path) -> None:
             feeds=pd.DataFrame({"feed": [hostile]}),
             areas=pd.DataFrame({"area": [hostile], "stations": [3]}),
             changes=[hostile],
+            changes_since=hostile,
         ),
         "Letter",
     )

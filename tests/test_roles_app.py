@@ -3,6 +3,7 @@ what each role's page holds, and an operations user viewing as another role."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import PROXY_HEADERS, ROOT
+from layers.access.audit import AuditLog
 from layers.access.policy import Restricted, shown_feeds
 from layers.access.roles import Role
 from layers.analysis.picture import Derived
@@ -211,10 +213,6 @@ def test_behind_a_proxy_the_headers_name_the_user_and_groups(
 def test_sign_in_views_role_switches_and_exports_are_audited_for_operations_only(
     sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import datetime as dt
-
-    from layers.access.audit import AuditLog
-
     monkeypatch.setenv("POLLWATCH_AUDIT", str(tmp_path / "audit"))
     at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch)
     at.sidebar.selectbox(key="view_as").set_value(Role.COMMISSION).run()
@@ -279,3 +277,62 @@ def test_each_role_takes_away_only_what_it_sees(
     for kind, values in secrets_of.items():
         leaked = [v for v in values if v in files]
         assert leaked == [], f"{role}'s downloads hold {kind}: {leaked[:3]}"
+
+
+def pack_text(at: AppTest) -> tuple[str, str]:
+    """Make the briefing pack on ``at``'s page; its file name and text (pypdf)."""
+    import io
+
+    from pypdf import PdfReader
+
+    at.button(key="pack_make").click().run()
+    assert not at.exception, at.exception
+    name, data, mime = at.session_state["pack_file"]
+    assert mime == "application/pdf"
+    reader = PdfReader(io.BytesIO(data))
+    return name, "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_the_feeds_and_audit_pages_make_a_pack_of_what_they_show(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every page has its pack (these two are for operations only): the Feeds page's holds
+    each feed's state and the problems; the Audit page's the events as filtered. No map,
+    and nothing to compare."""
+    monkeypatch.setenv("POLLWATCH_AUDIT", str(tmp_path / "audit"))
+    at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch, "feeds.py")
+    name, text = pack_text(at)
+    assert name.startswith("briefing-operations-")
+    assert "Feeds: freshness and data quality" in text and "incidents.csv" in text
+    assert "Map of the view" not in text and "What changed since" not in text
+    assert "ops@mission.example (" in text
+    at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch, "audit.py")
+    at.multiselect(key="audit_event").set_value(["view"]).run()
+    name, text = pack_text(at)
+    assert "Audit trail" in text and "event: view" in text
+    assert "ops@mission.example" in text and "sign-in" not in text.split("Events, newest")[1]
+    today = dt.datetime.now(dt.UTC).date()
+    events = AuditLog(tmp_path / "audit").read(today, today).events
+    assert name in {d.get("file") for d in events["detail"] if isinstance(d, dict)}
+
+
+def test_a_pack_compares_with_a_chosen_time_or_the_last_pack_even_after_a_restart(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import packs
+
+    monkeypatch.setenv("POLLWATCH_AUDIT", str(tmp_path / "audit"))
+    packs._last_moments.clear()
+    at = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch)
+    at.radio(key="pack_since").set_value(packs.CHOSEN).run()
+    chosen = pd.Timestamp.now(tz="UTC").floor("D") - pd.Timedelta(days=2)
+    at.date_input(key="pack_day").set_value(chosen.date()).run()
+    at.time_input(key="pack_time").set_value(dt.time(6, 30)).run()
+    _, text = pack_text(at)
+    assert f"What changed since {chosen:%d %b %Y} 06:30 UTC (incidents only" in text
+    assert "new incidents" in text
+    packs._last_moments.clear()  # as after a restart: the last pack's picture was kept
+    at.radio(key="pack_since").set_value("the last pack").run()
+    _, text = pack_text(at)
+    assert "What changed since the last pack in this role (" in text
+    assert "No new incidents." in text  # the same picture

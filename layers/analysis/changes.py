@@ -67,6 +67,40 @@ class Moment:
                 moving[str(c)] = (str(s), "" if pd.isna(a) else str(a))
         return cls(time, happened, covered, uncovered, moving)
 
+    def to_json(self) -> dict[str, object]:
+        """The moment as JSON values, to be kept across restarts."""
+        return {
+            "time": self.time.isoformat(),
+            "incidents": None if self.incidents is None else dict(self.incidents),
+            "covered": None if self.covered is None else sorted(self.covered),
+            "uncovered": None if self.uncovered is None else sorted(self.uncovered),
+            "convoys": None
+            if self.convoys is None
+            else {c: list(v) for c, v in self.convoys.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Moment:
+        """A moment kept by :meth:`to_json`; ValueError when it is not one."""
+        try:
+
+            def ids(key: str) -> frozenset[str] | None:
+                got = data[key]
+                return None if got is None else frozenset(map(str, got))  # type: ignore[call-overload]
+
+            incidents, convoys = data["incidents"], data["convoys"]
+            return cls(
+                pd.Timestamp(str(data["time"])),
+                None if incidents is None else {str(k): str(v) for k, v in incidents.items()},  # type: ignore[attr-defined]
+                ids("covered"),
+                ids("uncovered"),
+                None
+                if convoys is None
+                else {str(c): (str(v[0]), str(v[1])) for c, v in convoys.items()},  # type: ignore[attr-defined]
+            )
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+            raise ValueError(f"not a kept moment: {error}") from error
+
 
 LISTED = 8  # names listed in one sentence
 

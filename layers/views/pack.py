@@ -54,7 +54,7 @@ class Pack:
     charts: Sequence[tuple[str, bytes]] = ()  # title, PNG
     tables: Sequence[tuple[str, pd.DataFrame]] = ()  # more of the view: title, rows
     changes: Sequence[str] = ()  # what changed since the last pack, in sentences
-    changes_since: str = ""
+    changes_since: str = ""  # what the changes compare with; "": not compared, no section
     quality: Sequence[str] = ()  # data-quality notes
     exercise: str = ""  # the label of synthetic data
     metadata: dict[str, str] = field(default_factory=dict)
@@ -126,29 +126,35 @@ def pdf(pack: Pack, page: str = "A4") -> bytes:
                 colWidths=[cell] * len(pack.charts),
             )
         )
-    story.append(PageBreak())
+        story.append(PageBreak())
     # Per area
-    story.append(text("By area", styles["Heading2"]))
-    shown = pack.areas.head(TABLE_ROWS)
-    story.append(_table(shown, width, small))
-    if len(pack.areas) > TABLE_ROWS:
-        story.append(text(f"... and {len(pack.areas) - TABLE_ROWS:,} more areas.", small))
+    if len(pack.areas.columns):
+        story.append(text("By area", styles["Heading2"]))
+        shown = pack.areas.head(TABLE_ROWS)
+        story.append(_table(shown, width, small))
+        if len(pack.areas) > TABLE_ROWS:
+            story.append(text(f"... and {len(pack.areas) - TABLE_ROWS:,} more areas.", small))
     for title, frame in pack.tables:
-        story += [text(title, styles["Heading2"]), _table(frame.head(TABLE_ROWS), width, small)]
+        story.append(text(title, styles["Heading2"]))
+        if not len(frame) or not len(frame.columns):
+            story.append(text("None."))
+            continue
+        story.append(_table(frame.head(TABLE_ROWS), width, small))
         if len(frame) > TABLE_ROWS:
             story.append(text(f"... and {len(frame) - TABLE_ROWS:,} more.", small))
     # Changes, quality, sources
-    story.append(
-        KeepTogether(
-            [
-                text(f"What changed since {pack.changes_since}", styles["Heading2"]),
-                *(
-                    [text(c) for c in pack.changes]
-                    or [text("Nothing to compare with: this is the first pack of this role.")]
-                ),
-            ]
+    if pack.changes_since:  # not compared where the page shows no picture
+        story.append(
+            KeepTogether(
+                [
+                    text(f"What changed since {pack.changes_since}", styles["Heading2"]),
+                    *(
+                        [text(c) for c in pack.changes]
+                        or [text("Nothing to compare with: this is the first pack of this role.")]
+                    ),
+                ]
+            )
         )
-    )
     story.append(text("Data quality", styles["Heading2"]))
     story += [text(note) for note in pack.quality] or [text("No problems reported.")]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import http.server
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 import branca
 import folium
 
+log = logging.getLogger(__name__)
 CHROMIUM = os.environ.get("POLLWATCH_CHROMIUM", "/usr/bin/chromium")
 HEADLESS = [  # Chromium with no window, no sandbox, nothing fetched for itself
     "--headless",
@@ -107,7 +109,8 @@ def map_png(page: str, routes: Mapping[str, Path], size: Size, chromium: str = C
     work = Path(tempfile.mkdtemp(prefix="pollwatch-snapshot-"))
     try:
         (work / "map.html").write_text(page, encoding="utf-8")
-        handler = partial(_Handler, routes={"/snapshot": work, **routes})
+        served: list[str] = []
+        handler = partial(_Handler, routes={"/snapshot": work, **routes}, served=served)
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -140,6 +143,8 @@ def map_png(page: str, routes: Mapping[str, Path], size: Size, chromium: str = C
                     f"Chromium ({chromium}) drew no map (exit {done.returncode}): "
                     + " ".join(said[-2:])
                 )
+            # What the picture was drawn from, to check it holds only what it may.
+            log.info("map drawn from %s", " ".join(sorted(set(served))))
             return out.read_bytes()
         except (OSError, subprocess.SubprocessError) as error:
             raise SnapshotFailed(
@@ -155,8 +160,10 @@ def map_png(page: str, routes: Mapping[str, Path], size: Size, chromium: str = C
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Files under each route's folder; nothing else (no listing, no parent folders)."""
 
-    def __init__(self, *args: object, routes: Mapping[str, Path], **kwargs: object) -> None:
-        self.routes = routes
+    def __init__(
+        self, *args: object, routes: Mapping[str, Path], served: list[str], **kwargs: object
+    ) -> None:
+        self.routes, self.served = routes, served
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def translate_path(self, path: str) -> str:
@@ -166,6 +173,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
                 rest = path[len(prefix.rstrip("/")) + 1 :]
                 target = (Path(folder) / rest).resolve()
                 if target.is_relative_to(Path(folder).resolve()) and target.is_file():
+                    self.served.append(path)
                     return str(target)
         return "/nonexistent"
 
