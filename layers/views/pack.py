@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 import pandas as pd
+from PIL import Image as PILImage
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape, letter
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -179,8 +180,20 @@ def pdf(pack: Pack, page: str = "A4") -> bytes:
 
 
 def _image(png: bytes, width: float, height: float) -> Image:
-    """``png`` scaled to fit ``width`` x ``height`` points, its proportions kept."""
-    picture = Image(io.BytesIO(png))
+    """``png`` scaled to fit ``width`` x ``height`` points, its proportions kept.
+
+    Embedded as JPEG (quality 92, no colour subsampling): ReportLab copies a JPEG into the
+    PDF as it is, but decodes and compresses a PNG again, which took 1-2 s for a map at
+    print resolution."""
+    flat = PILImage.open(io.BytesIO(png))
+    if flat.mode != "RGB":  # transparent parts on white paper
+        white = PILImage.new("RGB", flat.size, "white")
+        white.paste(flat, mask=flat.convert("RGBA").getchannel("A"))
+        flat = white
+    jpeg = io.BytesIO()
+    flat.save(jpeg, "JPEG", quality=92, subsampling=0)
+    jpeg.seek(0)
+    picture = Image(jpeg)
     scale = min(width / picture.imageWidth, height / picture.imageHeight)
     picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale
     return picture

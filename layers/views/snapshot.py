@@ -87,6 +87,8 @@ def standalone(fig: folium.Map, groups: list[folium.FeatureGroup], note: str) ->
             "<style>html,body{margin:0}.leaflet-control-attribution{font-size:13px}"
             ".leaflet-control-zoom{display:none}"  # nothing to click on paper
             ".pollwatch-legend{max-height:none!important;overflow:visible!important}</style>"
+            # Nothing to click either: no popup details fetched (23 MB at national scale).
+            "<script>window.pollwatch_still = true;</script>"
         )
     )
     attribution = (

@@ -426,8 +426,9 @@
                 self.ready = true;
                 release(self.opts.name, self.ghost);
                 self.ghost = null;
-                // Names and popup details come second: the map draws without them.
-                if (self.opts.details && !data.details) {
+                // Names and popup details come second: the map draws without them. A map
+                // drawn as a picture (window.pollwatch_still) has nothing to click: none.
+                if (self.opts.details && !data.details && !window.pollwatch_still) {
                     var sources = [].concat(self.opts.details);
                     Promise.all(sources.map(function (source, k) {
                         return load(self.opts.name + ":details" + k, source);
