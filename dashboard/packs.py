@@ -100,28 +100,42 @@ def _last_pack(role: Role, now: Moment) -> Moment | None:
                 PACKS.warning("the last %s pack's picture is unreadable: %s", role.value, error)
                 before = None
         _last_moments()[role] = now
-        try:
-            _kept(role).parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(_kept(role), json.dumps(now.to_json()), mode=0o600)
-        except OSError as error:  # the pack is made all the same; the next one may not know
-            PACKS.warning("the %s pack's picture could not be kept: %s", role.value, error)
+    # Written meanwhile (180,000 station ids take half a second); in order, one at a time.
+    _keeper().submit(_keep, role, now)
     return before
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_charts() -> bool:
-    """kaleido's browser started once per server, when a page first offers a pack."""
+def _keeper() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, thread_name_prefix="pollwatch-last-pack")
+
+
+def _keep(role: Role, moment: Moment) -> None:
+    try:
+        _kept(role).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(_kept(role), json.dumps(moment.to_json()), mode=0o600)
+    except OSError as error:  # the pack is made all the same; the next one may not know
+        PACKS.warning("the %s pack's picture could not be kept: %s", role.value, error)
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_browsers() -> bool:
+    """The browsers that draw charts (kaleido's) and maps started once per server, when a
+    page first offers a pack."""
     chart_images.warm()
+    snapshot.warm()
     return True
 
 
+@st.fragment
 def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
     """A panel of the page: make the briefing pack (PDF, A4 or Letter) or the map image
     (PNG), with progress while it is made, then download it. The last file made stays
-    offered in the session until the next one."""
+    offered in the session until the next one. A fragment: a click here runs this panel
+    again, not the whole page (a second at national scale), with the view it was given."""
     state = st.session_state
     if serving():  # a server started from app.py, not AppTest's runs
-        _warm_charts()
+        _warm_browsers()
     with st.expander("Briefing pack and map image" if view.draw is not None else "Briefing pack"):
         paper = st.radio("Paper", list(pack.PAGES), horizontal=True, key="pack_paper")
         earlier: pd.Timestamp | None = None
@@ -189,8 +203,8 @@ def _made(
         status.write("Drawing the map and the charts")
         published = publisher_for(who.role)
         with ThreadPoolExecutor(2) as pool:  # Chromium twice, side by side
-            map_png = (
-                pool.submit(_timed, _map_png, settings, view, snapshot.PRINT, published)
+            map_made = (
+                pool.submit(_timed, _map_png, settings, view, snapshot.PRINT, published, "jpeg")
                 if view.draw is not None
                 else None
             )
@@ -206,8 +220,8 @@ def _made(
             images = [(title, png) for (title, _), png in zip(view.charts, pngs, strict=False)]
             drawn: bytes | None = None
             try:
-                if map_png is not None:
-                    drawn, map_s = map_png.result()
+                if map_made is not None:
+                    drawn, map_s = map_made.result()
                     PACKS.info("map drawn in %.2f s", map_s)
             except snapshot.SnapshotFailed as failed:
                 status.write(
@@ -243,7 +257,7 @@ def _made(
                 feeds=_sources(scene, settings),
                 areas=view.areas,
                 tables=view.tables,
-                map_png=drawn,
+                map_image=drawn,
                 charts=images,
                 changes=changed,
                 changes_since=since,
@@ -270,15 +284,19 @@ def _timed(make: Callable[..., T], *args: object) -> tuple[T, float]:
     return make(*args), time.perf_counter() - started
 
 
-def _map_png(settings: Settings, view: View, size: snapshot.Size, published: Publisher) -> bytes:
-    """The page's map drawn by Chromium, with no basemap unless the tiles are local;
-    its data as ``published`` for the role."""
+def _map_png(
+    settings: Settings, view: View, size: snapshot.Size, published: Publisher, kind: str = "png"
+) -> bytes:
+    """The page's map drawn by Chromium (PNG, or JPEG for the pack), with no basemap
+    unless the tiles are local; its data as ``published`` for the role."""
     tiles = "none" if settings.tiles in ("osm", "none") else settings.tiles
     assert view.draw is not None
     fig, groups = view.draw(tiles)
     sources = "Pollwatch; feeds: " + ", ".join(view.frames)
     page = snapshot.standalone(fig, groups, sources)
-    return snapshot.map_png(page, {published.url: published.folder, STATIC_URL: STATIC_DIR}, size)
+    return snapshot.map_image(
+        page, {published.url: published.folder, STATIC_URL: STATIC_DIR}, size, kind=kind
+    )
 
 
 def _sources(scene: Scene, settings: Settings) -> pd.DataFrame:

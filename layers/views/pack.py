@@ -51,7 +51,7 @@ class Pack:
     figures: Sequence[tuple[str, str]]  # headline figures: label, value
     feeds: pd.DataFrame  # feed, file, state, updated, rows, problems
     areas: pd.DataFrame  # per-area figures
-    map_png: bytes | None = None
+    map_image: bytes | None = None  # PNG or JPEG
     charts: Sequence[tuple[str, bytes]] = ()  # title, PNG
     tables: Sequence[tuple[str, pd.DataFrame]] = ()  # more of the view: title, rows
     changes: Sequence[str] = ()  # what changed since the last pack, in sentences
@@ -102,10 +102,10 @@ def pdf(pack: Pack, page: str = "A4") -> bytes:
         PageBreak(),
     ]
     # Map
-    if pack.map_png is not None:
+    if pack.map_image is not None:
         story += [
             text("Map of the view", styles["Heading2"]),
-            _image(pack.map_png, width, height - 1.5 * cm),
+            _image(pack.map_image, width, height - 1.5 * cm),
             PageBreak(),
         ]
     # Figures and charts
@@ -179,20 +179,23 @@ def pdf(pack: Pack, page: str = "A4") -> bytes:
     return out.getvalue()
 
 
-def _image(png: bytes, width: float, height: float) -> Image:
-    """``png`` scaled to fit ``width`` x ``height`` points, its proportions kept.
+def _image(data: bytes, width: float, height: float) -> Image:
+    """``data`` (PNG or JPEG) scaled to fit ``width`` x ``height`` points, its proportions
+    kept.
 
-    Embedded as JPEG (quality 92, no colour subsampling): ReportLab copies a JPEG into the
-    PDF as it is, but decodes and compresses a PNG again, which took 1-2 s for a map at
-    print resolution."""
-    flat = PILImage.open(io.BytesIO(png))
-    if flat.mode != "RGB":  # transparent parts on white paper
-        white = PILImage.new("RGB", flat.size, "white")
-        white.paste(flat, mask=flat.convert("RGBA").getchannel("A"))
-        flat = white
-    jpeg = io.BytesIO()
-    flat.save(jpeg, "JPEG", quality=92, subsampling=0)
-    jpeg.seek(0)
+    Embedded as JPEG (a PNG made one at quality 92, no colour subsampling): ReportLab
+    copies a JPEG into the PDF as it is, but decodes and compresses a PNG again, which took
+    1-2 s for a map at print resolution."""
+    jpeg = io.BytesIO(data)
+    if not data.startswith(b"\xff\xd8\xff"):
+        flat = PILImage.open(io.BytesIO(data))
+        if flat.mode != "RGB":  # transparent parts on white paper
+            white = PILImage.new("RGB", flat.size, "white")
+            white.paste(flat, mask=flat.convert("RGBA").getchannel("A"))
+            flat = white
+        jpeg = io.BytesIO()
+        flat.save(jpeg, "JPEG", quality=92, subsampling=0)
+        jpeg.seek(0)
     picture = Image(jpeg)
     scale = min(width / picture.imageWidth, height / picture.imageHeight)
     picture.drawWidth, picture.drawHeight = picture.imageWidth * scale, picture.imageHeight * scale

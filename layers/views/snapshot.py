@@ -2,27 +2,31 @@
 
 The map in a briefing pack or on a slide must look like the screen: the same folium map,
 the same pollwatch.js styles and clustering, the same published data. So the page's map
-is written out as one HTML file, served with the data and assets it asks for by a small
-HTTP server on 127.0.0.1 for the few seconds it takes, and Debian's Chromium takes the
-screenshot. Nothing leaves the machine: every host name resolves to nothing but
-127.0.0.1, and the basemap is blank unless the tiles are local.
+is written out as one HTML file, served with the files it may load (its scripts and the
+role's datasets, nothing else) by a small file server on 127.0.0.1 for the few seconds it
+takes, and drawn by Debian's Chromium, kept warm and driven by Playwright. Nothing leaves
+the machine: every request off 127.0.0.1 is refused, every host name but 127.0.0.1
+resolves to nothing, and the basemap is blank unless the tiles are served on this machine.
 """
 
 from __future__ import annotations
 
 import html
-import http.server
 import json
 import logging
 import os
+import queue
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
+from typing import Any
 
 import branca
 import folium
@@ -38,8 +42,9 @@ HEADLESS = [  # Chromium with no window, no sandbox, nothing fetched for itself
     "--disable-sync",
     "--no-first-run",
 ]
-SETTLE_MS = 20_000  # virtual time Chromium gives the page to fetch and draw
 TIMEOUT_S = 60.0
+ONLY_THIS_MACHINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+LOCAL = ("http://127.0.0.1:", "http://127.0.0.1/")  # the map's files, local tiles
 
 # An arrow in the top right corner: maps on paper are read without a compass rose.
 NORTH_ARROW = """
@@ -105,83 +110,190 @@ def _js_text(text: str) -> str:
     return json.dumps(html.escape(text))
 
 
-def map_png(page: str, routes: Mapping[str, Path], size: Size, chromium: str = CHROMIUM) -> bytes:
-    """A PNG of ``page`` (HTML) at ``size``, its URLs served from ``routes`` (URL prefix:
-    folder, e.g. ``/app/static`` -> dashboard/static)."""
+def map_image(
+    page: str,
+    routes: Mapping[str, Path],
+    size: Size,
+    chromium: str = CHROMIUM,
+    kind: str = "png",
+) -> bytes:
+    """A picture of ``page`` (HTML) at ``size``, as PNG or (``kind="jpeg"``, for a PDF,
+    which keeps a JPEG as it is) JPEG; the URLs it asks for are files under ``routes``
+    (URL prefix: folder, e.g. ``/app/static`` -> dashboard/static), nothing else."""
     work = Path(tempfile.mkdtemp(prefix="pollwatch-snapshot-"))
     try:
-        (work / "map.html").write_text(page, encoding="utf-8")
-        served: list[str] = []
-        handler = partial(_Handler, routes={"/snapshot": work, **routes}, served=served)
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            out = work / "map.png"
-            url = f"http://127.0.0.1:{server.server_port}/snapshot/map.html"
-            done = subprocess.run(
-                [
-                    chromium,
-                    *HEADLESS,
-                    "--hide-scrollbars",
-                    f"--user-data-dir={work / 'profile'}",
-                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # only this machine
-                    f"--window-size={size.width},{size.height}",
-                    f"--force-device-scale-factor={size.scale:g}",
-                    f"--virtual-time-budget={SETTLE_MS}",
-                    f"--screenshot={out}",
-                    url,
-                ],
-                capture_output=True,
-                timeout=TIMEOUT_S,
-            )
-            if not out.exists():
-                said = [
-                    line
-                    for line in done.stderr.decode(errors="replace").splitlines()
-                    if "dbus" not in line
-                ]
-                raise SnapshotFailed(
-                    f"Chromium ({chromium}) drew no map (exit {done.returncode}): "
-                    + " ".join(said[-2:])
-                )
+        (work / "snapshot").mkdir()
+        (work / "snapshot" / "map.html").write_text(page, encoding="utf-8")
+        for prefix, folder in routes.items():  # each route's folder at its URL, and no more
+            link = work / prefix.strip("/")
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(Path(folder).resolve(), target_is_directory=True)
+        with _Files(work) as files:
+            picture = _browser(chromium).draw(f"{files.origin}/snapshot/map.html", size, kind)
             # What the picture was drawn from, to check it holds only what it may.
-            log.info("map drawn from %s", " ".join(sorted(set(served))))
-            return out.read_bytes()
-        except (OSError, subprocess.SubprocessError) as error:
-            raise SnapshotFailed(
-                f"Chromium ({chromium}) could not draw the map: {error}"
-            ) from error
-        finally:
-            server.shutdown()
-            server.server_close()
+            log.info("map drawn from %s", " ".join(files.served()))
+        return picture
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    """Files under each route's folder; nothing else (no listing, no parent folders)."""
+def warm(chromium: str = CHROMIUM) -> None:
+    """Start the browser that draws maps now, not at the first map (a second or two)."""
+    _browser(chromium).start()
 
-    def __init__(
-        self, *args: object, routes: Mapping[str, Path], served: list[str], **kwargs: object
-    ) -> None:
-        self.routes, self.served = routes, served
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
-    def translate_path(self, path: str) -> str:
-        path = path.split("?", 1)[0].split("#", 1)[0]
-        for prefix, folder in self.routes.items():
-            if path.startswith(prefix.rstrip("/") + "/"):
-                rest = path[len(prefix.rstrip("/")) + 1 :]
-                target = (Path(folder) / rest).resolve()
-                if target.is_relative_to(Path(folder).resolve()) and target.is_file():
-                    self.served.append(path)
-                    return str(target)
-        return "/nonexistent"
+# The map is drawn when the page has loaded, pollwatch.js has no dataset left to fetch and
+# every layer of it is ready (a layer that waits for another counts as not ready), and
+# every basemap tile shown has come.
+DRAWN = """() => document.readyState === "complete"
+    && (typeof pollwatch === "undefined"
+        || (pollwatch.loading === 0
+            && Object.values(pollwatch.layers).every(layer => layer.ready)))
+    && [...document.querySelectorAll("img.leaflet-tile")].every(tile => tile.complete)"""
+PAINTED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
-    def list_directory(self, path: str | os.PathLike[str]) -> None:
-        self.send_error(404)
-        return None
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+class _Browser:
+    """One headless Chromium, started once and kept, that draws one map at a time.
+
+    Driven by Playwright (the well-kept driver our browser tests use, here with Debian's
+    Chromium, never a downloaded one): it waits for the map to be drawn rather than for a
+    fixed time, and a warm browser spares each map Chromium's start (about 1 s). Playwright's
+    synchronous objects belong to the thread that made them, so a thread of its own owns
+    the browser and takes the maps from a queue."""
+
+    def __init__(self, chromium: str) -> None:
+        self.chromium = chromium
+        self._jobs: queue.Queue[tuple[str, Size, str, Future[bytes]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="pollwatch-snapshot", daemon=True
+                )
+                self._thread.start()
+
+    def draw(self, url: str, size: Size, kind: str) -> bytes:
+        self.start()
+        done: Future[bytes] = Future()
+        self._jobs.put((url, size, kind, done))
+        try:
+            return done.result(timeout=TIMEOUT_S)
+        except TimeoutError as error:
+            done.cancel()
+            raise SnapshotFailed(f"Chromium drew no map within {TIMEOUT_S:g} s") from error
+
+    def _run(self) -> None:
+        """Draw the maps asked for until the browser goes; then fail the maps still waiting
+        with why (the next map starts a browser again)."""
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import sync_playwright
+
+        why = "Chromium stopped"
+        try:
+            with sync_playwright() as driver:
+                browser = driver.chromium.launch(
+                    executable_path=self.chromium,
+                    headless=True,
+                    args=[
+                        *(flag for flag in HEADLESS if flag != "--headless"),
+                        "--hide-scrollbars",
+                        ONLY_THIS_MACHINE,
+                    ],
+                )
+                while browser.is_connected():
+                    url, size, kind, done = self._jobs.get()
+                    if not done.set_running_or_notify_cancel():
+                        continue
+                    try:
+                        done.set_result(_shot(browser, url, size, kind))
+                    except PlaywrightError as error:
+                        done.set_exception(
+                            SnapshotFailed(f"Chromium could not draw the map: {error.message}")
+                        )
+        except PlaywrightError as error:
+            why = f"Chromium ({self.chromium}) could not start: {error.message}"
+            log.error("%s", why)
+        finally:
+            while not self._jobs.empty():
+                *_, done = self._jobs.get_nowait()
+                if done.set_running_or_notify_cancel():
+                    done.set_exception(SnapshotFailed(why))
+
+
+def _shot(browser: Any, url: str, size: Size, kind: str) -> bytes:
+    """``url`` drawn at ``size`` in a fresh context of ``browser``; any request off this
+    machine is refused."""
+    context = browser.new_context(
+        viewport={"width": size.width, "height": size.height}, device_scale_factor=size.scale
+    )
+    try:
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_()
+                if route.request.url.startswith(LOCAL)
+                else route.abort("blockedbyclient")
+            ),
+        )
+        page = context.new_page()
+        page.goto(url, wait_until="load", timeout=TIMEOUT_S * 1000)
+        page.wait_for_function(DRAWN, polling=100, timeout=TIMEOUT_S * 1000)
+        page.evaluate(PAINTED)
+        if kind == "jpeg":
+            return bytes(page.screenshot(type="jpeg", quality=92))
+        return bytes(page.screenshot(type="png"))
+    finally:
+        context.close()
+
+
+_browsers: dict[str, _Browser] = {}
+_browsers_lock = threading.Lock()
+
+
+def _browser(chromium: str) -> _Browser:
+    with _browsers_lock:
+        return _browsers.setdefault(chromium, _Browser(chromium))
+
+
+class _Files:
+    """A static file server of ``folder`` on 127.0.0.1, in a process of its own (served
+    from this one, the server's other threads slowed the 4 MB a national map loads from
+    0.4 to 1.4 s), for as long as the ``with`` lasts; its origin, and the paths it served."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._log = folder / "served.log"
+
+    def __enter__(self) -> _Files:
+        self._process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "http.server", "--bind", "127.0.0.1", "0"],
+            cwd=self.folder,
+            stdout=subprocess.PIPE,
+            stderr=self._log.open("wb"),
+            text=True,
+        )
+        assert self._process.stdout is not None
+        said = self._process.stdout.readline()  # "Serving HTTP on 127.0.0.1 port N (...)"
+        port = re.search(r" port (\d+) ", said)
+        if port is None:
+            self._process.kill()
+            raise SnapshotFailed(f"the map's file server did not start: {said.strip()!r}")
+        self.origin = f"http://127.0.0.1:{port[1]}"
+        return self
+
+    def served(self) -> list[str]:
+        found = re.findall(r'"GET (\S+) HTTP/[\d.]+" 200', self._log.read_text(errors="replace"))
+        return sorted({path.split("?", 1)[0] for path in found})
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+        if self._process.stdout is not None:
+            self._process.stdout.close()

@@ -21,6 +21,7 @@
     "use strict";
     var pollwatch = window.pollwatch = window.pollwatch || {};
     pollwatch.layers = pollwatch.layers || {};
+    pollwatch.loading = pollwatch.loading || 0;  // datasets being fetched and parsed
     var datasets = {};  // url -> Promise of the parsed dataset
     var urlsByLayer = {};  // layer name -> url last used, to forget superseded versions
 
@@ -71,10 +72,11 @@
         if (previous && previous !== source) { delete datasets[previous]; }
         urlsByLayer[name] = source;
         if (!datasets[source]) {
+            pollwatch.loading += 1;  // a map drawn as a picture waits for none left
             datasets[source] = fetch(source).then(function (response) {
                 if (!response.ok) { throw new Error(source + ": HTTP " + response.status); }
                 return response.json();
-            });
+            }).finally(function () { pollwatch.loading -= 1; });
         }
         return datasets[source];
     }
