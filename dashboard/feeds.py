@@ -23,6 +23,7 @@ from dashboard.packs import pack_panel
 from layers.access.policy import may
 from layers.analysis.freshness import freshness
 from layers.scene import Scene
+from layers.views import pack
 
 
 def page() -> None:
@@ -74,7 +75,8 @@ def feeds_view(scene: Scene, table: pd.DataFrame) -> PackView:
     """The page as a pack: each feed's state and its problems, as this role sees them."""
     states = table["state"].value_counts()
     details = may(viewer().role, "feed_details")  # the problems quote rows
-    listed = pd.DataFrame([p.as_dict() for p in scene.problems]) if details else pd.DataFrame()
+    # The first ones, as the pack lists them (their count is in the figures).
+    listed = pd.DataFrame([p.as_dict() for p in scene.problems[: pack.TABLE_ROWS]])
     return PackView(
         title="Feeds: freshness and data quality",
         words="every feed this role sees, and what went wrong in it",

@@ -188,7 +188,7 @@ def _image(data: bytes, width: float, height: float) -> Image:
     1-2 s for a map at print resolution."""
     jpeg = io.BytesIO(data)
     if not data.startswith(b"\xff\xd8\xff"):
-        flat = PILImage.open(io.BytesIO(data))
+        flat: PILImage.Image = PILImage.open(io.BytesIO(data))
         if flat.mode != "RGB":  # transparent parts on white paper
             white = PILImage.new("RGB", flat.size, "white")
             white.paste(flat, mask=flat.convert("RGBA").getchannel("A"))
