@@ -336,3 +336,23 @@ def test_a_pack_compares_with_a_chosen_time_or_the_last_pack_even_after_a_restar
     _, text = pack_text(at)
     assert "What changed since the last pack in this role (" in text
     assert "No new incidents." in text  # the same picture
+
+
+def test_a_pack_is_made_from_faulty_feeds_and_says_what_is_wrong(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A feed of random bytes and one cut off mid-row: the pack is made all the same,
+    with the failed feed and the problems in it."""
+    import shutil
+
+    folder = tmp_path / "faulty"
+    shutil.copytree(sample_folder, folder)
+    (folder / "incidents.csv").write_bytes(bytes(range(256)) * 4000)
+    stations = (folder / "polling_stations.csv").read_bytes()
+    (folder / "polling_stations.csv").write_bytes(stations[: len(stations) // 2] + b'\n"S9')
+    monkeypatch.setenv("POLLWATCH_AUDIT", str(tmp_path / "audit"))
+    at = run_as(USERS["operations"], folder, tmp_path, monkeypatch, "feeds.py")
+    _, text = pack_text(at)
+    assert "incidents.csv" in text and "failed" in text
+    assert "Data quality" in text and "No problems reported." not in text
+    assert "NaT" not in text and "nan" not in text.split()  # no time or number is "none"

@@ -225,7 +225,7 @@ def _table(frame: pd.DataFrame, width: float, style: ParagraphStyle) -> Table:
 
 
 def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):  # NaN, NaT, NA
         return ""
     if isinstance(value, float):
         return f"{value:,.1f}"
