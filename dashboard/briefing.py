@@ -113,9 +113,9 @@ def page() -> None:
             # Stations as the partner sees them (no coverage state): the coverage is in
             # the per-area sums only.
             frames={"areas": scene["areas"], "polling_stations": derived["polling_stations"]},
-            charts=[("Incidents over time", over_time), ("Incidents by area", by_area)],
+            charts=lambda: [("Incidents over time", over_time), ("Incidents by area", by_area)],
             areas=table[briefed],
-            tables=[],
+            tables=list,
             draw=lambda tiles: (
                 page_map(scene.bounds, tiles, [coverage_map.LEGEND[1]]),
                 [coverage_map.choropleth(scene["areas"], table, interactive=True)],

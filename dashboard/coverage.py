@@ -326,9 +326,9 @@ def page() -> None:
             f"ranked by {ranked_by}",
             figures=headline(analysis.stations),
             frames={"areas": scene["areas"], "polling_stations": stations},
-            charts=[],
+            charts=list,
             areas=analysis.areas,
-            tables=[(f"Not covered all polling hours: {len(uncovered):,}", shown)],
+            tables=lambda: [(f"Not covered all polling hours: {len(uncovered):,}", shown)],
             draw=draw,
         ),
     )

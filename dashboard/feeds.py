@@ -86,9 +86,9 @@ def feeds_view(scene: Scene, table: pd.DataFrame) -> PackView:
             ("Problems reported", f"{int(table['problems'].sum()):,}"),
         ],
         frames={},
-        charts=[],
+        charts=list,
         areas=pd.DataFrame(),
-        tables=[
+        tables=lambda: [
             ("Feeds", table.drop(columns="note")),
             *([("Problems", listed)] if details else []),
         ],

@@ -64,9 +64,9 @@ class View:
     words: str
     figures: Sequence[tuple[str, str]]
     frames: Mapping[str, pd.DataFrame]
-    charts: Sequence[tuple[str, go.Figure]]
+    charts: Callable[[], Sequence[tuple[str, go.Figure]]]  # made when a pack is
     areas: pd.DataFrame
-    tables: Sequence[tuple[str, pd.DataFrame]]  # more of the view: title, rows
+    tables: Callable[[], Sequence[tuple[str, pd.DataFrame]]]  # more of the view: title, rows
     # tiles -> map; None: the page has no map
     draw: Callable[[str], tuple[folium.Map, list[folium.FeatureGroup]]] | None
     compare: bool = True  # "what changed since": False where the page shows no picture
@@ -208,7 +208,8 @@ def _made(
                 if view.draw is not None
                 else None
             )
-            charts = pool.submit(_timed, chart_pngs, [fig for _, fig in view.charts])
+            figures = view.charts()
+            charts = pool.submit(_timed, chart_pngs, [fig for _, fig in figures])
             quality_extra = []
             pngs: list[bytes] = []
             try:
@@ -217,7 +218,7 @@ def _made(
             except ChartsFailed as failed:
                 status.write(plain(f"No charts in the pack: they could not be drawn: {failed}"))
                 quality_extra.append(f"The charts could not be drawn: {failed}")
-            images = [(title, png) for (title, _), png in zip(view.charts, pngs, strict=False)]
+            images = [(title, png) for (title, _), png in zip(figures, pngs, strict=False)]
             drawn: bytes | None = None
             try:
                 if map_made is not None:
@@ -256,7 +257,7 @@ def _made(
                 figures=view.figures,
                 feeds=_sources(scene, settings),
                 areas=view.areas,
-                tables=view.tables,
+                tables=view.tables(),
                 map_image=drawn,
                 charts=images,
                 changes=changed,
