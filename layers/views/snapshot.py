@@ -133,6 +133,8 @@ def map_image(
             # What the picture was drawn from, to check it holds only what it may.
             log.info("map drawn from %s", " ".join(files.served()))
         return picture
+    except OSError as error:  # the page's folder, its links or its file server
+        raise SnapshotFailed(f"the map's files could not be served: {error}") from error
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
