@@ -208,17 +208,16 @@ def _made(
                 if view.draw is not None
                 else None
             )
-            figures = view.charts()
-            charts = pool.submit(_timed, chart_pngs, [fig for _, fig in figures])
+            # The figures are made beside the map too (at national scale they take a while).
+            charts = pool.submit(_timed, _chart_images, view)
             quality_extra = []
-            pngs: list[bytes] = []
+            images: list[tuple[str, bytes]] = []
             try:
-                pngs, charts_s = charts.result()
-                PACKS.info("charts drawn in %.2f s", charts_s)
+                images, charts_s = charts.result()
+                PACKS.info("charts made and drawn in %.2f s", charts_s)
             except ChartsFailed as failed:
                 status.write(plain(f"No charts in the pack: they could not be drawn: {failed}"))
                 quality_extra.append(f"The charts could not be drawn: {failed}")
-            images = [(title, png) for (title, _), png in zip(figures, pngs, strict=False)]
             drawn: bytes | None = None
             try:
                 if map_made is not None:
@@ -277,6 +276,13 @@ def _made(
     )
     name = f"briefing-{who.role.value}-{scene.now:%Y%m%d-%H%M}.pdf"
     return name, audited_export(name, lambda: made)(), "application/pdf"
+
+
+def _chart_images(view: View) -> list[tuple[str, bytes]]:
+    """The view's charts, made and drawn: title, PNG."""
+    figures = view.charts()
+    pngs = chart_pngs([fig for _, fig in figures])
+    return [(title, png) for (title, _), png in zip(figures, pngs, strict=True)]
 
 
 def _timed(make: Callable[..., T], *args: object) -> tuple[T, float]:
