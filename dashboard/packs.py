@@ -120,10 +120,10 @@ def _keep(role: Role, moment: Moment) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _warm_browsers() -> bool:
-    """The browsers that draw charts (kaleido's) and maps started once per server, when a
-    page first offers a pack."""
+    """kaleido's browser started once per server, when a page first offers a pack. The
+    map's starts with the first map (about a second then): started with every page, it
+    slowed each server's first pages."""
     chart_images.warm()
-    snapshot.warm()
     return True
 
 

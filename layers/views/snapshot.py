@@ -139,11 +139,6 @@ def map_image(
         shutil.rmtree(work, ignore_errors=True)
 
 
-def warm(chromium: str = CHROMIUM) -> None:
-    """Start the browser that draws maps now, not at the first map (a second or two)."""
-    _browser(chromium).start()
-
-
 # The map is drawn when the page has loaded, pollwatch.js has no dataset left to fetch and
 # every layer of it is ready (a layer that waits for another counts as not ready), and
 # every basemap tile shown has come.
