@@ -127,12 +127,11 @@ def _warm_browsers() -> bool:
     return True
 
 
-@st.fragment
 def pack_panel(settings: Settings, scene: Scene, view: View) -> None:
     """A panel of the page: make the briefing pack (PDF, A4 or Letter) or the map image
     (PNG), with progress while it is made, then download it. The last file made stays
-    offered in the session until the next one. A fragment: a click here runs this panel
-    again, not the whole page (a second at national scale), with the view it was given."""
+    offered in the session until the next one. (As a fragment, a map size chosen just
+    before the click was lost under load in CI: it is not one.)"""
     state = st.session_state
     if serving():  # a server started from app.py, not AppTest's runs
         _warm_browsers()
