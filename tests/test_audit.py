@@ -78,7 +78,13 @@ def test_a_killed_server_loses_no_line_written_before(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(tmp_path)], cwd=Path(__file__).parents[1]
     )
-    time.sleep(1.5)
+    written = AuditLog(tmp_path).path(DAY)
+    deadline = time.monotonic() + 60  # a loaded machine may take seconds to start Python
+    while time.monotonic() < deadline:
+        if written.exists() and written.stat().st_size > 20 * 2000:
+            break
+        time.sleep(0.1)
+    time.sleep(0.3)  # killed in the middle of writing, not before it starts
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     got = AuditLog(tmp_path).read(DAY, DAY)
