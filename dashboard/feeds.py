@@ -67,6 +67,13 @@ def page() -> None:
         },
     )
     show_problems(scene)
+    if scene.unread and may(viewer().role, "feed_details"):
+        st.subheader(f"Files in the folder not read: {len(scene.unread)}")
+        st.dataframe(
+            pd.DataFrame(scene.unread, columns=["file", "why it is not read"]),
+            hide_index=True,
+            width="stretch",
+        )
     pack_panel(settings, scene, feeds_view(scene, table))
     log_run("feeds", scene, started)
 

@@ -30,6 +30,11 @@ SPEC = FeedSpec(
             aliases=(
                 "area",
                 "admin1",
+                "admin1name",  # OCHA boundaries (a DBF keeps 10 characters: admin1Name)
+                "admin1_name",
+                "adm1_en",  # OCHA COD-AB
+                "adm1_name",
+                "state_name",
                 "county",
                 "county_nam",
                 "district",
@@ -42,7 +47,15 @@ SPEC = FeedSpec(
         ),
         Field(
             "code",
-            aliases=("pcode", "admin1pcode", "county_cod", "iso_3166_2", "#adm1+code"),
+            aliases=(
+                "pcode",
+                "admin1pcode",
+                "admin1pcod",  # admin1Pcode cut to 10 characters by a DBF
+                "adm1_pcode",
+                "county_cod",
+                "iso_3166_2",
+                "#adm1+code",
+            ),
             doc="Area code (optional).",
         ),
         Field(

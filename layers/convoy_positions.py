@@ -29,13 +29,15 @@ SPEC = FeedSpec(
     title="Convoy positions",
     geometry=POINT_TYPES,
     grows=True,
+    tracks=True,
     id_field=None,
-    doc="Position pings: one row per convoy per report.",
+    doc="Position pings: one row per convoy per report (or the timed points of GPS "
+    "tracks, GPX or KML, one track per convoy).",
     fields=(
         Field(
             "convoy_id",
             required=True,
-            aliases=("convoy", "vehicle_id", "unit_id"),
+            aliases=("convoy", "vehicle_id", "unit_id", "track"),
             doc="Which convoy reported.",
         ),
         Field(

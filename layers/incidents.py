@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import folium
@@ -35,7 +36,7 @@ SPEC = FeedSpec(
     fields=(
         Field(
             "id",
-            aliases=("event_id_cnty", "event_id", "incident_id", "#event+id"),
+            aliases=("event_id_cnty", "event_id", "incident_id", "post_id", "#event+id"),
             doc="Unique incident id.",
         ),
         Field(
@@ -49,6 +50,9 @@ SPEC = FeedSpec(
                 "datetime",
                 "timestamp",
                 "incident_date_start",
+                "incident_date",  # Ushahidi v2 / Crowdmap
+                "post_date",  # Ushahidi v3
+                "post_date_utc",
                 "#date+start",
                 "#date+occurred",
                 "#date",
@@ -180,9 +184,65 @@ POPUP = (
 )
 
 
+def one_row_per_event(raw: RawTable) -> tuple[RawTable, list[Problem]]:
+    """An export that lists an event once per actor (ACLED's actor layout: the same event
+    id and values, one actor each) as one row per event, its actors joined with '; '."""
+    values = raw.values
+    key = next((n for n in (SPEC.field("id").name, *SPEC.field("id").aliases) if n in values), None)
+    actors = [c for c in values.columns if "actor" in c or c.startswith("inter")]
+    if key is None or not actors or not values[key].duplicated().any():
+        return raw, []
+    others = [c for c in values.columns if c not in actors]
+    same = values[others].astype(str)
+    # Rows of one event: the same id and the same values apart from the actors.
+    group = same.groupby(others, sort=False, dropna=False).ngroup().to_numpy()
+    repeated = pd.Series(group).duplicated().to_numpy()
+    if not repeated.any():
+        return raw, []
+    first = np.flatnonzero(~repeated)
+    merged = values.iloc[first].copy()
+    for col in actors:
+        names = (
+            values[col]
+            .groupby(group, sort=False)
+            .agg(
+                lambda s: (
+                    "; ".join(dict.fromkeys(str(v) for v in s if v is not None and v == v)) or None
+                )
+            )
+        )
+        merged[col] = names.reindex(group[first]).to_numpy()
+    note = Problem(
+        SPEC.name,
+        raw.file,
+        None,
+        None,
+        f"{len(values):,} rows list {len(first):,} events once per actor; each event is read "
+        "once, its actors joined.",
+        "",
+        Level.NOTICE,
+        "one_row_per_actor",
+    )
+    shapes = {int(k): raw.shapes[int(i)] for k, i in enumerate(first) if int(i) in raw.shapes}
+    return (
+        replace(
+            raw,
+            values=merged.reset_index(drop=True),
+            rows=raw.rows[first],
+            geom_type=[raw.geom_type[i] for i in first] if raw.geom_type is not None else None,
+            lon=raw.lon[first] if raw.lon is not None else None,
+            lat=raw.lat[first] if raw.lat is not None else None,
+            shapes=shapes,
+        ),
+        [note],
+    )
+
+
 def load(raw: RawTable, ctx: ReadContext) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Clean incidents frame and problems; fills severity where the feed has none."""
+    raw, joined = one_row_per_event(raw)
     frame, problems = build_frame(raw, SPEC, ctx)
+    problems = [*joined, *problems]
     if "type_of_violence" in raw.values.columns and frame["type"].notna().any():
         codes = frame["type"].map(lambda v: None if v is None else str(v).split(".")[0])
         frame["type"] = codes.map(UCDP_VIOLENCE).where(

@@ -17,9 +17,11 @@ from layers.core import growth
 from layers.core.manifest import Scenario, read_scenario
 from layers.core.problems import Level, Problem
 from layers.core.settings import Settings
+from layers.io.files import unread
 from layers.io.raw import RawTable
 from layers.io.spec import ReadContext, empty_frame
 from layers.io.store import Acceptance, FeedStore, FeedVersion
+from layers.io.vector import FileOptions
 from layers.registry import REGISTRY
 
 if TYPE_CHECKING:
@@ -40,6 +42,8 @@ class Scene:
     # Feeds kept only as versions, for cache keys: their data is empty and nothing of them
     # is shown (a role that may not see them, layers.access.policy).
     hidden: frozenset[str] = frozenset()
+    # Files in the feed folder that no feed reads, and why (shown on the Feeds page).
+    unread: tuple[tuple[str, str], ...] = ()
 
     @property
     def shown_versions(self) -> dict[str, FeedVersion[gpd.GeoDataFrame]]:
@@ -173,8 +177,14 @@ class SceneLoader:
             max_drop=settings.max_drop,
             grows=frozenset(name for name, layer in REGISTRY.items() if layer.SPEC.grows),
         )
+        layers, crs = dict(settings.layers), dict(settings.crs)
         self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
-            settings.feeds, self._build, _appended, rules
+            settings.feeds,
+            self._build,
+            _appended,
+            rules,
+            specs={name: layer.SPEC for name, layer in REGISTRY.items()},
+            options={name: FileOptions(layers.get(name), crs.get(name)) for name in REGISTRY},
         )
         self.clock: Callable[[], pd.Timestamp] = partial(pd.Timestamp.now, tz="UTC")
         self._lock = threading.Lock()
@@ -206,7 +216,9 @@ class SceneLoader:
                     version = replace(version, problems=[])  # an absent optional feed: fine
                 versions[name] = version
                 frames[name] = version.data if version.data is not None else empty_frame(layer.SPEC)
-            scene = Scene(frames, versions, clock, self.scenario)
+            found = {name: version.path for name, version in got.items()}
+            left = tuple(unread(self.settings.feeds, found))
+            scene = Scene(frames, versions, clock, self.scenario, unread=left)
             if now is None:
                 self._last = (got, scene)
             return scene

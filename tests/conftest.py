@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from layers.core.problems import Problem
+from layers.io.files import read_whole
 from layers.io.parsing import parse
 from layers.io.spec import ReadContext
 from layers.registry import REGISTRY
@@ -35,14 +36,14 @@ def shared_data() -> Path:
 def load_text(feed: str, name: str, text: str | bytes, ctx: ReadContext = ReadContext()):
     """Parse and load one feed file given as text: (frame, problems)."""
     data = text.encode("utf-8") if isinstance(text, str) else text
-    raw = parse(feed, Path(name), data)
+    raw = parse(feed, Path(name), data, spec=REGISTRY[feed].SPEC)
     frame, problems = REGISTRY[feed].load(raw, ctx)
     return frame, [*raw.problems, *problems]
 
 
 def load_path(feed: str, path: Path, ctx: ReadContext = ReadContext()):
     """Parse and load one feed file from disk: (frame, problems)."""
-    raw = parse(feed, path, path.read_bytes())
+    raw = parse(feed, path, read_whole(path)[0], spec=REGISTRY[feed].SPEC)
     frame, problems = REGISTRY[feed].load(raw, ctx)
     return frame, [*raw.problems, *problems]
 

@@ -47,6 +47,11 @@ class Settings:
     the Feeds page).
     ``POLLWATCH_MAX_DROP``: the share of rows another feed may lose from one version to
     the next before the new version is held back (default 0.2).
+    ``POLLWATCH_LAYERS``: per feed, the layer to read from a file with several
+    (GeoPackage, KML, GPX), e.g. ``areas=admin1,convoy_routes=Main roads``.
+    ``POLLWATCH_CRS``: per feed, the coordinate system of a CSV's coordinates when they
+    are not WGS84 degrees, e.g. ``polling_stations=EPSG:27700`` (a ``.prj`` beside the
+    CSV says the same).
     """
 
     feeds: Path
@@ -60,6 +65,8 @@ class Settings:
     settle_s: float = 1.0
     hold_s: float = 120.0
     max_drop: float = 0.2
+    layers: tuple[tuple[str, str], ...] = ()
+    crs: tuple[tuple[str, str], ...] = ()
 
     def staleness(self, feed: str) -> pd.Timedelta | None:
         """How old ``feed``'s file may be before it is stale (None: never)."""
@@ -123,7 +130,24 @@ class Settings:
             _number(env, "POLLWATCH_SETTLE_S", 1.0, low=0.0, high=10.0),
             _number(env, "POLLWATCH_HOLD_S", 120.0, low=0.0),
             _number(env, "POLLWATCH_MAX_DROP", 0.2, low=0.0, high=1.0),
+            _per_feed(env, "POLLWATCH_LAYERS", "areas=admin1"),
+            _per_feed(env, "POLLWATCH_CRS", "polling_stations=EPSG:27700"),
         )
+
+
+def _per_feed(
+    env: os._Environ[str] | dict[str, str], name: str, example: str
+) -> tuple[tuple[str, str], ...]:
+    """``feed=value,feed=value`` as pairs (a value may hold spaces, not commas)."""
+    pairs = []
+    for item in (env.get(name, "") or "").split(","):
+        if not item.strip():
+            continue
+        feed, sep, value = item.partition("=")
+        if not sep or not feed.strip() or not value.strip():
+            raise ValueError(f"{name}: {item!r} is not like {example!r}")
+        pairs.append((feed.strip(), value.strip()))
+    return tuple(pairs)
 
 
 def _number(

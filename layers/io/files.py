@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +14,29 @@ import pandas as pd
 
 from layers.core.problems import Level, Problem
 
-FEED_SUFFIXES = (".geojson", ".json", ".csv", ".tsv", ".txt")
+# In this order of preference when a folder holds a feed in several files.
+FEED_SUFFIXES = (
+    ".geojson",
+    ".json",
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".geojsonl",
+    ".geojsons",
+    ".ndjson",
+    ".jsonl",
+    ".seq",
+    ".shp",
+    ".zip",
+    ".gpkg",
+    ".kml",
+    ".kmz",
+    ".gpx",
+)
+# A shapefile is a set of files: the geometry (.shp) and, read with it, these. A CSV may
+# have a .prj beside it: the coordinate system of its coordinates.
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+SIDECARS = (".prj",)
 
 
 @dataclass(frozen=True)
@@ -54,10 +78,86 @@ def locate(folder: Path, feed: str) -> tuple[Path | None, list[Problem]]:
     return found[0], problems
 
 
+def parts(path: Path) -> list[Path]:
+    """The files read as one feed file: a shapefile's set, or a file and its .prj."""
+    if path.suffix.lower() == ".shp":
+        found = [p for p in (_beside(path, s) for s in SHAPEFILE_PARTS) if p is not None]
+        return [path, *(p for p in found if p != path)]
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        return [path, *(p for p in (_beside(path, s) for s in SIDECARS) if p is not None)]
+    return [path]
+
+
+def _beside(path: Path, suffix: str) -> Path | None:
+    """The file with ``path``'s stem and ``suffix`` in any case (GIS tools write .SHP and
+    .shp alike), or None."""
+    for candidate in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def unread(folder: Path, feeds: dict[str, Path | None]) -> list[tuple[str, str]]:
+    """(file, why it is not read) for each file in ``folder`` that no feed reads; ``feeds``:
+    each feed's file, as :func:`locate` found it. Hidden files (a writer's temporary
+    copies) and the scenario manifest are not listed."""
+    try:
+        entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError:
+        return []
+    read = {part.name for path in feeds.values() if path is not None for part in parts(path)}
+    # A shapefile's other parts (indexes, metadata: .sbn, .shp.xml...) go with it.
+    sets = tuple(p.stem + "." for p in feeds.values() if p is not None and p.suffix == ".shp")
+    by_stem = {name: path for name, path in feeds.items()}
+    out = []
+    for entry in entries:
+        if entry.name in read or entry.name.startswith(sets) or entry.name == "scenario.json":
+            continue
+        if entry.is_dir():
+            out.append((entry.name + "/", "a folder: feeds are files at the top of the folder."))
+            continue
+        stem, suffix = entry.stem, entry.suffix.lower()
+        chosen = by_stem.get(stem)
+        if chosen is not None and suffix in FEED_SUFFIXES:
+            reason = f"{stem} is read from {chosen.name}; keep one file per feed."
+        elif suffix in SHAPEFILE_PARTS + (".sbn", ".sbx", ".xml", ".qix", ".qmd"):
+            reason = (
+                f"part of a shapefile without its {stem}.shp."
+                if stem in by_stem
+                else f"part of a shapefile not named after a feed ({_feed_names(feeds)})."
+            )
+        elif stem in by_stem:
+            reason = (
+                f"{suffix or 'no extension'} is not a format the dashboard reads; save it as "
+                "CSV, GeoJSON, a shapefile, GeoPackage, KML or GPX."
+            )
+        elif suffix in FEED_SUFFIXES:
+            reason = (
+                f"not named after a feed: rename it to one of {_feed_names(feeds)} "
+                f"(keeping {suffix}) to read it."
+            )
+        else:
+            reason = "neither named after a feed nor in a format the dashboard reads."
+        out.append((entry.name, reason))
+    return out
+
+
+def _feed_names(feeds: dict[str, Path | None]) -> str:
+    return ", ".join(feeds)
+
+
 def signature(path: Path) -> Signature:
-    """Modification time and size of ``path``."""
+    """Modification time and size of ``path`` (the newest time and the total size of
+    the files read with it: a shapefile's parts, a CSV's .prj)."""
     st = path.stat()
-    return Signature(st.st_mtime_ns, st.st_size)
+    mtime, size = st.st_mtime_ns, st.st_size
+    for part in parts(path)[1:]:
+        try:
+            other = part.stat()
+        except FileNotFoundError:  # removed since it was listed: the next look sees it
+            continue
+        mtime, size = max(mtime, other.st_mtime_ns), size + other.st_size
+    return Signature(mtime, size)
 
 
 class StillWriting(Exception):
@@ -82,12 +182,36 @@ def read_whole(path: Path, attempts: int = 3) -> tuple[bytes, Signature]:
     :class:`StillWriting` when it kept changing."""
     for attempt in range(attempts):
         before = signature(path)
-        data = path.read_bytes()
+        files = parts(path)
+        contents = [p.read_bytes() for p in files]
         after = signature(path)
-        if before == after and len(data) == after.size:
-            return data, after
+        if before == after and sum(map(len, contents)) == after.size:
+            return _joined(path, files, contents), after
         time.sleep(0.05 * (attempt + 1))
     raise StillWriting(path.name)
+
+
+def _joined(path: Path, files: list[Path], contents: list[bytes]) -> bytes:
+    """A file's bytes; a shapefile set as one zip of its parts (how it is read, see
+    :mod:`layers.io.vector`); a CSV with its .prj as the CSV (its .prj: :func:`crs_beside`)."""
+    if path.suffix.lower() != ".shp":
+        return contents[0]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for part, data in zip(files, contents, strict=True):
+            archive.writestr(path.stem + part.suffix.lower(), data)
+    return buffer.getvalue()
+
+
+def crs_beside(path: Path) -> str | None:
+    """The coordinate system a .prj beside a CSV declares (its WKT), or None."""
+    prj = next((p for p in parts(path)[1:] if p.suffix.lower() == ".prj"), None)
+    if prj is None:
+        return None
+    try:
+        return prj.read_text(encoding="utf-8", errors="replace").strip() or None
+    except OSError:
+        return None
 
 
 def write_atomic(path: Path, data: bytes | str, mode: int = 0o644) -> None:

@@ -27,17 +27,26 @@ WGS84_NAMES = {
 }
 
 
+GEOMETRY_TYPES = {
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+}
+
+
 def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
+    problems: list[Problem] = []
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
-        raise FeedError.whole(
-            feed,
-            name,
-            f"the file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}).",
-            "It may be half-written or cut off: check the system that writes it.",
-            kind="unparseable",
-        ) from err
+        if text.lstrip(" \t\r\n").startswith("\x1e") or err.msg == "Extra data":
+            doc = _sequence(feed, name, text, problems)
+        else:
+            raise _not_json(feed, name, err) from err
     except RecursionError as err:  # brackets nested thousands deep: no GeoJSON is
         raise FeedError.whole(
             feed,
@@ -46,10 +55,65 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
             "Check the system that writes this file: it is not a GeoJSON export.",
             kind="unparseable",
         ) from err
+    return _features_table(feed, name, doc, problems)
+
+
+def _not_json(feed: str, name: str, err: json.JSONDecodeError) -> FeedError:
+    return FeedError.whole(
+        feed,
+        name,
+        f"the file is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg}).",
+        "It may be half-written or cut off: check the system that writes it.",
+        kind="unparseable",
+    )
+
+
+def _sequence(feed: str, name: str, text: str, problems: list[Problem]) -> dict[str, Any]:
+    """A GeoJSON text sequence (RFC 8142, records after RS characters) or newline-delimited
+    GeoJSON, as one FeatureCollection. A record that is not JSON (a last line cut short) is
+    reported and left out; the others are read."""
+    records = text.split("\x1e") if "\x1e" in text else text.splitlines()
+    features: list[Any] = []
+    for number, record in enumerate(records, start=0 if "\x1e" in text else 1):
+        if not record.strip():
+            continue
+        try:
+            item = json.loads(record)
+        except (json.JSONDecodeError, RecursionError):
+            problems.append(
+                Problem(
+                    feed,
+                    name,
+                    None,
+                    None,
+                    f"record {number} of the GeoJSON sequence is not JSON; it was left out.",
+                    "It may be cut short: check the system that writes the file.",
+                    kind="unparseable",
+                )
+            )
+            continue
+        if isinstance(item, dict) and item.get("type") == "FeatureCollection":
+            features += item.get("features") or []
+        else:
+            features.append(item)
+    if not features:
+        raise FeedError.whole(
+            feed,
+            name,
+            "no record of the GeoJSON sequence could be read.",
+            "Check the system that writes this file.",
+            kind="unparseable",
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _features_table(feed: str, name: str, doc: Any, problems: list[Problem]) -> RawTable:
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         features = doc.get("features")
     elif isinstance(doc, dict) and doc.get("type") == "Feature":
         features = [doc]
+    elif isinstance(doc, dict) and doc.get("type") in GEOMETRY_TYPES:  # a bare geometry
+        features = [{"type": "Feature", "properties": {}, "geometry": doc}]
     elif isinstance(doc, list):
         features = doc
     else:
@@ -77,7 +141,6 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     shapes: dict[int, BaseGeometry] = {}
-    problems: list[Problem] = []
     for i, feat in enumerate(features):
         if not isinstance(feat, dict):
             props.append({})
@@ -94,7 +157,7 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
             )
             continue
         p = feat.get("properties")
-        p = dict(p) if isinstance(p, dict) else {}
+        p = _flattened(p) if isinstance(p, dict) else {}
         if "id" in feat and "id" not in p:
             p["id"] = feat["id"]
         props.append(p)
@@ -141,6 +204,17 @@ def _parse_geojson(feed: str, name: str, text: str) -> RawTable:
     return RawTable(
         feed, name, values, np.arange(1, n + 1), problems, {}, geom_type, lon, lat, shapes
     )
+
+
+def _flattened(properties: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as dotted names: {"site": {"name": "A"}} -> {"site.name": "A"}."""
+    out: dict[str, Any] = {}
+    for key, value in properties.items():
+        if isinstance(value, dict) and value:
+            out.update(_flattened(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _number(value: object) -> float:

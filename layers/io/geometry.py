@@ -6,12 +6,21 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from layers.core import growth
 from layers.core.problems import Level
-from layers.io.raw import LAT_NAMES, LON_NAMES, FeedError
+from layers.io.raw import (
+    EASTING_NAMES,
+    LAT_ENDINGS,
+    LAT_NAMES,
+    LON_ENDINGS,
+    LON_NAMES,
+    NORTHING_NAMES,
+    FeedError,
+)
 from layers.io.rows import RowReader
 from layers.io.spec import AREA_TYPES, LINE_TYPES, POINT_TYPES, WKT_NAMES
 
@@ -39,11 +48,31 @@ class GeometryReader(RowReader):
                     )
             point_cols = None
         else:
-            lat_col, lon_col = self.source_column(LAT_NAMES), self.source_column(LON_NAMES)
+            lat_col = self.source_column(LAT_NAMES) or self.column_ending(LAT_ENDINGS)
+            lon_col = self.source_column(LON_NAMES) or self.column_ending(LON_ENDINGS)
+            east_col, north_col = (
+                self.source_column(EASTING_NAMES),
+                self.source_column(NORTHING_NAMES),
+            )
+            if raw.crs is not None and east_col is not None and north_col is not None:
+                lat_col, lon_col = north_col, east_col
+            elif (lat_col is None or lon_col is None) and east_col and north_col:
+                raise FeedError.whole(
+                    self.spec.name,
+                    raw.file,
+                    f"the coordinates are eastings and northings ({east_col}, {north_col}) "
+                    "and the file does not say in which coordinate system.",
+                    f"Put a .prj file beside it ({self.spec.name}.prj), or set "
+                    f"POLLWATCH_CRS={self.spec.name}=EPSG:<code> (e.g. EPSG:27700 for "
+                    "British National Grid, EPSG:32629 for UTM zone 29N).",
+                    "unknown_crs",
+                )
             if lat_col is not None and lon_col is not None:
                 used.update((lat_col, lon_col))
                 lat = self.coordinate(lat_col)
                 lon = self.coordinate(lon_col)
+                if raw.crs is not None:
+                    lon, lat = self.projected(lon, lat, raw.crs)
                 self.report_empty_locations(lat_col, lon_col)
                 types = ["Point"] * n
                 point_cols = (lat_col, lon_col)
@@ -65,6 +94,41 @@ class GeometryReader(RowReader):
         shapes = {i: s for i, s in raw.shapes.items()}
         checked = self.check_shapes([shapes.get(i) for i in range(n)], "geometry")
         return [g if types[i] == "Point" else checked[i] for i, g in enumerate(geoms)]
+
+    def column_ending(self, endings: tuple[str, ...]) -> str | None:
+        """The one column whose name ends as a coordinate's does ('location_lat'), or None
+        when none or several do."""
+        found = [c for c in self.raw.values.columns if str(c).endswith(endings)]
+        return found[0] if len(found) == 1 else None
+
+    def projected(self, x: np.ndarray, y: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
+        """Longitudes and latitudes of coordinates in ``crs``."""
+        try:
+            source = pyproj.CRS.from_user_input(crs)
+        except pyproj.exceptions.CRSError as err:
+            raise FeedError.whole(
+                self.spec.name,
+                self.raw.file,
+                f"the declared coordinate system is not known: {crs[:80]!r}.",
+                "Declare it as EPSG:<code>, or as the WKT of a .prj file.",
+                "unknown_crs",
+            ) from err
+        self.report(
+            None,
+            None,
+            f"coordinates read in {source.name} and converted to latitude/longitude.",
+            "",
+            Level.NOTICE,
+            "projected",
+        )
+        if source.equals(pyproj.CRS("EPSG:4326"), ignore_axis_order=True):
+            return x, y
+        to_wgs84 = pyproj.Transformer.from_crs(source, "EPSG:4326", always_xy=True)
+        ok = ~(np.isnan(x) | np.isnan(y))
+        lon, lat = np.full(len(x), np.nan), np.full(len(y), np.nan)
+        if ok.any():
+            lon[ok], lat[ok] = to_wgs84.transform(x[ok], y[ok])
+        return lon, lat
 
     def coordinate(self, col: str) -> np.ndarray:
         text = self.raw.values[col]

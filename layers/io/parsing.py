@@ -1,4 +1,5 @@
-"""Bytes of a feed file to a RawTable: decode, then CSV or GeoJSON."""
+"""Bytes of a feed file to a RawTable: a GIS file (shapefile, GeoPackage, KML, GPX, a zip)
+by its content and name, else text: decoded, then CSV or GeoJSON."""
 
 from __future__ import annotations
 
@@ -8,15 +9,25 @@ from pathlib import Path
 
 from layers.core.problems import Level, Problem
 from layers.io.csv_text import _parse_csv
+from layers.io.files import crs_beside
 from layers.io.geojson_text import _parse_geojson
 from layers.io.raw import FeedError, RawTable
+from layers.io.spec import AREA_TYPES, LINE_TYPES, POINT_TYPES, FeedSpec
+from layers.io.vector import FileOptions, kind_of, read_vector
 
 
 def parse(
-    feed: str, path: Path, data: bytes, progress: Callable[[int], None] | None = None
+    feed: str,
+    path: Path,
+    data: bytes,
+    progress: Callable[[int], None] | None = None,
+    spec: FeedSpec | None = None,
+    options: FileOptions | None = None,
 ) -> RawTable:
     """Parse one feed file's bytes; raises FeedError when nothing usable is in it.
-    ``progress`` is told the number of CSV records read so far, now and then."""
+    ``progress`` is told the number of CSV records read so far, now and then. ``spec``
+    (the feed's geometry) picks the layer of a file with several; ``options`` are the
+    settings for this feed's file (:class:`~layers.io.vector.FileOptions`)."""
     name = path.name
     if not data.strip():
         raise FeedError.whole(
@@ -26,15 +37,30 @@ def parse(
             "Check that the system writing this feed finished writing it.",
             kind="empty_file",
         )
+    kind = kind_of(name, data)
+    if kind is not None:
+        return read_vector(
+            spec or FeedSpec(feed, feed, (*POINT_TYPES, *LINE_TYPES, *AREA_TYPES), ()),
+            name,
+            data,
+            kind,
+            options or FileOptions(),
+            lambda member, member_data: parse(feed, Path(member), member_data, progress, spec),
+        )
     text, encoding_problem = _decode(feed, name, data)
-    looks_json = text.lstrip()[:1] in ("{", "[")
-    if path.suffix.lower() in (".geojson", ".json") or looks_json:
+    looks_json = text.lstrip(" \t\r\n\x1e")[:1] in ("{", "[")
+    if path.suffix.lower() in (*GEOJSON_SUFFIXES, *SEQUENCE_SUFFIXES) or looks_json:
         table = _parse_geojson(feed, name, text)
     else:
         table = _parse_csv(feed, name, text, progress)
+        table.crs = (options.crs if options else None) or crs_beside(path)
     if encoding_problem:
         table.problems.insert(0, encoding_problem)
     return table
+
+
+GEOJSON_SUFFIXES = (".geojson", ".json")
+SEQUENCE_SUFFIXES = (".geojsonl", ".geojsons", ".ndjson", ".jsonl", ".seq")
 
 
 # Bytes text files do not hold (NUL and the other C0 controls but tab, LF, VT, FF, CR, ESC):

@@ -15,8 +15,14 @@ from shapely.geometry.base import BaseGeometry
 
 from layers.core.problems import Level, Problem
 
-LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "#geo+lat")
-LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "#geo+lon")
+LAT_NAMES = ("lat", "latitude", "y", "lat_dd", "#geo+lat", "#lat_deg")  # HXL 1.x and 0.x
+LON_NAMES = ("lon", "lng", "long", "longitude", "x", "lon_dd", "#geo+lon", "#lon_deg")
+# Projected coordinates (read when the feed's CRS is declared: see layers.io.vector).
+EASTING_NAMES = ("easting", "eastings", "xordinate", "x_coord", "x_coordinate", "e")
+NORTHING_NAMES = ("northing", "northings", "yordinate", "y_coord", "y_coordinate", "n")
+# A survey's location question exported as '<label>.lat' and '<label>.lon' (Ushahidi v3).
+LAT_ENDINGS = ("_lat", "_latitude")
+LON_ENDINGS = ("_lon", "_lng", "_long", "_longitude")
 
 
 class FeedError(Exception):
@@ -64,6 +70,9 @@ class RawTable:
     # For rows appended to a file already read: that file's built rows, so checks across
     # rows (repeated ids, points far from the rest) see them too.
     earlier: Any = None
+    # The coordinate system of a CSV's coordinate columns, when declared (a .prj beside
+    # it, or settings); None: WGS84 degrees.
+    crs: str | None = None
 
     @property
     def is_geojson(self) -> bool:

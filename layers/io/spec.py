@@ -48,6 +48,9 @@ class FeedSpec:
     # A feed that only grows (incidents, position pings): a version with fewer rows than
     # the shown one, or with rows already shown changed, is held back (see FeedStore).
     grows: bool = False
+    # Its points may come as the timed points of GPS tracks (GPX track points, KML
+    # gx:Track): a file with tracks gives those, not its waypoints.
+    tracks: bool = False
 
     def field(self, name: str) -> Field:
         """The declared field called ``name``."""

@@ -2,8 +2,9 @@
 a version that is damaged or cannot be read, and read only the rows appended to a file.
 
 A feed is one file in the feed folder, named after the layer it feeds
-(``incidents.csv``, ``polling_stations.geojson``...). The store knows nothing about
-what the columns mean: a layer's ``load`` builds the frame (see :class:`FeedStore`).
+(``incidents.csv``, ``polling_stations.geojson``, ``areas.zip``, ``convoy_routes.kml``...).
+The store knows nothing about what the columns mean: a layer's ``load`` builds the frame
+(see :class:`FeedStore`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence, Sized
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -28,6 +29,8 @@ from layers.core.problems import Level, Problem
 from layers.io.files import Signature, StillWriting, locate, read_whole, settled, signature
 from layers.io.parsing import parse
 from layers.io.raw import FeedError, RawTable
+from layers.io.spec import FeedSpec
+from layers.io.vector import FileOptions
 
 log = logging.getLogger(__name__)
 
@@ -329,8 +332,12 @@ class FeedStore(Generic[T]):
         extend: Callable[[T, T], T] | None = None,
         rules: Acceptance = Acceptance(),
         clock: Callable[[], float] = time.monotonic,
+        specs: Mapping[str, FeedSpec] | None = None,
+        options: Mapping[str, FileOptions] | None = None,
     ):
         self.folder = Path(folder)
+        self._specs = dict(specs or {})  # each feed's geometry: which layer of a GIS file
+        self._options = dict(options or {})  # settings per feed file (layer, CRS)
         self._build = build
         self._extend = extend  # earlier rows + appended rows, for append-only files
         self.rules = rules
@@ -397,7 +404,7 @@ class FeedStore(Generic[T]):
                 None,
                 None,
                 None,
-                f"no {feed}.csv or {feed}.geojson in the feed folder.",
+                f"no {feed}.csv, {feed}.geojson or other file of this feed in the feed folder.",
                 f"Add {feed}.csv or {feed}.geojson to {self.folder.name}/ (docs/feeds.md "
                 "describes its fields), or point POLLWATCH_FEEDS at the folder that has it.",
                 kind="missing_file",
@@ -433,12 +440,17 @@ class FeedStore(Generic[T]):
         appended = self._read_appended(feed, path, data, problems, counted)
         if appended is not None:
             return _Read(sig, *appended, appended=True)
-        raw = parse(feed, path, data, counted)
+        raw = self._parse(feed, path, data, counted)
         if job is not None:
             job.phase = "checking"
         built, build_problems = self._build(feed, raw)
         text = _ReadText.of(data, raw, hashed=feed in self.rules.grows)
         return _Read(sig, built, [*problems, *raw.problems, *build_problems], text)
+
+    def _parse(
+        self, feed: str, path: Path, data: bytes, progress: Callable[[int], None] | None
+    ) -> RawTable:
+        return parse(feed, path, data, progress, self._specs.get(feed), self._options.get(feed))
 
     def _in_background(
         self, feed: str, path: Path, sig: Signature, problems: list[Problem]
@@ -608,7 +620,7 @@ class FeedStore(Generic[T]):
             or not data.startswith(before.data)
         ):
             return None
-        part = parse(feed, path, before.head + data[len(before.data) :], progress)
+        part = self._parse(feed, path, before.head + data[len(before.data) :], progress)
         if list(part.values.columns) != before.columns or part.hxl != before.hxl:
             return None
         shift = before.records - before.head_records  # tail record k is file record k + shift

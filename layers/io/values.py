@@ -58,13 +58,18 @@ _DAY_FIRST = (
     "%d/%m/%Y %H:%M",
     "%d %B %Y %H:%M",
     "%d.%m.%Y",
+    "%d.%m.%y",
+    # Two-digit years with slashes: month first, as US tools (Ushahidi, Excel) write them.
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
 )
 
 
 def parse_times(text: pd.Series, timezone: str = "UTC") -> pd.Series:
     """UTC times from ISO 8601 text; naive times are read in ``timezone``.
 
-    Also reads the day-first styles exports use ('31 December 2020', '31/12/2020').
+    Also reads the day-first styles exports use ('31 December 2020', '31/12/2020'), and
+    month-first dates with two-digit years ('10/25/15 15:00', Ushahidi's).
     """
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
     s = pd.Series(plain_text(as_text(text)), index=text.index, dtype=object)
