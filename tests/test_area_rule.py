@@ -115,3 +115,49 @@ def test_a_station_is_in_the_same_area_on_every_page(
     assert mismatch["row"].tolist() == [2]  # reported once, for S1 only
     status = next(d.value for d in coverage.dataframe if "notices" in d.value.columns)
     assert status.set_index("feed").loc["Polling stations", "problems"] == 1
+
+
+def test_spelling_variants_are_one_area_reported_once() -> None:
+    areas = gpd.GeoDataFrame(
+        {"name": ["ELEGEYO-MARAKWET", "Kisumu", "Kisii", "Grand Cape Mount", "Rivière-Pilote"]},
+        geometry=[shapely.box(i, 0, i + 0.9, 1) for i in range(5)],
+        crs="EPSG:4326",
+    )
+    frame = rows(
+        ("ELGEYO/MARAKWET", 0.5, 0.5),
+        ("Elgeyo Marakwet", 0.5, 0.5),
+        ("KISUMU COUNTY", 1.5, 0.5),
+        ("Kisi", 2.5, 0.5),  # as like Kisii as Kisumu is not: read as Kisii
+        ("Grand Cape-Mount", 3.5, 0.5),
+        ("riviere pilote", 4.5, 0.5),
+        ("Nyeri", None, None),  # no polygon is like it: kept as written
+    )
+    area, problems = area_rule.assign(frame, areas, "polling_stations", "ps.csv")
+    assert list(area) == [
+        "ELEGEYO-MARAKWET",
+        "ELEGEYO-MARAKWET",
+        "Kisumu",
+        "Kisii",
+        "Grand Cape Mount",
+        "Rivière-Pilote",
+        "Nyeri",
+    ]
+    spelled = [p for p in problems if p.kind == "area_spelling"]
+    assert [p.message for p in spelled] == [
+        "'ELGEYO/MARAKWET' in polling_stations read as 'ELEGEYO-MARAKWET' of areas (the same "
+        "name spelled otherwise).",
+        "'Kisi' in polling_stations read as 'Kisii' of areas (the same name spelled otherwise).",
+    ]
+    assert not [p for p in problems if p.kind == "area_mismatch"]  # same area, not a mismatch
+
+
+def test_different_areas_are_never_read_as_one() -> None:
+    areas = gpd.GeoDataFrame(
+        {"name": ["Kisumu", "Kisii", "Nyamira", "Migori"]},
+        geometry=[shapely.box(i, 0, i + 0.9, 1) for i in range(4)],
+        crs="EPSG:4326",
+    )
+    frame = rows(("Nyandarua", None, None), ("Kitui", None, None), ("Meru", None, None))
+    area, problems = area_rule.assign(frame, areas, "polling_stations")
+    assert list(area) == ["Nyandarua", "Kitui", "Meru"]
+    assert not problems

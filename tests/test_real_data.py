@@ -109,3 +109,20 @@ def test_kenya_stations_covered_by_bases_at_county_centroids(shared_data: Path) 
     assert state["unknown"] == 10_052  # (0,0) and the swapped one: unknown, not uncovered
     assert state["covered"] + state["uncovered"] == 26_447 - 10_052
     assert 0 < state["covered"] < state["covered"] + state["uncovered"]
+
+
+def test_kenya_county_spellings_meet_the_county_polygons(shared_data: Path) -> None:
+    from layers.analysis import areas as area_rule
+
+    stations, _ = load_path(
+        "polling_stations", shared_data / "kenya" / "polling_stations_2012.geojson"
+    )
+    counties, _ = load_path("areas", shared_data / "kenya" / "counties_2012.geojson")
+    area, problems = area_rule.assign(stations, counties, "polling_stations")
+    assert area.nunique() == 47  # Kenya's 47 counties, not 48 with a spelling twice
+    assert "ELGEYO/MARAKWET" not in set(area)
+    spelled = [p.message for p in problems if p.kind == "area_spelling"]
+    assert spelled == [
+        "'ELGEYO/MARAKWET' in polling_stations read as 'ELEGEYO-MARAKWET' of areas (the same "
+        "name spelled otherwise)."
+    ]

@@ -4,9 +4,11 @@ The rule (docs/feeds.md, "Areas"):
 
 1. The row's own area field (``admin1``), when it has one. A registered station's
    area is what the commission's list says; coordinates are more often wrong than
-   the list is. Names are compared without case, spaces or punctuation, and spelled
-   as the area polygons spell them ("LOFA" is "Lofa"); without a polygon of that
-   name, as most rows spell it.
+   the list is. Names are compared without case, accents, spaces, punctuation or
+   words such as "County" (:func:`fold`), and spelled as the area polygons spell them
+   ("LOFA" is "Lofa"); a name very like one polygon's is read as that polygon's
+   ("ELGEYO/MARAKWET" as "ELEGEYO-MARAKWET"), reported once; without a polygon of
+   that name, as most rows spell it.
 2. Otherwise the area polygon the location lies in.
 3. Otherwise "(no area)".
 
@@ -16,7 +18,9 @@ reported once (a warning naming both), and counted under its own area.
 
 from __future__ import annotations
 
+import difflib
 import re
+import unicodedata
 
 import geopandas as gpd
 import numpy as np
@@ -31,18 +35,55 @@ NO_AREA = "(no area)"
 OWN = "admin1"
 
 
+# Words that name the kind of area, not the area ("Lofa County", "Kano State"), and
+# spellings of one word; left out or made one before names are compared.
+KIND_WORDS = re.compile(
+    r"\b(county|state|province|region|district|department|prefecture|lga|municipality)\b"
+)
+SAME_WORDS = ((re.compile(r"\bsaint\b|\bste?\b"), "st"), (re.compile(r"&"), " and "))
+# How alike two folded names must be (difflib's ratio) to be read as one area spelled
+# two ways: "elgeyomarakwet" and "elegeyomarakwet" are 0.97, "kisumu" and "kisii" 0.73.
+SIMILAR = 0.88
+
+
 def fold(name: object) -> str:
-    """An area name as compared: 'GRAND  Cape-Mount ' -> 'grandcapemount'."""
-    return re.sub(r"[\W_]+", "", str(name).casefold())
+    """An area name as compared: 'GRAND  Cape-Mount ' -> 'grandcapemount', 'Lofa County'
+    -> 'lofa', 'Rivière-Saint-Jean' -> 'rivierestjean'."""
+    text = unicodedata.normalize("NFKD", str(name).casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    for pattern, word in SAME_WORDS:
+        text = pattern.sub(word, text)
+    bare = KIND_WORDS.sub(" ", text)
+    if re.sub(r"[\W_]+", "", bare):  # 'Central Region' -> 'central'; 'Region' stays
+        text = bare
+    return re.sub(r"[\W_]+", "", text)
 
 
-def _spellings(own: pd.Series, polygons: pd.Series) -> dict[str, str]:
-    """Folded name -> how it is shown: the polygons' spelling, else the commonest one."""
+def _spellings(own: pd.Series, polygons: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
+    """(folded name -> how it is shown, own name -> the polygon's name it was read as).
+
+    Shown: the polygons' spelling, else the commonest one. A name no polygon has, but
+    one polygon's name is very like, is read as that polygon's (a spelling variant:
+    'ELGEYO/MARAKWET' and 'ELEGEYO-MARAKWET')."""
     spelled: dict[str, str] = {}
     for name, _ in own.value_counts(sort=True).items():  # commonest first
         spelled.setdefault(fold(name), str(name))
-    spelled.update({fold(name): str(name) for name in polygons.dropna()})
-    return spelled
+    named = {fold(name): str(name) for name in polygons.dropna()}
+    named.pop("", None)
+    read_as: dict[str, str] = {}
+    for key, shown in list(spelled.items()):
+        if key in named or not key:
+            continue
+        close = difflib.get_close_matches(key, list(named), n=2, cutoff=SIMILAR)
+        if len(close) == 1 or (
+            len(close) == 2
+            and difflib.SequenceMatcher(None, key, close[0]).ratio()
+            > difflib.SequenceMatcher(None, key, close[1]).ratio()
+        ):
+            named[key] = named[close[0]]
+            read_as[shown] = named[close[0]]
+    spelled.update(named)
+    return spelled, read_as
 
 
 def _polygons(areas: gpd.GeoDataFrame) -> tuple[shapely.STRtree, np.ndarray]:
@@ -93,14 +134,29 @@ def assign(
     own, own_key = _folded(own_values)
     inside, inside_key = _folded(containing(frame, areas))
     has_own = own_key != None  # noqa: E711 - elementwise over an object array
-    spelled = _spellings(
+    spelled, read_as = _spellings(
         pd.Series(own[has_own], dtype=object), areas["name"] if "name" in areas else pd.Series()
     )
     named = np.array([spelled.get(k) if k is not None else None for k in own_key], dtype=object)
     area = np.where(has_own, named, inside)
-    differ = np.flatnonzero(has_own & (inside_key != None) & (own_key != inside_key))  # noqa: E711
+    named_key = _folded(pd.Series(named, dtype=object))[1]
+    differ = np.flatnonzero(has_own & (inside_key != None) & (named_key != inside_key))  # noqa: E711
     rows = frame["source_row"].to_numpy() if "source_row" in frame else np.arange(1, len(frame) + 1)
     problems = [
+        Problem(
+            feed,
+            file,
+            None,
+            OWN,
+            f"{own_name!r} in {feed} read as {polygon!r} of areas (the same name spelled "
+            "otherwise).",
+            "If they are different areas, correct the name in one of the two feeds.",
+            Level.NOTICE,
+            "area_spelling",
+        )
+        for own_name, polygon in sorted(read_as.items())
+    ]
+    problems += [
         Problem(
             feed,
             file,
