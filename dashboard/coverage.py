@@ -153,8 +153,7 @@ def what_if_panel(bases: gpd.GeoDataFrame, units: bool) -> WhatIf:
 
 def headline(stations: pd.DataFrame) -> list[tuple[str, str]]:
     """The page's headline figures: label, value."""
-    voters = stations["registered_voters"] if "registered_voters" in stations else None
-    f = figures.headline(stations["state"], voters)
+    f = figures.of_stations(stations, "state")
     return [
         ("Stations uncovered", f"{f.uncovered:,}"),
         ("Voters uncovered", figures.count_text(f.voters_uncovered)),
@@ -163,8 +162,7 @@ def headline(stations: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def show_kpis(stations: pd.DataFrame) -> None:
-    voters = stations["registered_voters"] if "registered_voters" in stations else None
-    f = figures.headline(stations["state"], voters)
+    f = figures.of_stations(stations, "state")
     for column, (label, value) in zip(st.columns(3), headline(stations), strict=True):
         column.metric(
             label,

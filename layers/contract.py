@@ -32,6 +32,10 @@ class Derivation:
     which bases are on shift). ``ages``: columns that age by the minute (convoy pings).
     ``row_wise``: each row derives on its own, so rows appended to the feed derive alone.
     ``areas``: rows get an ``area`` (:mod:`layers.analysis.areas`).
+    ``check``: a check of the loaded frame against the feeds it ``needs`` (frames by
+    name), made in the scene itself so that every page and analysis sees its result:
+    the frame as checked, and the problems found (stations outside the country,
+    :mod:`layers.geo.outliers`).
     """
 
     needs: tuple[str, ...] = ()
@@ -39,6 +43,13 @@ class Derivation:
     ages: bool = False
     row_wise: bool = False
     areas: bool = False
+    check: (
+        Callable[
+            [gpd.GeoDataFrame, Mapping[str, gpd.GeoDataFrame], str | None],
+            tuple[gpd.GeoDataFrame, list[Problem]],
+        ]
+        | None
+    ) = None
 
 
 @dataclass(frozen=True)

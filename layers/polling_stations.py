@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import folium
@@ -11,7 +11,7 @@ import numpy as np
 
 from layers.contract import Derivation, MapView, Publication, published
 from layers.core.problems import Problem
-from layers.geo import coverage
+from layers.geo import coverage, outliers
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
 from layers.io.spec import POINT_TYPES, FeedSpec, Field, ReadContext
@@ -203,7 +203,14 @@ def _shift(scene: Scene) -> Hashable:
     return coverage.shift_period(scene["patrols"], scene.now)
 
 
-DERIVE = Derivation(needs=("patrols", "areas"), moment=_shift, areas=True)
+def check(
+    stations: gpd.GeoDataFrame, frames: Mapping[str, gpd.GeoDataFrame], file: str | None
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Stations outside the country marked as of doubtful location (:mod:`layers.geo.outliers`)."""
+    return outliers.mark(stations, frames["areas"], SPEC.name, file)
+
+
+DERIVE = Derivation(needs=("patrols", "areas"), moment=_shift, areas=True, check=check)
 FILTERS = {"area": "area", "status": "status"}
 PUBLISH = Publication(("main", "details"))
 

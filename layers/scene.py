@@ -188,7 +188,31 @@ class SceneLoader:
         )
         self.clock: Callable[[], pd.Timestamp] = partial(pd.Timestamp.now, tz="UTC")
         self._lock = threading.Lock()
+        self._checks: dict[
+            str, tuple[tuple[gpd.GeoDataFrame, ...], gpd.GeoDataFrame, list[Problem]]
+        ] = {}
         self._last: tuple[dict[str, FeedVersion[gpd.GeoDataFrame]], Scene] | None = None
+
+    def _checked(
+        self,
+        name: str,
+        layer: Layer,
+        frames: dict[str, gpd.GeoDataFrame],
+        version: FeedVersion[gpd.GeoDataFrame],
+    ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+        """``layer``'s check of its frame against the feeds it needs, made again only when
+        one of those frames changed (a frame is the same object while its file is)."""
+        inputs = (frames[name], *(frames[n] for n in layer.DERIVE.needs))
+        held = self._checks.get(name)
+        if held is not None and len(held[0]) == len(inputs):
+            if all(a is b for a, b in zip(held[0], inputs, strict=True)):
+                return held[1], held[2]
+        check = layer.DERIVE.check
+        assert check is not None
+        file = version.path.name if version.path is not None else None
+        frame, found = check(frames[name], frames, file)
+        self._checks[name] = (inputs, frame, found)
+        return frame, found
 
     def _build(self, feed: str, raw: RawTable) -> tuple[gpd.GeoDataFrame, list[Problem]]:
         return self.registry[feed].load(raw, self.context)
@@ -216,8 +240,15 @@ class SceneLoader:
                     version = replace(version, problems=[])  # an absent optional feed: fine
                 versions[name] = version
                 frames[name] = version.data if version.data is not None else empty_frame(layer.SPEC)
-            found = {name: version.path for name, version in got.items()}
-            left = tuple(unread(self.settings.feeds, found))
+            for name, layer in self.registry.items():
+                if layer.DERIVE.check is not None:
+                    frames[name], found = self._checked(name, layer, frames, versions[name])
+                    if found:
+                        versions[name] = replace(
+                            versions[name], problems=[*versions[name].problems, *found]
+                        )
+            paths = {name: version.path for name, version in got.items()}
+            left = tuple(unread(self.settings.feeds, paths))
             scene = Scene(frames, versions, clock, self.scenario, unread=left)
             if now is None:
                 self._last = (got, scene)

@@ -250,7 +250,9 @@ def test_kenya_county_table_sums_to_the_nation(shared_data: Path) -> None:
     assert national["unknown_location"] == (table["state"] == UNKNOWN_LOCATION).sum()
     assert national["unknown_location"] >= 10_051
     unknown = table[table["state"] == UNKNOWN_LOCATION]
-    assert (unknown["area"].str.upper() == unknown["admin1"].str.upper()).mean() > 0.99
+    # (ELGEYO/MARAKWET is the polygons' ELEGEYO-MARAKWET: a spelling variant, reported.)
+    own = unknown["admin1"].str.upper().replace({"ELGEYO/MARAKWET": "ELEGEYO-MARAKWET"})
+    assert (unknown["area"].str.upper() == own).mean() > 0.99
     assert (
         NO_AREA not in set(areas["area"])
         or areas.loc[areas["area"] == NO_AREA, "stations"].sum() < 50

@@ -37,6 +37,7 @@ class Headline:
     voters_uncovered: float | None
     voters_located: float | None
     without_voters: int  # stations with no registered-voter count
+    doubtful: int = 0  # of the unlocated: a location outside the country (layers.geo.outliers)
 
     @property
     def unlocated(self) -> int:
@@ -56,8 +57,11 @@ class Headline:
         return 100.0 * self.voters_covered / self.voters_located
 
 
-def headline(state: pd.Series, voters: pd.Series | None) -> Headline:
-    """The :class:`Headline` of stations with coverage ``state`` and registered ``voters``."""
+def headline(
+    state: pd.Series, voters: pd.Series | None, doubtful: pd.Series | None = None
+) -> Headline:
+    """The :class:`Headline` of stations with coverage ``state`` and registered ``voters``;
+    ``doubtful``: which have a location outside the country (counted apart)."""
     text = state.astype(object).to_numpy()
     covered = text == COVERED
     partly = text == PARTLY
@@ -84,6 +88,17 @@ def headline(state: pd.Series, voters: pd.Series | None) -> Headline:
         voters_uncovered=total(uncovered),
         voters_located=total(located),
         without_voters=int((~known).sum()),
+        doubtful=int(pd.Series(doubtful).fillna(False).astype(bool).sum())
+        if doubtful is not None
+        else 0,
+    )
+
+
+def of_stations(stations: pd.DataFrame, state: str) -> Headline:
+    """The :class:`Headline` of a stations frame whose coverage state is column ``state``
+    (its registered voters and doubtful locations read from their columns when present)."""
+    return headline(
+        stations[state], stations.get("registered_voters"), stations.get("location_doubtful")
     )
 
 
@@ -108,7 +123,15 @@ def definition(figures: Headline, basis: str) -> str:
         "located stations."
     ]
     if figures.unlocated:
-        parts.append(f"{figures.unlocated:,} stations without a usable location are in neither.")
+        doubtful = (
+            f" ({figures.doubtful:,} of them with a location outside the country, "
+            "'location doubtful': see the Feeds page)"
+            if figures.doubtful
+            else ""
+        )
+        parts.append(
+            f"{figures.unlocated:,} stations without a usable location are in neither{doubtful}."
+        )
     if figures.voters_located is None:
         parts.append("No station has a registered-voter count, so voter figures are n/a.")
     elif figures.without_voters:

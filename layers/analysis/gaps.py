@@ -22,7 +22,7 @@ from layers.analysis import areas as area_rule
 from layers.analysis.placement import Placement, Suggestion
 from layers.core import growth
 from layers.core.predicates import active, located
-from layers.geo import coverage, geodesy
+from layers.geo import coverage, geodesy, outliers
 from layers.incidents import in_window
 
 UNKNOWN_LOCATION = "unknown location"
@@ -78,6 +78,11 @@ def _area_sums(stations: pd.DataFrame) -> pd.DataFrame:
         "partly_covered": codes == 1,
         "uncovered": codes == 2,
         "unknown_location": codes == 3,
+        "location_doubtful": (
+            stations[outliers.DOUBTFUL].fillna(False).to_numpy(dtype=bool)
+            if outliers.DOUBTFUL in stations
+            else np.zeros(len(codes), dtype=bool)
+        ),
     }
     sums = {
         "registered_voters": voters,
@@ -109,6 +114,7 @@ AREA_COLUMNS = [
     "uncovered",
     "partly_covered",
     "unknown_location",
+    "location_doubtful",
 ]
 
 

@@ -11,6 +11,7 @@ from layers.analysis import figures
 from layers.analysis.filters import Picture
 from layers.analysis.gaps import UNKNOWN_LOCATION, area_table
 from layers.core import growth
+from layers.geo import outliers
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,7 @@ class Kpis:
 def kpis(picture: Picture) -> Kpis:
     """Headline figures of what is shown, coverage taken now (bases on duty now)."""
     stations = picture.frames["polling_stations"]
-    voters = stations["registered_voters"] if "registered_voters" in stations else None
-    counted = growth.kept(
-        stations, "kpis", lambda: figures.headline(stations["coverage_state"], voters)
-    )
+    counted = growth.kept(stations, "kpis", lambda: figures.of_stations(stations, "coverage_state"))
     convoys = picture.frames["convoy_positions"]
     return Kpis(
         counted,
@@ -41,7 +39,7 @@ def kpis(picture: Picture) -> Kpis:
 def coverage_by_area(stations: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per area of the derived stations: :func:`layers.analysis.gaps.area_table` (coverage
     now), with ``located``, the stations whose location is known."""
-    columns = [c for c in ("area", "registered_voters") if c in stations]
+    columns = [c for c in ("area", "registered_voters", outliers.DOUBTFUL) if c in stations]
     state = stations["coverage_state"].replace({"unknown": UNKNOWN_LOCATION})
     table = area_table(pd.DataFrame(stations[columns]).assign(state=state))
     table["located"] = table["stations"] - table["unknown_location"]
