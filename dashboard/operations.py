@@ -36,11 +36,12 @@ from dashboard.packs import View as PackView
 from dashboard.packs import pack_panel
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
-from layers.analysis import figures
+from layers.analysis import figures, history
 from layers.analysis.briefing import area_figures
 from layers.analysis.filters import (
     CUSTOM,
     FILTERS,
+    WHOLE,
     WINDOWS,
     Filters,
     Picture,
@@ -60,7 +61,7 @@ from layers.views import charts
 from layers.views.overlays import LEGEND as RISK_LEGEND
 from layers.views.overlays import EarlyWarning, RiskOverlay, render_at_risk
 
-WINDOW_CHOICES = [*WINDOWS, CUSTOM]
+WINDOW_CHOICES = [*WINDOWS, WHOLE, CUSTOM]
 
 
 IGNORED_SHOWN, IGNORED_CHARS = 12, 80  # of a link's filters that are not in the data
@@ -155,7 +156,7 @@ def window_widgets(
             max_value=hi,
             key="filter_range",
             step=dt.timedelta(minutes=15),
-            format="D MMM HH:mm",
+            format="D MMM YYYY HH:mm" if lo.year != hi.year else "D MMM HH:mm",
         )
         start, end = _utc(picked[0]), _utc(picked[1])
     return {"window": window, "start": start, "end": end}
@@ -184,6 +185,31 @@ def show_kpis(picture: Picture, feeds: list[str]) -> None:
             label, value, help="Incidents in the time window." if label == "Incidents" else None
         )
     st.caption(figures.definition(kpis(picture).figures, "now"))
+
+
+def show_old_feed(
+    incidents: pd.DataFrame, window: tuple[pd.Timestamp, pd.Timestamp], period: str
+) -> None:
+    """When the window holds none of the feed's incidents, all older: say so where the
+    figures are, with one click to the feed's last days."""
+    old = history.old_feed(incidents["time"], window, "Incidents", period)
+    if old is None:
+        return
+    st.info(plain(old.note), icon=":material/history:")
+
+    def show_last_days() -> None:
+        state = st.session_state
+        state["filter_window"] = CUSTOM
+        state["filter_range"] = tuple(
+            t.tz_convert(None).to_pydatetime() for t in (old.start, old.end)
+        )
+
+    if st.button(
+        f"Show the feed's last {history.LOOK_BACK.days} days",
+        key="old_feed",
+        on_click=show_last_days,
+    ):
+        st.rerun(scope="app")  # the sidebar's window, outside this fragment, changed
 
 
 def map_parts(
@@ -332,7 +358,7 @@ def show_warnings(
         return
     with st.expander("Quick response: nearest patrols to an incident"):
         labels = {
-            i: f"{t:%d %b %H:%M} {k} ({s}) {i}"
+            i: f"{history.time_text(t, now)} {k} ({s}) {i}"
             for i, t, k, s in zip(
                 recent["id"], recent["time"], recent["type"], recent["severity"], strict=True
             )
@@ -461,12 +487,17 @@ def page() -> None:
         # version reruns the whole page (watch_feeds).
         picture = apply(derived, filters, scene.now)
         show_banner(scene, settings)
-        start, end = picture.time_range or (None, None)
-        st.caption(
-            f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC; incidents from "
-            f"{start:%d %b %H:%M} to {end:%d %b %H:%M} UTC."
+        start, end = picture.time_range or (scene.now, scene.now)
+        window = FILTERS["window"]
+        assert isinstance(window, Window)
+        shown = (
+            window.period(filters, scene.now)
+            if filters.window == WHOLE
+            else history.span_text(start, end, scene.now)
         )
+        st.caption(f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC; incidents of {shown}.")
         show_kpis(picture, feeds)
+        show_old_feed(derived["incidents"], (start, end), window.period(filters, scene.now))
         urls = published_layers(settings, scene, derived, picture.frames, filters, feeds)
         events = derived["incidents"]
         overlay = _risk_overlay(dataset_key(scene, "polling_stations"), warning, role)

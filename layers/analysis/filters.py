@@ -17,14 +17,25 @@ import numpy as np
 import pandas as pd
 
 from layers.analysis import areas as area_rule
+from layers.analysis import history
 from layers.core import growth
 from layers.incidents import SEVERITY_ORDER
 from layers.registry import REGISTRY
 
 WINDOWS = {"1 h": 1.0, "6 h": 6.0, "24 h": 24.0, "7 days": 168.0}
+WHOLE = "whole feed"  # every incident the feed holds, however old (an ACLED history)
 CUSTOM = "custom"
 NO_AREA = area_rule.NO_AREA
-WINDOW_PARAMS = {"1 h": "1h", "6 h": "6h", "24 h": "24h", "7 days": "7d", CUSTOM: "custom"}
+WINDOW_PARAMS = {
+    "1 h": "1h",
+    "6 h": "6h",
+    "24 h": "24h",
+    "7 days": "7d",
+    WHOLE: "all",
+    CUSTOM: "custom",
+}
+# The start of the whole feed's window: before any record a feed can hold.
+BEGINNING = pd.Timestamp("1900-01-01", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,7 @@ class Filters:
     incident_types: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
     convoy_states: tuple[str, ...] = ()
-    window: str = "24 h"  # a key of WINDOWS, or "custom" with start/end
+    window: str = "24 h"  # a key of WINDOWS, WHOLE, or CUSTOM with start/end
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
 
@@ -45,6 +56,8 @@ class Filters:
         if self.window == CUSTOM and self.start is not None and self.end is not None:
             return self.start, self.end
         now = now.floor("s")  # whole seconds, as the browser compares them
+        if self.window == WHOLE:
+            return BEGINNING, now
         return now - pd.Timedelta(hours=WINDOWS.get(self.window, 24.0)), now
 
     def of(self, layer: str) -> tuple[tuple[str, object], ...]:
@@ -182,7 +195,18 @@ class Window:
         start, end = filters.time_range(now)
         if filters.window == CUSTOM:
             return f"incidents from {start:%d %b %Y %H:%M} to {end:%d %b %Y %H:%M} UTC"
+        if filters.window == WHOLE:
+            return "every incident of the feed"
         return f"incidents of the last {filters.window}"
+
+    def period(self, filters: Filters, now: pd.Timestamp) -> str:
+        """The window in words: 'the last 24 h', 'the whole feed', or its range with the
+        years whenever they matter (:func:`layers.analysis.history.span_text`)."""
+        if filters.window == WHOLE:
+            return "the whole feed"
+        if filters.window == CUSTOM:
+            return history.span_text(*filters.time_range(now), now)
+        return f"the last {filters.window}"
 
 
 FILTERS: dict[str, Choice | Window] = {
