@@ -28,6 +28,7 @@ from layers.analysis.freshness import freshness, picture_key, reading
 from layers.analysis.picture import Derived, DerivedCache
 from layers.core.problems import Problem
 from layers.core.settings import Settings
+from layers.map import offline
 from layers.map.basemap import base_map, helpers_version
 from layers.map.elements import LegendSection
 from layers.scene import Scene, SceneLoader
@@ -75,8 +76,11 @@ def log_run(page: str, scene: Scene, started: float) -> None:
 def page_map(
     bounds: tuple[float, float, float, float] | None, tiles: str, legend: Sequence[LegendSection]
 ) -> folium.Map:
-    """The base map of a page: assets served by the app, pollwatch.js by its version."""
-    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION)
+    """The base map of a page: assets served by the app, pollwatch.js by its version, the
+    basemap that needs no internet under the tiles (its files built once per region)."""
+    box = offline.region(bounds)
+    urls = publisher_for(viewer().role).publish("basemap", box, partial(offline.build, box))
+    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls)
 
 
 @st.cache_resource(show_spinner=False)

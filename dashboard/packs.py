@@ -293,9 +293,10 @@ def _timed(make: Callable[..., T], *args: object) -> tuple[T, float]:
 def _map_png(
     settings: Settings, view: View, size: snapshot.Size, published: Publisher, kind: str = "png"
 ) -> bytes:
-    """The page's map drawn by Chromium (PNG, or JPEG for the pack), with no basemap
-    unless the tiles are local; its data as ``published`` for the role."""
-    tiles = "none" if settings.tiles in ("osm", "none") else settings.tiles
+    """The page's map drawn by Chromium (PNG, or JPEG for the pack), on the offline
+    basemap unless the tiles are local (the picture is made with no internet); its data
+    as ``published`` for the role."""
+    tiles = "offline" if settings.tiles in ("osm", "none", "offline") else settings.tiles
     assert view.draw is not None
     fig, groups = view.draw(tiles)
     sources = "Pollwatch; feeds: " + ", ".join(view.frames)

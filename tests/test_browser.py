@@ -20,6 +20,26 @@ READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.stations
 PAYLOAD = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script> {{ 7*7 }}'
 
 
+TOWNS_NAMED = "() => document.querySelectorAll('.pollwatch-town').length > 0"
+TOWN_NAMES = "() => [...document.querySelectorAll('.pollwatch-town')].map(e => e.textContent)"
+LABELS_OVERLAP = """() => {
+    const boxes = [...document.querySelectorAll('.pollwatch-town span')]
+        .map(e => e.getBoundingClientRect());
+    return boxes.some((a, i) => boxes.some((b, j) => j > i && a.left < b.right
+        && b.left < a.right && a.top < b.bottom && b.top < a.bottom));
+}"""
+# The share of the offline basemap's canvas painted as land (its fill colour).
+BASE_PAINTED = """() => {
+    const c = document.querySelector('.leaflet-pollwatchBase-pane canvas');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let land = 0;
+    for (let i = 0; i < d.length; i += 4) {
+        if (d[i] === 0xf2 && d[i + 1] === 0xef && d[i + 2] === 0xe6) { land++; }
+    }
+    return land / (d.length / 4);
+}"""
+
+
 def kpi(page, label: str) -> int:  # type: ignore[no-untyped-def]
     """The number a KPI tile shows (before any '(..%)')."""
     tile = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
@@ -68,10 +88,21 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         at_risk = int(label.split(":")[1].split("(")[0].strip().replace(",", ""))
         assert 0 < at_risk == frame.evaluate("() => pollwatch.layers.at_risk.stats().kept")
         page.get_by_text("SYNTHETIC EXERCISE DATA").wait_for()
-        # Only basemap tiles were wanted from outside; Leaflet and the data came from the app.
-        assert blocked and all("tile.openstreetmap.org" in u for u in blocked), blocked[:5]
+        # Nothing was wanted from outside: Leaflet, the data and the basemap came from the app.
+        assert blocked == [], blocked[:5]
+        # The offline basemap: land drawn under the layers, towns named by size.
+        frame.wait_for_function(TOWNS_NAMED, timeout=30_000)
+        towns = frame.evaluate(TOWN_NAMES)
+        assert "Monrovia" in towns and len(towns) < 100, towns  # national zoom: the larger
+        assert frame.evaluate(BASE_PAINTED) > 0.3  # a third of the map is land, not blank
         shot = screenshot(page, "operations_offline.png")
         assert shot.stat().st_size > 20_000
+        # At district zoom more towns are named, none over another.
+        frame.evaluate("() => { map.setView([6.35, -10.6], 10); }")
+        frame.wait_for_function(f"() => ({TOWN_NAMES})().length > {len(towns)}", timeout=10_000)
+        assert not frame.evaluate(LABELS_OVERLAP)
+        screenshot(page, "operations_offline_district.png")
+        frame.evaluate(f"() => {{ map.setView([{(4.3 + 8.6) / 2}, {(-11.5 - 7.3) / 2}], 7); }}")
         # Stations at risk: picking one lists every incident near it, nearest first.
         page.get_by_text(
             "Select a station to list every incident near it"

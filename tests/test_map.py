@@ -98,15 +98,34 @@ def base_layers(m: folium.Map) -> list[tuple[str, str]]:
 
 
 def test_basemap_choices_put_the_chosen_one_first() -> None:
+    offline = base_layers(base_map(None))
+    assert [name for name, _ in offline] == [
+        "Offline basemap",
+        "OpenStreetMap (internet)",
+        "No basemap",
+    ]
+    assert offline[0][1].startswith("data:image/png")  # asks no server for anything
     osm = base_layers(base_map(None, tiles="osm"))
-    assert [name for name, _ in osm] == ["OpenStreetMap", "No basemap"]
+    assert [name for name, _ in osm] == [
+        "OpenStreetMap (internet)",
+        "Offline basemap",
+        "No basemap",
+    ]
     assert osm[0][1] == OSM_TILES
     none = base_layers(base_map(None, tiles="none"))
-    assert [name for name, _ in none] == ["No basemap", "OpenStreetMap"]
-    assert none[0][1].startswith("data:image/png")  # asks no server for anything
+    assert [name for name, _ in none] == [
+        "No basemap",
+        "Offline basemap",
+        "OpenStreetMap (internet)",
+    ]
+    assert none[0][1].startswith("data:image/png")
     local = base_layers(base_map(None, tiles="http://tiles.local/{z}/{x}/{y}.png"))
     assert local[0] == ("Local tiles", "http://tiles.local/{z}/{x}/{y}.png")
-    assert [name for name, _ in local[1:]] == ["OpenStreetMap", "No basemap"]
+    assert [name for name, _ in local[1:]] == [
+        "Offline basemap",
+        "OpenStreetMap (internet)",
+        "No basemap",
+    ]
 
 
 def test_legend_carries_labels_as_data() -> None:

@@ -12,7 +12,7 @@ from layers.core.settings import SAMPLE_FEEDS, Settings
 def test_defaults_point_at_the_bundled_sample() -> None:
     settings = Settings.from_env({})
     assert settings.feeds == SAMPLE_FEEDS and settings.timezone == "UTC"
-    assert settings.tiles == "osm"
+    assert settings.tiles == "offline"
     # The folder the README's first command shows: the repository's data/sample.
     root = Path(__file__).resolve().parents[1]
     assert settings.feeds == root / "data" / "sample"

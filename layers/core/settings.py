@@ -29,8 +29,9 @@ class Settings:
 
     ``POLLWATCH_FEEDS``: feed folder (default: the bundled sample scenario).
     ``POLLWATCH_TZ``: IANA zone for times written without a zone (default UTC).
-    ``POLLWATCH_TILES``: 'osm' (default), 'none', or a local tile URL template
-    such as ``http://tiles.local/{z}/{x}/{y}.png``.
+    ``POLLWATCH_TILES``: 'offline' (default: the basemap that needs no internet,
+    layers/map/offline.py), 'osm' (OpenStreetMap's tile server, over the internet),
+    'none', or a local tile URL template such as ``http://tiles.local/{z}/{x}/{y}.png``.
     ``POLLWATCH_POLLING_HOURS``: opening and closing, local time (default ``07:00-18:00``).
     ``POLLWATCH_POLLING_DAY``: the polling day, ``YYYY-MM-DD`` (default: today, local).
     ``POLLWATCH_STALE_AFTER``: per feed, how old its file may be before it shows as stale,
@@ -56,7 +57,7 @@ class Settings:
 
     feeds: Path
     timezone: str = "UTC"
-    tiles: str = "osm"
+    tiles: str = "offline"
     polling_hours: tuple[dt.time, dt.time] = (dt.time(7, 0), dt.time(18, 0))
     polling_day: dt.date | None = None
     stale_after: tuple[tuple[str, pd.Timedelta], ...] = ()
@@ -121,7 +122,7 @@ class Settings:
         return cls(
             Path(env.get("POLLWATCH_FEEDS") or SAMPLE_FEEDS),
             tz,
-            env.get("POLLWATCH_TILES", "osm") or "osm",
+            env.get("POLLWATCH_TILES", "offline") or "offline",
             (opening, closing),
             day,
             tuple(stale),

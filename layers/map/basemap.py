@@ -9,16 +9,23 @@ from pathlib import Path
 import folium
 import xyzservices
 
-from layers.map.elements import Legend, LegendSection
+from layers.map.elements import Legend, LegendSection, OfflineBasemap
+from layers.map.offline import ATTRIBUTION
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
 
 
-# One transparent pixel: a tile layer that asks nobody for anything ("no basemap").
+# One transparent pixel: a tile layer that asks nobody for anything, under which the
+# offline basemap shows.
 BLANK_TILE = (
     "data:image/png;base64,"
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+# One white pixel: "No basemap" covers the offline one.
+WHITE_TILE = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAAC0lEQVR4nGP4DwQACfsD/fteaysAAAAASUVORK5CYII="
 )
 
 
@@ -29,20 +36,25 @@ HELPERS = "pollwatch/pollwatch.js"  # asked for with ?v=<content hash>: see help
 
 def base_map(
     bounds: tuple[float, float, float, float] | None,
-    tiles: str = "osm",
+    tiles: str = "offline",
     assets: str = "/app/static",
     legend: Sequence[LegendSection] = (),
     helpers_version: str = "",
+    offline: dict[str, str] | None = None,
 ) -> folium.Map:
     """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
 
-    ``tiles`` picks the basemap shown first: 'osm', 'none', or a local tile URL template
-    (then offered beside OpenStreetMap and 'No basemap' in the layer control).
+    ``tiles`` picks the basemap shown first: 'offline' (the basemap that needs no
+    internet, ``offline``), 'osm', 'none', or a local tile URL template; the others are
+    offered in the layer control. The offline basemap lies under every tile layer, so it
+    shows wherever a tile server does not answer.
     ``assets``: URL prefix where Leaflet, Supercluster and our helpers are served
     (dashboard/static): the map loads nothing from a CDN.
     ``legend``: (section, [(label, style)]) shown in the corner; labels are our own text.
     ``helpers_version``: the content hash of pollwatch.js (:func:`helpers_version`), so a
     browser fetches a new version of it and keeps an unchanged one.
+    ``offline``: URLs of the parts of the basemap that needs no internet
+    (:mod:`layers.map.offline`), drawn under the tiles.
     """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
     m.default_js = [
@@ -55,8 +67,9 @@ def base_map(
     ]
     m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
     layers = {
-        "osm": (OSM_TILES, OSM_ATTRIBUTION, "OpenStreetMap"),
-        "none": (BLANK_TILE, "No basemap", "No basemap"),
+        "offline": (BLANK_TILE, ATTRIBUTION, "Offline basemap"),
+        "osm": (OSM_TILES, OSM_ATTRIBUTION, "OpenStreetMap (internet)"),
+        "none": (WHITE_TILE, "No basemap", "No basemap"),
     }
     if tiles not in layers:
         layers = {"local": (tiles, "Local tiles", "Local tiles"), **layers}
@@ -75,6 +88,8 @@ def base_map(
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if offline:
+        OfflineBasemap(offline).add_to(m)
     if legend:
         Legend(legend).add_to(m)
     return m

@@ -184,6 +184,24 @@ def feature_group(
 LegendSection = tuple[str, Sequence[tuple[str, Mapping[str, Any]]]]
 
 
+class OfflineBasemap(ScriptElement):
+    """The basemap that needs no internet (:mod:`layers.map.offline`), under the tiles:
+    ``urls`` of its parts, fetched once."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        pollwatch.basemap({{ this._parent.get_name() }}, {{ this.urls|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, urls: dict[str, str]):
+        super().__init__()
+        self._name = "OfflineBasemap"
+        self.urls = dict(urls)
+
+
 class Legend(ScriptElement):
     """A folding legend in the map's lower-left corner (``pollwatch.legend``); our own
     labels and colours only."""

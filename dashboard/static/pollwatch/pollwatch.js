@@ -235,6 +235,85 @@
         return layer;
     };
 
+    // The offline basemap (layers/map/offline.py): land, lakes, borders, rivers and towns
+    // in panes under the tiles, so that tiles cover it where a tile server answers and it
+    // shows where none does. Town names are set as text; the larger towns are named from
+    // further out. `urls`: {part: URL} of its GeoJSON parts.
+    pollwatch.basemap = function (map, urls) {
+        if (map.pollwatchBasemap) { return; }
+        map.pollwatchBasemap = true;
+        map.getContainer().style.background = "#cfe3ef";  // the sea
+        [["pollwatchBase", 150], ["pollwatchBaseLabels", 160]].forEach(function (p) {
+            map.createPane(p[0]).style.zIndex = p[1];
+            map.getPane(p[0]).style.pointerEvents = "none";
+        });
+        var renderer = L.canvas({pane: "pollwatchBase"});
+        var styles = {
+            land: {stroke: false, fillColor: "#f2efe6", fillOpacity: 1},
+            lakes: {stroke: false, fillColor: "#cfe3ef", fillOpacity: 1},
+            rivers: {color: "#8cb6d6", weight: 1, opacity: 0.9},
+            borders: {color: "#8f7f9f", weight: 1.5, opacity: 0.9, dashArray: "6 3"}
+        };
+        var towns = [];  // largest first, as the file lists them
+        ["land", "lakes", "rivers", "borders", "towns"].forEach(function (part) {
+            if (!urls[part]) { return; }
+            load("basemap:" + part, urls[part]).then(function (data) {
+                if (part === "towns") {
+                    data.features.forEach(function (f) {
+                        var c = f.geometry.coordinates, p = f.properties;
+                        var at = L.latLng(c[1], c[0]);
+                        var text = document.createElement("span");
+                        text.textContent = p.name;
+                        text.style.cssText = "font:11px/1 sans-serif;color:#444;white-space:nowrap;" +
+                            "text-shadow:0 0 2px #fff,0 0 2px #fff";
+                        towns.push({
+                            at: at, population: p.population, width: 6 * String(p.name).length + 8,
+                            dot: L.circleMarker(at, {
+                                pane: "pollwatchBaseLabels", renderer: renderer, radius: 2,
+                                color: "#555", weight: 1, fillColor: "#fff", fillOpacity: 1,
+                                interactive: false
+                            }),
+                            name: L.marker(at, {
+                                pane: "pollwatchBaseLabels", interactive: false, keyboard: false,
+                                icon: L.divIcon({className: "pollwatch-town", html: text,
+                                                 iconSize: null, iconAnchor: [-4, 6]})
+                            })
+                        });
+                    });
+                    showTowns();
+                    return;
+                }
+                L.geoJSON(data, {
+                    pane: "pollwatchBase", renderer: renderer, interactive: false,
+                    style: function () { return styles[part]; }
+                }).addTo(map);
+            }).catch(function (err) { console.warn("offline basemap", part, err); });
+        });
+        // Towns named by size as the map zooms in, the larger first; a name that would
+        // cover one already placed is left out at this zoom.
+        function showTowns() {
+            var zoom = map.getZoom(), least = zoom >= 10 ? 0 : zoom >= 8 ? 30000 :
+                zoom >= 7 ? 80000 : 250000;
+            var placed = [];
+            towns.forEach(function (t) {
+                var on = t.population >= least;
+                if (on) {
+                    var p = map.latLngToLayerPoint(t.at);
+                    var box = [p.x - 3, p.y - 8, p.x + t.width, p.y + 8];
+                    on = !placed.some(function (b) {
+                        return box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3];
+                    });
+                    if (on) { placed.push(box); }
+                }
+                [t.dot, t.name].forEach(function (l) {
+                    if (on && !map.hasLayer(l)) { map.addLayer(l); }
+                    if (!on && map.hasLayer(l)) { map.removeLayer(l); }
+                });
+            });
+        }
+        map.on("zoomend", showTowns);
+    };
+
     // A folding legend in the lower-left corner: [[section, [[label, style], ...]], ...].
     // Our own labels and colours only, set as text.
     pollwatch.legend = function (sections) {
