@@ -40,6 +40,10 @@ if viewer.role is Role.PARTNER:
     pages.append(st.Page("briefing.py", title="Briefing", icon=":material/groups:", default=True))
 if may(viewer.role, "feed_details"):
     pages.append(st.Page("feeds.py", title="Feeds", icon=":material/rss_feed:", url_path="feeds"))
+if may(viewer.role, "add_data"):
+    pages.append(
+        st.Page("add_data.py", title="Add data", icon=":material/upload_file:", url_path="add")
+    )
 if may(viewer.role, "audit"):
     pages.append(st.Page("audit.py", title="Audit", icon=":material/policy:", url_path="audit"))
 page = st.navigation(pages)

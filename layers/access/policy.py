@@ -83,6 +83,7 @@ CAN: Mapping[Role, frozenset[str]] = {
             "alerts",  # new-incident toasts and at-risk lists
             "what_if_units",  # switch off bases by unit, radius per unit type
             "what_if",  # radius for all, proposed bases, suggestions
+            "add_data",  # the Add data page: write a file into the feed folder
         }
     ),
     Role.COMMISSION: frozenset({"what_if", "alerts"}),
