@@ -32,7 +32,14 @@ from dashboard.packs import pack_panel
 from layers import patrols
 from layers.access.policy import restrict_frame, shown_feeds
 from layers.analysis import figures
-from layers.analysis.gaps import PARTLY, Analysis, IncidentCounter, analyse, polling_window
+from layers.analysis.gaps import (
+    PARTLY,
+    Analysis,
+    IncidentCounter,
+    analyse,
+    level_table,
+    polling_window,
+)
 from layers.analysis.placement import Placement
 from layers.analysis.whatif import WhatIf, parse_points
 from layers.core.settings import Settings
@@ -266,9 +273,18 @@ def page() -> None:
             bounds=shown_scene.bounds,  # framed by what the role sees
         )
 
-    st.subheader("By area")
+    names = sorted(str(a) for a in analysis.areas["area"].dropna())
+    within = st.selectbox(
+        "Figures of",
+        [None, *names],
+        format_func=lambda a: "the nation, by area" if a is None else f"{a}, by sub-area",
+        key="cov_level",
+    )
+    sub_areas = derived.sub_areas_of("polling_stations")
+    table = analysis.areas if within is None else level_table(analysis.stations, sub_areas, within)
+    st.subheader("By area" if within is None else f"{within}, by sub-area")
     st.dataframe(
-        analysis.areas,
+        table,
         hide_index=True,
         width="stretch",
         column_config={

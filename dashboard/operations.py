@@ -43,6 +43,7 @@ from layers.analysis.filters import (
     FILTERS,
     WHOLE,
     WINDOWS,
+    Choice,
     Filters,
     Picture,
     Window,
@@ -99,12 +100,18 @@ def filter_widgets(
             continue
         key = f"filter_{one.field}"
         now_chosen = state[key] if key in state else one.chosen(from_url)
+        parent = FILTERS[one.within] if one.within else None
+        parents = chosen.get(parent.field, ()) if isinstance(parent, Choice) else ()
+        options = one.narrowed(offered[one.name], parents)  # type: ignore[arg-type]
+        if one.within and not offered[one.name]:
+            chosen[one.field] = ()  # the data has no sub-areas: no widget
+            continue
         picked = sidebar.multiselect(
             one.label,
-            offered[one.name],
+            options,
             # Always the value it has: a browser that draws the widget afresh (a busy wall
             # PC drops the run that set it) takes the default, and would send it back.
-            default=[v for v in now_chosen if v in offered[one.name]],
+            default=[v for v in now_chosen if v in options],
             key=key,
             placeholder="All",
         )

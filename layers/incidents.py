@@ -365,7 +365,13 @@ LEGEND = (
 
 
 DERIVE = Derivation(needs=("areas",), row_wise=True, areas=True)
-FILTERS = {"area": "area", "type": "type", "severity": "severity", "window": "time"}
+FILTERS = {
+    "area": "area",
+    "sub_area": "area2",
+    "type": "type",
+    "severity": "severity",
+    "window": "time",
+}
 PUBLISH = Publication(("main", "details"))
 
 
@@ -373,7 +379,7 @@ def datasets(incidents: gpd.GeoDataFrame) -> dict[str, Any]:
     """ "main": what the map draws and filters on (times included); "details": the popup
     fields, fetched after the first draw."""
     columns = tuple(c for c in FILTERS.values() if c != "time")
-    main, details = split_details(dataset(incidents, columns=("area",)), columns)
+    main, details = split_details(dataset(incidents, columns=("area", "area2")), columns)
     return {"main": main, "details": details}
 
 

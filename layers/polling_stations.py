@@ -211,14 +211,16 @@ def check(
 
 
 DERIVE = Derivation(needs=("patrols", "areas"), moment=_shift, areas=True, check=check)
-FILTERS = {"area": "area", "status": "status"}
+FILTERS = {"area": "area", "sub_area": "area2", "status": "status"}
 PUBLISH = Publication(("main", "details"))
 
 
 def datasets(stations: gpd.GeoDataFrame) -> dict[str, Any]:
     """ "main": what the map draws and filters on; "details": names and popup fields,
     fetched after the first draw (:func:`layers.map.payload.split_details`)."""
-    main, details = split_details(dataset(stations, columns=("area",)), tuple(FILTERS.values()))
+    main, details = split_details(
+        dataset(stations, columns=("area", "area2")), tuple(FILTERS.values())
+    )
     return {"main": main, "details": details}
 
 

@@ -33,6 +33,8 @@ from layers.core.problems import Level, Problem
 
 NO_AREA = "(no area)"
 OWN = "admin1"
+OWN_SUB = "admin2"
+SUB = " / "  # a sub-area is named within its area: "Bong / Jorquelleh"
 
 
 # Words that name the kind of area, not the area ("Lofa County", "Kano State"), and
@@ -172,3 +174,33 @@ def assign(
     ]
     out = pd.Series(area, index=frame.index, dtype=object)
     return out.where(out.notna(), NO_AREA), problems
+
+
+def sub_areas(frame: pd.DataFrame, area: pd.Series) -> pd.Series:
+    """Each row's second-level area within its ``area``: 'Bong / Jorquelleh' from its own
+    ``admin2``, spelled as most rows of that area spell it (compared as :func:`fold`
+    does); None without one. Named with its area, as two areas may have a district of the
+    same name."""
+    if OWN_SUB not in frame or not len(frame):
+        return pd.Series(None, index=frame.index, dtype=object)
+    shown, keys = _folded(frame[OWN_SUB])
+    parents = area.astype(object).to_numpy()
+    pairs = pd.DataFrame({"parent": parents, "key": keys, "shown": shown})
+    named = pairs.dropna(subset=["key"])
+    if not len(named):
+        return pd.Series(None, index=frame.index, dtype=object)
+    spelled = (
+        named.groupby(["parent", "key"], sort=False)["shown"]
+        .agg(lambda s: s.value_counts().index[0])
+        .to_dict()
+    )
+    out = [
+        f"{parent}{SUB}{spelled[(parent, key)]}" if key is not None else None
+        for parent, key in zip(parents, keys, strict=True)
+    ]
+    return pd.Series(out, index=frame.index, dtype=object)
+
+
+def parent_of(sub_area: str) -> str:
+    """The area a sub-area (:func:`sub_areas`) lies in."""
+    return sub_area.split(SUB, 1)[0]

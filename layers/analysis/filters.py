@@ -43,6 +43,7 @@ class Filters:
     """What the user chose to see. An empty tuple means 'all'."""
 
     areas: tuple[str, ...] = ()
+    sub_areas: tuple[str, ...] = ()  # "Area / Sub-area" (layers.analysis.areas.sub_areas)
     station_statuses: tuple[str, ...] = ()
     incident_types: tuple[str, ...] = ()
     severities: tuple[str, ...] = ()
@@ -100,6 +101,15 @@ class Choice:
     label: str
     field: str  # the Filters attribute holding the choice
     order: tuple[str, ...] = ()  # offered in this order; otherwise sorted
+    # The filter whose choice narrows this one's offer: a sub-area is offered when its
+    # area is chosen (or when no area is).
+    within: str | None = None
+
+    def narrowed(self, offered: Sequence[str], parents: Sequence[str]) -> list[str]:
+        """The values offered once the ``within`` filter holds ``parents``."""
+        if self.within is None or not parents:
+            return list(offered)
+        return [v for v in offered if area_rule.parent_of(v) in parents]
 
     def chosen(self, filters: Filters) -> tuple[str, ...]:
         return tuple(getattr(filters, self.field))
@@ -213,6 +223,7 @@ FILTERS: dict[str, Choice | Window] = {
     f.name: f
     for f in (
         Choice("area", "Area", "areas"),
+        Choice("sub_area", "Sub-area", "sub_areas", within="area"),
         Choice("status", "Station status", "station_statuses"),
         Window(),
         Choice("type", "Incident type", "incident_types"),

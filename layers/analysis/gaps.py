@@ -139,6 +139,24 @@ def area_table(stations: pd.DataFrame) -> pd.DataFrame:
     return _with_shares(_area_sums(stations)).reset_index()
 
 
+NO_SUB_AREA = "(no sub-area)"
+
+
+def level_table(
+    stations: pd.DataFrame, sub_areas: pd.Series, within: str | None = None
+) -> pd.DataFrame:
+    """:func:`area_table` nationally, by area (``within`` None), or of the area ``within``
+    by its sub-areas (``sub_areas``: :func:`layers.analysis.areas.sub_areas` of the same
+    rows), named without their area."""
+    if within is None:
+        return area_table(stations)
+    rows = stations[(stations["area"] == within).to_numpy(dtype=bool)]
+    names = sub_areas.reindex(rows.index).map(
+        lambda v: NO_SUB_AREA if not isinstance(v, str) else v.split(area_rule.SUB, 1)[-1]
+    )
+    return area_table(rows.assign(area=names.to_numpy()))
+
+
 def _national(sums: pd.DataFrame) -> dict[str, float]:
     row = _with_shares(sums.sum().to_frame("all").T).iloc[0]
     return {k: float(v) for k, v in row.items()}

@@ -41,10 +41,11 @@ def map_datasets(derived: dict[str, gpd.GeoDataFrame], layer: str) -> dict[str, 
 def with_area(
     frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame, feed: str, file: str | None = None
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Frame with ``area`` (:func:`layers.analysis.areas.assign`), and the rows whose own
-    area and polygon disagree."""
+    """Frame with ``area`` (:func:`layers.analysis.areas.assign`) and ``area2`` (its
+    sub-area, :func:`layers.analysis.areas.sub_areas`), and the rows whose own area and
+    polygon disagree."""
     area, problems = area_rule.assign(frame, areas, feed, file)
-    return frame.assign(area=area), problems
+    return frame.assign(area=area, area2=area_rule.sub_areas(frame, area)), problems
 
 
 def derive_picture(scene: Scene) -> Derived:
@@ -110,6 +111,13 @@ class Derived(dict[str, gpd.GeoDataFrame]):
         if "area" in frame and len(frame) == len(source) and frame.index.equals(source.index):
             return frame["area"]
         return area_rule.assign(source, self.scene["areas"], feed)[0]
+
+    def sub_areas_of(self, feed: str) -> pd.Series:
+        """The sub-area of each row of the scene's ``feed`` frame, as :meth:`areas_of`."""
+        frame, source = self[feed], self.scene[feed]
+        if "area2" in frame and len(frame) == len(source) and frame.index.equals(source.index):
+            return frame["area2"]
+        return area_rule.sub_areas(source, self.areas_of(feed))
 
 
 REBASE_ROWS = 5_000  # rows appended since a map dataset's full build before it is rebuilt
