@@ -433,3 +433,21 @@ def test_a_folder_of_good_odd_and_bad_files(tmp_path: Path) -> None:
     routes = scene.versions["convoy_routes"]
     assert routes.data is None and routes.problems[0].level == Level.ERROR
     assert "convoy_routes.kml" in str(routes.problems[0])
+
+
+def test_hxl_with_a_preamble_above_its_header() -> None:
+    text = (
+        "Polling stations of the 2026 election,,\n"
+        "Source: the commission; updated 11 Oct,,\n"
+        "\n"
+        "Station,Lat,Lon\n"
+        "#loc+name,#geo+lat,#geo+lon\n"
+        "Market,6.3,-10.8\n"
+        "School,6.4,-10.7\n"
+    )
+    frame, problems = load_text("polling_stations", "polling_stations.csv", text)
+    assert list(frame["name"]) == ["Market", "School"]
+    assert frame.geometry.notna().all()
+    said = [p for p in problems if p.kind == "preamble"]
+    assert len(said) == 1 and "2 row(s) above the header" in said[0].message
+    assert list(frame["source_row"]) == [6, 7]  # as a spreadsheet numbers them

@@ -79,6 +79,7 @@ def _parse_csv(
             "Check that the system writing this feed finished writing it.",
             kind="empty_file",
         )
+    first = _below_preamble(feed, name, records, candidates, first, problems)
     header = [h.strip() for h in records[first]]
     header = [h or f"column_{i + 1}" for i, h in enumerate(header)]
     body_at = candidates[candidates > first]
@@ -161,6 +162,41 @@ def _parse_csv(
 def _clip(text: str, limit: int = 60) -> str:
     """The start of ``text`` as a quoted value for a message."""
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
+
+
+PREAMBLE_ROWS = 25  # HXL: the hashtag row may be anywhere in a file's first 25 rows
+
+
+def _below_preamble(
+    feed: str,
+    name: str,
+    records: list[list[str]],
+    candidates: np.ndarray,
+    first: int,
+    problems: list[Problem],
+) -> int:
+    """The header's record: the first filled one, or, when an HXL hashtag row comes
+    further down (a title and notes above the table, as HDX exports have), the one just
+    above that row; the rows above it are reported once, never read as values."""
+    filled = [int(i) for i in candidates[:PREAMBLE_ROWS] if "".join(records[i]).strip()]
+    tags = next((k for k, i in enumerate(filled) if _is_hxl_row(records[i])), None)
+    if tags is None or tags < 2:  # none, or right under the first row (its header)
+        return first
+    header = filled[tags - 1]
+    problems.append(
+        Problem(
+            feed,
+            name,
+            None,
+            None,
+            f"{tags - 1} row(s) above the header (a title or notes) were not read as values; "
+            f"the header is row {header + 1}, above the HXL hashtag row.",
+            "",
+            Level.NOTICE,
+            "preamble",
+        )
+    )
+    return header
 
 
 def _is_hxl_row(cells: Sequence[str]) -> bool:
