@@ -161,3 +161,11 @@ def test_different_areas_are_never_read_as_one() -> None:
     area, problems = area_rule.assign(frame, areas, "polling_stations")
     assert list(area) == ["Nyandarua", "Kitui", "Meru"]
     assert not problems
+
+
+def test_a_p_code_is_read_as_its_area() -> None:
+    areas = polygons().assign(code=["LR08", "LR01"])
+    frame = rows(("LR08", None, None), ("lr01", None, None), ("Lofa", None, None))
+    area, problems = area_rule.assign(frame, areas, "incidents")
+    assert list(area) == ["Lofa", "Bong", "Lofa"]
+    assert not problems

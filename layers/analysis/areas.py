@@ -61,17 +61,27 @@ def fold(name: object) -> str:
     return re.sub(r"[\W_]+", "", text)
 
 
-def _spellings(own: pd.Series, polygons: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
+def _spellings(
+    own: pd.Series, polygons: pd.Series, codes: pd.Series | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
     """(folded name -> how it is shown, own name -> the polygon's name it was read as).
 
-    Shown: the polygons' spelling, else the commonest one. A name no polygon has, but
-    one polygon's name is very like, is read as that polygon's (a spelling variant:
-    'ELGEYO/MARAKWET' and 'ELEGEYO-MARAKWET')."""
+    Shown: the polygons' spelling, else the commonest one. A polygon's code (a p-code
+    such as 'LR03') is read as its name. A name no polygon has, but one polygon's name is
+    very like, is read as that polygon's (a spelling variant: 'ELGEYO/MARAKWET' and
+    'ELEGEYO-MARAKWET')."""
     spelled: dict[str, str] = {}
     for name, _ in own.value_counts(sort=True).items():  # commonest first
         spelled.setdefault(fold(name), str(name))
     named = {fold(name): str(name) for name in polygons.dropna()}
     named.pop("", None)
+    if codes is not None:
+        coded = {
+            fold(code): str(name)
+            for code, name in zip(codes, polygons, strict=True)
+            if isinstance(code, str) and isinstance(name, str) and fold(code)
+        }
+        named = {**coded, **named}  # a name that is also a code stays the name
     read_as: dict[str, str] = {}
     for key, shown in list(spelled.items()):
         if key in named or not key:
@@ -137,7 +147,9 @@ def assign(
     inside, inside_key = _folded(containing(frame, areas))
     has_own = own_key != None  # noqa: E711 - elementwise over an object array
     spelled, read_as = _spellings(
-        pd.Series(own[has_own], dtype=object), areas["name"] if "name" in areas else pd.Series()
+        pd.Series(own[has_own], dtype=object),
+        areas["name"] if "name" in areas else pd.Series(),
+        areas["code"] if "code" in areas and "name" in areas else None,
     )
     named = np.array([spelled.get(k) if k is not None else None for k in own_key], dtype=object)
     area = np.where(has_own, named, inside)
