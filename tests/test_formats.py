@@ -451,3 +451,22 @@ def test_hxl_with_a_preamble_above_its_header() -> None:
     said = [p for p in problems if p.kind == "preamble"]
     assert len(said) == 1 and "2 row(s) above the header" in said[0].message
     assert list(frame["source_row"]) == [6, 7]  # as a spreadsheet numbers them
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ("state_name", "lga_name", "ward_name"),  # Nigeria's commission
+        ("county", "constituency", "ward"),  # Kenya's
+        ("ADM1_EN", "ADM2_EN", "ADM3_EN"),  # OCHA COD
+        ("admin1Name", "admin2Name", "admin3Name"),
+        ("#adm1+name", "#adm2+name", "#adm3+name"),
+    ],
+)
+def test_the_area_columns_people_use_at_three_levels(columns: tuple[str, str, str]) -> None:
+    head = ",".join(["pu_code", *columns, "latitude", "longitude"])
+    text = f"{head}\nNG-01,Kano,Nassarawa,Gama,12.0,8.5\nNG-02,Lagos,Ikeja,Alausa,6.6,3.35\n"
+    frame, _ = load_text("polling_stations", "polling_stations.csv", text)
+    assert list(frame["admin1"]) == ["Kano", "Lagos"]
+    assert list(frame["admin2"]) == ["Nassarawa", "Ikeja"]
+    assert list(frame["admin3"]) == ["Gama", "Alausa"]
