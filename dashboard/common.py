@@ -8,8 +8,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -73,13 +75,29 @@ def log_run(page: str, scene: Scene, started: float) -> None:
     )
 
 
+_drawing = threading.local()  # the publisher of a map drawn off the page's thread
+
+
+@contextmanager
+def drawing_for(publisher: Publisher) -> Iterator[None]:
+    """Maps made in this block (in this thread: a briefing pack's picture, made beside
+    the page) take their basemap files from ``publisher``, the role's."""
+    _drawing.publisher = publisher
+    try:
+        yield
+    finally:
+        del _drawing.publisher
+
+
 def page_map(
     bounds: tuple[float, float, float, float] | None, tiles: str, legend: Sequence[LegendSection]
 ) -> folium.Map:
     """The base map of a page: assets served by the app, pollwatch.js by its version, the
-    basemap that needs no internet under the tiles (its files built once per region)."""
+    basemap that needs no internet under the tiles (its files built once per region, and
+    published for the viewer's role, or the one :func:`drawing_for` names)."""
     box = offline.region(bounds)
-    urls = publisher_for(viewer().role).publish("basemap", box, partial(offline.build, box))
+    publisher = getattr(_drawing, "publisher", None) or publisher_for(viewer().role)
+    urls = publisher.publish("basemap", box, partial(offline.build, box))
     return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls)
 
 

@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.access import audit_log, audited_export, viewer
-from dashboard.common import STATIC_DIR, STATIC_URL, plain
+from dashboard.common import STATIC_DIR, STATIC_URL, drawing_for, plain
 from dashboard.datafiles import publisher_for, serving
 from layers.access.roles import Role
 from layers.analysis.changes import Moment, changes
@@ -298,7 +298,8 @@ def _map_png(
     as ``published`` for the role."""
     tiles = "offline" if settings.tiles in ("osm", "none", "offline") else settings.tiles
     assert view.draw is not None
-    fig, groups = view.draw(tiles)
+    with drawing_for(published):  # off the page's thread: the role's publisher, named
+        fig, groups = view.draw(tiles)
     sources = "Pollwatch; feeds: " + ", ".join(view.frames)
     page = snapshot.standalone(fig, groups, sources)
     return snapshot.map_image(

@@ -26,6 +26,9 @@ class Geography:
     name: str
     outline: Polygon
     regions: tuple[Region, ...]
+    # A real country's outline, traced by hand: cut to the land of the offline basemap so
+    # that no station or base of the exercise lies in the sea on the map.
+    on_land: bool = False
 
 
 # Coarse outline of Liberia (lon, lat), traced by hand from public maps.
@@ -85,6 +88,7 @@ LIBERIA = Geography(
             ("Sinoe", "LR-SI", "Greenville", -9.039, 5.011, 102),
         )
     ),
+    on_land=True,
 )
 
 

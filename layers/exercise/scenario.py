@@ -33,6 +33,7 @@ from layers.exercise.geography import (
 )
 from layers.geo import geodesy
 from layers.io.files import write_atomic
+from layers.map import offline
 
 LABEL = "SYNTHETIC EXERCISE DATA - not real stations, units or incidents"
 
@@ -45,11 +46,16 @@ class _Builder:
             MultiPoint([(r.lon, r.lat) for r in geo.regions]),
             extend_to=box(*geo.outline.buffer(2).bounds),
         )
+        outline = (
+            geo.outline.intersection(offline.land(geo.outline.bounds))
+            if geo.on_land
+            else geo.outline
+        )
         self.cells = {}
         for region in geo.regions:
             centre = shapely.Point(region.lon, region.lat)
             cell = next(c for c in cells.geoms if c.contains(centre))
-            self.cells[region.name] = cell.intersection(geo.outline)
+            self.cells[region.name] = cell.intersection(outline)
         self.spread = 0.5 * np.sqrt(geo.outline.area / len(geo.regions))
 
     def area_of(self, lon: np.ndarray, lat: np.ndarray, default: np.ndarray) -> np.ndarray:
@@ -321,6 +327,11 @@ class _Builder:
         verified = self.rng.random(n) < 0.6
         lat = (near["latitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5)
         lon = (near["longitude"].to_numpy() + self.rng.normal(0, 0.015, n)).round(5)
+        # Near its station, and on the country's land: a coastal one stays at the station.
+        country = shapely.union_all(list(self.cells.values()))
+        off = ~shapely.contains_xy(country, lon, lat)
+        lat[off] = near["latitude"].to_numpy()[off]
+        lon[off] = near["longitude"].to_numpy()[off]
         return pd.DataFrame(
             {
                 "id": [f"INC-{i + 1:05d}" for i in range(n)],

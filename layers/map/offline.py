@@ -142,6 +142,18 @@ def _towns(box: tuple[int, int, int, int]) -> dict[str, Any]:
     }
 
 
+def land(bounds: tuple[float, float, float, float]) -> Any:
+    """The land within ``bounds`` (minx, miny, maxx, maxy) as one (multi)polygon, lakes
+    left out, at the basemap's resolution."""
+    box = tuple(int(math.floor(v)) if i < 2 else int(math.ceil(v)) for i, v in enumerate(bounds))
+    rect = shapely.box(*box)
+    shores = _segments("gshhs", box)  # type: ignore[arg-type]
+    return shapely.difference(
+        shapely.union_all(_areas(shores, (1, 3), rect)),
+        shapely.union_all(_areas(shores, (2, 4), rect)),
+    )
+
+
 @lru_cache(maxsize=8)
 def build(box: tuple[int, int, int, int]) -> dict[str, dict[str, Any]]:
     """The basemap's parts for the region ``box`` (:func:`region`): 'land' and 'lakes'
