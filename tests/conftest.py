@@ -25,29 +25,6 @@ ANCHOR = pd.Timestamp("2026-10-11T12:00:00Z")
 os.environ.setdefault("POLLWATCH_AUDIT", tempfile.mkdtemp(prefix="pollwatch-audit-"))
 
 
-# Tests that start the app and drive Chromium: run one after another on one xdist worker
-# (pyproject: -n 2 --dist loadgroup), while the other worker takes the rest. Two of them
-# at once would share two cores four ways (two servers, two browsers) and miss their
-# refresh deadlines; one beside the in-process tests is what they were made to stand.
-BROWSER_MODULES = frozenset(
-    {
-        "test_browser",
-        "test_faults",
-        "test_hostile_text",
-        "test_live_map",
-        "test_oidc",
-        "test_packs",
-        "test_role_bytes",
-    }
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.module is not None and item.module.__name__ in BROWSER_MODULES:
-            item.add_marker(pytest.mark.xdist_group("browser"))
-
-
 @pytest.fixture
 def shared_data() -> Path:
     """The real public files beside the checkout; tests using them skip on a user's machine."""

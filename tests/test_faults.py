@@ -20,6 +20,8 @@ from browser import map_frame, offline_page, running_app, screenshot
 from layers.exercise.simulator import Simulator
 from layers.io.files import write_atomic
 
+pytestmark = pytest.mark.browser
+
 REFRESH_S = 2
 SHOWN_WITHIN_S = REFRESH_S + 6  # one refresh, plus a rerun of the page on this machine
 INCIDENT = "INC-F{n:09d},{time},Protest,low,0,fault test,Test,False,Bong,6.9{n:04d},-9.5\n"

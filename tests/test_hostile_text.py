@@ -10,11 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from browser import map_frame, offline_page, running_app, screenshot
 from conftest import PROXY_HEADERS
 from layers.analysis.filters import FILTERS
 from layers.registry import REGISTRY
+
+pytestmark = pytest.mark.browser
 
 EVIL = "evil.test"  # any request to it is blocked and recorded by offline_page
 

@@ -6,8 +6,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from browser import map_frame, offline_page, running_app, screenshot, simulated
 from layers.exercise.simulator import Simulator
+
+pytestmark = pytest.mark.browser
 
 READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.incidents
     && pollwatch.layers.incidents.ready && pollwatch.layers.stations
