@@ -15,6 +15,7 @@ from dashboard.common import loader_for, page_map, plain
 from layers.access.policy import may
 from layers.core.settings import Settings
 from layers.io import intake
+from layers.io.spec import ReadContext
 from layers.io.vector import FileOptions
 from layers.registry import REGISTRY
 
@@ -45,11 +46,11 @@ def page() -> None:
         return
     feeds = list(REGISTRY)
     files = [(f.name, f.getvalue()) for f in dropped]
+    digest = hashlib.sha256(repr([(n, hashlib.sha256(d).hexdigest()) for n, d in files]).encode())
+    key = (digest.hexdigest(), str(settings.feeds))  # the folder's read context
     loader = loader_for(settings)
     # Named after a feed, or else read as each feed and taken as the one it reads best as.
-    guessed = intake.guess_feed(dropped[0].name, feeds) or intake.best_feed(
-        list(REGISTRY.values()), files, loader.context
-    )
+    guessed = intake.guess_feed(dropped[0].name, feeds) or _best_feed(key, files, loader.context)
     feed = st.selectbox(
         "Read it as the feed",
         feeds,
@@ -63,8 +64,8 @@ def page() -> None:
         st.error(plain(str(err)))
         return
     options = FileOptions(dict(settings.layers).get(feed), dict(settings.crs).get(feed))
-    seen = intake.preview(REGISTRY[feed], upload, loader.context, options)
-    show_preview(seen)
+    seen = _preview((*key, feed, options), upload, loader.context, options)
+    show_preview(seen, settings.tiles)
     if not seen.usable:
         st.error(plain(f"Nothing can be read from it as {feed}: {seen.problems[0].message}"))
         return
@@ -109,7 +110,23 @@ def page() -> None:
         )
 
 
-def show_preview(seen: intake.Preview) -> None:
+# A rerun (a box ticked, the feed changed back) reads a dropped file again only when it or
+# the feed asked for changed: the file is read once per feed, and up to six times to guess.
+@st.cache_resource(show_spinner="Reading the file...", max_entries=4)
+def _best_feed(
+    key: tuple[str, str], _files: list[tuple[str, bytes]], _ctx: ReadContext
+) -> str | None:
+    return intake.best_feed(list(REGISTRY.values()), _files, _ctx)
+
+
+@st.cache_resource(show_spinner="Reading the file...", max_entries=8)
+def _preview(
+    key: tuple[object, ...], _upload: intake.Upload, _ctx: ReadContext, _options: FileOptions
+) -> intake.Preview:
+    return intake.preview(REGISTRY[str(key[2])], _upload, _ctx, _options)
+
+
+def show_preview(seen: intake.Preview, tiles: str) -> None:
     """Rows, the column mapping, the problems and a map of what would be read."""
     left, middle, right = st.columns(3)
     left.metric("Rows read", f"{seen.rows:,}")
@@ -138,9 +155,9 @@ def show_preview(seen: intake.Preview) -> None:
         hide_index=True,
         width="stretch",
     )
-    bounds = tuple(float(v) for v in located.total_bounds)
+    minx, miny, maxx, maxy = (float(v) for v in located.total_bounds)
     shown = located.geometry.head(PREVIEW_POINTS)
-    fig = page_map(bounds, Settings.from_env().tiles, [])  # type: ignore[arg-type]
+    fig = page_map((minx, miny, maxx, maxy), tiles, [])
     folium.GeoJson(
         shown.__geo_interface__,  # geometries only: no feed text goes into the map
         style_function=lambda _: {"color": "#b2182b", "weight": 2, "fillOpacity": 0.2},

@@ -282,7 +282,7 @@ def page() -> None:
     )
     sub_areas = derived.sub_areas_of("polling_stations")
     table = analysis.areas if within is None else level_table(analysis.stations, sub_areas, within)
-    st.subheader("By area" if within is None else f"{within}, by sub-area")
+    st.subheader("By area" if within is None else plain(f"{within}, by sub-area"))  # feed text
     st.dataframe(
         table,
         hide_index=True,

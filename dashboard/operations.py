@@ -502,7 +502,7 @@ def page() -> None:
             if filters.window == WHOLE
             else history.span_text(start, end, scene.now)
         )
-        st.caption(f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC; incidents of {shown}.")
+        st.caption(plain(f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC; incidents of {shown}."))
         show_kpis(picture, feeds)
         show_old_feed(derived["incidents"], (start, end), window.period(filters, scene.now))
         urls = published_layers(settings, scene, derived, picture.frames, filters, feeds)

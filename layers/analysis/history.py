@@ -47,7 +47,7 @@ def old_feed(
         note=f"{title}: newest {newest:%d %b %Y}; none in {window_words}. The feed holds "
         f"{len(known):,} records, {span}.",
         start=(newest - LOOK_BACK).floor("min"),
-        end=newest.ceil("min") if newest.ceil("min") > newest else newest + pd.Timedelta(minutes=1),
+        end=newest.floor("min") + pd.Timedelta(minutes=1),
         oldest=oldest,
         newest=newest,
         records=len(known),

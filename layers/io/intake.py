@@ -23,7 +23,8 @@ import pandas as pd
 from layers.core.problems import Level, Problem
 from layers.io.files import FEED_SUFFIXES, SHAPEFILE_PARTS, locate, write_atomic
 from layers.io.parsing import parse
-from layers.io.raw import FeedError, normalise_name
+from layers.io.raw import FeedError
+from layers.io.rows import RowReader
 from layers.io.spec import ReadContext
 from layers.io.vector import FileOptions
 
@@ -145,15 +146,11 @@ def preview(
     except FeedError as err:
         return Preview(feed, upload, None, [err.problem], [])
     found = [*raw.problems, *problems]
-    mapping = [
-        (p.column or "", p.message.split(" as ")[-1].strip("'.").strip("'"))
-        for p in found
-        if p.kind == "column_mapping"
-    ]
-    columns = set(raw.values.columns) | set(raw.hxl.values())
-    fields = sum(
-        any(normalise_name(n) in columns for n in (f.name, *f.aliases)) for f in layer.SPEC.fields
-    )
+    # Each field's column, found as the reader finds it.
+    reader = RowReader(raw, layer.SPEC, ctx)
+    columns = {f.name: reader.source_column((f.name, *f.aliases)) for f in layer.SPEC.fields}
+    mapping = [(col, name) for name, col in columns.items() if col is not None and col != name]
+    fields = sum(col is not None for col in columns.values())
     return Preview(feed, upload, frame, found, mapping, fields)
 
 

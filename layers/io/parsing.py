@@ -9,7 +9,6 @@ from pathlib import Path
 
 from layers.core.problems import Level, Problem
 from layers.io.csv_text import _parse_csv
-from layers.io.files import crs_beside
 from layers.io.geojson_text import _parse_geojson
 from layers.io.raw import FeedError, RawTable
 from layers.io.spec import AREA_TYPES, LINE_TYPES, POINT_TYPES, FeedSpec
@@ -53,7 +52,7 @@ def parse(
         table = _parse_geojson(feed, name, text)
     else:
         table = _parse_csv(feed, name, text, progress)
-        table.crs = (options.crs if options else None) or crs_beside(path)
+        table.crs = options.crs if options else None
     if encoding_problem:
         table.problems.insert(0, encoding_problem)
     return table

@@ -26,7 +26,15 @@ import numpy as np
 import pandas as pd
 
 from layers.core.problems import Level, Problem
-from layers.io.files import Signature, StillWriting, locate, read_whole, settled, signature
+from layers.io.files import (
+    Signature,
+    StillWriting,
+    crs_beside,
+    locate,
+    read_whole,
+    settled,
+    signature,
+)
 from layers.io.parsing import parse
 from layers.io.raw import FeedError, RawTable
 from layers.io.spec import FeedSpec
@@ -450,7 +458,10 @@ class FeedStore(Generic[T]):
     def _parse(
         self, feed: str, path: Path, data: bytes, progress: Callable[[int], None] | None
     ) -> RawTable:
-        return parse(feed, path, data, progress, self._specs.get(feed), self._options.get(feed))
+        options = self._options.get(feed) or FileOptions()
+        if options.crs is None:  # a .prj beside a CSV says the same as settings
+            options = replace(options, crs=crs_beside(path))
+        return parse(feed, path, data, progress, self._specs.get(feed), options)
 
     def _in_background(
         self, feed: str, path: Path, sig: Signature, problems: list[Problem]

@@ -25,7 +25,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, TypeVar
 
 import defusedxml.ElementTree as SafeET
 import geopandas as gpd
@@ -40,6 +40,7 @@ from layers.core.problems import Level, Problem
 from layers.io.raw import FeedError, RawTable, _normalise_columns
 from layers.io.spec import AREA_TYPES, LINE_TYPES, POINT_TYPES, FeedSpec
 
+T = TypeVar("T")
 ZIP_MAGIC = b"PK\x03\x04"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 VECTOR_SUFFIXES = (".shp", ".zip", ".gpkg", ".kml", ".kmz", ".gpx")
@@ -166,18 +167,13 @@ def _read_layers(
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     feed = spec.name
     encoding = _shapefile_encoding(data) if kind == "zip" else None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # GDAL's remarks; problems are reported below
-            layers = [(str(n), t) for n, t in pyogrio.list_layers(io.BytesIO(data))]
-    except Exception as err:  # noqa: BLE001 - GDAL raises its own errors for damaged files
-        raise FeedError.whole(
-            feed,
-            name,
-            f"GDAL cannot read this {kind.upper()} file ({_short(err)}).",
-            "It may be cut short or damaged: copy or export it again.",
-            "unparseable",
-        ) from err
+    listed = _gdal(
+        feed,
+        name,
+        f"GDAL cannot read this {kind.upper()} file",
+        lambda: pyogrio.list_layers(io.BytesIO(data)),
+    )
+    layers = [(str(n), t) for n, t in listed]
     notes: list[Problem] = []
     if options.layer is not None:
         named = [layer for layer in layers if layer[0].strip() == options.layer]
@@ -294,17 +290,28 @@ def _gpx_counts(data: bytes) -> str:
 def _read_one(
     feed: str, name: str, data: bytes, layer: str, encoding: str | None
 ) -> gpd.GeoDataFrame:
+    return _gdal(
+        feed,
+        name,
+        f"the layer {layer.strip()!r} cannot be read",
+        lambda: pyogrio.read_dataframe(
+            io.BytesIO(data), layer=layer, encoding=encoding, use_arrow=False
+        ),
+    )
+
+
+def _gdal(feed: str, name: str, failed: str, call: Callable[[], T]) -> T:
+    """``call()`` of GDAL, its remarks silenced; any error it raises for a damaged file
+    is the feed's error, saying ``failed`` and why."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return pyogrio.read_dataframe(
-                io.BytesIO(data), layer=layer, encoding=encoding, use_arrow=False
-            )
+            warnings.simplefilter("ignore")  # GDAL's remarks; problems are reported apart
+            return call()
     except Exception as err:  # noqa: BLE001 - GDAL raises its own errors for damaged files
         raise FeedError.whole(
             feed,
             name,
-            f"the layer {layer.strip()!r} cannot be read ({_short(err)}).",
+            f"{failed} ({_short(err)}).",
             "It may be cut short or damaged: copy or export it again.",
             "unparseable",
         ) from err
