@@ -8,8 +8,10 @@ from __future__ import annotations
 import codecs
 import io
 import json
+import os
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -470,3 +472,43 @@ def test_the_area_columns_people_use_at_three_levels(columns: tuple[str, str, st
     assert list(frame["admin1"]) == ["Kano", "Lagos"]
     assert list(frame["admin2"]) == ["Nassarawa", "Ikeja"]
     assert list(frame["admin3"]) == ["Gama", "Alausa"]
+
+
+@pytest.mark.parametrize(
+    ("name", "spoil"),
+    [
+        ("areas.zip", lambda data: data[: len(data) // 2]),  # a copy cut short
+        ("areas.gpkg", lambda data: data[:4096]),
+        ("areas.zip", lambda data: os.urandom(len(data))),  # garbage under the same name
+    ],
+)
+def test_a_gis_file_cut_short_or_garbage_keeps_the_last_good_copy(
+    tmp_path: Path, name: str, spoil: Callable[[bytes], bytes]
+) -> None:
+    made = tmp_path / "made"
+    made.mkdir()
+    if name.endswith(".gpkg"):
+        _polygons(["One", "Two"]).to_file(made / name, layer="regions")
+        good = (made / name).read_bytes()
+    else:
+        parts = [(p.name, p.read_bytes()) for p in _shapefile(made)]
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for part, data in parts:
+                archive.writestr(part, data)
+        good = buffer.getvalue()
+    (tmp_path / name).write_bytes(good)
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path), "POLLWATCH_SETTLE_S": "0"})
+    loader = SceneLoader(settings)
+    assert len(loader.load()["areas"]) == 2
+    (tmp_path / name).write_bytes(spoil(good))
+    scene = loader.load()
+    version = scene.versions["areas"]
+    assert version.stale_copy and len(scene["areas"]) == 2  # the last good copy stays
+    assert version.problems[0].kind == "kept_last_good"
+    assert any(p.level == Level.ERROR for p in version.problems[1:])
+
+
+def _shapefile(folder: Path) -> list[Path]:
+    _polygons(["One", "Two"]).to_file(folder / "export.shp")
+    return sorted(folder.glob("export.*"))
