@@ -10,7 +10,7 @@ import folium
 import xyzservices
 
 from layers.map.elements import Legend, LegendSection, OfflineBasemap
-from layers.map.offline import ATTRIBUTION
+from layers.map.offline import attribution as offline_attribution
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 OSM_ATTRIBUTION = "&copy; OpenStreetMap contributors"
@@ -67,7 +67,7 @@ def base_map(
     ]
     m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
     layers = {
-        "offline": (BLANK_TILE, ATTRIBUTION, "Offline basemap"),
+        "offline": (BLANK_TILE, offline_attribution(), "Offline basemap"),
         "osm": (OSM_TILES, OSM_ATTRIBUTION, "OpenStreetMap (internet)"),
         "none": (WHITE_TILE, "No basemap", "No basemap"),
     }

