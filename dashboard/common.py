@@ -90,15 +90,20 @@ def drawing_for(publisher: Publisher) -> Iterator[None]:
 
 
 def page_map(
-    bounds: tuple[float, float, float, float] | None, tiles: str, legend: Sequence[LegendSection]
+    bounds: tuple[float, float, float, float] | None,
+    tiles: str,
+    legend: Sequence[LegendSection],
+    wall: bool = False,
+    dark: bool = False,
 ) -> folium.Map:
     """The base map of a page: assets served by the app, pollwatch.js by its version, the
     basemap that needs no internet under the tiles (its files built once per region, and
-    published for the viewer's role, or the one :func:`drawing_for` names)."""
+    published for the viewer's role, or the one :func:`drawing_for` names); ``wall`` and
+    ``dark`` as :func:`layers.map.basemap.base_map` takes them."""
     box = offline.region(bounds)
     publisher = getattr(_drawing, "publisher", None) or publisher_for(viewer().role)
     urls = publisher.publish("basemap", box, partial(offline.build, box))
-    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls)
+    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls, wall, dark)
 
 
 @st.cache_resource(show_spinner=False)
@@ -209,7 +214,7 @@ def pusher(settings: Settings) -> Pusher:
     return Pusher(settings.refresh_s, look)
 
 
-def watch_feeds(settings: Settings, scene: Scene) -> None:
+def watch_feeds(settings: Settings, scene: Scene, quiet: bool = False) -> None:
     """Look at the feed files every ``POLLWATCH_REFRESH_S`` seconds and rerun the page when
     what it shows would change (a feed's file, its freshness, the minute).
 
@@ -222,6 +227,8 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
     The fragment's timer runs in the browser, which may fire it late (a busy wall PC, a
     window in the background), so the server also looks once for every session and
     reruns the sessions that show an older picture (:mod:`dashboard.live`).
+
+    ``quiet``: no line of its own (the wall view shows each feed's state as a chip).
     """
     every = settings.refresh_s or None
     shown = picture_key(scene, settings)
@@ -234,6 +241,8 @@ def watch_feeds(settings: Settings, scene: Scene) -> None:
         now_scene = now_derived.scene
         if picture_key(now_scene, now_settings) != shown:
             st.rerun()
+        if quiet:
+            return
         for progress in reading(now_scene):  # each look, without a rerun of the page
             st.info(
                 plain(progress[:1].upper() + progress[1:] + " so far; the last good data stays."),

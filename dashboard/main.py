@@ -29,6 +29,15 @@ if Path(sys.argv[0]).resolve() == Path(__file__).resolve() and not serving():
     )
     st.stop()
 viewer = gate()  # stops here, with a page saying why, for anyone who gets no data
+WALL = {"title": "Wall", "icon": ":material/tv:"}
+wall = st.Page("wall.py", url_path="wall", **WALL)
+if st.query_params.get("view") == "wall":  # any page's link, made a wall screen's
+    paths = ("wall", "coverage", "briefing", "feeds", "add", "audit")
+    as_wall = [st.Page("wall.py", default=True, url_path="operations", **WALL)]
+    as_wall += [st.Page("wall.py", url_path=path, **WALL) for path in paths]
+    st.navigation(as_wall, position="hidden").run()
+    audit_view("Wall")
+    st.stop()
 pages = []
 if viewer.role is not Role.PARTNER:
     pages.append(st.Page("operations.py", title="Operations", icon=":material/map:", default=True))
@@ -36,6 +45,8 @@ if "polling_stations" in shown_feeds(viewer.role) and may(viewer.role, "what_if"
     pages.append(
         st.Page("coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage")
     )
+if viewer.role is not Role.PARTNER:
+    pages.append(wall)
 if viewer.role is Role.PARTNER:
     pages.append(st.Page("briefing.py", title="Briefing", icon=":material/groups:", default=True))
 if may(viewer.role, "feed_details"):

@@ -12,7 +12,6 @@ import datetime as dt
 import time
 from collections.abc import Hashable, Mapping
 
-import folium
 import pandas as pd
 import streamlit as st
 
@@ -22,20 +21,16 @@ from dashboard.common import (
     current_picture,
     drawn_once,
     log_run,
-    page_map,
     plain,
-    published_layers,
-    publisher,
     show_banner,
     show_problems,
     show_takeaway,
     watch_feeds,
 )
-from dashboard.mapelement import map_element
+from dashboard.opsmap import map_parts, map_view, show_map
 from dashboard.packs import View as PackView
 from dashboard.packs import pack_panel
 from layers.access.policy import may, shown_feeds
-from layers.access.roles import Role
 from layers.analysis import figures, history
 from layers.analysis.briefing import area_figures
 from layers.analysis.filters import (
@@ -48,19 +43,16 @@ from layers.analysis.filters import (
     Picture,
     Window,
     apply,
-    browser_where,
     choices,
 )
-from layers.analysis.kpis import kpis
+from layers.analysis.kpis import kpis, shown_figures
 from layers.analysis.picture import dataset_key
 from layers.analysis.response import arrivals, nearest_patrols
 from layers.analysis.risk import Risk
-from layers.contract import MapView
 from layers.core.predicates import SEVERITIES
 from layers.registry import REGISTRY
 from layers.views import charts
-from layers.views.overlays import LEGEND as RISK_LEGEND
-from layers.views.overlays import EarlyWarning, RiskOverlay, render_at_risk
+from layers.views.overlays import EarlyWarning
 
 WINDOW_CHOICES = [*WINDOWS, WHOLE, CUSTOM]
 
@@ -169,24 +161,8 @@ def window_widgets(
     return {"window": window, "start": start, "end": end}
 
 
-def headline(picture: Picture, feeds: list[str]) -> list[tuple[str, str]]:
-    """The headline figures of the view: label, value."""
-    k = kpis(picture)
-    f = k.figures
-    pct = f" ({f.covered_pct:.0f}%)" if f.covered_pct is not None else ""
-    shown = [
-        ("Polling stations", f"{f.stations:,}"),
-        ("Covered now", f"{f.covered:,}{pct}"),
-        ("Voters covered now", figures.pct_text(f.voters_covered_pct)),
-        ("Incidents", f"{k.incidents:,}"),
-    ]
-    if "convoy_positions" in feeds:
-        shown.append(("Convoys en route", f"{k.convoys_en_route:,}"))
-    return shown
-
-
 def show_kpis(picture: Picture, feeds: list[str]) -> None:
-    shown = headline(picture, feeds)
+    shown = shown_figures(picture, feeds)
     for column, (label, value) in zip(st.columns(len(shown)), shown, strict=True):
         column.metric(
             label, value, help="Incidents in the time window." if label == "Incidents" else None
@@ -217,50 +193,6 @@ def show_old_feed(
         on_click=show_last_days,
     ):
         st.rerun(scope="app")  # the sidebar's window, outside this fragment, changed
-
-
-def map_parts(
-    view: MapView, tiles: str, bounds: tuple[float, float, float, float] | None, feeds: list[str]
-) -> tuple[folium.Map, list[folium.FeatureGroup]]:
-    """The base map and the layers ``feeds`` (those the role sees) drawn from ``view``,
-    with the stations at risk over them."""
-    stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
-    groups = [
-        *(REGISTRY[name].draw(view) for name in feeds),
-        render_at_risk(
-            stations["main"],
-            at_risk["main"],
-            [stations["details"], at_risk["details"]],
-            dict(view.where["polling_stations"]),
-        ),
-    ]
-    legend = [*(REGISTRY[name].LEGEND for name in feeds), RISK_LEGEND]
-    return page_map(bounds, tiles, legend), groups
-
-
-def show_map(
-    view: MapView,
-    tiles: str,
-    bounds: tuple[float, float, float, float] | None,
-    feeds: list[str],
-    key: Hashable,
-) -> None:
-    """The map of :func:`map_parts`, rendered once per ``key`` (role, picture, filters)
-    for every session."""
-
-    def build() -> dict[str, object]:
-        fig, groups = map_parts(view, tiles, bounds, feeds)
-        return {
-            "fig": fig,
-            "height": 640,
-            "use_container_width": True,
-            "returned_objects": [],
-            "key": "map",
-            "feature_group_to_add": groups,
-            "layer_control": folium.LayerControl(collapsed=False),
-        }
-
-    map_element((key, tiles, bounds, tuple(feeds), repr(sorted(view.sources.items()))), build)
 
 
 def warning_widgets() -> EarlyWarning:
@@ -304,13 +236,6 @@ def show_arrivals(events: pd.DataFrame, severity: str, now: pd.Timestamp) -> Non
     if log:
         with st.expander(f"New-incident alerts this session: {len(log)}", expanded=len(new) > 0):
             st.dataframe(pd.DataFrame(log), hide_index=True, width="stretch")
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _risk_overlay(stations_key: Hashable, warning: EarlyWarning, role: Role) -> RiskOverlay:
-    """Stations at risk, kept per stations version, early-warning settings and role (each
-    role's from the frames it may see)."""
-    return RiskOverlay(stations_key, warning)
 
 
 RISK_ROWS = 250  # rows of the at-risk table sent with each rerun (1,000 were 120 KB)
@@ -505,17 +430,8 @@ def page() -> None:
         st.caption(plain(f"Picture at {scene.now:%d %b %Y %H:%M:%S} UTC; incidents of {shown}."))
         show_kpis(picture, feeds)
         show_old_feed(derived["incidents"], (start, end), window.period(filters, scene.now))
-        urls = published_layers(settings, scene, derived, picture.frames, filters, feeds)
         events = derived["incidents"]
-        overlay = _risk_overlay(dataset_key(scene, "polling_stations"), warning, role)
-        risk, urls["at_risk"] = overlay.update(
-            derived["polling_stations"],
-            dataset_key(scene, "incidents"),
-            events,
-            scene.now,
-            publisher(),
-        )
-        view = MapView(derived, picture.frames, urls, browser_where(filters, scene.now))
+        view, risk = map_view(settings, derived, picture, filters, feeds, warning, role)
         shown_key = (role, scene.key(*scene.versions), scene.now, filters)
         show_map(view, settings.tiles, scene.bounds, feeds, shown_key)
         if may(role, "alerts"):
@@ -542,7 +458,7 @@ def page() -> None:
             PackView(
                 title="Operations briefing",
                 words=filters.sentence(scene.now),
-                figures=headline(picture, feeds),
+                figures=shown_figures(picture, feeds),
                 frames={name: frames[name] for name in feeds if name in frames},
                 # Made when a pack is (on every run they were a third of the page's time).
                 charts=lambda: [

@@ -215,6 +215,15 @@ def test_hostile_text_in_every_feed_field_and_url_parameter_stays_text(
             page.wait_for_timeout(2000)
             found += inspect_everything(page)
             screenshot(page, f"hostile_{path}.png")
+        # the wall view: its ticker, chips and clock zone are HTML of our own making
+        tz = urllib.parse.quote(PAYLOADS[1])
+        page.goto(f"{url}/?view=wall&tz={tz}&{query}")
+        page.locator(".pw-ticker").wait_for(timeout=90_000)
+        page.wait_for_timeout(3000)
+        found += inspect_everything(page)
+        wall_text = page.locator("body").inner_text()
+        assert "Unknown time zone" in wall_text and "onerror" in wall_text  # shown as text
+        screenshot(page, "hostile_wall.png")
     outside = [u for u in blocked if EVIL in u or not u.startswith("data:")]
     assert outside == [], outside[:10]
     assert found == [], found[:10]

@@ -37,7 +37,11 @@ def test_a_region_has_land_borders_rivers_and_named_towns() -> None:
     assert not land.contains(shapely.Point(-12.5, 3.5))  # the Atlantic
     assert parts["borders"]["features"] and parts["rivers"]["features"]
     towns = [f["properties"]["name"] for f in parts["towns"]["features"]]
-    assert "Monrovia" in towns[:5]  # the largest first (with Abidjan and Conakry)
+    people = [f["properties"]["population"] for f in parts["towns"]["features"]]
+    assert "Monrovia" in towns and people == sorted(people, reverse=True)  # largest first
+    # wide enough for a 16:9 wall showing all of Liberia
+    minx, miny, maxx, maxy = LIBERIA
+    assert maxx - minx >= 2 * (maxy - miny)
     assert len(towns) > 100
 
 

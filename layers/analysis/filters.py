@@ -304,3 +304,25 @@ def browser_where(filters: Filters, now: pd.Timestamp) -> dict[str, dict[str, ob
             rules.update(rule)
         where[layer] = rules
     return where
+
+
+Bounds = tuple[float, float, float, float]
+
+
+def framed(picture: Picture, filters: Filters, whole: Bounds | None) -> Bounds | None:
+    """The map frame of a view: around the chosen areas (or sub-areas), their polygons and
+    located stations, so choosing an area zooms to it; ``whole`` (the data's frame) when
+    no area is chosen or nothing chosen has a location."""
+    if not (filters.areas or filters.sub_areas):
+        return whole
+    names = ("polling_stations",) if filters.sub_areas else ("areas", "polling_stations")
+    boxes = np.array(
+        [picture.frames[n].total_bounds for n in names if len(picture.frames.get(n, ()))]
+    ).reshape(-1, 4)
+    boxes = boxes[~np.isnan(boxes).any(axis=1)]  # a frame with no location at all
+    if not len(boxes):
+        return whole
+    minx, miny = boxes[:, :2].min(axis=0)
+    maxx, maxy = boxes[:, 2:].max(axis=0)
+    pad = max(maxx - minx, maxy - miny, 0.05) * 0.05
+    return (minx - pad, miny - pad, maxx + pad, maxy + pad)

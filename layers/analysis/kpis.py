@@ -36,6 +36,23 @@ def kpis(picture: Picture) -> Kpis:
     )
 
 
+def shown_figures(picture: Picture, feeds: list[str]) -> list[tuple[str, str]]:
+    """The headline figures of a view as label and value, for the layers ``feeds`` the
+    viewer sees: the Operations page's, its wall view's and its briefing pack's."""
+    k = kpis(picture)
+    f = k.figures
+    pct = f" ({f.covered_pct:.0f}%)" if f.covered_pct is not None else ""
+    shown = [
+        ("Polling stations", f"{f.stations:,}"),
+        ("Covered now", f"{f.covered:,}{pct}"),
+        ("Voters covered now", figures.pct_text(f.voters_covered_pct)),
+        ("Incidents", f"{k.incidents:,}"),
+    ]
+    if "convoy_positions" in feeds:
+        shown.append(("Convoys en route", f"{k.convoys_en_route:,}"))
+    return shown
+
+
 def coverage_by_area(stations: gpd.GeoDataFrame) -> pd.DataFrame:
     """Per area of the derived stations: :func:`layers.analysis.gaps.area_table` (coverage
     now), with ``located``, the stations whose location is known."""

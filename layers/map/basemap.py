@@ -9,7 +9,7 @@ from pathlib import Path
 import folium
 import xyzservices
 
-from layers.map.elements import Legend, LegendSection, OfflineBasemap
+from layers.map.elements import Legend, LegendSection, OfflineBasemap, WallFill
 from layers.map.offline import attribution as offline_attribution
 
 OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -41,6 +41,8 @@ def base_map(
     legend: Sequence[LegendSection] = (),
     helpers_version: str = "",
     offline: dict[str, str] | None = None,
+    wall: bool = False,
+    dark: bool = False,
 ) -> folium.Map:
     """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
 
@@ -53,6 +55,8 @@ def base_map(
     ``legend``: (section, [(label, style)]) shown in the corner; labels are our own text.
     ``helpers_version``: the content hash of pollwatch.js (:func:`helpers_version`), so a
     browser fetches a new version of it and keeps an unchanged one.
+    ``wall``: the map fills its frame (the wall view sizes the frame to the screen);
+    ``dark``: the offline basemap in a dimmed control room's colours.
     ``offline``: URLs of the parts of the basemap that needs no internet
     (:mod:`layers.map.offline`), drawn under the tiles.
     """
@@ -88,8 +92,11 @@ def base_map(
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if wall:
+        frame = None if bounds is None else [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
+        WallFill(frame).add_to(m)
     if offline:
-        OfflineBasemap(offline).add_to(m)
+        OfflineBasemap(offline, dark).add_to(m)
     if legend:
         Legend(legend).add_to(m)
     return m

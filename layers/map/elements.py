@@ -191,15 +191,36 @@ class OfflineBasemap(ScriptElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        pollwatch.basemap({{ this._parent.get_name() }}, {{ this.urls|tojson }});
+        pollwatch.basemap(
+            {{ this._parent.get_name() }}, {{ this.urls|tojson }}, {{ this.dark|tojson }}
+        );
         {% endmacro %}
         """
     )
 
-    def __init__(self, urls: dict[str, str]):
+    def __init__(self, urls: dict[str, str], dark: bool = False):
         super().__init__()
         self._name = "OfflineBasemap"
         self.urls = dict(urls)
+        self.dark = dark
+
+
+class WallFill(ScriptElement):
+    """The wall view's map fills its frame, which the page sizes to the screen
+    (``pollwatch.wall``)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        pollwatch.wall({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]] | None) -> None:
+        super().__init__()
+        self._name = "WallFill"
+        self.bounds = bounds
 
 
 class Legend(ScriptElement):

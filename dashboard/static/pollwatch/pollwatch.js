@@ -240,22 +240,26 @@
     // in panes under the tiles, so that tiles cover it where a tile server answers and it
     // shows where none does. Town names are set as text; the larger towns are named from
     // further out. `urls`: {part: URL} of its GeoJSON parts.
-    pollwatch.basemap = function (map, urls) {
+    // `dark`: the palette of a dimmed control room.
+    pollwatch.basemap = function (map, urls, dark) {
         if (map.pollwatchBasemap) { return; }
         map.pollwatchBasemap = true;
-        map.getContainer().style.background = "#cfe3ef";  // the sea
+        var sea = dark ? "#0e1a24" : "#cfe3ef";
+        map.getContainer().style.background = sea;
         [["pollwatchBase", 150], ["pollwatchBaseLabels", 160]].forEach(function (p) {
             map.createPane(p[0]).style.zIndex = p[1];
             map.getPane(p[0]).style.pointerEvents = "none";
         });
         var renderer = L.canvas({pane: "pollwatchBase"});
         var styles = {
-            land: {stroke: false, fillColor: "#f2efe6", fillOpacity: 1},
-            lakes: {stroke: false, fillColor: "#cfe3ef", fillOpacity: 1},
-            rivers: {color: "#8cb6d6", weight: 1, opacity: 0.9},
-            admin1: {color: "#a99bb5", weight: 1, opacity: 0.9, dashArray: "3 3"},
-            borders: {color: "#8f7f9f", weight: 1.5, opacity: 0.9, dashArray: "6 3"}
+            land: {stroke: false, fillColor: dark ? "#1f2328" : "#f2efe6", fillOpacity: 1},
+            lakes: {stroke: false, fillColor: sea, fillOpacity: 1},
+            rivers: {color: dark ? "#2c4a63" : "#8cb6d6", weight: 1, opacity: 0.9},
+            admin1: {color: dark ? "#4b4f5c" : "#a99bb5", weight: 1, opacity: 0.9, dashArray: "3 3"},
+            borders: {color: dark ? "#6f6a80" : "#8f7f9f", weight: 1.5, opacity: 0.9, dashArray: "6 3"}
         };
+        var ink = dark ? "color:#b8bcc4;text-shadow:0 0 2px #000,0 0 2px #000" :
+            "color:#444;text-shadow:0 0 2px #fff,0 0 2px #fff";
         var towns = [];  // largest first, as the file lists them
         ["land", "lakes", "rivers", "admin1", "borders", "towns"].forEach(function (part) {
             if (!urls[part]) { return; }
@@ -266,8 +270,7 @@
                         var at = L.latLng(c[1], c[0]);
                         var text = document.createElement("span");
                         text.textContent = p.name;
-                        text.style.cssText = "font:11px/1 sans-serif;color:#444;white-space:nowrap;" +
-                            "text-shadow:0 0 2px #fff,0 0 2px #fff";
+                        text.style.cssText = "font:11px/1 sans-serif;white-space:nowrap;" + ink;
                         towns.push({
                             at: at, population: p.population, width: 6 * String(p.name).length + 8,
                             dot: L.circleMarker(at, {
@@ -322,7 +325,7 @@
         var legend = L.control({position: "bottomleft"});
         var clip = {triangle: "polygon(50% 0,100% 100%,0 100%)",
                     diamond: "polygon(50% 0,100% 50%,50% 100%,0 50%)"};
-        legend.onAdd = function () {
+        legend.onAdd = function (map) {
             var box = L.DomUtil.create("details", "pollwatch-legend");
             box.open = true;
             box.style.cssText = "background:rgba(255,255,255,0.92);padding:4px 8px;" +
@@ -336,11 +339,15 @@
             box.appendChild(div);
             L.DomEvent.disableClickPropagation(box);
             L.DomEvent.disableScrollPropagation(box);
+            var parts = [];  // [section title, its element]
             sections.forEach(function (section) {
+                var part = document.createElement("div");
+                div.appendChild(part);
+                parts.push([section[0], part]);
                 var head = document.createElement("div");
                 head.style.cssText = "font-weight:bold;margin-top:4px";
                 head.textContent = section[0];
-                div.appendChild(head);
+                part.appendChild(head);
                 section[1].forEach(function (item) {
                     var row = document.createElement("div");
                     var swatch = document.createElement("span");
@@ -358,12 +365,62 @@
                         "px " + (st.dashArray ? "dashed " : "solid ") + (st.color || "#333");
                     row.appendChild(swatch);
                     row.appendChild(document.createTextNode(item[0]));
-                    div.appendChild(row);
+                    part.appendChild(row);
                 });
             });
+            // Only the layers shown: a section goes while its overlay ("Convoys (latest
+            // position)" for "Convoys") is switched off.
+            function follow() {
+                var off = {};
+                var control = pollwatch.control;
+                (control && control._map === map ? control._layers : []).forEach(function (item) {
+                    if (item.overlay && !map.hasLayer(item.layer)) { off[item.name] = true; }
+                });
+                parts.forEach(function (p) {
+                    var hidden = Object.keys(off).some(function (name) {
+                        return p[0].indexOf(name) === 0 || name.indexOf(p[0]) === 0;
+                    });
+                    p[1].style.display = hidden ? "none" : "";
+                });
+            }
+            map.on("overlayadd overlayremove", function () { setTimeout(follow, 0); });
+            setTimeout(follow, 50);
             return box;
         };
         return legend;
+    };
+
+    // The wall view: the map fills its frame (the page sizes the frame to the screen)
+    // and follows it when the screen or the frame changes size, showing all of `bounds`
+    // ([[south, west], [north, east]]) again while nobody has moved it.
+    // On a screen taller than 1080 px (a 4K wall at 100 % scaling) the map's markers,
+    // labels, legend and controls are scaled as the page's figures are, by whole halves
+    // (CSS zoom; Leaflet reads the scale from the container's size).
+    pollwatch.wall = function (map, bounds) {
+        var container = map.getContainer();
+        var moved = false;
+        var screenHeight = 1080;
+        try { screenHeight = window.parent.innerHeight || screenHeight; } catch (e) { /* another origin */ }
+        var scale = Math.max(1, Math.floor(screenHeight / 1080 * 2) / 2);
+        if (scale > 1) { container.style.zoom = scale; }
+        // The whole legend: nobody scrolls a wall.
+        var style = document.createElement("style");
+        style.textContent = ".pollwatch-legend { max-height: calc(100vh / " + scale +
+            " - 90px) !important; }";
+        document.head.appendChild(style);
+        map.on("dragstart zoomstart", function (e) { if (e.originalEvent) { moved = true; } });
+        map.on("mousedown touchstart wheel", function () { moved = true; });
+        function fill() {
+            var height = Math.floor(window.innerHeight / scale);
+            if (height > 0 && container.style.height !== height + "px") {
+                container.style.height = height + "px";
+                map.invalidateSize();
+                if (bounds && !moved) { map.fitBounds(bounds); }
+            }
+        }
+        fill();
+        window.addEventListener("resize", fill);
+        setInterval(fill, 2000);  // a frame resized by its page fires no event in here
     };
 
     // A dataset with another run's styles (and columns) over the same points; the

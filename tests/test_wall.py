@@ -1,0 +1,108 @@
+"""The wall view's parts: feed chips, the ticker, the clock's zone, the frame of a chosen
+area, and feed text kept as text in the HTML of our own making."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from layers.analysis.filters import Filters, Picture, framed
+from layers.views import wall
+
+NOW = pd.Timestamp("2026-11-30 12:00", tz="UTC")
+
+
+def _freshness(rows: list[tuple[str, str, float | None]]) -> pd.DataFrame:
+    return pd.DataFrame([{"feed": f, "state": s, "age_min": a, "note": None} for f, s, a in rows])
+
+
+def test_a_chip_per_feed_says_its_state_and_age() -> None:
+    shown = wall.chips(
+        _freshness(
+            [
+                ("Incidents", "fresh", 3.2),
+                ("Patrol bases", "stale", 45.0),
+                ("Convoy routes", "failed", 300.0),
+                ("Areas", "missing", None),
+                ("Convoy positions", "not provided", None),
+                ("Polling stations", "exercise", 130.0),
+            ]
+        )
+    )
+    assert [(c.feed, c.tone, c.text) for c in shown] == [
+        ("Incidents", "ok", "3 min"),
+        ("Patrol bases", "warn", "STALE 45 min"),
+        ("Convoy routes", "bad", "FAILED 5 h"),
+        ("Areas", "bad", "MISSING"),
+        ("Polling stations", "ok", "exercise"),  # its files' age says nothing
+    ]
+
+
+def _incidents() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "time": [NOW - pd.Timedelta(minutes=m) for m in (5, 50, 10, 90)],
+            "type": ["Riot", "Protest", "Armed attack", "Arson"],
+            "severity": ["high", "low", "critical", "high"],
+            "area": ["Bong", "Lofa", None, "Nimba"],
+        },
+        geometry=[shapely.Point(-9, 7)] * 4,
+        crs="EPSG:4326",
+    )
+
+
+def test_the_ticker_lists_the_newest_serious_incidents_in_the_clocks_zone() -> None:
+    items = wall.ticker(_incidents(), ZoneInfo("Africa/Nairobi"), n=2)
+    assert [(i.time, i.type, i.severity, i.area) for i in items] == [
+        ("14:55", "Riot", "high", "Bong"),
+        ("14:50", "Armed attack", "critical", ""),
+    ]
+    assert wall.ticker(_incidents().iloc[0:0], ZoneInfo("UTC")) == []
+
+
+def test_an_unknown_time_zone_falls_back_to_utc_and_says_so() -> None:
+    assert wall.zone("Africa/Monrovia") == (ZoneInfo("Africa/Monrovia"), None)
+    zone, note = wall.zone("<b>Mars</b>")
+    assert zone == ZoneInfo("UTC") and note is not None and "UTC" in note
+    assert wall.zone(None) == (ZoneInfo("UTC"), None)
+
+
+HOSTILE = '<img src=x onerror="window.top.pwned=1">'
+
+
+def test_feed_text_and_link_text_stay_text_in_the_walls_html() -> None:
+    items = [wall.TickerItem("12:00", HOSTILE, "high", "<script>alert(1)</script>")]
+    chips = [wall.Chip(HOSTILE, "fresh", "ok", "3 min")]
+    for html in (
+        wall.ticker_html(items, "none", dark=True),
+        wall.chips_html(chips, [HOSTILE], dark=False),
+        wall.strip_html([(HOSTILE, "1")], "12:00:00", HOSTILE, HOSTILE, dark=True),
+    ):
+        assert "<img" not in html and "<script" not in html
+        assert "&lt;img src=x onerror=&quot;window.top.pwned=1&quot;&gt;" in html
+
+
+def test_a_chosen_area_frames_the_map_on_it() -> None:
+    areas = gpd.GeoDataFrame(
+        {"name": ["Bong"]}, geometry=[shapely.box(-10, 6, -9, 7.5)], crs="EPSG:4326"
+    )
+    stations = gpd.GeoDataFrame(
+        {"area": ["Bong", "Bong"]},
+        geometry=[shapely.Point(-9.5, 6.5), None],
+        crs="EPSG:4326",
+    )
+    picture = Picture({"areas": areas, "polling_stations": stations})
+    whole = (-11.5, 4.3, -7.4, 8.6)
+    assert framed(picture, Filters(), whole) == whole
+    minx, miny, maxx, maxy = framed(picture, Filters(areas=("Bong",)), whole)  # type: ignore[misc]
+    assert (minx, miny) < (-10, 6) and -9 < maxx < -8.9 and 7.5 < maxy < 7.6
+    # a sub-area: its stations only
+    sub = framed(picture, Filters(sub_areas=("Bong / Jorquelleh",)), whole)
+    assert sub is not None and sub[2] - sub[0] < 0.2
+    # nothing located: the whole frame
+    empty = Picture({"areas": areas.iloc[0:0], "polling_stations": stations.iloc[1:]})
+    assert framed(empty, Filters(areas=("Bong",)), whole) == whole

@@ -1,0 +1,111 @@
+"""The wall view as a screen across the room shows it: Debian's Chromium at 1920x1080 and
+3840x2160, no internet; and what it shows while its server restarts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from browser import free_port, map_frame, offline_page, running_app, screenshot
+
+pytestmark = pytest.mark.browser
+
+READY = """() => typeof pollwatch !== 'undefined' && pollwatch.layers.stations
+    && pollwatch.layers.stations.ready"""
+LAYOUT = """() => {
+    const box = s => { const e = document.querySelector(s);
+        if (!e) return null; const b = e.getBoundingClientRect();
+        return {x: b.x, y: b.y, w: b.width, h: b.height}; };
+    const size = s => { const e = document.querySelector(s);
+        return e ? parseFloat(getComputedStyle(e).fontSize) : 0; };
+    const shown = s => [...document.querySelectorAll(s)].some(e => {
+        const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0; });
+    return {
+        map: box('iframe[title="streamlit_folium.st_folium"]'),
+        ticker: box('.pw-ticker'),
+        value: size('.pw-value'), label: size('.pw-label'), chip: size('.pw-chip'),
+        clock: size('.pw-clock'),
+        chips: [...document.querySelectorAll('.pw-chip')].map(e => e.textContent),
+        sidebar: shown('[data-testid="stSidebar"]'),
+        header: shown('header[data-testid="stHeader"]'),
+        toolbar: shown('[data-testid="stToolbar"]') || shown('.stDeployButton'),
+        scroll: document.documentElement.scrollHeight,
+        text: document.body.innerText,
+    };
+}"""
+LEGEND_SECTIONS = """() => [...document.querySelectorAll('.pollwatch-legend > div > div')]
+    .filter(d => d.style.display !== 'none').map(d => d.firstChild.textContent)"""
+SWITCH_OFF = """(name) => { const item = pollwatch.control._layers.find(l => l.name === name);
+    item.layer.remove(); }"""
+LEGEND_FITS = """() => { const l = document.querySelector('.pollwatch-legend');
+    return l.scrollHeight <= l.clientHeight + 1 && l.getBoundingClientRect().top >= 0; }"""
+CLOCK = "() => document.getElementById('pollwatch-clock').textContent"
+OFFLINE = "() => { const b = document.getElementById('pollwatch-offline'); return b ? b.textContent : null; }"
+
+
+def open_wall(page, url: str):  # type: ignore[no-untyped-def]
+    page.goto(url)
+    frame = map_frame(page, timeout_ms=90_000)
+    frame.wait_for_function(READY, timeout=90_000)
+    page.wait_for_timeout(2500)  # wall.js fits the map to what the strip leaves
+    return frame
+
+
+def test_the_wall_fills_a_1080p_and_a_4k_screen(sample_folder: Path) -> None:
+    with running_app({"POLLWATCH_FEEDS": str(sample_folder)}) as url:
+        for width, height, least_number in ((1920, 1080, 48), (3840, 2160, 96)):
+            with offline_page(width, height) as (page, blocked):
+                frame = open_wall(page, f"{url}/?view=wall&tz=Africa/Monrovia")
+                seen = page.evaluate(LAYOUT)
+                name = f"wall_{height}p.png" if height < 2000 else "wall_4k.png"
+                screenshot(page, name)
+                assert not seen["sidebar"] and not seen["header"] and not seen["toolbar"]
+                assert seen["scroll"] <= height  # nothing below the screen's edge
+                share = seen["map"]["w"] * seen["map"]["h"] / (width * height)
+                assert share >= 0.70, share
+                ticker = seen["ticker"]
+                assert ticker["y"] + ticker["h"] <= height  # the ticker on the screen
+                assert seen["value"] >= least_number and seen["clock"] >= least_number
+                assert seen["chip"] >= 20 * height / 1080 * 0.95
+                assert "EXERCISE" in seen["text"]
+                assert len(seen["chips"]) == 6, seen["chips"]
+                assert frame.evaluate(LEGEND_FITS)  # whole, with no scrolling
+                assert not blocked
+        # the clock ticks; the legend lists only the layers shown
+        with offline_page(1920, 1080) as (page, _):
+            frame = open_wall(page, f"{url}/wall?tz=Africa/Monrovia&theme=light")
+            before = page.evaluate(CLOCK)
+            page.wait_for_timeout(2100)
+            assert page.evaluate(CLOCK) != before
+            sections = frame.evaluate(LEGEND_SECTIONS)
+            assert "Incidents" in sections and "Polling stations" in sections
+            frame.evaluate(SWITCH_OFF, "Incidents")
+            page.wait_for_timeout(300)
+            after = frame.evaluate(LEGEND_SECTIONS)
+            assert "Incidents" not in after and "Polling stations" in after
+            screenshot(page, "wall_1080p_light.png")
+
+
+def test_the_wall_says_reconnecting_while_its_server_is_down(sample_folder: Path) -> None:
+    port = free_port()
+    env = {"POLLWATCH_FEEDS": str(sample_folder), "POLLWATCH_TILES": "none"}
+    with offline_page(1920, 1080) as (page, _):
+        with running_app(env, port=port) as url:
+            open_wall(page, f"{url}/?view=wall")
+            assert page.evaluate(OFFLINE) is None
+        # the server is gone: within seconds, over everything, not a picture that looks live
+        page.wait_for_function(f"() => ({OFFLINE})() !== null", timeout=15_000)
+        said = page.evaluate(OFFLINE)
+        assert said.startswith("RECONNECTING") and "not live" in said
+        screenshot(page, "wall_reconnecting.png")
+        started = time.monotonic()
+        with running_app(env, port=port):
+            # back by itself: no reload, no click
+            page.wait_for_function(f"() => ({OFFLINE})() === null", timeout=60_000)
+            frame = map_frame(page, timeout_ms=60_000)
+            frame.wait_for_function(READY, timeout=60_000)
+            assert page.locator(".pw-value").count() >= 4
+            back = time.monotonic() - started
+            print(f"wall back {back:.1f} s after the server was started again")
