@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Hashable, Mapping
+from functools import partial
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.access import viewer, who_line
@@ -347,20 +349,55 @@ def _convoys(picture: Picture) -> None:
 
 def show_charts(picture: Picture, key: Hashable, filters: Filters, now: pd.Timestamp) -> None:
     """The three charts; ``key``: the role and the versions of incidents and stations.
-    Shared by the sessions of that role showing the same versions and filters in the same
-    minute (the window's edge moves by the minute)."""
-    drawn_once(("charts", key, filters, now.floor("min")), lambda: _charts(picture))
+    Made once for the sessions of that role showing the same versions and filters in the
+    same minute (the window's edge moves by the minute). A click on a bar sets its filter
+    (an area, an incident type): the page, its link and the map follow."""
+    made = _chart_figures((key, filters, now.floor("min")), picture)
+    state = st.session_state
+    for column, (name, figure) in zip(st.columns(len(made)), made, strict=True):
+        chart_key = f"chart_{name}_{hash(filters)}"  # new filters: no selection left over
+        column.plotly_chart(
+            figure,
+            width="stretch",
+            key=chart_key,
+            on_select=partial(_chart_clicked, chart_key),
+            selection_mode="points",
+        )
+    if state.pop("chart_filter_set", False):
+        st.rerun(scope="app")  # the sidebar's filters, outside this fragment, changed
 
 
-def _charts(picture: Picture) -> None:
-    frames = picture.frames
-    assert picture.time_range is not None
-    left, middle, right = st.columns(3)
-    left.plotly_chart(
-        charts.incidents_over_time(frames["incidents"], picture.time_range), width="stretch"
-    )
-    middle.plotly_chart(charts.incidents_by_area(frames["incidents"]), width="stretch")
-    right.plotly_chart(charts.coverage_chart(frames["polling_stations"]), width="stretch")
+def _chart_clicked(chart_key: str) -> None:
+    """A bar was clicked: its filter (:func:`layers.views.charts.picked`) becomes the
+    sidebar's choice."""
+    state = st.session_state
+    event = state.get(chart_key)
+    points = event["selection"]["points"] if event else []
+    for name, value in charts.picked(points).items():
+        chosen = FILTERS.get(name)
+        if not isinstance(chosen, Choice):
+            continue
+        state[f"filter_{chosen.field}"] = [value]
+        # The link now: a rerun asked from a fragment does not update the address bar
+        # until the next full run (30 s later, here).
+        st.query_params[name] = value
+        for inner in FILTERS.values():  # an area's sub-areas go with the area chosen before
+            if isinstance(inner, Choice) and inner.within == name:
+                state.pop(f"filter_{inner.field}", None)
+                st.query_params.pop(inner.name, None)
+        state["chart_filter_set"] = True
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _chart_figures(key: Hashable, _picture: Picture) -> list[tuple[str, go.Figure]]:
+    """The charts of a view, made once per ``key`` for every session showing it."""
+    frames = _picture.frames
+    assert _picture.time_range is not None
+    return [
+        ("time", charts.incidents_over_time(frames["incidents"], _picture.time_range)),
+        ("area", charts.incidents_by_area(frames["incidents"])),
+        ("coverage", charts.coverage_chart(frames["polling_stations"])),
+    ]
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -433,7 +470,7 @@ def page() -> None:
         events = derived["incidents"]
         view, risk = map_view(settings, derived, picture, filters, feeds, warning, role)
         shown_key = (role, scene.key(*scene.versions), scene.now, filters)
-        show_map(view, settings.tiles, scene.bounds, feeds, shown_key)
+        show_map(view, settings.tiles, scene.bounds, feeds, shown_key, now=scene.now)
         if may(role, "alerts"):
             show_arrivals(events, warning.severity, scene.now)
         show_warnings(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 import folium
+import pandas as pd
 import streamlit as st
 
 from dashboard.common import page_map, published_layers, publisher
@@ -17,6 +18,8 @@ from layers.analysis.risk import Risk
 from layers.contract import MapView
 from layers.core.settings import Settings
 from layers.registry import REGISTRY
+from layers.views.heat import LEGEND as HEAT_LEGEND
+from layers.views.heat import render_heat
 from layers.views.overlays import LEGEND as RISK_LEGEND
 from layers.views.overlays import EarlyWarning, RiskOverlay, render_at_risk
 
@@ -61,9 +64,11 @@ def map_parts(
     feeds: list[str],
     wall: bool = False,
     dark: bool = False,
+    now: pd.Timestamp | None = None,
 ) -> tuple[folium.Map, list[folium.FeatureGroup]]:
     """The base map and the layers ``feeds`` (those the role sees) drawn from ``view``,
-    with the stations at risk over them."""
+    with the stations at risk over them, and the incidents' heat at ``now`` (shown on the
+    wall, offered in the layer control on a desk)."""
     stations, at_risk = view.sources["polling_stations"], view.sources["at_risk"]
     groups = [
         *(REGISTRY[name].draw(view) for name in feeds),
@@ -75,6 +80,9 @@ def map_parts(
         ),
     ]
     legend = [*(REGISTRY[name].LEGEND for name in feeds), RISK_LEGEND]
+    if "incidents" in feeds and now is not None:
+        groups.append(render_heat(now, show=wall))
+        legend.append(HEAT_LEGEND)
     return page_map(bounds, tiles, legend, wall, dark), groups
 
 
@@ -86,12 +94,13 @@ def show_map(
     key: Hashable,
     wall: bool = False,
     dark: bool = False,
+    now: pd.Timestamp | None = None,
 ) -> None:
     """The map of :func:`map_parts`, rendered once per ``key`` (role, picture, filters)
     for every session."""
 
     def build() -> dict[str, object]:
-        fig, groups = map_parts(view, tiles, bounds, feeds, wall, dark)
+        fig, groups = map_parts(view, tiles, bounds, feeds, wall, dark, now)
         return {
             "fig": fig,
             "height": DESK_HEIGHT,

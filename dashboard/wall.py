@@ -1,8 +1,10 @@
 """The wall view: the Operations picture for a screen across the room, unattended.
 
 Open it as ``/wall`` or with ``?view=wall`` on any page; the link carries the filters as
-on the Operations page, and ``tz`` (the clock's time zone, e.g. ``Africa/Monrovia``) and
-``theme`` (``dark``, the default, or ``light``). No sidebar, no Streamlit header: a strip
+on the Operations page, and ``tz`` (the clock's time zone, e.g. ``Africa/Monrovia``),
+``theme`` (``dark``, the default, or ``light``) and ``rotate`` (seconds per view: the
+wall cycles through the link's view, the areas with the most incidents in the last hour
+and the coverage; :func:`layers.views.wall.rotation`). No sidebar, no Streamlit header: a strip
 of headline figures and the clock, a chip per feed with its age, the map filling the
 screen, and the latest serious incidents. ``wall.js`` keeps the clock and shows
 "reconnecting" over everything while the server cannot be reached, and "not updating"
@@ -54,6 +56,18 @@ SCRIPT = STATIC_DIR / "pollwatch" / "wall.js"
 SCRIPT_VERSION = hashlib.sha256(SCRIPT.read_bytes()).hexdigest()[:12]
 
 
+def next_turn(views: list[wall.WallView], seconds: float, at: int) -> None:
+    """Rerun the page when the rotation reaches the next view (a look every tenth of a
+    view, at least a second apart)."""
+
+    @st.fragment(run_every=max(1.0, seconds / 10))
+    def watch() -> None:
+        if wall.turn(views, seconds, time.time()) != at:
+            st.rerun(scope="app")
+
+    watch()
+
+
 def page() -> None:
     started = time.perf_counter()
     settings, derived = current_picture()
@@ -64,8 +78,20 @@ def page() -> None:
     dark = query.get("theme", "dark") != "light"
     tz, tz_note = wall.zone(query.get("tz"))
     filters, ignored = Filters.from_query(query.get_all, choices(derived))
+    seconds, rotate_note = wall.every(query.get("rotate"))
     st.html(CHROME + (DARK if dark else ""))
     watch_feeds(settings, scene, quiet=True)
+    shown = wall.WallView("", "", filters)
+    notes = []
+    if seconds:
+        views = wall.rotation(derived["incidents"], filters, scene.now)
+        at = wall.turn(views, seconds, time.time())
+        shown = views[at]
+        notes.append(f"View {at + 1} of {len(views)}: {shown.name} ({shown.why}).")
+        next_turn(views, seconds, at)
+    filters = shown.filters
+    if shown.layers is not None:
+        feeds = [f for f in feeds if f in shown.layers]
     picture = apply(derived, filters, scene.now)
     label = scene.scenario.label
     exercise = "EXERCISE" if label else None
@@ -78,16 +104,16 @@ def page() -> None:
             dark,
         )
     )
-    notes = [f"{filters.sentence(scene.now)}."]
+    if not seconds:
+        notes.append(f"{filters.sentence(scene.now)}.")
     if ignored:
         notes.append("Not in the data, so not applied: " + ", ".join(ignored[:6]))
-    if tz_note:
-        notes.append(tz_note)
+    notes += [n for n in (tz_note, rotate_note) if n]
     st.html(wall.chips_html(wall.chips(freshness(scene, settings)), notes, dark))
     view, _ = map_view(settings, derived, picture, filters, feeds, EarlyWarning(), role)
     shown_key = (role, scene.key(*scene.versions), scene.now, filters)
     bounds = framed(picture, filters, scene.bounds)  # an area chosen: the map shows it
-    show_map(view, settings.tiles, bounds, feeds, shown_key, wall=True, dark=dark)
+    show_map(view, settings.tiles, bounds, feeds, shown_key, wall=True, dark=dark, now=scene.now)
     items = wall.ticker(picture.frames["incidents"], tz) if "incidents" in feeds else []
     empty = f"No {wall.TICKER_SEVERITY} or critical incidents: {filters.sentence(scene.now)}."
     st.html(wall.ticker_html(items, empty, dark))

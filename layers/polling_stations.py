@@ -110,10 +110,17 @@ SPEC = FeedSpec(
 )
 
 COVERAGE_ORDER = ("covered", "uncovered", "unknown")
-CLUSTER_STYLE = {"fillColor": "#fdae61", "color": "#ffffff", "weight": 2}
+# A cluster is a pie of its covered (green) and other (red) stations: an area 80 %
+# covered reads 80 % green from across the room.
+CLUSTER_STYLE = {
+    "fillColor": "conic-gradient(#1a9850 0 80%, #d7301f 80% 100%)",
+    "color": "#ffffff",
+    "weight": 2,
+}
+# Covered and not covered the same size, so neither hides the other by area.
 STYLES = (
     {"radius": 4, "color": "#1b7837", "weight": 1, "fillColor": "#5aae61", "fillOpacity": 0.9},
-    {"radius": 5, "color": "#7f0000", "weight": 2, "fillColor": "#d7301f", "fillOpacity": 0.95},
+    {"radius": 4, "color": "#7f0000", "weight": 1, "fillColor": "#d7301f", "fillOpacity": 0.95},
     {"radius": 4, "color": "#555555", "weight": 1, "fillColor": "#bbbbbb", "fillOpacity": 0.8},
 )
 POPUP = (
@@ -194,7 +201,7 @@ LEGEND = (
     (
         ("covered", STYLES[0]),
         ("not covered", STYLES[1]),
-        ("clusters: colour = share covered", CLUSTER_STYLE),
+        ("clusters: green share = covered", CLUSTER_STYLE),
     ),
 )
 

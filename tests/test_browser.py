@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +81,7 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
             "Incidents",
             "Convoys (latest position)",
             "Stations at risk",
+            "Incident heat",  # off on a desk: the wall's
         ]
         assert frame.locator(".pollwatch-legend summary").inner_text() == "Legend"
         # Stations at risk: rings over the stations' own points, as many as the list says.
@@ -171,6 +173,24 @@ def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
         assert not incidents_box.is_checked()
         assert frame.evaluate("() => pollwatch.layers.incidents === undefined")
         screenshot(page, "operations_filtered.png")
+        # A click on a bar of the incidents-over-time chart sets its incident type
+        incidents_before = kpi(page, "Incidents")
+        bar = page.locator('[data-testid="stPlotlyChart"]').first.locator(".bars .point path")
+        bar.last.scroll_into_view_if_needed()
+        bar.last.click(force=True)
+        page.wait_for_url(re.compile(r"[?&]type="), timeout=30_000)
+        picked = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)["type"]
+        assert len(picked) == 1
+        page.wait_for_function(
+            """([label, value]) => [...document.querySelectorAll(
+                '[data-testid="stSidebar"] [data-testid="stMultiSelect"]')].some(
+                m => m.innerText.includes(label) && m.innerText.includes(value))""",
+            arg=["Incident type", picked[0]],
+            timeout=30_000,
+        )
+        assert "area=Nimba" in page.url  # the other filters stay
+        assert kpi(page, "Incidents") <= incidents_before
+        assert frame.evaluate("() => window.sameMap") == "yes"
 
 
 # ------------------------------------------------------------------------------ XSS

@@ -72,3 +72,28 @@ def test_every_chart_passes_plotly_s_own_checks(derived) -> None:  # type: ignor
     ):
         checked = go.Figure(fig.to_dict())  # raises on an unknown or invalid property
         assert checked.to_plotly_json()["layout"]["title"]["text"] == fig.layout.title.text
+
+
+def test_a_click_on_a_bar_names_the_filter_it_sets(derived) -> None:  # type: ignore[no-untyped-def]
+    scene, frames = derived
+    picture = apply(frames, Filters(window="7 days"), scene.now)
+    events = picture.frames["incidents"]
+    over_time = charts.incidents_over_time(events, picture.time_range)
+    by_area = charts.incidents_by_area(events)
+    cover = charts.coverage_chart(frames["polling_stations"])
+    # what Streamlit hands over for a clicked point: the bar's customdata among others
+    for fig, name, values in (
+        (over_time, "type", set(events["type"])),
+        (by_area, "area", set(events["area"])),
+        (cover, "area", set(frames["polling_stations"]["area"])),
+    ):
+        for bar in fig.data:
+            clicked = [{"x": 1, "y": 2, "customdata": list(bar.customdata[0])}]
+            (chosen,) = charts.picked(clicked).items()
+            assert chosen[0] == name and chosen[1] in values
+    # a feed's own value, not the text plotly shows (escaped)
+    hostile = events.assign(area="<b>Bong</b>")
+    fig = charts.incidents_by_area(hostile)
+    assert fig.data[0].y[0] == "&lt;b&gt;Bong&lt;/b&gt;"
+    assert charts.picked([{"customdata": fig.data[0].customdata[0]}]) == {"area": "<b>Bong</b>"}
+    assert charts.picked([{"x": 1}]) == {}

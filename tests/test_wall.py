@@ -106,3 +106,21 @@ def test_a_chosen_area_frames_the_map_on_it() -> None:
     # nothing located: the whole frame
     empty = Picture({"areas": areas.iloc[0:0], "polling_stations": stations.iloc[1:]})
     assert framed(empty, Filters(areas=("Bong",)), whole) == whole
+
+
+def test_a_rotating_wall_cycles_the_link_the_busiest_areas_and_the_coverage() -> None:
+    incidents = _incidents()  # in the last hour: Bong 1 (5 min), Lofa 1 (50 min), none 1
+    views = wall.rotation(incidents, Filters(window="7 days"), NOW, top=3)
+    assert [v.name for v in views] == ["The whole picture", "Bong", "Lofa", "Coverage"]
+    assert views[1].filters.areas == ("Bong",) and views[1].filters.window == "7 days"
+    assert views[1].why == "1 incident in the last hour"
+    assert views[-1].layers is not None and "incidents" not in views[-1].layers
+    quiet = wall.rotation(incidents, Filters(), NOW + pd.Timedelta(hours=3))
+    assert [v.name for v in quiet] == ["The whole picture", "Coverage"]
+    # every wall on a link shows the same view at the same time, in turn
+    assert [wall.turn(views, 60, t) for t in (0, 59, 60, 180, 240)] == [0, 0, 1, 3, 0]
+    assert wall.every("60") == (60.0, None)
+    for bad in ("1", "nan", "soon"):
+        seconds, note = wall.every(bad)
+        assert seconds is None and note is not None
+    assert wall.every(None) == (None, None)

@@ -41,6 +41,10 @@ SWITCH_OFF = """(name) => { const item = pollwatch.control._layers.find(l => l.n
     item.layer.remove(); }"""
 LEGEND_FITS = """() => { const l = document.querySelector('.pollwatch-legend');
     return l.scrollHeight <= l.clientHeight + 1 && l.getBoundingClientRect().top >= 0; }"""
+HEAT_PAINTED = """() => { const c = document.querySelector('canvas.leaflet-heatmap-layer');
+    if (!c) return 0; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0; for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; }
+    return n / (d.length / 4); }"""
 CLOCK = "() => document.getElementById('pollwatch-clock').textContent"
 OFFLINE = "() => { const b = document.getElementById('pollwatch-offline'); return b ? b.textContent : null; }"
 
@@ -72,6 +76,7 @@ def test_the_wall_fills_a_1080p_and_a_4k_screen(sample_folder: Path) -> None:
                 assert "EXERCISE" in seen["text"]
                 assert len(seen["chips"]) == 6, seen["chips"]
                 assert frame.evaluate(LEGEND_FITS)  # whole, with no scrolling
+                frame.wait_for_function(f"() => ({HEAT_PAINTED})() > 0.001", timeout=15_000)
                 assert not blocked
         # the clock ticks; the legend lists only the layers shown
         with offline_page(1920, 1080) as (page, _):
@@ -86,6 +91,16 @@ def test_the_wall_fills_a_1080p_and_a_4k_screen(sample_folder: Path) -> None:
             after = frame.evaluate(LEGEND_SECTIONS)
             assert "Incidents" not in after and "Polling stations" in after
             screenshot(page, "wall_1080p_light.png")
+            # rotating every 5 s: the next view comes by itself
+            open_wall(page, f"{url}/wall?window=7d&rotate=5")
+            note = page.locator(".pw-note").filter(has_text="View ")
+            first = note.inner_text()
+            assert first.startswith("View ") and " of " in first
+            page.wait_for_function(
+                f"""() => [...document.querySelectorAll('.pw-note')].some(
+                    n => n.textContent.startsWith('View ') && n.textContent !== {first!r})""",
+                timeout=30_000,
+            )
 
 
 def test_the_wall_says_reconnecting_while_its_server_is_down(sample_folder: Path) -> None:

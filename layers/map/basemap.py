@@ -31,6 +31,7 @@ WHITE_TILE = (
 
 LEAFLET = "leaflet-1.9.4"
 SUPERCLUSTER = "supercluster-8.0.1"
+LEAFLET_HEAT = "leaflet.heat-0.2.0"
 HELPERS = "pollwatch/pollwatch.js"  # asked for with ?v=<content hash>: see helpers_version
 
 
@@ -64,6 +65,7 @@ def base_map(
     m.default_js = [
         ("leaflet", f"{assets}/{LEAFLET}/leaflet.js"),
         ("supercluster", f"{assets}/{SUPERCLUSTER}/supercluster.min.js"),
+        ("leaflet_heat", f"{assets}/{LEAFLET_HEAT}/leaflet-heat.js"),
         (
             "pollwatch",
             f"{assets}/{HELPERS}?v={helpers_version}" if helpers_version else f"{assets}/{HELPERS}",

@@ -205,6 +205,40 @@ class OfflineBasemap(ScriptElement):
         self.dark = dark
 
 
+class HeatLayer(ScriptElement):
+    """A heat layer of the points of the layer ``source`` as the browser keeps them
+    (``pollwatch.heat``): each weighs ``weights[severity]`` (severity = style index //
+    ``categories``), halving every ``half_life_h`` hours of age at ``now`` (epoch s)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        pollwatch.heat({{ this.options|tojson }}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        source: str,
+        weights: Sequence[float],
+        categories: int,
+        half_life_h: float,
+        now: float,
+        gradient: dict[str, str],
+    ) -> None:
+        super().__init__()
+        self._name = "HeatLayer"
+        self.options = {
+            "source": source,
+            "weights": list(weights),
+            "categories": categories,
+            "halfLifeH": half_life_h,
+            "now": now,
+            "gradient": gradient,
+        }
+
+
 class WallFill(ScriptElement):
     """The wall view's map fills its frame, which the page sizes to the screen
     (``pollwatch.wall``)."""

@@ -7,7 +7,7 @@ of the server time on every rerun.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -27,6 +27,18 @@ def as_text(values: Iterable[object]) -> list[str]:
     """Feed values for chart labels, legends and hover text, shown as written: plotly reads
     a subset of HTML in them (links, styles, line breaks), entities escaped it shows as text."""
     return [html.escape(str(v), quote=False) for v in values]
+
+
+def picked(points: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """The filter a click on a chart's bar sets: {filter name: value} from the bars'
+    ``customdata`` ([filter name, the feed's own value]: labels are escaped for plotly,
+    so the value to filter on travels beside them)."""
+    chosen = {}
+    for point in points:
+        data = point.get("customdata")
+        if isinstance(data, list | tuple) and len(data) == 2:
+            chosen[str(data[0])] = str(data[1])
+    return chosen
 
 
 def _figure(
@@ -93,6 +105,7 @@ def incidents_over_time(
             "y": counts[kind].to_numpy(),
             "name": as_text([kind])[0],
             "marker": {"color": palette[i % len(palette)]},
+            "customdata": [["type", kind]] * len(counts[kind]),
         }
         for i, kind in enumerate(order)
     ]
@@ -115,6 +128,7 @@ def incidents_by_area(incidents: gpd.GeoDataFrame) -> go.Figure:
             "name": sev,
             "orientation": "h",
             "marker": {"color": colour},
+            "customdata": [["area", str(a)] for a in areas],
         }
         for sev, colour in SEVERITY_FILL.items()
         if sev in present
@@ -151,6 +165,7 @@ def coverage_chart(stations: gpd.GeoDataFrame) -> go.Figure:
         "textposition": "outside",
         "cliponaxis": False,
         "marker": {"color": sample_colorscale("RdYlGn", (table["covered_pct"] / 100).tolist())},
+        "customdata": [["area", str(a)] for a in table["area"]],
     }
     return _figure(
         [bar],

@@ -9,12 +9,13 @@ that on a 4K one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from layers.analysis.filters import NO_AREA, Filters
 from layers.core.predicates import at_least
 
 # freshness() states -> the chip's tone
@@ -189,3 +190,67 @@ def ticker_html(items: list[TickerItem], empty: str, dark: bool) -> str:
 
 def _wall(dark: bool, inner: str) -> str:
     return f'<div class="pw-wall{" pw-dark" if dark else ""}">{inner}</div>'
+
+
+ROTATE_MIN_S = 5.0
+TOP_AREAS = 3
+
+
+@dataclass(frozen=True)
+class WallView:
+    """One view of a rotating wall: a filter set, the layers drawn (None: all the role
+    sees) and why it is shown. The map frames its filters (an area: the area)."""
+
+    name: str
+    why: str
+    filters: Filters
+    layers: tuple[str, ...] | None = None
+
+
+def rotation(
+    incidents: pd.DataFrame, filters: Filters, now: pd.Timestamp, top: int = TOP_AREAS
+) -> list[WallView]:
+    """The views a rotating wall cycles through: the link's own; each of the ``top``
+    areas with the most incidents in the last hour (none when the hour had none); the
+    coverage (stations and patrol radii, no incidents)."""
+    views = [WallView("The whole picture", filters.sentence(now), filters)]
+    if len(incidents) and "area" in incidents:
+        recent = incidents[(incidents["time"] > now - pd.Timedelta(hours=1))]
+        areas = recent["area"].dropna()
+        counts = areas[areas != NO_AREA].value_counts()
+        for area, n in counts.head(top).items():
+            views.append(
+                WallView(
+                    str(area),
+                    f"{n} incident{'s' if n != 1 else ''} in the last hour",
+                    replace(filters, areas=(str(area),), sub_areas=()),
+                )
+            )
+    views.append(
+        WallView(
+            "Coverage",
+            "polling stations and patrol radii",
+            filters,
+            ("areas", "patrols", "polling_stations"),
+        )
+    )
+    return views
+
+
+def every(value: str | None) -> tuple[float | None, str | None]:
+    """The link's ``rotate`` (seconds per view), and a note when it cannot be used."""
+    if not value:
+        return None, None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None, f"rotate={value!r} is not a number of seconds: not rotating."
+    if not seconds >= ROTATE_MIN_S:  # also NaN
+        return None, f"rotate={value!r}: at least {ROTATE_MIN_S:g} s per view; not rotating."
+    return seconds, None
+
+
+def turn(views: list[WallView], seconds: float, clock_s: float) -> int:
+    """Which view shows at ``clock_s`` (seconds since the epoch): every wall on the same
+    link shows the same view at the same time."""
+    return int(clock_s // seconds) % len(views)

@@ -475,14 +475,39 @@
         return keep;
     }
 
-    function shareColour(share) {
-        // red (none covered) -> amber -> green (all covered)
-        var stops = [[215, 48, 31], [253, 174, 97], [26, 152, 80]];
-        var x = Math.max(0, Math.min(1, share)) * 2, k = Math.min(1, Math.floor(x)), f = x - k;
-        var a = stops[k], b = stops[k + 1];
-        return "rgb(" + [0, 1, 2].map(function (j) {
-            return Math.round(a[j] + (b[j] - a[j]) * f);
-        }).join(",") + ")";
+    // A heat layer (Leaflet.heat) of the points another layer keeps, with its filters:
+    // each weighs options.weights[severity] (severity = style index // categories) and
+    // halves every halfLifeH hours of age at options.now. Follows that layer's data and
+    // filters: a look each second, redrawn only when they changed.
+    pollwatch.heat = function (options) {
+        if (typeof L.heatLayer !== "function") { return L.layerGroup(); }
+        var heat = L.heatLayer([], {radius: 28, blur: 22, maxZoom: 9, minOpacity: 0.25,
+                                    max: 2, gradient: options.gradient});
+        var shown = {data: null, keep: null};
+        var timer = null;
+        function update() {
+            var src = pollwatch.layers[options.source];
+            if (!src || !src.ready || !src.data) { return; }
+            if (src.data === shown.data && src.keep === shown.keep) { return; }
+            shown = {data: src.data, keep: src.keep};
+            var d = src.data, points = [];
+            for (var k = 0; k < src.keep.length; k++) {
+                var i = src.keep[k];
+                var age = d.t ? Math.max(0, (options.now - d.t[i]) / 3600) : 0;
+                var w = options.weights[Math.floor(d.s[i] / options.categories)] || 0;
+                points.push([d.y[i], d.x[i], w * Math.pow(0.5, age / options.halfLifeH)]);
+            }
+            heat.setLatLngs(points);
+        }
+        heat.on("add", function () { update(); timer = setInterval(update, 1000); });
+        heat.on("remove", function () { clearInterval(timer); shown = {data: null, keep: null}; });
+        return heat;
+    };
+
+    // A cluster's share as a pie: the share green, the rest red.
+    function sharePie(share) {
+        var pct = (100 * Math.max(0, Math.min(1, share))).toFixed(1);
+        return "conic-gradient(#1a9850 0 " + pct + "%, #d7301f " + pct + "% 100%)";
     }
 
     // Markers of other shapes on the canvas (square, triangle, diamond), so states read
@@ -648,7 +673,7 @@
                 "px;border-radius:50%;text-align:center;font:bold 11px sans-serif;color:#fff;" +
                 "text-shadow:0 0 2px #000;border:2px solid rgba(255,255,255,0.9);" +
                 "box-shadow:0 0 3px #333;background:" +
-                (this.opts.shareStyle === null ? "#6a51a3" : shareColour(props.hit / count));
+                (this.opts.shareStyle === null ? "#6a51a3" : sharePie(props.hit / count));
             div.textContent = props.point_count_abbreviated;
             var ll = [feature.geometry.coordinates[1], feature.geometry.coordinates[0]];
             var marker = L.marker(ll, {icon: L.divIcon({html: div, className: "pollwatch-cluster",
