@@ -90,8 +90,7 @@ def page() -> None:
         notes.append(f"View {at + 1} of {len(views)}: {shown.name} ({shown.why}).")
         next_turn(views, seconds, at)
     filters = shown.filters
-    if shown.layers is not None:
-        feeds = [f for f in feeds if f in shown.layers]
+    drawn = feeds if shown.layers is None else [f for f in feeds if f in shown.layers]
     picture = apply(derived, filters, scene.now)
     label = scene.scenario.label
     exercise = "EXERCISE" if label else None
@@ -110,10 +109,11 @@ def page() -> None:
         notes.append("Not in the data, so not applied: " + ", ".join(ignored[:6]))
     notes += [n for n in (tz_note, rotate_note) if n]
     st.html(wall.chips_html(wall.chips(freshness(scene, settings)), notes, dark))
-    view, _ = map_view(settings, derived, picture, filters, feeds, EarlyWarning(), role)
+    view, _ = map_view(settings, derived, picture, filters, drawn, EarlyWarning(), role)
     shown_key = (role, scene.key(*scene.versions), scene.now, filters)
     bounds = framed(picture, filters, scene.bounds)  # an area chosen: the map shows it
-    show_map(view, settings.tiles, bounds, feeds, shown_key, wall=True, dark=dark, now=scene.now)
+    show_map(view, settings.tiles, bounds, drawn, shown_key, wall=True, dark=dark, now=scene.now)
+    # the ticker in every view, the coverage's too: a serious incident is always news
     items = wall.ticker(picture.frames["incidents"], tz) if "incidents" in feeds else []
     empty = f"No {wall.TICKER_SEVERITY} or critical incidents: {filters.sentence(scene.now)}."
     st.html(wall.ticker_html(items, empty, dark))

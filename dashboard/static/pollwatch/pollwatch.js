@@ -236,9 +236,8 @@
     };
 
     // The offline basemap (layers/map/offline.py): land, lakes, rivers, admin-1 lines,
-    // country borders and towns
-    // in panes under the tiles, so that tiles cover it where a tile server answers and it
-    // shows where none does. Town names are set as text; the larger towns are named from
+    // country borders and towns in panes under the tiles, so that tiles cover it where a
+    // tile server answers and it shows where none does. Town names are set as text; the larger towns are named from
     // further out. `urls`: {part: URL} of its GeoJSON parts.
     // `dark`: the palette of a dimmed control room.
     pollwatch.basemap = function (map, urls, dark) {
