@@ -112,6 +112,31 @@ def loader_for(settings: Settings) -> SceneLoader:
     return SceneLoader(settings)
 
 
+def warm() -> None:
+    """As the server starts (:func:`dashboard.datafiles.lifespan`): read the feeds,
+    derive every layer, and publish for each role the datasets and basemap of its default
+    view, all in the caches the pages use. A page that comes meanwhile waits on the same
+    locks and takes what is done."""
+    from layers.access.policy import shown_feeds  # noqa: PLC0415 - only here
+    from layers.analysis.filters import apply  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    scene = loader_for(settings).load()
+    whole = derived_picture(settings, scene)
+    box = offline.region(scene.bounds)
+    for role in Role:
+        derived = restricted(settings).picture(whole, role)
+        shown = apply(derived, Filters(), scene.now).frames
+        chunks = (
+            _derived_cache(settings) if role is Role.OPERATIONS else _audience_cache(settings, role)
+        )
+        publisher = publisher_for(role)
+        layers_published(
+            publisher, chunks, derived.scene, derived, shown, Filters(), shown_feeds(role)
+        )
+        publisher.publish("basemap", box, partial(offline.build, box))
+
+
 def current_scene() -> tuple[Settings, Scene]:
     """Settings and the folder's scene now (files re-read only when they changed)."""
     settings = Settings.from_env()

@@ -16,10 +16,12 @@ stay content-hashed, so browsers keep their copy (privately) until the data chan
 from __future__ import annotations
 
 import atexit
+import logging
 import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -40,6 +42,7 @@ CACHING = "private, max-age=31536000, immutable"  # content-hashed: never change
 _lock = threading.Lock()
 _folder: list[Path] = []
 _serving = threading.Event()
+log = logging.getLogger("pollwatch.start")
 
 
 def data_folder() -> Path:
@@ -54,13 +57,35 @@ def data_folder() -> Path:
 
 @asynccontextmanager
 async def lifespan(app: object) -> AsyncIterator[None]:
-    """While the server runs, the route serves; when it stops, the datasets go."""
+    """While the server runs, the route serves; when it stops, the datasets go. As it
+    starts, the feeds are read and each role's first picture made (:func:`warm`), so the
+    first screen after a restart does not wait for all of it."""
     _serving.set()
+    threading.Thread(target=warm, name="pollwatch-warm", daemon=True).start()
     try:
         yield
     finally:
         _serving.clear()
         remove_data_folder()
+
+
+def warm() -> None:
+    """Read the feeds and make what every first page needs (:func:`dashboard.common.warm`);
+    a failure is logged, and the first page does the work instead."""
+    started = time.perf_counter()
+    try:
+        from dashboard.common import configure_logging
+        from dashboard.common import warm as warm_pages  # the pages' imports, loaded now
+
+        configure_logging()
+        warm_pages()
+    except Exception:  # noqa: BLE001 - a page will read the feeds and say what is wrong
+        log.exception("reading the feeds as the server started failed")
+        return
+    log.info(
+        "feeds read and first pictures made as the server started: %.1f s",
+        time.perf_counter() - started,
+    )
 
 
 def serving() -> bool:

@@ -98,3 +98,23 @@ def test_the_files_are_for_this_user_only(published: dict[Role, str]) -> None:
     assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
     datafiles.remove_data_folder()
     assert not folder.exists()
+
+
+def test_as_the_server_starts_each_role_gets_its_first_picture_published(
+    sample_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lifespan's warm-up: the feeds read and every role's default datasets and
+    basemap written before the first viewer asks, each role in its own folder."""
+    from layers.access.policy import shown_feeds
+
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(sample_folder))
+    try:
+        datafiles.warm()
+        for role in Role:
+            folder = datafiles.data_folder() / role.value
+            names = {p.name.split("-")[0] for p in folder.glob("*.json")}
+            assert "basemap" in " ".join(names), (role, sorted(names))
+            # the role's own layers only: never a layer its role may not see
+            assert ("patrols" in " ".join(names)) == ("patrols" in shown_feeds(role)), names
+    finally:
+        datafiles.remove_data_folder()
