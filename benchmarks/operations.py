@@ -265,7 +265,7 @@ def stock_side(folder: Path, ours: float | None, repeat: int) -> None:
     for name in ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"):
         served[name] = tar.extractfile(f"package/dist/{name}").read()  # type: ignore[union-attr]
 
-    def answer(route: Any) -> None:
+    def serve_cdn(route: Any) -> None:
         name = route.request.url.rsplit("/", 1)[-1]
         if name in served:
             kind = "text/css" if name.endswith(".css") else "application/javascript"
@@ -279,7 +279,7 @@ def stock_side(folder: Path, ours: float | None, repeat: int) -> None:
     with running_app({}, timeout=120, args=args, port=port, script=script) as url:
         times = []
         with offline_page() as (page, _):
-            page.route("https://**/*", answer)
+            page.route("https://**/*", serve_cdn)
             for n in range(repeat + 1):
                 t0 = time.perf_counter()
                 page.goto(url)
