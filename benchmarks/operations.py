@@ -175,9 +175,6 @@ AREAS_READY = """() => {
 }"""  # the choropleth's areas drawn (on a canvas: no SVG paths to count)
 
 
-WARM: dict[str, list[float]] = {}  # role -> page open to map drawn, warm server, seconds
-
-
 def browser_side(folder: Path, roles: list[str]) -> None:
     """Per role, on a server started for it (cold caches), signed in by proxy headers:
     page open to map drawn, cold and warm, then a filter change until redrawn."""
@@ -210,8 +207,6 @@ def browser_side(folder: Path, roles: list[str]) -> None:
                 frame.wait_for_function(ready, timeout=300_000, polling=50)
                 drawn = time.perf_counter() - t0
                 line(f"{role}: page open to map drawn, {label}", f"{drawn:.2f} s")
-                if label.startswith("warm"):
-                    WARM.setdefault(role, []).append(drawn)
                 line("  websocket bytes to the browser for that page", f"{sum(received):,} B")
             received.clear()
             if role == "partner":
@@ -240,63 +235,6 @@ def browser_side(folder: Path, roles: list[str]) -> None:
             line("  the server's page run for it (its log)", f"{float(runs[-1]):.3f} s")
 
 
-MARKERCLUSTER = "https://registry.npmjs.org/leaflet.markercluster/-/leaflet.markercluster-1.1.0.tgz"
-LEAFLET_JS = ROOT / "dashboard" / "static" / "leaflet-1.9.4" / "leaflet.js"
-STOCK_READY = "() => document.querySelectorAll('.marker-cluster').length > 0"
-
-
-def stock_side(folder: Path, ours: float | None, repeat: int) -> None:
-    """The stock approach (benchmarks/stock_map.py: streamlit-folium with folium's
-    FastMarkerCluster of the same stations) on its own server, warm: page open to its
-    clusters drawn. The CDN scripts it asks for are answered from the npm registry's
-    leaflet.markercluster 1.1.0 and our Leaflet, as an offline centre would serve them."""
-    import io
-    import tarfile
-    import urllib.request
-
-    from browser import free_port, offline_page, running_app
-
-    with urllib.request.urlopen(MARKERCLUSTER, timeout=60) as answer:  # noqa: S310
-        tar = tarfile.open(fileobj=io.BytesIO(answer.read()))
-    served = {
-        "leaflet.js": LEAFLET_JS.read_bytes(),
-        "leaflet.css": (LEAFLET_JS.parent / "leaflet.css").read_bytes(),
-    }
-    for name in ("leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"):
-        served[name] = tar.extractfile(f"package/dist/{name}").read()  # type: ignore[union-attr]
-
-    def serve_cdn(route: Any) -> None:
-        name = route.request.url.rsplit("/", 1)[-1]
-        if name in served:
-            kind = "text/css" if name.endswith(".css") else "application/javascript"
-            route.fulfill(status=200, body=served[name], content_type=kind)
-        else:
-            route.abort()  # jQuery, Bootstrap, fonts, marker images: not needed to draw
-
-    port = free_port()
-    args = ["--", str(folder / "polling_stations.csv")]
-    script = ROOT / "benchmarks" / "stock_map.py"
-    with running_app({}, timeout=120, args=args, port=port, script=script) as url:
-        times = []
-        with offline_page() as (page, _):
-            page.route("https://**/*", serve_cdn)
-            for n in range(repeat + 1):
-                t0 = time.perf_counter()
-                page.goto(url)
-                page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(
-                    ".leaflet-container"
-                ).wait_for(timeout=300_000)
-                frame = next(f for f in page.frames if "streamlit_folium" in f.url)
-                frame.wait_for_function(STOCK_READY, timeout=300_000, polling=50)
-                if n:  # the first fills the cache: warm from the second
-                    times.append(time.perf_counter() - t0)
-    stock = statistics.median(times)
-    line("stock (FastMarkerCluster): page open to clusters drawn, warm", f"{stock:.2f} s")
-    if ours is not None:
-        line("ours: page open to stations drawn, warm (operations, above)", f"{ours:.2f} s")
-        line("  stock / ours", f"{stock / ours:.1f} x")
-
-
 def main() -> None:
     parser = national_arguments(__doc__, repeat=3)
     parser.add_argument("--no-browser", action="store_true")
@@ -315,8 +253,6 @@ def main() -> None:
     rerun_in_app(folder, args.repeat, roles)
     if not args.no_browser:
         browser_side(folder, roles)
-        ours = WARM.get("operations")
-        stock_side(folder, statistics.median(ours) if ours else None, args.repeat)
 
 
 if __name__ == "__main__":

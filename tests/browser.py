@@ -47,10 +47,9 @@ def running_app(
     log_path: Path | None = None,
     args: Sequence[str] = (),
     port: int | None = None,
-    script: Path | None = None,
 ) -> Iterator[str]:
-    """Start the dashboard (or ``script``) with ``env`` added (and ``args`` to
-    ``streamlit run``); yield its URL once its health check answers. Its output goes to ``log_path`` (default: a
+    """Start the dashboard with ``env`` added (and ``args`` to ``streamlit run``); yield
+    its URL once its health check answers. Its output goes to ``log_path`` (default: a
     new temporary file)."""
     port = port or free_port()
     log = (
@@ -64,7 +63,7 @@ def running_app(
             "-m",
             "streamlit",
             "run",
-            str(script or ROOT / "dashboard" / "app.py"),
+            str(ROOT / "dashboard" / "app.py"),
             "--server.port",
             str(port),
             "--server.address",
