@@ -149,7 +149,9 @@ def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
             .locator("input")
         )
         incidents_box.uncheck()  # the user hides a layer: it must stay hidden
-        assert frame.evaluate("() => pollwatch.layers.incidents === undefined")
+        # (a rerun the server pushes meanwhile re-creates the layer control, and the
+        # layer the user hid goes again a moment later)
+        frame.wait_for_function("() => pollwatch.layers.incidents === undefined", timeout=10_000)
 
         page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').first.click()
         page.keyboard.type("Nimba")  # the list shows a few options at a time; typing narrows it
@@ -171,7 +173,7 @@ def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:
         assert view == pytest.approx([7.0, -9.6, 9], abs=1e-6)
         frame.wait_for_timeout(300)
         assert not incidents_box.is_checked()
-        assert frame.evaluate("() => pollwatch.layers.incidents === undefined")
+        frame.wait_for_function("() => pollwatch.layers.incidents === undefined", timeout=10_000)
         screenshot(page, "operations_filtered.png")
         # A click on a bar of the incidents-over-time chart sets its incident type
         incidents_before = kpi(page, "Incidents")

@@ -136,7 +136,12 @@ def test_an_expired_sign_in_stops_the_data(signin: tuple[str, Path]) -> None:
         data = data_urls(page)
         sign_in(page, url, "gis-1")
         signed_in = time.monotonic()
-        map_frame(page, 90_000)
+        frame = map_frame(page, 90_000)
+        # the stations drawn: their data came (a busy machine draws the frame first)
+        frame.wait_for_function(
+            "() => pollwatch.layers.stations && pollwatch.layers.stations.ready", timeout=60_000
+        )
+        page.wait_for_timeout(200)  # the responses' events, handed over in a Playwright call
         mine = [u for u in data if "/pollwatch/data/commission/" in u]
         assert mine and all(status(page, u) == 200 for u in mine), [
             (u, status(page, u)) for u in mine
