@@ -19,7 +19,8 @@ from layers.analysis.picture import DerivedCache
 from layers.core.settings import Settings
 from layers.scene import SceneLoader
 
-pytestmark = pytest.mark.browser
+# No refresh or push deadline in it: run beside another such file (README, Run the tests).
+pytestmark = [pytest.mark.browser, pytest.mark.no_deadline]
 
 PEOPLE = PROXY_PEOPLE
 Secrets = list[tuple[str, list[list[bytes]]]]
