@@ -23,8 +23,7 @@ from conftest import PROXY_PEOPLE, audit_events, proxied_env
 from layers.analysis.changes import Moment, changes
 from layers.views import pack
 
-# No refresh or push deadline in it: run beside another such file (README, Run the tests).
-pytestmark = [pytest.mark.browser, pytest.mark.no_deadline]
+pytestmark = pytest.mark.browser
 
 PEOPLE = PROXY_PEOPLE
 MARKING = "RESTRICTED - EXERCISE BRIEFING"

@@ -19,8 +19,7 @@ from layers.analysis.picture import DerivedCache
 from layers.core.settings import Settings
 from layers.scene import SceneLoader
 
-# No refresh or push deadline in it: run beside another such file (README, Run the tests).
-pytestmark = [pytest.mark.browser, pytest.mark.no_deadline]
+pytestmark = pytest.mark.browser
 
 PEOPLE = PROXY_PEOPLE
 Secrets = list[tuple[str, list[list[bytes]]]]
