@@ -195,7 +195,7 @@ def test_hostile_text_in_every_feed_field_and_url_parameter_stays_text(
         page.goto(f"{url}/?{query}")
         frame = map_frame(page)
         frame.wait_for_function(READY, timeout=90_000)
-        page.get_by_text("Not in the data").first.wait_for(timeout=30_000)
+        page.get_by_text("Not in the data").first.wait_for(timeout=90_000)
         page.evaluate(OPEN_EXPANDERS)
         page.wait_for_timeout(1500)
         opened = frame.evaluate(OPEN_EVERYTHING)

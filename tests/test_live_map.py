@@ -67,7 +67,8 @@ def test_no_layer_is_ever_empty_across_ten_live_updates(tmp_path: Path) -> None:
         if s["on"].get(name, 0) == 0
     ]
     rows = [s["rows"] for s in samples if s["rows"] is not None]
-    assert len(samples) > 100  # ten updates, sampled every 100 ms
+    # ten updates sampled every 100 ms; a busy browser (two test files at once) fires late
+    assert len(samples) > 50
     assert rows[-1] > rows[0]  # the incidents really changed
     assert empty == [], f"{len(empty)} of {len(samples)} samples found a layer empty: {empty[:10]}"
 
