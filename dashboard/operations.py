@@ -77,13 +77,18 @@ def filter_widgets(
     state = st.session_state
     sidebar = st.sidebar
     sidebar.header("Filters")
-    if ignored and not state.get("filter_url_checked"):
+    if not state.get("filter_url_checked"):
+        # Kept for the session: the link is rewritten without them at once, and a rerun
+        # pushed a moment later (a busy server) would otherwise take the notice away.
+        state["filter_url_ignored"] = ignored
+    state["filter_url_checked"] = True
+    ignored = state.get("filter_url_ignored", [])
+    if ignored:
         named = [i if len(i) <= IGNORED_CHARS else i[: IGNORED_CHARS - 1] + "…" for i in ignored]
         more = f" and {len(named) - IGNORED_SHOWN:,} more" if len(named) > IGNORED_SHOWN else ""
         sidebar.warning(
             plain("Not in the data, so not applied: " + ", ".join(named[:IGNORED_SHOWN]) + more)
         )
-    state["filter_url_checked"] = True
     chosen: dict[str, object] = {}
     for one in FILTERS.values():
         if isinstance(one, Window):
