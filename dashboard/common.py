@@ -127,9 +127,7 @@ def warm() -> None:
     for role in Role:
         derived = restricted(settings).picture(whole, role)
         shown = apply(derived, Filters(), scene.now).frames
-        chunks = (
-            _derived_cache(settings) if role is Role.OPERATIONS else _audience_cache(settings, role)
-        )
+        chunks = _chunks_for(settings, role)
         publisher = publisher_for(role)
         layers_published(
             publisher, chunks, derived.scene, derived, shown, Filters(), shown_feeds(role)
@@ -216,9 +214,14 @@ def published_layers(
     """URLs of the published parts of the layers ``names``
     (:func:`layers.views.publish.published_layers`)."""
     role = viewer().role
-    ops = role is Role.OPERATIONS
-    chunks = _derived_cache(settings) if ops else _audience_cache(settings, role)
+    chunks = _chunks_for(settings, role)
     return layers_published(publisher_for(role), chunks, scene, derived, shown, filters, names)
+
+
+def _chunks_for(settings: Settings, role: Role) -> DerivedCache:
+    """Where ``role``'s map chunks are kept: the whole picture's cache for operations,
+    a cache of its own for a restricted role (never another role's)."""
+    return _derived_cache(settings) if role is Role.OPERATIONS else _audience_cache(settings, role)
 
 
 @st.cache_resource(show_spinner=False)

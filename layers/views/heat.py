@@ -33,11 +33,6 @@ LEGEND = (
 )
 
 
-def weight(severity: str, age_h: float) -> float:
-    """What one incident adds to the heat (the browser computes the same for each)."""
-    return WEIGHTS.get(severity, WEIGHTS["unknown"]) * 0.5 ** (max(age_h, 0.0) / HALF_LIFE_H)
-
-
 def render_heat(now: pd.Timestamp, show: bool, name: str = "Incident heat") -> folium.FeatureGroup:
     """The heat of the incidents layer's points as the browser filters them, at ``now``."""
     group = folium.FeatureGroup(name=name, show=show)
