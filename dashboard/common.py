@@ -102,7 +102,8 @@ def page_map(
     ``dark`` as :func:`layers.map.basemap.base_map` takes them."""
     box = offline.region(bounds)
     publisher = getattr(_drawing, "publisher", None) or publisher_for(viewer().role)
-    urls = publisher.publish("basemap", box, partial(offline.build, box))
+    kept = loader_for(Settings.from_env()).kept
+    urls = publisher.publish("basemap", box, partial(offline.made, box, kept))
     return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls, wall, dark)
 
 
@@ -121,7 +122,8 @@ def warm() -> None:
     from layers.analysis.filters import apply  # noqa: PLC0415
 
     settings = Settings.from_env()
-    scene = loader_for(settings).load()
+    loader = loader_for(settings)
+    scene = loader.load()
     whole = derived_picture(settings, scene)
     box = offline.region(scene.bounds)
     for role in Role:
@@ -132,7 +134,7 @@ def warm() -> None:
         layers_published(
             publisher, chunks, derived.scene, derived, shown, Filters(), shown_feeds(role)
         )
-        publisher.publish("basemap", box, partial(offline.build, box))
+        publisher.publish("basemap", box, partial(offline.made, box, loader.kept))
 
 
 def current_scene() -> tuple[Settings, Scene]:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from layers.core import growth
 from layers.core.manifest import Scenario, read_scenario
+from layers.core.ondisk import OnDisk
 from layers.core.problems import Level, Problem
 from layers.core.settings import Settings
 from layers.io.files import unread
@@ -178,6 +179,7 @@ class SceneLoader:
             grows=frozenset(name for name, layer in REGISTRY.items() if layer.SPEC.grows),
         )
         layers, crs = dict(settings.layers), dict(settings.crs)
+        self.kept = OnDisk.at(settings.cache)  # parsed feeds, between restarts
         self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
             settings.feeds,
             self._build,
@@ -185,6 +187,8 @@ class SceneLoader:
             rules,
             specs={name: layer.SPEC for name, layer in REGISTRY.items()},
             options={name: FileOptions(layers.get(name), crs.get(name)) for name in REGISTRY},
+            kept=self.kept,
+            salt=("read", repr(self.context)),
         )
         self.clock: Callable[[], pd.Timestamp] = partial(pd.Timestamp.now, tz="UTC")
         self._lock = threading.Lock()
@@ -224,7 +228,7 @@ class SceneLoader:
         minute of its time: every session looking in that time shows one picture (same
         window edges, same ages), and what is built from a picture is built once for all.
         The minute is how often ages and time windows move (``picture_key``)."""
-        got = {name: self.store.get(name) for name in self.registry}
+        got = self.store.get_all(self.registry)
         clock = now if now is not None else self.clock()
         with self._lock:
             if now is None and self._last is not None:

@@ -23,6 +23,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 ANCHOR = pd.Timestamp("2026-10-11T12:00:00Z")
 # The apps the tests start keep their audit trail apart from the repository's folder.
 os.environ.setdefault("POLLWATCH_AUDIT", tempfile.mkdtemp(prefix="pollwatch-audit-"))
+# ... and the parsed feeds they keep between restarts (layers/core/ondisk.py) theirs.
+os.environ.setdefault("POLLWATCH_CACHE", tempfile.mkdtemp(prefix="pollwatch-kept-"))
 
 
 @pytest.fixture

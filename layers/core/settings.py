@@ -53,6 +53,9 @@ class Settings:
     ``POLLWATCH_CRS``: per feed, the coordinate system of a CSV's coordinates when they
     are not WGS84 degrees, e.g. ``polling_stations=EPSG:27700`` (a ``.prj`` beside the
     CSV says the same).
+    ``POLLWATCH_CACHE``: a private folder where parsed feeds and the basemap's region are
+    kept between restarts (:mod:`layers.core.ondisk`; default ``$XDG_CACHE_HOME/pollwatch``
+    or ``~/.cache/pollwatch``; ``off``: kept in memory only).
     """
 
     feeds: Path
@@ -68,6 +71,7 @@ class Settings:
     max_drop: float = 0.2
     layers: tuple[tuple[str, str], ...] = ()
     crs: tuple[tuple[str, str], ...] = ()
+    cache: Path | None = None
 
     def staleness(self, feed: str) -> pd.Timedelta | None:
         """How old ``feed``'s file may be before it is stale (None: never)."""
@@ -133,7 +137,19 @@ class Settings:
             _number(env, "POLLWATCH_MAX_DROP", 0.2, low=0.0, high=1.0),
             _per_feed(env, "POLLWATCH_LAYERS", "areas=admin1"),
             _per_feed(env, "POLLWATCH_CRS", "polling_stations=EPSG:27700"),
+            _cache_folder(env),
         )
+
+
+def _cache_folder(env: os._Environ[str] | dict[str, str]) -> Path | None:
+    """``POLLWATCH_CACHE``: None for ``off``; unset, the user's cache folder."""
+    text = (env.get("POLLWATCH_CACHE", "") or "").strip()
+    if text.lower() in ("off", "none", "no", "0"):
+        return None
+    if text:
+        return Path(text).expanduser()
+    base = env.get("XDG_CACHE_HOME", "") or str(Path.home() / ".cache")
+    return Path(base) / "pollwatch"
 
 
 def _per_feed(

@@ -171,10 +171,15 @@ def settled(path: Path, sig: Signature, settle_s: float) -> None:
     Raise :class:`StillWriting` when its size or time moved in between."""
     if settle_s <= 0:
         return
-    age = (time.time_ns() - sig.mtime_ns) / 1e9
-    time.sleep(min(max(settle_s - age, settle_s / 10), settle_s))
+    time.sleep(settle_pause(sig, settle_s))
     if signature(path) != sig:
         raise StillWriting(path.name)
+
+
+def settle_pause(sig: Signature, settle_s: float) -> float:
+    """Seconds to wait before the second look at a file seen as ``sig`` (:func:`settled`)."""
+    age = (time.time_ns() - sig.mtime_ns) / 1e9
+    return min(max(settle_s - age, settle_s / 10), settle_s)
 
 
 def read_whole(path: Path, attempts: int = 3) -> tuple[bytes, Signature]:

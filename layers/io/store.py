@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 import pandas as pd
 
+from layers.core.ondisk import OnDisk, digest
 from layers.core.problems import Level, Problem
 from layers.io.files import (
     Signature,
@@ -32,6 +33,7 @@ from layers.io.files import (
     crs_beside,
     locate,
     read_whole,
+    settle_pause,
     settled,
     signature,
 )
@@ -213,6 +215,7 @@ class Acceptance:
     grows: frozenset[str] = frozenset()  # feeds that only grow
     background_bytes: int = 16 * 2**20  # larger files are read in a thread of their own
     max_read_s: float = 600.0  # a read taking longer is stopped and reported
+    kept_bytes: int = 2**20  # files at least this large: parsed versions kept on disk
 
 
 @dataclass
@@ -342,8 +345,13 @@ class FeedStore(Generic[T]):
         clock: Callable[[], float] = time.monotonic,
         specs: Mapping[str, FeedSpec] | None = None,
         options: Mapping[str, FileOptions] | None = None,
+        kept: OnDisk | None = None,
+        salt: Hashable = (),
     ):
         self.folder = Path(folder)
+        # Parsed versions on disk, found again after a restart by the file's bytes and
+        # ``salt`` (what else the build depends on: time zone, an exercise's time shift).
+        self._kept, self._salt = kept, salt
         self._specs = dict(specs or {})  # each feed's geometry: which layer of a GIS file
         self._options = dict(options or {})  # settings per feed file (layer, CRS)
         self._build = build
@@ -356,6 +364,7 @@ class FeedStore(Generic[T]):
         self._text: dict[str, _ReadText] = {}  # the good version's bytes, for appends
         self._held: dict[str, _Held[T]] = {}
         self._jobs: dict[str, _Job] = {}  # large files being read
+        self._settled: dict[str, Signature] = {}  # seen not to move, during get_all()
 
     def get(self, feed: str) -> FeedVersion[T]:
         """The current version of ``feed`` (cached while its file is unchanged).
@@ -367,6 +376,36 @@ class FeedStore(Generic[T]):
         written: the last whole version is shown until it settles."""
         with self._lock:
             return self._get(feed)
+
+    def get_all(self, feeds: Iterable[str]) -> dict[str, FeedVersion[T]]:
+        """Each of ``feeds`` as :meth:`get`; the files that changed are looked at twice
+        together, across one pause, not one after another (a restart reads six at once)."""
+        feeds = list(feeds)
+        with self._lock:
+            new: dict[str, tuple[Path, Signature]] = {}
+            for feed in feeds:
+                try:
+                    path = locate(self.folder, feed)[0]
+                    sig = signature(path) if path is not None else None
+                except OSError:
+                    continue  # get() says why
+                seen, job = self._seen.get(feed), self._jobs.get(feed)
+                if path is None or sig is None or (seen is not None and seen[:2] == (path, sig)):
+                    continue
+                if job is None or job.signature != sig:
+                    new[feed] = (path, sig)
+            if new and self.rules.settle_s > 0:
+                time.sleep(max(settle_pause(sig, self.rules.settle_s) for _, sig in new.values()))
+                for feed, (path, sig) in new.items():
+                    try:
+                        if signature(path) == sig:
+                            self._settled[feed] = sig
+                    except OSError:
+                        continue
+            try:
+                return {feed: self._get(feed) for feed in feeds}
+            finally:
+                self._settled.clear()
 
     def held(self) -> dict[str, Problem]:
         """The feeds whose newest version is held back, with the reason."""
@@ -422,7 +461,8 @@ class FeedStore(Generic[T]):
         try:
             self._refuse_size(feed, path, sig)
             job = self._jobs.get(feed)
-            if job is None or job.signature != sig:  # a version being read has settled
+            # A version being read has settled; so has one get_all() saw stay still.
+            if (job is None or job.signature != sig) and self._settled.get(feed) != sig:
                 settled(path, sig, self.rules.settle_s)
             if sig.size >= self.rules.background_bytes:
                 read = self._in_background(feed, path, sig, problems)
@@ -448,20 +488,29 @@ class FeedStore(Generic[T]):
         appended = self._read_appended(feed, path, data, problems, counted)
         if appended is not None:
             return _Read(sig, *appended, appended=True)
-        raw = self._parse(feed, path, data, counted)
+        options = self._file_options(feed, path)
+        key = None
+        if self._kept is not None and len(data) >= self.rules.kept_bytes:
+            key = self._kept.key("feed", feed, path.name, digest(data), options, self._salt)
+            kept = self._kept.get(key)
+            if kept is not None:  # these very bytes, read by this very code before
+                built, found, text = kept
+                return _Read(sig, built, [*problems, *found], replace(text, data=data))
+        raw = parse(feed, path, data, counted, self._specs.get(feed), options)
         if job is not None:
             job.phase = "checking"
         built, build_problems = self._build(feed, raw)
         text = _ReadText.of(data, raw, hashed=feed in self.rules.grows)
-        return _Read(sig, built, [*problems, *raw.problems, *build_problems], text)
+        found = [*raw.problems, *build_problems]
+        if key is not None and self._kept is not None:
+            self._kept.put(key, (built, found, replace(text, data=b"")))
+        return _Read(sig, built, [*problems, *found], text)
 
-    def _parse(
-        self, feed: str, path: Path, data: bytes, progress: Callable[[int], None] | None
-    ) -> RawTable:
+    def _file_options(self, feed: str, path: Path) -> FileOptions:
         options = self._options.get(feed) or FileOptions()
         if options.crs is None:  # a .prj beside a CSV says the same as settings
             options = replace(options, crs=crs_beside(path))
-        return parse(feed, path, data, progress, self._specs.get(feed), options)
+        return options
 
     def _in_background(
         self, feed: str, path: Path, sig: Signature, problems: list[Problem]
@@ -631,7 +680,9 @@ class FeedStore(Generic[T]):
             or not data.startswith(before.data)
         ):
             return None
-        part = self._parse(feed, path, before.head + data[len(before.data) :], progress)
+        tail = before.head + data[len(before.data) :]
+        options = self._file_options(feed, path)
+        part = parse(feed, path, tail, progress, self._specs.get(feed), options)
         if list(part.values.columns) != before.columns or part.hxl != before.hxl:
             return None
         shift = before.records - before.head_records  # tail record k is file record k + shift

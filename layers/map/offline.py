@@ -23,13 +23,14 @@ built once per region and served as files like the layers' data.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
 
 import numpy as np
 import shapely
 
+from layers.core.ondisk import OnDisk
 from layers.map import admin1
 
 MARGIN_DEG = 4.0  # around the map's frame: the region a user may pan across
@@ -167,6 +168,19 @@ def land(bounds: tuple[float, float, float, float]) -> Any:
         shapely.union_all(_areas(shores, (1, 3), rect)),
         shapely.union_all(_areas(shores, (2, 4), rect)),
     )
+
+
+def made(box: tuple[int, int, int, int], kept: OnDisk | None) -> dict[str, dict[str, Any]]:
+    """:func:`build` of ``box``, kept on disk between restarts when ``kept`` (with the
+    installed admin-1 file's size and time in its key)."""
+    if kept is None:
+        return build(box)
+    try:
+        info = admin1.path().stat()
+        installed = (info.st_size, info.st_mtime_ns)
+    except OSError:
+        installed = None
+    return kept.made(kept.key("basemap", box, installed), partial(build, box))
 
 
 @lru_cache(maxsize=8)

@@ -1,0 +1,189 @@
+"""Parsed feeds and the basemap kept on disk between restarts: found again for the same
+bytes and code only, never a fault of the page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from layers.core import ondisk
+from layers.core.ondisk import OnDisk
+from layers.core.settings import SAMPLE_FEEDS, Settings
+from layers.io import files, store
+from layers.map import offline
+from layers.scene import SceneLoader
+
+
+def feeds_without_a_time_shift(folder: Path) -> Path:
+    """The sample's feeds as a mission sends them: no exercise manifest moving times."""
+    folder.mkdir()
+    for path in SAMPLE_FEEDS.iterdir():
+        if path.name != "scenario.json":
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def loader(feeds: Path, kept: Path) -> SceneLoader:
+    """A new server's loader (nothing in memory) that keeps every file on disk."""
+    settings = Settings.from_env(
+        {"POLLWATCH_FEEDS": str(feeds), "POLLWATCH_CACHE": str(kept), "POLLWATCH_SETTLE_S": "0"}
+    )
+    made = SceneLoader(settings)
+    made.store.rules = replace(made.store.rules, kept_bytes=0)
+    return made
+
+
+def wait_written(kept: OnDisk) -> None:
+    """Until the writes in threads of their own are done."""
+    for _ in range(200):
+        if not kept._writing:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the on-disk writes did not finish")
+
+
+def test_a_restarted_server_reads_each_feed_from_disk_and_shows_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds, kept = feeds_without_a_time_shift(tmp_path / "feeds"), tmp_path / "kept"
+    incidents = feeds / "incidents.csv"
+    header, row = incidents.read_text().splitlines()[:2]
+    cells = dict(zip(header.split(","), row.split(","), strict=True))
+    cells.update(id="BAD-1", latitude="north")
+    incidents.write_text(incidents.read_text() + ",".join(cells.values()) + "\n")
+    first = loader(feeds, kept)
+    scene = first.load()
+    assert first.kept is not None
+    wait_written(first.kept)
+    assert os.stat(kept).st_mode & 0o777 == 0o700
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a feed kept on disk was parsed again")
+
+    monkeypatch.setattr(store, "parse", no_parsing)
+    again = loader(feeds, kept).load()
+    for feed in ("polling_stations", "incidents", "patrols", "convoy_routes"):
+        pd.testing.assert_frame_equal(again[feed], scene[feed])
+        assert again.versions[feed].problems == scene.versions[feed].problems
+    assert any(p.column == "latitude" for p in again.versions["incidents"].problems)
+
+    # The file changed by one byte: read afresh (parse is refused here, so it fails).
+    path = feeds / "incidents.csv"
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n", 1))
+    changed = loader(feeds, kept).load()
+    assert changed.versions["incidents"].data is None
+    assert (
+        "a feed kept on disk was parsed again" in changed.versions["incidents"].problems[-1].message
+    )
+    assert changed.versions["polling_stations"].data is not None  # the others still kept
+
+
+def test_other_code_or_settings_never_find_what_was_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds, kept = feeds_without_a_time_shift(tmp_path / "feeds"), tmp_path / "kept"
+    first = loader(feeds, kept)
+    first.load()
+    assert first.kept is not None
+    wait_written(first.kept)
+    parsed: list[str] = []
+    real_parse = store.parse
+
+    def counted(feed: str, *args: object, **kwargs: object) -> object:
+        parsed.append(feed)
+        return real_parse(feed, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "parse", counted)
+    monkeypatch.setattr(ondisk, "code_version", lambda: "another release")
+    loader(feeds, kept).load()
+    assert "polling_stations" in parsed  # a new release reads every feed again
+    monkeypatch.undo()
+    monkeypatch.setattr(store, "parse", counted)
+    parsed.clear()
+    other_zone = Settings.from_env(
+        {
+            "POLLWATCH_FEEDS": str(feeds),
+            "POLLWATCH_CACHE": str(kept),
+            "POLLWATCH_SETTLE_S": "0",
+            "POLLWATCH_TZ": "Africa/Monrovia",
+        }
+    )
+    zoned = SceneLoader(other_zone)
+    zoned.store.rules = replace(zoned.store.rules, kept_bytes=0)
+    zoned.load()
+    assert "incidents" in parsed  # times without a zone are read in another one
+
+
+def test_a_damaged_or_unsafe_store_is_read_around(tmp_path: Path) -> None:
+    feeds, kept = feeds_without_a_time_shift(tmp_path / "feeds"), tmp_path / "kept"
+    first = loader(feeds, kept)
+    scene = first.load()
+    assert first.kept is not None
+    wait_written(first.kept)
+    # Every value file cut short (a disk that filled up, a copy interrupted).
+    values = [p for p in kept.rglob("*.val")]
+    assert values, "the stations' frame is large enough to be kept in a file of its own"
+    for path in values:
+        path.write_bytes(path.read_bytes()[:100])
+    again = loader(feeds, kept).load()
+    pd.testing.assert_frame_equal(again["polling_stations"], scene["polling_stations"])
+
+    # A folder other users may write is not read: pickles from it could run code.
+    os.chmod(kept, 0o777)
+    assert OnDisk.at(kept) is None
+    plain = loader(feeds, kept)
+    assert plain.kept is None
+    assert len(plain.load()["polling_stations"]) == len(scene["polling_stations"])
+    assert Settings.from_env({"POLLWATCH_CACHE": "off"}).cache is None
+
+
+def test_the_basemap_region_is_built_once_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kept = OnDisk(tmp_path / "kept")
+    box = offline.region((-11.5, 4.3, -7.4, 8.6))
+    built = offline.made(box, kept)
+    wait_written(kept)
+
+    def no_building(box: object) -> None:
+        raise AssertionError("built again")
+
+    monkeypatch.setattr(offline, "build", no_building)
+    assert offline.made(box, OnDisk(tmp_path / "kept")) == built
+
+
+def test_files_that_changed_together_are_looked_at_twice_across_one_pause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = feeds_without_a_time_shift(tmp_path / "feeds")
+    pauses: list[float] = []
+    monkeypatch.setattr(files.time, "sleep", pauses.append)
+    monkeypatch.setattr(store.time, "sleep", pauses.append)
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(feeds), "POLLWATCH_CACHE": "off"})
+    made = SceneLoader(settings)
+    scene = made.load()
+    assert len(pauses) == 1, pauses  # six new files, one pause (was one per file)
+    assert len(scene["polling_stations"]) > 0
+    # A file that moved during the shared pause has a second look of its own first.
+    pauses.clear()
+    path = feeds / "patrols.geojson"
+    grown = path.read_bytes() + b"\n"
+
+    def written_meanwhile(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == 1:
+            path.write_bytes(grown)
+            os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
+
+    monkeypatch.setattr(store.time, "sleep", written_meanwhile)
+    os.utime(feeds / "incidents.csv")
+    path.write_bytes(path.read_bytes())
+    later = made.load(pd.Timestamp.now(tz="UTC"))
+    assert len(later["patrols"]) == len(scene["patrols"])
+    assert len(pauses) >= 2  # the moved file had its own second look
