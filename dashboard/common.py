@@ -95,22 +95,26 @@ def page_map(
     legend: Sequence[LegendSection],
     wall: bool = False,
     dark: bool = False,
+    prefetch: Sequence[str] = (),
 ) -> folium.Map:
     """The base map of a page: assets served by the app, pollwatch.js by its version, the
     basemap that needs no internet under the tiles (its files built once per region, and
-    published for the viewer's role, or the one :func:`drawing_for` names); ``wall`` and
-    ``dark`` as :func:`layers.map.basemap.base_map` takes them."""
+    published for the viewer's role, or the one :func:`drawing_for` names); ``wall``,
+    ``dark`` and ``prefetch`` as :func:`layers.map.basemap.base_map` takes them."""
     box = offline.region(bounds)
     publisher = getattr(_drawing, "publisher", None) or publisher_for(viewer().role)
     kept = loader_for(Settings.from_env()).kept
     urls = publisher.publish("basemap", box, partial(offline.made, box, kept))
-    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls, wall, dark)
+    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls, wall, dark, prefetch)
 
 
 @st.cache_resource(show_spinner=False)
 def loader_for(settings: Settings) -> SceneLoader:
     """One loader per feed folder: it keeps each feed's last good version between reruns."""
     return SceneLoader(settings)
+
+
+WARM_WAIT_S = 600.0  # the longest a large file's first read is waited for at start
 
 
 def warm() -> None:
@@ -120,10 +124,17 @@ def warm() -> None:
     locks and takes what is done."""
     from layers.access.policy import shown_feeds  # noqa: PLC0415 - only here
     from layers.analysis.filters import apply  # noqa: PLC0415
+    from layers.analysis.freshness import reading  # noqa: PLC0415
 
     settings = Settings.from_env()
     loader = loader_for(settings)
     scene = loader.load()
+    # A large file is read in a thread of its own; the first picture waits for it (a
+    # picture made meanwhile would lack it, and the first screen would make it again).
+    deadline = time.monotonic() + WARM_WAIT_S
+    while reading(scene) and time.monotonic() < deadline:
+        time.sleep(0.05)
+        scene = loader.load()
     whole = derived_picture(settings, scene)
     box = offline.region(scene.bounds)
     for role in Role:

@@ -44,6 +44,7 @@ from layers.analysis.placement import Placement
 from layers.analysis.whatif import WhatIf, parse_points
 from layers.core.settings import Settings
 from layers.geo import coverage
+from layers.map.basemap import first_drawn
 from layers.scene import Scene
 from layers.views import coverage_map, exports
 
@@ -412,7 +413,8 @@ def show_map(
             coverage_map.suggestion_layer(analysis.suggestions, what.suggest_radius_m),
         ]
         legend = LEGEND if units else [s for s in LEGEND if s[0] != "Bases"]
-        return page_map(bounds, tiles, legend), groups
+        first = first_drawn({"points": points, "states": states, "bases": bases})
+        return page_map(bounds, tiles, legend, prefetch=first), groups
 
     m, groups = parts(settings.tiles)
     out = map_element(

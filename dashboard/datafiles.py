@@ -16,6 +16,7 @@ stay content-hashed, so browsers keep their copy (privately) until the data chan
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import re
 import shutil
@@ -34,7 +35,7 @@ from starlette.routing import Route
 from dashboard.access import request_viewer
 from layers.access.policy import may_read
 from layers.access.roles import Role
-from layers.views.publish import Publisher
+from layers.views.publish import Publisher, gzipped
 
 URL = "/pollwatch/data"
 NAME = re.compile(r"[A-Za-z0-9_.-]+\.json")  # what Publisher writes; nothing else is served
@@ -69,6 +70,11 @@ async def lifespan(app: object) -> AsyncIterator[None]:
         remove_data_folder()
 
 
+# Libraries the pages import beyond dashboard.common, imported as the server starts (not
+# streamlit_folium: a component declared outside a page's run does not draw).
+PAGE_IMPORTS = ("layers.views.pack", "layers.views.charts", "plotly.graph_objects", "folium")
+
+
 def warm() -> None:
     """Read the feeds and make what every first page needs (:func:`dashboard.common.warm`);
     a failure is logged, and the first page does the work instead."""
@@ -79,6 +85,8 @@ def warm() -> None:
 
         configure_logging()
         warm_pages()
+        for module in PAGE_IMPORTS:  # what a page's first run would import (0.7 s)
+            importlib.import_module(module)
     except Exception:  # noqa: BLE001 - a page will read the feeds and say what is wrong
         log.exception("reading the feeds as the server started failed")
         return
@@ -129,11 +137,17 @@ def serve(request: Request) -> Response:
     path = data_folder() / audience.value / name
     if not NAME.fullmatch(name) or not path.is_file():
         return PlainTextResponse("Not found (the data has changed since).", status_code=404)
-    return FileResponse(
-        path,
-        media_type="application/json",
-        headers={"Cache-Control": CACHING, "X-Content-Type-Options": "nosniff"},
-    )
+    headers = {
+        "Cache-Control": CACHING,
+        "X-Content-Type-Options": "nosniff",
+        "Vary": "Accept-Encoding",
+    }
+    compressed = gzipped(path)
+    if "gzip" in request.headers.get("accept-encoding", "") and compressed.is_file():
+        # Compressed once as it was published; Streamlit's gzip leaves it as it is.
+        headers["Content-Encoding"] = "gzip"
+        return FileResponse(compressed, media_type="application/json", headers=headers)
+    return FileResponse(path, media_type="application/json", headers=headers)
 
 
 ROUTES = [Route(URL + "/{audience}/{name}", serve, methods=["GET"])]

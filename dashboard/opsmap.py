@@ -17,6 +17,7 @@ from layers.analysis.picture import Derived, dataset_key
 from layers.analysis.risk import Risk
 from layers.contract import MapView
 from layers.core.settings import Settings
+from layers.map.basemap import first_drawn
 from layers.registry import REGISTRY
 from layers.views.heat import LEGEND as HEAT_LEGEND
 from layers.views.heat import render_heat
@@ -83,7 +84,8 @@ def map_parts(
     if "incidents" in feeds and now is not None:
         groups.append(render_heat(now, show=wall))
         legend.append(HEAT_LEGEND)
-    return page_map(bounds, tiles, legend, wall, dark), groups
+    drawn = {name: view.sources[name] for name in [*feeds, "at_risk"] if name in view.sources}
+    return page_map(bounds, tiles, legend, wall, dark, first_drawn(drawn)), groups
 
 
 def show_map(

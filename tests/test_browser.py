@@ -92,6 +92,16 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         page.get_by_text("SYNTHETIC EXERCISE DATA").wait_for()
         # Nothing was wanted from outside: Leaflet, the data and the basemap came from the app.
         assert blocked == [], blocked[:5]
+        # The datasets drawn first were fetched as the frame opened, before Leaflet, and
+        # once: the layers took what prefetch.js got.
+        fetched = frame.evaluate(
+            "() => performance.getEntriesByType('resource').map(r => [r.name, r.startTime])"
+        )
+        data = [(n, t) for n, t in fetched if "/pollwatch/data/" in n and "basemap" not in n]
+        leaflet = next(t for n, t in fetched if n.endswith("/leaflet.js"))
+        main = [n for n, _ in data if "polling_stations-main" in n]
+        assert len(main) == 1, main
+        assert all(t <= leaflet for n, t in data if "-main-" in n), (data, leaflet)
         # The offline basemap: land drawn under the layers, towns named by size.
         frame.wait_for_function(TOWNS_NAMED, timeout=30_000)
         towns = frame.evaluate(TOWN_NAMES)

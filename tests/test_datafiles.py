@@ -4,6 +4,7 @@ what a refusal looks like and leaves in the audit trail, and how files are kept 
 from __future__ import annotations
 
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from streamlit import config
 from conftest import PROXY_HEADERS, audit_events
 from dashboard import datafiles
 from layers.access.roles import Role
+from layers.views.publish import gzipped
 
 ROLES = '[users]\n"ops@m.example" = "operations"\n[groups]\n"nec-gis" = "commission"\n"eu-eom" = "partner"\n'
 PEOPLE = {
@@ -68,6 +70,30 @@ def test_without_sign_in_everything_is_served_with_private_caching(
     assert client.get(f"{datafiles.URL}/operations/stations-main-0.json").status_code == 404
     assert client.get(f"{datafiles.URL}/admins/x.json").status_code == 404
     assert client.get(f"{datafiles.URL}/operations/..%2F..%2Fetc%2Fpasswd").status_code == 404
+
+
+def test_a_large_dataset_goes_out_compressed_once_to_a_browser_that_takes_gzip(
+    client: TestClient,
+) -> None:
+    rows = {"x": list(range(40_000)), "name": ["<b>text</b>"] * 1000}
+    url = datafiles.publisher_for(Role.OPERATIONS).publish("stations", 2, lambda: {"main": rows})
+    path = datafiles.data_folder() / "operations" / url["main"].rsplit("/", 1)[1]
+    try:
+        for _ in range(100):
+            if gzipped(path).exists():
+                break
+            time.sleep(0.05)
+        sent = client.get(url["main"], headers={"Accept-Encoding": "gzip"})
+        assert sent.status_code == 200 and sent.json() == rows
+        assert sent.headers["content-encoding"] == "gzip"
+        assert sent.headers["content-type"] == "application/json"
+        assert sent.headers["vary"] == "Accept-Encoding"
+        assert sent.headers["x-content-type-options"] == "nosniff"
+        assert int(sent.headers["content-length"]) == gzipped(path).stat().st_size
+        plain = client.get(url["main"], headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.json() == rows
+    finally:
+        datafiles.remove_data_folder()
 
 
 def test_each_role_reads_its_own_operations_read_all_others_get_403(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape as html_unescape
+from urllib.parse import parse_qs, urlsplit
 
 import folium
 import geopandas as gpd
@@ -11,7 +13,7 @@ import pandas as pd
 import shapely
 
 from conftest import ROOT
-from layers.map.basemap import HELPERS, OSM_TILES, base_map
+from layers.map.basemap import HELPERS, OSM_TILES, base_map, first_drawn
 from layers.map.elements import PointCloud, feature_group
 from layers.map.payload import columnar, feature_collection, split_details
 
@@ -89,6 +91,36 @@ def test_base_map_loads_every_script_from_the_app_itself() -> None:
     for source in sources:  # and each of them is really there to be served
         assert (STATIC / source.removeprefix("/app/static/")).is_file(), source
     assert "cdn.jsdelivr" not in html and "code.jquery" not in html
+
+
+def test_the_datasets_drawn_first_are_fetched_before_any_script() -> None:
+    sources = {
+        "polling_stations": {"main": "/d/stations-main-1.json", "details": "/d/st-details.json"},
+        "incidents": {"main": {"chunks": ["/d/inc-main-1.json", "/d/inc-main-2.json"]}},
+        "at_risk": {"main": {"patch": ["/d/risk-base.json", "/d/risk-patch.json"]}},
+        "areas": {"features": {"type": "FeatureCollection", "features": []}},  # inline
+    }
+    urls = first_drawn(sources)
+    assert urls == [
+        "/d/stations-main-1.json",
+        "/d/inc-main-1.json",
+        "/d/inc-main-2.json",
+        "/d/risk-base.json",
+        "/d/risk-patch.json",
+    ]  # details come after the first draw; inline data needs no fetch
+    m = base_map((-11.5, 4.3, -7.3, 8.6), tiles="none", assets="/app/static", prefetch=urls)
+    html = m.get_root().render()
+    scripts = re.findall(r'<script[^>]+src="([^"]+)"', html)
+    first = urlsplit(html_unescape(scripts[0]))
+    assert first.path == "/app/static/pollwatch/prefetch.js"  # before Leaflet
+    assert parse_qs(first.query)["u"] == urls
+    assert (STATIC / "pollwatch" / "prefetch.js").is_file()
+    plain = base_map((-11.5, 4.3, -7.3, 8.6), tiles="none", assets="/app/static")
+    assert "prefetch.js" not in plain.get_root().render()
+    # prefetch.js fetches paths of this server only, and pollwatch.js takes what it got.
+    prefetch = (STATIC / "pollwatch" / "prefetch.js").read_text()
+    assert 'url.charAt(0) !== "/" || url.charAt(1) === "/"' in prefetch
+    assert "pollwatch.prefetched[source]" in (STATIC / "pollwatch" / "pollwatch.js").read_text()
 
 
 def base_layers(m: folium.Map) -> list[tuple[str, str]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import threading
 import time
 from pathlib import Path
 
-from layers.views.publish import Publisher
+from layers.views.publish import Publisher, gzipped
 
 
 def test_one_build_per_key_one_file_per_content_and_old_files_removed(tmp_path: Path) -> None:
@@ -73,3 +74,20 @@ def test_many_sessions_publishing_at_once_agree(tmp_path: Path) -> None:
     assert len({a["main"] for a in answers}) == 1
     for path in tmp_path.glob("incidents-main-*.json"):
         json.loads(path.read_text())  # whole files only
+
+
+def test_a_large_dataset_is_compressed_once_and_goes_with_its_file(tmp_path: Path) -> None:
+    publisher = Publisher(tmp_path, "/pollwatch/data/operations", keep=1, keep_s=0)
+    big = {"x": list(range(40_000))}  # over GZIP_FROM as JSON
+    url = publisher.publish("stations", 1, lambda: {"main": big, "tiny": {"n": 1}})
+    path = tmp_path / url["main"].rsplit("/", 1)[1]
+    compressed = gzipped(path)
+    for _ in range(100):  # written in a thread of its own
+        if compressed.exists():
+            break
+        time.sleep(0.05)
+    assert gzip.decompress(compressed.read_bytes()) == path.read_bytes()
+    assert oct(compressed.stat().st_mode & 0o777) == "0o600"
+    assert not gzipped(tmp_path / url["tiny"].rsplit("/", 1)[1]).exists()  # the server's job
+    publisher.publish("stations", 2, lambda: {"main": {"x": [*range(40_000), 1]}, "tiny": {}})
+    assert not path.exists() and not compressed.exists()  # superseded: both removed

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import folium
 import xyzservices
@@ -44,6 +46,7 @@ def base_map(
     offline: dict[str, str] | None = None,
     wall: bool = False,
     dark: bool = False,
+    prefetch: Sequence[str] = (),
 ) -> folium.Map:
     """The map everything is drawn on: canvas renderer, fitted to (minx, miny, maxx, maxy).
 
@@ -60,9 +63,12 @@ def base_map(
     ``dark``: the offline basemap in a dimmed control room's colours.
     ``offline``: URLs of the parts of the basemap that needs no internet
     (:mod:`layers.map.offline`), drawn under the tiles.
+    ``prefetch``: URLs of datasets the map draws first (:func:`first_drawn`), fetched as
+    its frame opens while the scripts load.
     """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
     m.default_js = [
+        *([("prefetch", prefetch_url(assets, prefetch))] if prefetch else []),
         ("leaflet", f"{assets}/{LEAFLET}/leaflet.js"),
         ("supercluster", f"{assets}/{SUPERCLUSTER}/supercluster.min.js"),
         ("leaflet_heat", f"{assets}/{LEAFLET_HEAT}/leaflet-heat.js"),
@@ -102,6 +108,34 @@ def base_map(
     if legend:
         Legend(legend).add_to(m)
     return m
+
+
+PREFETCH = "pollwatch/prefetch.js"
+
+
+def prefetch_url(assets: str, urls: Sequence[str]) -> str:
+    """The URL of prefetch.js that fetches ``urls`` (paths of this server) at once."""
+    return f"{assets}/{PREFETCH}?" + urlencode([("u", url) for url in dict.fromkeys(urls)])
+
+
+def first_drawn(sources: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """The URLs among layers' published ``sources`` ({layer: {part: source}}) that the
+    map needs to draw: every part but the details fetched after the first draw; a source
+    in chunks or patches gives each URL it holds."""
+    urls: list[str] = []
+
+    def walk(source: object) -> None:
+        if isinstance(source, str):
+            urls.append(source)
+        elif isinstance(source, dict):
+            for inner in source.get("chunks") or source.get("patch") or []:
+                walk(inner)
+
+    for parts in sources.values():
+        for part, source in parts.items():
+            if part != "details":
+                walk(source)
+    return urls
 
 
 def helpers_version(static: Path) -> str:

@@ -8,8 +8,10 @@ two sessions writing the same content write the same file atomically.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
+import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from functools import partial
@@ -85,12 +87,29 @@ class Publisher:
         path = self.folder / f"{name}-{part}-{digest}.json"
         if not path.exists():
             write_atomic(path, payload, mode=0o600)
+            if len(payload) >= GZIP_FROM:  # compressed once, not on each request
+                threading.Thread(target=_gzipped, args=(path, payload), daemon=True).start()
         older = sorted(self.folder.glob(f"{name}-{part}-*.json"), key=_mtime, reverse=True)
         unused_since = time.time() - self.keep_s
         for stale in older[self.keep :]:
             if _mtime(stale) < unused_since:
                 stale.unlink(missing_ok=True)
+                gzipped(stale).unlink(missing_ok=True)
         return f"{self.url}/{path.name}"
+
+
+GZIP_FROM = 64 * 2**10  # bytes; smaller files are compressed by the server as it sends
+
+
+def gzipped(path: Path) -> Path:
+    """Where the gzip copy of the dataset at ``path`` is (once it is written)."""
+    return path.with_name(path.name + ".gz")
+
+
+def _gzipped(path: Path, payload: bytes) -> None:
+    """Write the gzip copy of ``payload`` beside ``path``: the server sends it as it is,
+    instead of compressing 16 MB of stations again for each screen that opens."""
+    write_atomic(gzipped(path), gzip.compress(payload, compresslevel=6, mtime=0), mode=0o600)
 
 
 def layer_urls(

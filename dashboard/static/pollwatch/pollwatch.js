@@ -73,10 +73,13 @@
         urlsByLayer[name] = source;
         if (!datasets[source]) {
             pollwatch.loading += 1;  // a map drawn as a picture waits for none left
-            datasets[source] = fetch(source).then(function (response) {
+            // Fetched already as the frame opened (prefetch.js), or now.
+            var early = pollwatch.prefetched && pollwatch.prefetched[source];
+            if (early) { delete pollwatch.prefetched[source]; }
+            datasets[source] = (early || fetch(source).then(function (response) {
                 if (!response.ok) { throw new Error(source + ": HTTP " + response.status); }
                 return response.json();
-            }).finally(function () { pollwatch.loading -= 1; });
+            })).finally(function () { pollwatch.loading -= 1; });
         }
         return datasets[source];
     }
