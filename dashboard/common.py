@@ -119,9 +119,9 @@ WARM_WAIT_S = 600.0  # the longest a large file's first read is waited for at st
 
 def warm() -> None:
     """As the server starts (:func:`dashboard.datafiles.lifespan`): read the feeds,
-    derive every layer, and publish for each role the datasets and basemap of its default
-    view, all in the caches the pages use. A page that comes meanwhile waits on the same
-    locks and takes what is done."""
+    derive every layer, publish for each role the datasets and basemap of its default
+    view, then measure the Coverage page's default analysis, all in the caches the pages
+    use. A page that comes meanwhile waits on the same locks and takes what is done."""
     from layers.access.policy import shown_feeds  # noqa: PLC0415 - only here
     from layers.analysis.filters import apply  # noqa: PLC0415
     from layers.analysis.freshness import reading  # noqa: PLC0415
@@ -146,6 +146,10 @@ def warm() -> None:
             publisher, chunks, derived.scene, derived, shown, Filters(), shown_feeds(role)
         )
         publisher.publish("basemap", box, partial(offline.made, box, loader.kept))
+    # The Coverage page's analysis as it opens (its placement suggestions included).
+    from dashboard.coverage_analysis import DEFAULT, measured  # noqa: PLC0415
+
+    measured(settings, whole, DEFAULT)
 
 
 def current_scene() -> tuple[Settings, Scene]:

@@ -26,6 +26,7 @@ from dashboard.common import (
     watch_feeds,
     whole_picture,
 )
+from dashboard.coverage_analysis import DEFAULT, measured
 from dashboard.mapelement import map_element
 from dashboard.packs import View as PackView
 from dashboard.packs import pack_panel
@@ -35,65 +36,19 @@ from layers.analysis import figures
 from layers.analysis.gaps import (
     PARTLY,
     Analysis,
-    IncidentCounter,
-    analyse,
     level_table,
-    polling_window,
 )
-from layers.analysis.placement import Placement
 from layers.analysis.whatif import WhatIf, parse_points
 from layers.core.settings import Settings
-from layers.geo import coverage
 from layers.map.basemap import first_drawn
 from layers.scene import Scene
 from layers.views import coverage_map, exports
 
 LEGEND = list(coverage_map.LEGEND)
-INCIDENT_HOURS = 7 * 24  # incidents near a station: the last 7 days
 RANKINGS = {
     "registered voters": "registered_voters",
     "incidents within 10 km (7 days)": "incidents_10km",
 }
-
-
-@st.cache_resource(show_spinner=False, max_entries=2)
-def _model(key: Hashable, _stations: gpd.GeoDataFrame) -> coverage.CoverageModel:
-    return coverage.CoverageModel(_stations)
-
-
-@st.cache_resource(show_spinner="Preparing sites for new bases...", max_entries=2)
-def _placement(key: Hashable, _model: coverage.CoverageModel, radius_m: float) -> Placement:
-    return Placement.around(_model, radius_m)
-
-
-@st.cache_resource(show_spinner="Measuring coverage...", max_entries=6)
-def _analysis(
-    key: Hashable, _scene: Scene, _settings: Settings, what: WhatIf, _areas: pd.Series
-) -> Analysis:
-    window = polling_window(
-        _settings.polling_date(_scene.now), _settings.timezone, _settings.polling_hours
-    )
-    model = _model(_scene.key("polling_stations"), _scene["polling_stations"])
-    radius = what.suggest_radius_m
-    return analyse(
-        model,
-        _scene["polling_stations"],
-        what.bases(_scene["patrols"]),
-        _scene["areas"],
-        window,
-        suggest_k=what.suggest,
-        suggest_radius_m=radius,
-        station_areas=_areas,
-        placement=_placement((_scene.key("polling_stations"), radius), model, radius)
-        if what.suggest
-        else None,
-    )  # incidents are counted apart: see _counter
-
-
-@st.cache_resource(show_spinner=False, max_entries=6)
-def _counter(key: Hashable, _analysis: Analysis) -> IncidentCounter:
-    """Incidents near the listed stations, per analysis and minute (the window moves)."""
-    return IncidentCounter(_analysis, INCIDENT_HOURS)
 
 
 def what_if_panel(bases: gpd.GeoDataFrame, units: bool) -> WhatIf:
@@ -152,9 +107,14 @@ def what_if_panel(bases: gpd.GeoDataFrame, units: bool) -> WhatIf:
     new_km = side.slider("Radius of proposed bases (km)", 1.0, 60.0, 10.0, 0.5, key="cov_new_km")
     added = tuple((lat, lon, new_km * 1000) for lat, lon in points)
     side.header("Suggestions")
-    k = side.number_input("How many new bases to suggest", 0, 25, 5, key="cov_k")
+    k = side.number_input("How many new bases to suggest", 0, 25, DEFAULT.suggest, key="cov_k")
     suggest_km = side.slider(
-        "Radius of suggested bases (km)", 1.0, 60.0, 10.0, 0.5, key="cov_suggest_km"
+        "Radius of suggested bases (km)",
+        1.0,
+        60.0,
+        DEFAULT.suggest_radius_m / 1000,
+        0.5,
+        key="cov_suggest_km",
     )
     return WhatIf(radius, tuple(by_type), tuple(off), added, int(k), float(suggest_km) * 1000)
 
@@ -189,7 +149,8 @@ def page() -> None:
     role = viewer().role
     # Coverage is measured from every base, also for a role that may not see them; what
     # the page shows of it passes the role's policy (restrict_frame) first.
-    scene = whole_picture(settings).scene
+    whole = whole_picture(settings)
+    scene = whole.scene
     st.title("Coverage")
     who_line(viewer())
     watch_feeds(settings, shown_scene)
@@ -198,19 +159,9 @@ def page() -> None:
         st.warning(plain(scene.scenario.label), icon=":material/science:")
     units = "patrols" in shown_feeds(role)
     what = what_if_panel(scene["patrols"], units)
-    window = polling_window(
-        settings.polling_date(scene.now), settings.timezone, settings.polling_hours
-    )
-    # The coverage depends on the stations, bases, areas and polling day; the incidents
-    # near each station are counted apart, so a new incident does not redo the rest.
-    key = (scene.key("polling_stations", "patrols", "areas"), window)
-    minute = scene.now.floor("min")
-    # The stations' areas are the derived ones (one rule, found once per version).
-    areas = derived.areas_of("polling_stations")
-    analysis = _counter((key, what, minute), _analysis(key, scene, settings, what, areas)).count(
-        scene["incidents"], scene.now
-    )
-    counts_key = (key, what, scene.key("incidents"), minute)
+    made = measured(settings, whole, what)
+    window, key, analysis = made.window, made.key, made.analysis
+    counts_key = (key, what, scene.key("incidents"), scene.now.floor("min"))
     st.caption(
         f"Polling day {settings.polling_date(scene.now)}: "
         f"{settings.polling_hours[0]:%H:%M}-{settings.polling_hours[1]:%H:%M} "

@@ -12,8 +12,9 @@ import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit import config
+from streamlit.testing.v1 import AppTest
 
-from conftest import PROXY_HEADERS, audit_events
+from conftest import PROXY_HEADERS, ROOT, audit_events
 from dashboard import datafiles
 from layers.access.roles import Role
 from layers.views.publish import gzipped
@@ -142,5 +143,16 @@ def test_as_the_server_starts_each_role_gets_its_first_picture_published(
             assert "basemap" in " ".join(names), (role, sorted(names))
             # the role's own layers only: never a layer its role may not see
             assert ("patrols" in " ".join(names)) == ("patrols" in shown_feeds(role)), names
+        # The Coverage page's first run finds its analysis made.
+        from dashboard import coverage_analysis
+
+        def analysed_again(*args: object, **kwargs: object) -> None:
+            raise AssertionError("the coverage was measured again")
+
+        monkeypatch.setattr(coverage_analysis, "analyse", analysed_again)
+        at = AppTest.from_file(str(ROOT / "dashboard" / "coverage.py"), default_timeout=120)
+        at.run()
+        assert not at.exception, at.exception
+        assert any("Not covered all polling hours" in s.value for s in at.subheader)
     finally:
         datafiles.remove_data_folder()
