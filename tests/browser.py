@@ -47,10 +47,11 @@ def running_app(
     log_path: Path | None = None,
     args: Sequence[str] = (),
     port: int | None = None,
+    script: Path = ROOT / "dashboard" / "app.py",
 ) -> Iterator[str]:
     """Start the dashboard with ``env`` added (and ``args`` to ``streamlit run``); yield
     its URL once its health check answers. Its output goes to ``log_path`` (default: a
-    new temporary file)."""
+    new temporary file). ``script``: another app to run (a benchmark's stock page)."""
     port = port or free_port()
     log = (
         open(log_path, "wb")  # noqa: SIM115 - closed with the process
@@ -63,7 +64,7 @@ def running_app(
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "dashboard" / "app.py"),
+            str(script),
             "--server.port",
             str(port),
             "--server.address",

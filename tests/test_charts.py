@@ -82,18 +82,28 @@ def test_a_click_on_a_bar_names_the_filter_it_sets(derived) -> None:  # type: ig
     by_area = charts.incidents_by_area(events)
     cover = charts.coverage_chart(frames["polling_stations"])
     # what Streamlit hands over for a clicked point: the bar's customdata among others
-    for fig, name, values in (
-        (over_time, "type", set(events["type"])),
-        (by_area, "area", set(events["area"])),
-        (cover, "area", set(frames["polling_stations"]["area"])),
+    for fig, names, values in (
+        (over_time, ("type",), {"type": set(events["type"])}),
+        (
+            by_area,
+            ("area", "severity"),
+            {"area": set(events["area"]), "severity": set(events["severity"])},
+        ),
+        (cover, ("area",), {"area": set(frames["polling_stations"]["area"])}),
     ):
         for bar in fig.data:
             clicked = [{"x": 1, "y": 2, "customdata": list(bar.customdata[0])}]
-            (chosen,) = charts.picked(clicked).items()
-            assert chosen[0] == name and chosen[1] in values
+            chosen = charts.picked(clicked)
+            assert tuple(chosen) == names
+            assert all(chosen[n] in values[n] for n in names), chosen
+    # a segment of the by-area bars sets its own severity
+    severities = {
+        bar.name: charts.picked([{"customdata": bar.customdata[0]}]) for bar in by_area.data
+    }
+    assert all(chosen["severity"] == name for name, chosen in severities.items())
     # a feed's own value, not the text plotly shows (escaped)
     hostile = events.assign(area="<b>Bong</b>")
     fig = charts.incidents_by_area(hostile)
     assert fig.data[0].y[0] == "&lt;b&gt;Bong&lt;/b&gt;"
-    assert charts.picked([{"customdata": fig.data[0].customdata[0]}]) == {"area": "<b>Bong</b>"}
+    assert charts.picked([{"customdata": fig.data[0].customdata[0]}])["area"] == "<b>Bong</b>"
     assert charts.picked([{"x": 1}]) == {}

