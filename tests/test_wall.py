@@ -3,12 +3,21 @@ area, and feed text kept as text in the HTML of our own making."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 import shapely
+from streamlit.testing.v1 import AppTest
 
+from conftest import ROOT
 from layers.analysis.filters import Filters, Picture, framed
 from layers.views import wall
 
@@ -124,3 +133,48 @@ def test_a_rotating_wall_cycles_the_link_the_busiest_areas_and_the_coverage() ->
         seconds, note = wall.every(bad)
         assert seconds is None and note is not None
     assert wall.every(None) == (None, None)
+
+
+def _wall_html(at: AppTest) -> str:
+    """Everything the wall page drew as HTML of its own (strip, chips, ticker)."""
+    return "".join(e.proto.body for e in at.get("html"))
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(lambda good: good[: len(good) // 2], id="cut-short-mid-row"),
+        pytest.param(lambda good: bytes(range(256)) * 64, id="garbage"),
+        pytest.param(lambda good: b"<html><body>502 Bad Gateway</body></html>\n", id="html"),
+        pytest.param(lambda good: b"", id="emptied"),
+    ],
+)
+def test_a_wall_keeps_its_picture_and_turns_the_feeds_chip_red_on_a_bad_file(
+    sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: Callable
+) -> None:
+    folder = tmp_path / "feeds"
+    shutil.copytree(sample_folder, folder)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    monkeypatch.setenv("POLLWATCH_SETTLE_S", "0")
+    at = AppTest.from_file(str(ROOT / "dashboard" / "wall.py"), default_timeout=90)
+    at.run()
+    assert not at.exception, at.exception
+    before = _wall_html(at)
+    assert 'data-state="failed"' not in before
+    figures = re.findall(r'class="pw-value">([^<]+)<', before)
+    assert figures, before[:500]
+    path = folder / "incidents.csv"
+    good = path.read_bytes()
+    path.write_bytes(fault(good))
+    os.utime(path, ns=(time.time_ns() + 10**9,) * 2)  # a new version, whatever the clock
+    at.run()
+    assert not at.exception, at.exception
+    after = _wall_html(at)
+    chip = re.search(r'<span class="pw-chip pw-(\w+)" data-state="(\w+)">Incidents', after)
+    assert chip is not None and chip.groups() == ("bad", "failed"), after[:800]
+    # The last good copy stays on the wall: the same figures, incidents included.
+    assert re.findall(r'class="pw-value">([^<]+)<', after) == figures
+    path.write_bytes(good)
+    os.utime(path, ns=(time.time_ns() + 2 * 10**9,) * 2)
+    at.run()
+    assert 'data-state="failed"' not in _wall_html(at)
