@@ -187,3 +187,27 @@ def test_files_that_changed_together_are_looked_at_twice_across_one_pause(
     later = made.load(pd.Timestamp.now(tz="UTC"))
     assert len(later["patrols"]) == len(scene["patrols"])
     assert len(pauses) >= 2  # the moved file had its own second look
+
+
+def test_a_large_file_kept_on_disk_is_shown_at_the_first_look_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    """A file large enough to be read in the background is taken from disk at once: the
+    first screen after a restart shows it, not 'still reading'."""
+    feeds, kept = feeds_without_a_time_shift(tmp_path / "feeds"), tmp_path / "kept"
+
+    def large(made: SceneLoader) -> SceneLoader:
+        made.store.rules = replace(made.store.rules, background_bytes=0)
+        return made
+
+    first = large(loader(feeds, kept))
+    scene = first.load()
+    assert any(p.kind == "reading" for p in scene.problems)  # read in the background
+    while any(p.kind == "reading" for p in scene.problems):
+        time.sleep(0.05)
+        scene = first.load(pd.Timestamp.now(tz="UTC"))
+    assert first.kept is not None
+    wait_written(first.kept)
+    again = large(loader(feeds, kept)).load()
+    assert not [p for p in again.problems if p.kind == "reading"]
+    pd.testing.assert_frame_equal(again["polling_stations"], scene["polling_stations"])

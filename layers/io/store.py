@@ -465,7 +465,10 @@ class FeedStore(Generic[T]):
             if (job is None or job.signature != sig) and self._settled.get(feed) != sig:
                 settled(path, sig, self.rules.settle_s)
             if sig.size >= self.rules.background_bytes:
-                read = self._in_background(feed, path, sig, problems)
+                # A restart's first look takes a large file kept on disk at once (a read in
+                # the background would show the page without it first).
+                kept = self._from_disk(feed, path, problems) if feed not in self._text else None
+                read = kept or self._in_background(feed, path, sig, problems)
             else:
                 read = self._read(feed, path, problems)
         except FeedError as err:
@@ -489,13 +492,10 @@ class FeedStore(Generic[T]):
         if appended is not None:
             return _Read(sig, *appended, appended=True)
         options = self._file_options(feed, path)
-        key = None
-        if self._kept is not None and len(data) >= self.rules.kept_bytes:
-            key = self._kept.key("feed", feed, path.name, digest(data), options, self._salt)
-            kept = self._kept.get(key)
-            if kept is not None:  # these very bytes, read by this very code before
-                built, found, text = kept
-                return _Read(sig, built, [*problems, *found], replace(text, data=data))
+        key = self._key(feed, path, data, options)
+        kept = self._kept_read(key, sig, data, problems)
+        if kept is not None:
+            return kept
         raw = parse(feed, path, data, counted, self._specs.get(feed), options)
         if job is not None:
             job.phase = "checking"
@@ -505,6 +505,31 @@ class FeedStore(Generic[T]):
         if key is not None and self._kept is not None:
             self._kept.put(key, (built, found, replace(text, data=b"")))
         return _Read(sig, built, [*problems, *found], text)
+
+    def _key(self, feed: str, path: Path, data: bytes, options: FileOptions) -> str | None:
+        """The on-disk key of ``data`` read as ``feed`` (None: not kept, too small)."""
+        if self._kept is None or len(data) < self.rules.kept_bytes:
+            return None
+        return self._kept.key("feed", feed, path.name, digest(data), options, self._salt)
+
+    def _kept_read(
+        self, key: str | None, sig: Signature, data: bytes, problems: list[Problem]
+    ) -> _Read[T] | None:
+        """The version of ``data`` kept on disk, if these very bytes were read by this
+        very code before."""
+        kept = self._kept.get(key) if key is not None and self._kept is not None else None
+        if kept is None:
+            return None
+        built, found, text = kept
+        return _Read(sig, built, [*problems, *found], replace(text, data=data))
+
+    def _from_disk(self, feed: str, path: Path, problems: list[Problem]) -> _Read[T] | None:
+        """``feed``'s file as kept on disk, or None (not kept: it is read)."""
+        if self._kept is None:
+            return None
+        data, sig = read_whole(path)
+        key = self._key(feed, path, data, self._file_options(feed, path))
+        return self._kept_read(key, sig, data, problems)
 
     def _file_options(self, feed: str, path: Path) -> FileOptions:
         options = self._options.get(feed) or FileOptions()
