@@ -154,6 +154,7 @@ class Run:
         self.rss_open = 0.0
         self.programs: dict[str, float] = {}  # program -> share of one core over the run
         self.browser_task_s: list[float] = []  # per page: main-thread seconds per change
+        self.heap_mb: list[tuple[float, float]] = []  # per page: JS heap at open, at the end
 
 
 def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped-def]
@@ -168,6 +169,12 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     def task_s(cdp) -> float:  # type: ignore[no-untyped-def]
         got = cdp.send("Performance.getMetrics")["metrics"]
         return next(m["value"] for m in got if m["name"] == "TaskDuration")
+
+    def heap_mb(cdp) -> float:  # type: ignore[no-untyped-def]
+        """The page's JavaScript heap in use (its frames share it) after a full GC."""
+        cdp.send("HeapProfiler.collectGarbage")
+        got = cdp.send("Performance.getMetrics")["metrics"]
+        return float(next(m["value"] for m in got if m["name"] == "JSHeapUsedSize")) / 2**20
 
     t_open = time.monotonic()
     for k, page in enumerate(pages):  # one after another, as screens are switched on
@@ -195,6 +202,7 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
 
     threads = [threading.Thread(target=writer), threading.Thread(target=sampler)]
     tasks_before = [task_s(cdp) for cdp in metrics]
+    heap_before = [heap_mb(cdp) for cdp in metrics]
     programs_before, t_before = cpu_by_program(), time.time()
     for t in threads:
         t.start()
@@ -218,6 +226,8 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     run.seen = [page.evaluate("() => window.seen") for page in pages]
     run.urls = [page.evaluate("() => window.urls") for page in pages]
     run.errors = sum(page.locator('[data-testid="stException"]').count() for page in pages)
+    run.heap_mb = list(zip(heap_before, [heap_mb(cdp) for cdp in metrics], strict=True))
+    run.samples.append((time.time(), cpu_seconds(pid), rss_mb(pid)))
     return run
 
 
@@ -301,6 +311,19 @@ def report(run: Run, server_log: str) -> None:
     line(
         "server memory (RSS): sessions open / end / max",
         f"{run.rss_open:.0f} / {run.samples[-1][2]:.0f} / {max(s[2] for s in run.samples):.0f} MB",
+    )
+    line("feed changes during the run", f"{len(run.changes):,}")
+    end_rss = run.samples[-1][2]
+    line(
+        "server memory growth over the run (RSS, end against open)",
+        f"{(end_rss / run.rss_open - 1) if run.rss_open else 0.0:+.1%}",
+    )
+    growth = [(b / a - 1) if a else 0.0 for a, b in run.heap_mb]
+    line(
+        "browser JS heap per page after GC: open / end, growth max",
+        ", ".join(f"{a:.1f} / {b:.1f} MB" for a, b in run.heap_mb[:5])
+        + (f" ... ({len(run.heap_mb)} pages)" if len(run.heap_mb) > 5 else "")
+        + f"; {max(growth):+.1%}",
     )
     line(
         "errors: page exceptions / server tracebacks / blocked requests",
