@@ -33,10 +33,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from timing import line  # noqa: E402
 
-from browser import offline_page, running_app  # noqa: E402
+from browser import map_frame, offline_page, running_app  # noqa: E402
 from layers.exercise.simulator import Simulator  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+COUNTED = ("Documents", "Frames", "Nodes", "JSEventListeners", "LayoutObjects")
 
 # In each page: every 250 ms, the caption's "picture of HH:MM:SS" (when the shown picture
 # was taken) and the address bar, each change with the wall-clock time it was seen.
@@ -155,6 +156,8 @@ class Run:
         self.programs: dict[str, float] = {}  # program -> share of one core over the run
         self.browser_task_s: list[float] = []  # per page: main-thread seconds per change
         self.heap_mb: list[tuple[float, float]] = []  # per page: JS heap at open, at the end
+        # per page: the browser's counts at open and at the end (DOM nodes, documents...)
+        self.counts: list[tuple[dict[str, float], dict[str, float]]] = []
 
 
 def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped-def]
@@ -169,6 +172,10 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     def task_s(cdp) -> float:  # type: ignore[no-untyped-def]
         got = cdp.send("Performance.getMetrics")["metrics"]
         return next(m["value"] for m in got if m["name"] == "TaskDuration")
+
+    def counts(cdp) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        got = cdp.send("Performance.getMetrics")["metrics"]
+        return {m["name"]: m["value"] for m in got if m["name"] in COUNTED}
 
     def heap_mb(cdp) -> float:  # type: ignore[no-untyped-def]
         """The page's JavaScript heap in use (its frames share it) after a full GC."""
@@ -188,6 +195,12 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
         page.evaluate(WATCH)
         print(f"  session {k + 1} open after {time.monotonic() - t_open:.1f} s", flush=True)
     line("all sessions open", f"{time.monotonic() - t_open:.1f} s")
+    for page in pages:  # the memory at open counts the map: its frame has drawn
+        map_frame(page, timeout_ms=300_000).wait_for_function(
+            "() => window.pollwatch && pollwatch.layers.stations"
+            " && pollwatch.layers.stations.ready",
+            timeout=300_000,
+        )
     run.rss_open = rss_mb(pid)
     stop = threading.Event()
 
@@ -203,6 +216,7 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     threads = [threading.Thread(target=writer), threading.Thread(target=sampler)]
     tasks_before = [task_s(cdp) for cdp in metrics]
     heap_before = [heap_mb(cdp) for cdp in metrics]
+    counts_before = [counts(cdp) for cdp in metrics]
     programs_before, t_before = cpu_by_program(), time.time()
     for t in threads:
         t.start()
@@ -227,6 +241,7 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     run.urls = [page.evaluate("() => window.urls") for page in pages]
     run.errors = sum(page.locator('[data-testid="stException"]').count() for page in pages)
     run.heap_mb = list(zip(heap_before, [heap_mb(cdp) for cdp in metrics], strict=True))
+    run.counts = list(zip(counts_before, [counts(cdp) for cdp in metrics], strict=True))
     run.samples.append((time.time(), cpu_seconds(pid), rss_mb(pid)))
     return run
 
@@ -325,6 +340,12 @@ def report(run: Run, server_log: str) -> None:
         + (f" ... ({len(run.heap_mb)} pages)" if len(run.heap_mb) > 5 else "")
         + f"; {max(growth):+.1%}",
     )
+    if run.counts:
+        before, after = run.counts[0]
+        line(
+            "first page's counts: open -> end",
+            ", ".join(f"{k} {before.get(k, 0):,.0f} -> {after.get(k, 0):,.0f}" for k in COUNTED),
+        )
     line(
         "errors: page exceptions / server tracebacks / blocked requests",
         f"{run.errors} / {server_log.count('Traceback')} / {run.blocked}",
