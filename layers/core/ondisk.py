@@ -123,17 +123,14 @@ class OnDisk:
             return None
         return None if value is _MISSING else value
 
-    def put(self, key: str, value: object, wait: bool = False) -> None:
-        """Keep ``value`` under ``key``, in a thread of its own unless ``wait`` (the caller
-        goes on at once; a second put of a key being written is dropped)."""
+    def put(self, key: str, value: object) -> None:
+        """Keep ``value`` under ``key``, written in a thread of its own (the caller goes on
+        at once; a second put of a key being written is dropped)."""
         with self._lock:
             if key in self._writing:
                 return
             self._writing.add(key)
-        if wait:
-            self._write(key, value)
-        else:
-            threading.Thread(target=self._write, args=(key, value), daemon=True).start()
+        threading.Thread(target=self._write, args=(key, value), daemon=True).start()
 
     def _write(self, key: str, value: object) -> None:
         try:
