@@ -578,6 +578,11 @@
                 map.off("moveend", this.redraw, this);
                 return;
             }
+            // Marks for a person timing the map (the Performance panel); only the
+            // latest drawing's are kept, a wall would otherwise add four per update.
+            ["start", "fetched", "indexed", "drawn"].forEach(function (step) {
+                performance.clearMarks(mark + step);
+            });
             performance.mark(mark + "start");
             var overlay = this.opts.overlay ? load(this.opts.name + ":overlay", this.opts.overlay) : null;
             Promise.all([load(this.opts.name, this.opts.source), overlay]).then(function (parts) {
@@ -760,6 +765,34 @@
                 }
             });
         }, 0);
+    });
+
+    // streamlit-folium keeps every feature group it ever added in window.feature_group:
+    // a rerun removes them from the map and pushes the new ones, but never lets the old
+    // go (randyzwitch/streamlit-folium#247), so a wall would hold every picture of the
+    // day, 4 MB a change. After a removal, a group neither on the map nor in the current
+    // layer control (an overlay the user switched off stays in it) is dropped from that
+    // list: streamlit-folium has nothing left to do with it.
+    L.Map.addInitHook(function () {
+        var map = this, pending = false;
+        map.on("layerremove", function () {
+            if (pending) { return; }
+            pending = true;
+            setTimeout(function () {
+                pending = false;
+                var groups = window.feature_group;
+                if (!Array.isArray(groups)) { return; }
+                var control = window.layer_control || pollwatch.control;
+                var listed = new Set(((control && control._layers) || []).map(function (item) {
+                    return item.layer;
+                }));
+                var kept = groups.filter(function (g) { return g._map === map || listed.has(g); });
+                if (kept.length < groups.length) {
+                    groups.length = 0;
+                    Array.prototype.push.apply(groups, kept);
+                }
+            }, 0);
+        });
     });
 
     pollwatch.text = text;
