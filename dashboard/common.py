@@ -280,12 +280,21 @@ def watch_feeds(settings: Settings, scene: Scene, quiet: bool = False) -> None:
     if every and serving():  # a server started from app.py (not AppTest's runs)
         pusher(settings).showing(shown, viewer().role)
 
+    # The fragment's first call runs inside the page's run, which has just taken its
+    # picture: that call only reports. Were it to look again and rerun on a change, feeds
+    # that change faster than a page runs would cut every run before the map (a wall that
+    # never draws). The fragment's later runs look, and rerun the page on a change.
+    inline = [True]
+
     @st.fragment(run_every=every)
     def check() -> None:
-        now_settings, now_derived = current_picture()  # as the page sees it: failures too
-        now_scene = now_derived.scene
-        if picture_key(now_scene, now_settings) != shown:
-            st.rerun()
+        now_scene = scene
+        if not inline[0]:
+            now_settings, now_derived = current_picture()  # as the page sees it: failures too
+            now_scene = now_derived.scene
+            if picture_key(now_scene, now_settings) != shown:
+                st.rerun()
+        inline[0] = False
         if quiet:
             return
         for progress in reading(now_scene):  # each look, without a rerun of the page

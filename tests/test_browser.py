@@ -433,3 +433,65 @@ def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
                 timeout=10_000,
             )
             screenshot(page, "live_refresh.png")
+
+
+# Every 50 ms: the feature groups streamlit-folium has added (kept weakly, so the watch
+# holds none of them) and the number of reruns that swapped them.
+WATCH_GROUPS = """() => {
+    window.everGroups = new WeakSet();
+    window.swaps = 0;
+    let last = window.__GLOBAL_DATA__.last_feature_group;
+    setInterval(() => {
+        (window.feature_group || []).forEach(g => window.everGroups.add(g));
+        if (window.__GLOBAL_DATA__.last_feature_group !== last) {
+            last = window.__GLOBAL_DATA__.last_feature_group;
+            window.swaps++;
+        }
+    }, 50);
+}"""
+# Groups streamlit-folium added that are on the map but that it would not remove on the
+# next rerun (a duplicate drawing), and groups it holds that are neither on the map nor
+# in the layer control (kept for nothing: memory that grows with every update).
+GROUPS = """() => {
+    const held = window.feature_group || [];
+    const listed = new Set(window.layer_control._layers.map(item => item.layer));
+    const stray = [];
+    map.eachLayer(l => { if (window.everGroups.has(l) && !held.includes(l)) stray.push(l); });
+    return {held: held.length, stray: stray.length,
+            idle: held.filter(g => !map.hasLayer(g) && !listed.has(g)).length};
+}"""
+
+
+def test_live_updates_let_the_old_pictures_go(tmp_path: Path) -> None:
+    """streamlit-folium keeps every feature group it ever added (4 MB a change on a
+    wall). After updates, it holds only the groups shown or listed in the layer control,
+    and an overlay switched off and on again across updates is drawn once."""
+    with simulated(tmp_path / "live", 1) as live:
+        # feeds that change every second, faster than a page runs: the map still draws
+        env = {"POLLWATCH_FEEDS": str(live), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "1"}
+        with running_app(env) as url, offline_page() as (page, _):
+            page.goto(url)
+            frame = map_frame(page)
+            frame.wait_for_function(READY, timeout=60_000)
+            frame.evaluate(WATCH_GROUPS)
+            first = frame.evaluate(GROUPS)
+            incidents_box = (
+                frame.locator(".leaflet-control-layers-overlays label")
+                .filter(has_text="Incidents")
+                .locator("input")
+            )
+            incidents_box.uncheck()
+            frame.wait_for_function("() => window.swaps >= 3", timeout=60_000)
+            hidden = frame.evaluate(GROUPS)
+            incidents_box.check()
+            frame.wait_for_function("() => window.swaps >= 6", timeout=60_000)
+            frame.wait_for_function(READY, timeout=30_000)
+            shown = frame.evaluate(GROUPS)
+            names = frame.evaluate(
+                """() => window.layer_control._layers.filter(i => map.hasLayer(i.layer))
+                    .map(i => i.name)"""
+            )
+    for state in (first, hidden, shown):
+        assert state["stray"] == 0 and state["idle"] == 0, (first, hidden, shown)
+        assert state["held"] == first["held"], (first, hidden, shown)
+    assert names.count("Incidents") == 1
