@@ -1,10 +1,12 @@
 """Many wall screens on one server while the feeds change.
 
     python benchmarks/screens.py [--sessions 25] [--minutes 10] [--every 10] [--refresh 10]
+                                 [--view operations|wall]
 
 Starts the dashboard on a live exercise (the simulator's sample scenario, stepped here:
 new incidents and convoy pings every ``--every`` seconds), opens ``--sessions`` pages of
-the operations view in one headless Chromium (network blocked), and leaves them alone.
+the operations view (or the wall view) in one headless Chromium (network blocked), and
+leaves them alone.
 
 Printed: the server's CPU (share of one core) and memory (RSS) over the run; errors
 (exceptions on a page, tracebacks in the server log, failed requests); for each feed
@@ -39,22 +41,35 @@ from layers.exercise.simulator import Simulator  # noqa: E402
 TICK = os.sysconf("SC_CLK_TCK")
 COUNTED = ("Documents", "Frames", "Nodes", "JSEventListeners", "LayoutObjects")
 
-# In each page: every 250 ms, the caption's "picture of HH:MM:SS" (when the shown picture
-# was taken) and the address bar, each change with the wall-clock time it was seen.
+# When the shown picture was taken (HH:MM:SS UTC): the operations page's caption says
+# "picture of HH:MM:SS", the wall keeps it in #pollwatch-picture (what wall.js watches).
+PICTURE = """() => {
+    const mark = document.getElementById('pollwatch-picture');
+    if (mark) { return new Date(mark.dataset.at).toISOString().slice(11, 19); }
+    const caption = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+        .map(e => e.innerText).find(t => t.startsWith('Live:'));
+    const m = caption && caption.match(/picture of (\\d\\d:\\d\\d:\\d\\d)/);
+    return m ? m[1] : null;
+}"""
+
+# In each page: every 250 ms, the picture shown and the address bar, each change with the
+# wall-clock time it was seen.
 WATCH = """() => {
     window.seen = [];
     window.urls = [location.search];
     let last = null;
+    const picture = PICTURE;
     setInterval(() => {
-        const caption = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
-            .map(e => e.innerText).find(t => t.startsWith('Live:'));
-        const m = caption && caption.match(/picture of (\\d\\d:\\d\\d:\\d\\d)/);
-        if (m && m[1] !== last) { last = m[1]; window.seen.push([Date.now() / 1000, m[1]]); }
+        const shown = picture();
+        if (shown && shown !== last) {
+            last = shown;
+            window.seen.push([Date.now() / 1000, shown]);
+        }
         if (location.search !== window.urls[window.urls.length - 1]) {
             window.urls.push(location.search);
         }
     }, 250);
-}"""
+}""".replace("PICTURE", PICTURE)
 
 
 def server_pid(port: int) -> int:
@@ -112,6 +127,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=10.0, help="seconds between changes")
     parser.add_argument("--refresh", type=float, default=10.0, help="POLLWATCH_REFRESH_S")
+    parser.add_argument("--view", choices=("operations", "wall"), default="operations")
     parser.add_argument(
         "--browsers-nice", type=int, default=19, help="niceness of the browsers (0: as the server)"
     )
@@ -125,9 +141,9 @@ def main() -> None:
         "POLLWATCH_LOG": "info",  # a line per page run: when the server sent each picture
     }
     line(
-        "sessions, minutes, change every, refresh, browsers' niceness",
-        f"{args.sessions}, {args.minutes:g}, {args.every:g} s, {args.refresh:g} s, "
-        f"{args.browsers_nice}",
+        "view, sessions, minutes, change every, refresh, browsers' niceness",
+        f"{args.view}, {args.sessions}, {args.minutes:g}, {args.every:g} s, "
+        f"{args.refresh:g} s, {args.browsers_nice}",
     )
     sim = Simulator(folder)
     log = folder / "server.log"
@@ -186,12 +202,9 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     t_open = time.monotonic()
     for k, page in enumerate(pages):  # one after another, as screens are switched on
         page.bring_to_front()
-        page.goto(url + "/?window=7d", wait_until="commit", timeout=120_000)
-        page.wait_for_function(
-            """() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
-                .some(e => e.innerText.startsWith('Live:'))""",
-            timeout=300_000,
-        )
+        path = "/wall" if args.view == "wall" else "/"
+        page.goto(url + path + "?window=7d", wait_until="commit", timeout=120_000)
+        page.wait_for_function(f"() => ({PICTURE})() !== null", timeout=300_000)
         page.evaluate(WATCH)
         print(f"  session {k + 1} open after {time.monotonic() - t_open:.1f} s", flush=True)
     line("all sessions open", f"{time.monotonic() - t_open:.1f} s")
@@ -248,11 +261,11 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
 
 SENT = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO pollwatch\.runs: session (\w+): "
-    r"operations sent the picture of (\d\d:\d\d:\d\d)"
+    r"\w+ sent the picture of (\d\d:\d\d:\d\d)"
 )
 
 
-RUN_S = re.compile(r"operations sent the picture of \S+ in ([0-9.]+) s")
+RUN_S = re.compile(r"\w+ sent the picture of \S+ in ([0-9.]+) s")
 
 
 def args_every(run: Run) -> float:
