@@ -83,6 +83,17 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
             "Stations at risk",
             "Incident heat",  # off on a desk: the wall's
         ]
+        heat_box = (
+            frame.locator(".leaflet-control-layers-overlays label")
+            .filter(has_text="Incident heat")
+            .locator("input")
+        )
+        heat_drawn = "() => !!document.querySelector('canvas.leaflet-heatmap-layer')"
+        frame.wait_for_function(f"() => !({heat_drawn})()", timeout=10_000)
+        assert not heat_box.is_checked()
+        heat_box.check()  # on when the user wants it
+        frame.wait_for_function(heat_drawn, timeout=10_000)
+        heat_box.uncheck()
         assert frame.locator(".pollwatch-legend summary").inner_text() == "Legend"
         # Stations at risk: rings over the stations' own points, as many as the list says.
         frame.wait_for_function("() => pollwatch.layers.at_risk && pollwatch.layers.at_risk.ready")

@@ -156,6 +156,32 @@ class PointCloud(ScriptElement):
         }
 
 
+class OffAtFirst(ScriptElement):
+    """Marks its group off until the user switches it on: streamlit-folium adds every
+    group to the map whatever folium's ``show`` says, so pollwatch.js takes it off."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.pollwatchOff = true;
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "OffAtFirst"
+
+
+def overlay_group(name: str, show: bool = True) -> folium.FeatureGroup:
+    """A FeatureGroup the layer control lists as ``name``; ``show=False``: off until the
+    user switches it on."""
+    group = folium.FeatureGroup(name=name, show=show)
+    if not show:
+        OffAtFirst().add_to(group)
+    return group
+
+
 def feature_group(
     name: str,
     frame: gpd.GeoDataFrame,
@@ -170,7 +196,7 @@ def feature_group(
     """A named, switchable FeatureGroup holding one FeatureLayer of ``frame``, or of the
     URL ``source`` of its :func:`feature_collection` (``layer``: the name the browser
     knows it by)."""
-    group = folium.FeatureGroup(name=name, show=show)
+    group = overlay_group(name, show)
     data = (
         feature_collection(frame, popup_columns(popup, tooltip), style_index)
         if source is None

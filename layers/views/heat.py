@@ -10,7 +10,7 @@ import folium
 import pandas as pd
 
 from layers.incidents import CATEGORIES, SEVERITY_ORDER
-from layers.map.elements import HeatLayer
+from layers.map.elements import HeatLayer, overlay_group
 
 HALF_LIFE_H = 6.0
 # by SEVERITY_ORDER: low, medium, high, critical, unknown
@@ -35,7 +35,7 @@ LEGEND = (
 
 def render_heat(now: pd.Timestamp, show: bool, name: str = "Incident heat") -> folium.FeatureGroup:
     """The heat of the incidents layer's points as the browser filters them, at ``now``."""
-    group = folium.FeatureGroup(name=name, show=show)
+    group = overlay_group(name, show)
     HeatLayer(
         "incidents",
         [WEIGHTS[s] for s in SEVERITY_ORDER],

@@ -741,7 +741,9 @@
 
     // The layer control is re-created with the layers on every rerun. Remember which
     // overlays the user switched off (clicks only) and switch them off again, so a
-    // filter change does not bring back a layer the user hid. Leaflet's control has no
+    // filter change does not bring back a layer the user hid. An overlay off at first
+    // (pollwatchOff: streamlit-folium adds every group to the map) goes off
+    // until the user switches it on. Leaflet's control has no
     // public list of its layers nor a public "the user clicked" flag: _layers and
     // _handlingClick are read, not changed.
     pollwatch.hidden = pollwatch.hidden || {};
@@ -760,7 +762,11 @@
             }
             pollwatch.control = control;
             control._layers.forEach(function (item) {
-                if (item.overlay && pollwatch.hidden[item.name] && map.hasLayer(item.layer)) {
+                var hidden = pollwatch.hidden[item.name];
+                if (hidden === undefined) {  // not touched yet: as the page drew it
+                    hidden = !!item.layer.pollwatchOff;
+                }
+                if (item.overlay && hidden && map.hasLayer(item.layer)) {
                     map.removeLayer(item.layer);
                 }
             });
