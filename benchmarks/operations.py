@@ -256,7 +256,7 @@ def browser_side(folder: Path, roles: list[str]) -> None:
         started = {**env, "POLLWATCH_LOG": "info", "POLLWATCH_CACHE": str(kept_folder())}
         with (
             running_app(started, timeout=120, log_path=log) as url,
-            offline_page() as (page, _),
+            offline_page(cache=True) as (page, _),
         ):
             page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": group})
             page.add_init_script(FIRST_CLUSTER)
@@ -343,10 +343,10 @@ def restart_side(folder: Path, repeat: int) -> list[float]:
         page.add_init_script(FIRST_CLUSTER)
         return page
 
-    with offline_page() as (page, _), running_app(env, timeout=120, port=port) as url:
+    with offline_page(cache=True) as (page, _), running_app(env, timeout=120, port=port) as url:
         first = opened(prepared(page), url)
     line("operations: page open to stations drawn, first start (disk empty)", f"{first:.2f} s")
-    with offline_page() as (page, _):  # a new browser: nothing in its cache
+    with offline_page(cache=True) as (page, _):  # a new browser: nothing in its cache
         with running_app(env, timeout=120, port=port) as url:
             again = opened(prepared(page), url)
         line("operations: the same right after a restart, new browser", f"{again:.2f} s")
@@ -372,7 +372,7 @@ def stock_side(folder: Path, repeat: int, ours: list[float]) -> None:
         running_app(
             {}, timeout=120, script=page_path, args=("--server.enableStaticServing", "true")
         ) as url,
-        offline_page() as (page, _),
+        offline_page(cache=True) as (page, _),
     ):
         page.add_init_script(FIRST_CLUSTER)
         times = []

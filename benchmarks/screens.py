@@ -152,7 +152,7 @@ def main() -> None:
         # The browsers stand in for wall PCs of their own: niced (they inherit this), they
         # take the CPU the server leaves, so the server's part is timed as it would be.
         os.nice(args.browsers_nice)
-        with offline_page() as (first, blocked):
+        with offline_page(cache=True) as (first, blocked):
             run = watch(args, url, pid, first, sim, folder)
             run.blocked = len(blocked)
     report(run, log.read_text(errors="replace"))

@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import folium
@@ -21,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import audited_export, viewer
-from dashboard.datafiles import publisher_for, serving
+from dashboard.datafiles import STATIC_DIR, STATIC_URL, publisher_for, serving
 from dashboard.live import Pusher
 from layers.access.policy import Restricted, may
 from layers.access.roles import Role
@@ -31,16 +30,14 @@ from layers.analysis.picture import Derived, DerivedCache
 from layers.core.problems import Problem
 from layers.core.settings import Settings
 from layers.map import offline
-from layers.map.basemap import base_map, helpers_version
+from layers.map.basemap import assets_version, base_map
 from layers.map.elements import LegendSection
 from layers.scene import Scene, SceneLoader
 from layers.views import exports
 from layers.views.publish import Publisher
 from layers.views.publish import published_layers as layers_published
 
-STATIC_URL = "/app/static"  # dashboard/static, served by Streamlit (enableStaticServing)
-STATIC_DIR = Path(__file__).parent / "static"
-HELPERS_VERSION = helpers_version(STATIC_DIR)  # pollwatch.js by its content
+ASSETS_VERSION = assets_version(STATIC_DIR)  # the map's assets by their content
 BANNER_NOTE = 220  # characters of a failed feed's reason shown in the banner
 RUNS = logging.getLogger("pollwatch.runs")
 
@@ -105,7 +102,7 @@ def page_map(
     publisher = getattr(_drawing, "publisher", None) or publisher_for(viewer().role)
     kept = loader_for(Settings.from_env()).kept
     urls = publisher.publish("basemap", box, partial(offline.made, box, kept))
-    return base_map(bounds, tiles, STATIC_URL, legend, HELPERS_VERSION, urls, wall, dark, prefetch)
+    return base_map(bounds, tiles, STATIC_URL, legend, ASSETS_VERSION, urls, wall, dark, prefetch)
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,6 +11,10 @@ role's datasets (:func:`layers.access.policy.may_read`).
 The folder is made for this server process only, readable by its user only (0700, files
 0600), and removed when the server stops; no older versions outlive a restart. Names
 stay content-hashed, so browsers keep their copy (privately) until the data changes.
+
+A second route serves the map's own scripts and styles (``dashboard/static``, the same
+for everyone) at :data:`STATIC_URL`; asked for with ``?v=<their hash>`` they are kept by
+browsers for good, so a wall that reloads asks the server for none of them.
 """
 
 from __future__ import annotations
@@ -27,10 +31,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from dashboard.access import request_viewer
 from layers.access.policy import may_read
@@ -38,6 +44,8 @@ from layers.access.roles import Role
 from layers.views.publish import Publisher, gzipped
 
 URL = "/pollwatch/data"
+STATIC_URL = "/pollwatch/static"
+STATIC_DIR = Path(__file__).parent / "static"
 NAME = re.compile(r"[A-Za-z0-9_.-]+\.json")  # what Publisher writes; nothing else is served
 CACHING = "private, max-age=31536000, immutable"  # content-hashed: never changes
 _lock = threading.Lock()
@@ -150,4 +158,23 @@ def serve(request: Request) -> Response:
     return FileResponse(path, media_type="application/json", headers=headers)
 
 
-ROUTES = [Route(URL + "/{audience}/{name}", serve, methods=["GET"])]
+class Assets(StaticFiles):
+    """The files of ``dashboard/static`` (Leaflet, Supercluster, pollwatch.js...). Asked
+    for with a version (``?v=``) a file never changes: browsers keep it for good. Without,
+    they check it each time (ETag, 304). Streamlit's own static route sends no caching
+    header, so every page open asked again for each script, one after another."""
+
+    def file_response(self, full_path, stat_result, scope, status_code=200):  # type: ignore[no-untyped-def]
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        versioned = "v" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        response.headers["Cache-Control"] = (
+            "public, max-age=31536000, immutable" if versioned else "no-cache"
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+ROUTES = [
+    Route(URL + "/{audience}/{name}", serve, methods=["GET"]),
+    Mount(STATIC_URL, app=Assets(directory=STATIC_DIR), name="pollwatch-static"),
+]

@@ -101,10 +101,14 @@ def running_app(
 
 
 @contextmanager
-def offline_page(width: int = 1400, height: int = 1000):  # type: ignore[no-untyped-def]
+def offline_page(width: int = 1400, height: int = 1000, cache: bool = False):  # type: ignore[no-untyped-def]
     """A Playwright page in Debian's Chromium where every request off this machine fails.
 
     Yields (page, blocked): ``blocked`` lists the URLs that were refused.
+    ``cache``: the browser keeps what it fetched, as a wall PC's does. Playwright turns
+    the HTTP cache off for a page whose requests it intercepts, so then requests off the
+    machine go instead to a proxy that is not there (Chromium sends this machine's own
+    addresses direct), and ``blocked`` lists those that failed.
     """
     from playwright.sync_api import sync_playwright
 
@@ -112,10 +116,11 @@ def offline_page(width: int = 1400, height: int = 1000):  # type: ignore[no-unty
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     blocked: list[str] = []
     with sync_playwright() as p:
+        nowhere = ["--proxy-server=http://127.0.0.1:9"] if cache else []  # discard: refused
         context = p.chromium.launch_persistent_context(
             profile,
             executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *nowhere],
             headless=True,
             viewport={"width": width, "height": height},
         )
@@ -128,7 +133,13 @@ def offline_page(width: int = 1400, height: int = 1000):  # type: ignore[no-unty
                     blocked.append(r.request.url)
                     r.abort()
 
-            context.route("**/*", route)
+            if cache:
+                context.on(
+                    "requestfailed",
+                    lambda r: None if r.url.startswith(LOCAL) else blocked.append(r.url),
+                )
+            else:
+                context.route("**/*", route)
             page = context.new_page()
             yield page, blocked
         finally:

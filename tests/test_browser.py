@@ -62,7 +62,7 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
     stations = pd.read_csv(sample_folder / "polling_stations.csv")
     with (
         running_app({"POLLWATCH_FEEDS": str(sample_folder)}) as url,
-        offline_page() as (page, blocked),
+        offline_page(cache=True) as (page, blocked),
     ):
         page.goto(url)
         frame = map_frame(page)
@@ -109,7 +109,7 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
             "() => performance.getEntriesByType('resource').map(r => [r.name, r.startTime])"
         )
         data = [(n, t) for n, t in fetched if "/pollwatch/data/" in n and "basemap" not in n]
-        leaflet = next(t for n, t in fetched if n.endswith("/leaflet.js"))
+        leaflet = next(t for n, t in fetched if n.split("?")[0].endswith("/leaflet.js"))
         main = [n for n, _ in data if "polling_stations-main" in n]
         assert len(main) == 1, main
         assert all(t <= leaflet for n, t in data if "-main-" in n), (data, leaflet)
@@ -148,6 +148,20 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
             .locator('[data-testid="stDataFrame"]')
         )
         assert listed.count() == 2
+        # Opened again (a wall reloading): the map's scripts come from the browser's own
+        # cache, none asked of the server again (transferSize 0; a 304 would count).
+        page.reload()
+        frame = map_frame(page)
+        frame.wait_for_function(READY, timeout=60_000)
+        scripts = frame.evaluate(
+            """() => performance.getEntriesByType('resource')
+                .filter(r => r.name.includes('/pollwatch/static/'))
+                .filter(r => !r.name.includes('/prefetch.js'))  // its query names the data
+                .map(r => [r.name, r.transferSize])"""
+        )
+        assert len(scripts) == 5, scripts  # Leaflet and its CSS, Supercluster, heat, ours
+        assert all(size == 0 for _, size in scripts), scripts
+        assert blocked == [], blocked[:5]
 
 
 def test_filter_change_keeps_the_map_and_the_view(sample_folder: Path) -> None:

@@ -97,6 +97,35 @@ def test_a_large_dataset_goes_out_compressed_once_to_a_browser_that_takes_gzip(
         datafiles.remove_data_folder()
 
 
+def test_the_maps_assets_are_kept_by_browsers_when_versioned_and_nothing_else_is_served(
+    client: TestClient,
+) -> None:
+    from dashboard.common import ASSETS_VERSION
+    from layers.map.basemap import ASSETS
+
+    for asset in ASSETS:
+        sent = client.get(f"{datafiles.STATIC_URL}/{asset}?v={ASSETS_VERSION}")
+        assert sent.status_code == 200, asset
+        assert sent.content == (datafiles.STATIC_DIR / asset).read_bytes()
+        assert sent.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert sent.headers["x-content-type-options"] == "nosniff"
+    script = client.get(f"{datafiles.STATIC_URL}/pollwatch/pollwatch.js")
+    assert script.headers["cache-control"] == "no-cache"  # no version: checked each time
+    assert script.headers["content-type"].startswith(("application/javascript", "text/javascript"))
+    assert (
+        client.get(f"{datafiles.STATIC_URL}/leaflet-1.9.4/leaflet.css")
+        .headers["content-type"]
+        .startswith("text/css")
+    )
+    again = client.get(
+        f"{datafiles.STATIC_URL}/pollwatch/pollwatch.js",
+        headers={"If-None-Match": script.headers["etag"]},
+    )
+    assert again.status_code == 304
+    for outside in ("..%2Fdatafiles.py", "../datafiles.py", "pollwatch", "nothing.js"):
+        assert client.get(f"{datafiles.STATIC_URL}/{outside}").status_code == 404, outside
+
+
 def test_each_role_reads_its_own_operations_read_all_others_get_403(
     client: TestClient, published: dict[Role, str], behind_proxy: Path
 ) -> None:

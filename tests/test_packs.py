@@ -227,7 +227,9 @@ def test_a_commission_or_partner_pack_holds_nothing_only_operations_may_see(
     data_urls = [u for u in sources if u.startswith("/pollwatch/data/")]
     assert all(u.startswith(f"/pollwatch/data/{role}/") for u in data_urls)
     assert data_urls or role == "partner"  # the partner's map is areas only, drawn inline
-    assert all(u.startswith(("/pollwatch/data/", "/app/static/", "/snapshot/")) for u in sources)
+    assert all(
+        u.startswith(("/pollwatch/data/", "/pollwatch/static/", "/snapshot/")) for u in sources
+    )
     drawn = "".join(fetched(app + u, role) for u in data_urls)
     for kind in ("unit", "cargo", "convoy"):
         leaked = [v for v in secrets[kind] if v in drawn]

@@ -34,7 +34,18 @@ WHITE_TILE = (
 LEAFLET = "leaflet-1.9.4"
 SUPERCLUSTER = "supercluster-8.0.1"
 LEAFLET_HEAT = "leaflet.heat-0.2.0"
-HELPERS = "pollwatch/pollwatch.js"  # asked for with ?v=<content hash>: see helpers_version
+HELPERS = "pollwatch/pollwatch.js"
+PREFETCH = "pollwatch/prefetch.js"
+# What a map loads, each asked for with ?v=<hash of them all> (assets_version), so a
+# browser may keep them for good and still fetches a new release.
+ASSETS = (
+    f"{LEAFLET}/leaflet.js",
+    f"{LEAFLET}/leaflet.css",
+    f"{SUPERCLUSTER}/supercluster.min.js",
+    f"{LEAFLET_HEAT}/leaflet-heat.js",
+    HELPERS,
+    PREFETCH,
+)
 
 
 def base_map(
@@ -42,7 +53,7 @@ def base_map(
     tiles: str = "offline",
     assets: str = "/app/static",
     legend: Sequence[LegendSection] = (),
-    helpers_version: str = "",
+    version: str = "",
     offline: dict[str, str] | None = None,
     wall: bool = False,
     dark: bool = False,
@@ -57,8 +68,8 @@ def base_map(
     ``assets``: URL prefix where Leaflet, Supercluster and our helpers are served
     (dashboard/static): the map loads nothing from a CDN.
     ``legend``: (section, [(label, style)]) shown in the corner; labels are our own text.
-    ``helpers_version``: the content hash of pollwatch.js (:func:`helpers_version`), so a
-    browser fetches a new version of it and keeps an unchanged one.
+    ``version``: the content hash of the assets (:func:`assets_version`), asked for with
+    each of them, so a browser fetches a new release and keeps an unchanged one.
     ``wall``: the map fills its frame (the wall view sizes the frame to the screen);
     ``dark``: the offline basemap in a dimmed control room's colours.
     ``offline``: URLs of the parts of the basemap that needs no internet
@@ -67,17 +78,18 @@ def base_map(
     its frame opens while the scripts load.
     """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
+
+    def url(path: str) -> str:
+        return f"{assets}/{path}?v={version}" if version else f"{assets}/{path}"
+
     m.default_js = [
-        *([("prefetch", prefetch_url(assets, prefetch))] if prefetch else []),
-        ("leaflet", f"{assets}/{LEAFLET}/leaflet.js"),
-        ("supercluster", f"{assets}/{SUPERCLUSTER}/supercluster.min.js"),
-        ("leaflet_heat", f"{assets}/{LEAFLET_HEAT}/leaflet-heat.js"),
-        (
-            "pollwatch",
-            f"{assets}/{HELPERS}?v={helpers_version}" if helpers_version else f"{assets}/{HELPERS}",
-        ),
+        *([("prefetch", prefetch_url(assets, prefetch, version))] if prefetch else []),
+        ("leaflet", url(f"{LEAFLET}/leaflet.js")),
+        ("supercluster", url(f"{SUPERCLUSTER}/supercluster.min.js")),
+        ("leaflet_heat", url(f"{LEAFLET_HEAT}/leaflet-heat.js")),
+        ("pollwatch", url(HELPERS)),
     ]
-    m.default_css = [("leaflet_css", f"{assets}/{LEAFLET}/leaflet.css")]
+    m.default_css = [("leaflet_css", url(f"{LEAFLET}/leaflet.css"))]
     layers = {
         "offline": (BLANK_TILE, offline_attribution(), "Offline basemap"),
         "osm": (OSM_TILES, OSM_ATTRIBUTION, "OpenStreetMap (internet)"),
@@ -110,12 +122,10 @@ def base_map(
     return m
 
 
-PREFETCH = "pollwatch/prefetch.js"
-
-
-def prefetch_url(assets: str, urls: Sequence[str]) -> str:
+def prefetch_url(assets: str, urls: Sequence[str], version: str = "") -> str:
     """The URL of prefetch.js that fetches ``urls`` (paths of this server) at once."""
-    return f"{assets}/{PREFETCH}?" + urlencode([("u", url) for url in dict.fromkeys(urls)])
+    query = [("u", url) for url in dict.fromkeys(urls)] + ([("v", version)] if version else [])
+    return f"{assets}/{PREFETCH}?" + urlencode(query)
 
 
 def first_drawn(sources: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -138,6 +148,10 @@ def first_drawn(sources: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return urls
 
 
-def helpers_version(static: Path) -> str:
-    """A hash of pollwatch.js under ``static`` (the app's static folder)."""
-    return hashlib.sha256((static / HELPERS).read_bytes()).hexdigest()[:12]
+def assets_version(static: Path) -> str:
+    """A hash of the map's assets (:data:`ASSETS`) under ``static`` (the app's static
+    folder)."""
+    digest = hashlib.sha256()
+    for path in ASSETS:
+        digest.update(path.encode() + b"\0" + (static / path).read_bytes())
+    return digest.hexdigest()[:12]
