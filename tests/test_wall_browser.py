@@ -124,3 +124,30 @@ def test_the_wall_says_reconnecting_while_its_server_is_down(sample_folder: Path
             assert page.locator(".pw-value").count() >= 4
             back = time.monotonic() - started
             print(f"wall back {back:.1f} s after the server was started again")
+
+
+# What the map holds on to across updates: streamlit-folium's list of feature groups, the
+# map's click listeners (Leaflet's collapsed layer control, the wall's, adds one), and
+# every listener of the map.
+HELD = """() => ({groups: window.feature_group.length,
+    clicks: (map._events.click || []).length,
+    listeners: Object.values(map._events).reduce((n, l) => n + l.length, 0)})"""
+
+
+def test_a_wall_lets_go_of_every_picture_it_replaced(tmp_path: Path) -> None:
+    """A wall runs for days: across live updates (feeds changing every second) its map
+    holds what the current picture needs and nothing of the pictures before it."""
+    from test_browser import WATCH_GROUPS
+
+    from browser import simulated
+
+    with simulated(tmp_path / "live", 1) as live:
+        env = {"POLLWATCH_FEEDS": str(live), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "1"}
+        with running_app(env) as url, offline_page() as (page, _):
+            frame = open_wall(page, url + "/wall?window=7d")
+            frame.evaluate(WATCH_GROUPS)
+            first = frame.evaluate(HELD)
+            frame.wait_for_function("() => window.swaps >= 5", timeout=90_000)
+            frame.wait_for_function(READY, timeout=30_000)
+            after = frame.evaluate(HELD)
+    assert after == first, (first, after)

@@ -801,6 +801,17 @@
         });
     });
 
+    // Leaflet 1.9's collapsed layer control (the wall's) listens to the map's clicks, to
+    // fold, and its onRemove never stops listening: every control a rerun replaced stayed
+    // referenced by the map, with all its layers (a wall grew by 4 MB a change).
+    var removeLayersControl = L.Control.Layers.prototype.onRemove;
+    L.Control.Layers.include({
+        onRemove: function (map) {
+            removeLayersControl.call(this, map);
+            map.off("click", this.collapse, this);
+        }
+    });
+
     pollwatch.text = text;
     pollwatch.label = label;
     pollwatch.popupTable = popupTable;
