@@ -172,6 +172,7 @@ class Run:
         self.programs: dict[str, float] = {}  # program -> share of one core over the run
         self.browser_task_s: list[float] = []  # per page: main-thread seconds per change
         self.heap_mb: list[tuple[float, float]] = []  # per page: JS heap at open, at the end
+        self.fresh_heap_mb = 0.0  # a page opened at the end, on the final data
         # per page: the browser's counts at open and at the end (DOM nodes, documents...)
         self.counts: list[tuple[dict[str, float], dict[str, float]]] = []
 
@@ -199,10 +200,10 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
         got = cdp.send("Performance.getMetrics")["metrics"]
         return float(next(m["value"] for m in got if m["name"] == "JSHeapUsedSize")) / 2**20
 
+    path = "/wall" if args.view == "wall" else "/"
     t_open = time.monotonic()
     for k, page in enumerate(pages):  # one after another, as screens are switched on
         page.bring_to_front()
-        path = "/wall" if args.view == "wall" else "/"
         page.goto(url + path + "?window=7d", wait_until="commit", timeout=120_000)
         page.wait_for_function(f"() => ({PICTURE})() !== null", timeout=300_000)
         page.evaluate(WATCH)
@@ -256,6 +257,19 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     run.heap_mb = list(zip(heap_before, [heap_mb(cdp) for cdp in metrics], strict=True))
     run.counts = list(zip(counts_before, [counts(cdp) for cdp in metrics], strict=True))
     run.samples.append((time.time(), cpu_seconds(pid), rss_mb(pid)))
+    # The feeds grew over the run (new incidents, convoy pings), so a page's heap grows
+    # with them. A page opened now on the final data, alone in the browser (pages of one
+    # site share a heap), tells that growth from what the long-running pages kept.
+    for page in pages:
+        page.close()
+    fresh = context.new_page()
+    fresh.goto(url + path + "?window=7d", wait_until="commit", timeout=120_000)
+    map_frame(fresh, timeout_ms=300_000).wait_for_function(
+        "() => window.pollwatch && pollwatch.layers.stations && pollwatch.layers.stations.ready",
+        timeout=300_000,
+    )
+    fresh.wait_for_timeout(int((args.refresh + 5) * 1000))
+    run.fresh_heap_mb = heap_mb(context.new_cdp_session(fresh))
     return run
 
 
@@ -353,6 +367,12 @@ def report(run: Run, server_log: str) -> None:
         + (f" ... ({len(run.heap_mb)} pages)" if len(run.heap_mb) > 5 else "")
         + f"; {max(growth):+.1%}",
     )
+    if run.fresh_heap_mb:
+        kept = max(b for _, b in run.heap_mb) / run.fresh_heap_mb - 1
+        line(
+            "a page opened at the end, on the final data: JS heap; the longest-open against it",
+            f"{run.fresh_heap_mb:.1f} MB; {kept:+.1%}",
+        )
     if run.counts:
         before, after = run.counts[0]
         line(
