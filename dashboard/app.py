@@ -9,6 +9,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.datafiles import ROUTES, lifespan
+from dashboard.datafiles import MIDDLEWARE, ROUTES, lifespan
 
-app = st.App("main.py", routes=ROUTES, lifespan=lifespan)
+app = st.App("main.py", routes=ROUTES, middleware=MIDDLEWARE, lifespan=lifespan)

@@ -33,10 +33,12 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.access import request_viewer
 from layers.access.policy import may_read
@@ -173,6 +175,40 @@ class Assets(StaticFiles):
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
+
+# A component's build files named by their content (streamlit-folium's main.<hash>.js,
+# 225 kB), which Streamlit sends as "public" with no lifetime: fetched again on every
+# page open.
+HASHED_COMPONENT_FILE = re.compile(
+    r"^/component/[^/]+/static/(?:js|css|media)/[^/]+\.[0-9a-f]{8}\.[A-Za-z0-9.]+$"
+)
+
+
+class KeepComponentFiles:
+    """ASGI middleware: a component's content-named build files are kept by browsers for
+    good (their name changes with their content)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not HASHED_COMPONENT_FILE.match(scope.get("path", "")):
+            await self.app(scope, receive, send)
+            return
+
+        async def kept(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"
+                ]
+                headers.append((b"cache-control", b"public, max-age=31536000, immutable"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, kept)
+
+
+MIDDLEWARE = [Middleware(KeepComponentFiles)]
 
 ROUTES = [
     Route(URL + "/{audience}/{name}", serve, methods=["GET"]),

@@ -161,6 +161,12 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         )
         assert len(scripts) == 5, scripts  # Leaflet and its CSS, Supercluster, heat, ours
         assert all(size == 0 for _, size in scripts), scripts
+        bundle = frame.evaluate(  # streamlit-folium's own script, named by its content
+            r"""() => performance.getEntriesByType('resource')
+                .filter(r => /\/static\/js\/main\.[0-9a-f]{8}\.js$/.test(r.name))
+                .map(r => [r.name, r.transferSize])"""
+        )
+        assert len(bundle) == 1 and bundle[0][1] == 0, bundle
         assert blocked == [], blocked[:5]
 
 
