@@ -269,7 +269,9 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
         timeout=300_000,
     )
     fresh.wait_for_timeout(int((args.refresh + 5) * 1000))
-    run.fresh_heap_mb = heap_mb(context.new_cdp_session(fresh))
+    fresh_metrics = context.new_cdp_session(fresh)
+    fresh_metrics.send("Performance.enable")
+    run.fresh_heap_mb = heap_mb(fresh_metrics)
     return run
 
 
