@@ -130,8 +130,10 @@ def test_other_feeds_hold_a_drop_over_the_configured_share(tmp_path: Path) -> No
 def test_a_file_still_being_written_is_not_read_until_it_settles(tmp_path: Path) -> None:
     path = tmp_path / "incidents.csv"
     write_atomic(path, HEAD + incidents(50))
-    feeds = store(tmp_path, Clock(), settle_s=0.3)
-    time.sleep(0.35)
+    # The writer pauses 20 ms between rows; a settle time 50 times that keeps a writer
+    # held up by a busy machine (CI, two cores) from looking finished.
+    feeds = store(tmp_path, Clock(), settle_s=1.0)
+    time.sleep(1.05)
     assert len(feeds.get("incidents").data) == 50
     stop = threading.Event()
 
@@ -158,7 +160,7 @@ def test_a_file_still_being_written_is_not_read_until_it_settles(tmp_path: Path)
     assert seen and all(n == 50 and not stale for n, stale, _ in seen), [
         s[2][0].message for s in seen if s[1]
     ][:3]
-    time.sleep(0.35)
+    time.sleep(1.05)
     version = feeds.get("incidents")
     assert len(version.data) == 200 and not version.stale_copy
 
