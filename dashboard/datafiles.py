@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import importlib
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -166,7 +167,13 @@ class Assets(StaticFiles):
     they check it each time (ETag, 304). Streamlit's own static route sends no caching
     header, so every page open asked again for each script, one after another."""
 
-    def file_response(self, full_path, stat_result, scope, status_code=200):  # type: ignore[no-untyped-def]
+    def file_response(
+        self,
+        full_path: str | os.PathLike[str],
+        stat_result: os.stat_result,
+        scope: Scope,
+        status_code: int = 200,
+    ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         versioned = "v" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
         response.headers["Cache-Control"] = (

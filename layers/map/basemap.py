@@ -79,17 +79,17 @@ def base_map(
     """
     m = folium.Map(tiles=None, prefer_canvas=True, control_scale=True)
 
-    def url(path: str) -> str:
+    def asset(path: str) -> str:
         return f"{assets}/{path}?v={version}" if version else f"{assets}/{path}"
 
     m.default_js = [
         *([("prefetch", prefetch_url(assets, prefetch, version))] if prefetch else []),
-        ("leaflet", url(f"{LEAFLET}/leaflet.js")),
-        ("supercluster", url(f"{SUPERCLUSTER}/supercluster.min.js")),
-        ("leaflet_heat", url(f"{LEAFLET_HEAT}/leaflet-heat.js")),
-        ("pollwatch", url(HELPERS)),
+        ("leaflet", asset(f"{LEAFLET}/leaflet.js")),
+        ("supercluster", asset(f"{SUPERCLUSTER}/supercluster.min.js")),
+        ("leaflet_heat", asset(f"{LEAFLET_HEAT}/leaflet-heat.js")),
+        ("pollwatch", asset(HELPERS)),
     ]
-    m.default_css = [("leaflet_css", url(f"{LEAFLET}/leaflet.css"))]
+    m.default_css = [("leaflet_css", asset(f"{LEAFLET}/leaflet.css"))]
     layers = {
         "offline": (BLANK_TILE, offline_attribution(), "Offline basemap"),
         "osm": (OSM_TILES, OSM_ATTRIBUTION, "OpenStreetMap (internet)"),
