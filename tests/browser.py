@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -207,3 +208,17 @@ def simulated(folder: Path, interval: float) -> Iterator[Path]:
     finally:
         sim.terminate()
         sim.wait(10)
+
+
+@contextmanager
+def live_app(folder: Path, every: float, refresh: float) -> Iterator[tuple[str, Any]]:
+    """The dashboard on the simulator's feeds in ``folder`` (a change every ``every`` s,
+    a refresh every ``refresh`` s, no tiles) and an offline page: yields (url, page)."""
+    with simulated(folder, every) as live:
+        env = {
+            "POLLWATCH_FEEDS": str(live),
+            "POLLWATCH_TILES": "none",
+            "POLLWATCH_REFRESH_S": f"{refresh:g}",
+        }
+        with running_app(env) as url, offline_page() as (page, _):
+            yield url, page

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from browser import map_frame, offline_page, running_app, screenshot, simulated
+from browser import live_app, map_frame, offline_page, running_app, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -414,56 +414,55 @@ def test_coverage_page_draws_and_a_table_row_centres_the_map(sample_folder: Path
 def test_live_feeds_reach_the_map_without_recreating_it(tmp_path: Path) -> None:
     import time
 
-    with simulated(tmp_path / "live", 2) as live:
-        env = {"POLLWATCH_FEEDS": str(live), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "3"}
-        with running_app(env) as url, offline_page() as (page, _):
-            page.goto(url)
-            frame = map_frame(page)
-            frame.wait_for_function(READY, timeout=60_000)
-            frame.evaluate("() => { window.sameMap = 'yes'; map.setView([6.9, -9.9], 8); }")
-            iframe = page.locator('iframe[title="streamlit_folium.st_folium"]')
-            iframe.evaluate("el => el.dataset.sameElement = 'yes'")
-            rows = frame.evaluate("() => pollwatch.layers.incidents.stats().rows")
-            t0 = time.monotonic()
-            frame.wait_for_function(
-                f"() => pollwatch.layers.incidents && pollwatch.layers.incidents.ready"
-                f" && pollwatch.layers.incidents.stats().rows > {rows}",
-                timeout=30_000,
-            )
-            waited = time.monotonic() - t0
-            assert waited <= 3 + 5, waited  # one refresh interval plus 5 s
-            assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
-            assert frame.evaluate("() => window.sameMap") == "yes"
-            view = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
-            assert view == pytest.approx([6.9, -9.9, 8], abs=1e-6)
-            # New rows come as a chunk the browser joins to those it has: the joined rows
-            # are the feed's, each once.
-            frame.wait_for_function("() => pollwatch.layers.incidents.data.details", timeout=10_000)
-            drawn = frame.evaluate(
-                """() => { const d = pollwatch.layers.incidents.data, v = pollwatch.value;
-                    return [...Array(d.n).keys()].map(i => [v(d, 'id', i), v(d, 'type', i)]); }"""
-            )
-            feed = pd.read_csv(live / "incidents.csv", dtype=str).set_index("id")["type"]
-            assert len({i for i, _ in drawn}) == len(drawn) > rows
-            assert all(feed[i] == kind for i, kind in drawn[-10:])
-            # The stations at risk on the map follow the list (a change laid over them).
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                label = page.get_by_text("Stations at risk:").first.inner_text()
-                listed = int(label.split(":")[1].split("(")[0].strip().replace(",", ""))
-                marked = frame.evaluate("() => pollwatch.layers.at_risk.stats().kept")
-                if listed == marked:
-                    break
-                time.sleep(0.5)
-            assert listed == marked > 0
-            # The watcher reports each look at the feeds.
-            checked = page.get_by_text("Live: feeds checked every 3 s").inner_text()
-            page.wait_for_function(
-                f"""() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
-                    .some(e => e.innerText.startsWith('Live:') && e.innerText !== {checked!r})""",
-                timeout=10_000,
-            )
-            screenshot(page, "live_refresh.png")
+    live = tmp_path / "live"
+    with live_app(live, 2, 3) as (url, page):
+        page.goto(url)
+        frame = map_frame(page)
+        frame.wait_for_function(READY, timeout=60_000)
+        frame.evaluate("() => { window.sameMap = 'yes'; map.setView([6.9, -9.9], 8); }")
+        iframe = page.locator('iframe[title="streamlit_folium.st_folium"]')
+        iframe.evaluate("el => el.dataset.sameElement = 'yes'")
+        rows = frame.evaluate("() => pollwatch.layers.incidents.stats().rows")
+        t0 = time.monotonic()
+        frame.wait_for_function(
+            f"() => pollwatch.layers.incidents && pollwatch.layers.incidents.ready"
+            f" && pollwatch.layers.incidents.stats().rows > {rows}",
+            timeout=30_000,
+        )
+        waited = time.monotonic() - t0
+        assert waited <= 3 + 5, waited  # one refresh interval plus 5 s
+        assert iframe.evaluate("el => el.dataset.sameElement") == "yes"
+        assert frame.evaluate("() => window.sameMap") == "yes"
+        view = frame.evaluate("() => [map.getCenter().lat, map.getCenter().lng, map.getZoom()]")
+        assert view == pytest.approx([6.9, -9.9, 8], abs=1e-6)
+        # New rows come as a chunk the browser joins to those it has: the joined rows
+        # are the feed's, each once.
+        frame.wait_for_function("() => pollwatch.layers.incidents.data.details", timeout=10_000)
+        drawn = frame.evaluate(
+            """() => { const d = pollwatch.layers.incidents.data, v = pollwatch.value;
+                return [...Array(d.n).keys()].map(i => [v(d, 'id', i), v(d, 'type', i)]); }"""
+        )
+        feed = pd.read_csv(live / "incidents.csv", dtype=str).set_index("id")["type"]
+        assert len({i for i, _ in drawn}) == len(drawn) > rows
+        assert all(feed[i] == kind for i, kind in drawn[-10:])
+        # The stations at risk on the map follow the list (a change laid over them).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            label = page.get_by_text("Stations at risk:").first.inner_text()
+            listed = int(label.split(":")[1].split("(")[0].strip().replace(",", ""))
+            marked = frame.evaluate("() => pollwatch.layers.at_risk.stats().kept")
+            if listed == marked:
+                break
+            time.sleep(0.5)
+        assert listed == marked > 0
+        # The watcher reports each look at the feeds.
+        checked = page.get_by_text("Live: feeds checked every 3 s").inner_text()
+        page.wait_for_function(
+            f"""() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+                .some(e => e.innerText.startsWith('Live:') && e.innerText !== {checked!r})""",
+            timeout=10_000,
+        )
+        screenshot(page, "live_refresh.png")
 
 
 # Every 50 ms: the feature groups streamlit-folium has added (kept weakly, so the watch
@@ -497,31 +496,29 @@ def test_live_updates_let_the_old_pictures_go(tmp_path: Path) -> None:
     """streamlit-folium keeps every feature group it ever added (4 MB a change on a
     wall). After updates, it holds only the groups shown or listed in the layer control,
     and an overlay switched off and on again across updates is drawn once."""
-    with simulated(tmp_path / "live", 1) as live:
-        # feeds that change every second, faster than a page runs: the map still draws
-        env = {"POLLWATCH_FEEDS": str(live), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "1"}
-        with running_app(env) as url, offline_page() as (page, _):
-            page.goto(url)
-            frame = map_frame(page)
-            frame.wait_for_function(READY, timeout=60_000)
-            frame.evaluate(WATCH_GROUPS)
-            first = frame.evaluate(GROUPS)
-            incidents_box = (
-                frame.locator(".leaflet-control-layers-overlays label")
-                .filter(has_text="Incidents")
-                .locator("input")
-            )
-            incidents_box.uncheck()
-            frame.wait_for_function("() => window.swaps >= 3", timeout=60_000)
-            hidden = frame.evaluate(GROUPS)
-            incidents_box.check()
-            frame.wait_for_function("() => window.swaps >= 6", timeout=60_000)
-            frame.wait_for_function(READY, timeout=30_000)
-            shown = frame.evaluate(GROUPS)
-            names = frame.evaluate(
-                """() => window.layer_control._layers.filter(i => map.hasLayer(i.layer))
-                    .map(i => i.name)"""
-            )
+    # feeds that change every second, faster than a page runs: the map still draws
+    with live_app(tmp_path / "live", 1, 1) as (url, page):
+        page.goto(url)
+        frame = map_frame(page)
+        frame.wait_for_function(READY, timeout=60_000)
+        frame.evaluate(WATCH_GROUPS)
+        first = frame.evaluate(GROUPS)
+        incidents_box = (
+            frame.locator(".leaflet-control-layers-overlays label")
+            .filter(has_text="Incidents")
+            .locator("input")
+        )
+        incidents_box.uncheck()
+        frame.wait_for_function("() => window.swaps >= 3", timeout=60_000)
+        hidden = frame.evaluate(GROUPS)
+        incidents_box.check()
+        frame.wait_for_function("() => window.swaps >= 6", timeout=60_000)
+        frame.wait_for_function(READY, timeout=30_000)
+        shown = frame.evaluate(GROUPS)
+        names = frame.evaluate(
+            """() => window.layer_control._layers.filter(i => map.hasLayer(i.layer))
+                .map(i => i.name)"""
+        )
     for state in (first, hidden, shown):
         assert state["stray"] == 0 and state["idle"] == 0, (first, hidden, shown)
         assert state["held"] == first["held"], (first, hidden, shown)

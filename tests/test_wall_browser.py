@@ -139,15 +139,13 @@ def test_a_wall_lets_go_of_every_picture_it_replaced(tmp_path: Path) -> None:
     holds what the current picture needs and nothing of the pictures before it."""
     from test_browser import WATCH_GROUPS
 
-    from browser import simulated
+    from browser import live_app
 
-    with simulated(tmp_path / "live", 1) as live:
-        env = {"POLLWATCH_FEEDS": str(live), "POLLWATCH_TILES": "none", "POLLWATCH_REFRESH_S": "1"}
-        with running_app(env) as url, offline_page() as (page, _):
-            frame = open_wall(page, url + "/wall?window=7d")
-            frame.evaluate(WATCH_GROUPS)
-            first = frame.evaluate(HELD)
-            frame.wait_for_function("() => window.swaps >= 5", timeout=90_000)
-            frame.wait_for_function(READY, timeout=30_000)
-            after = frame.evaluate(HELD)
+    with live_app(tmp_path / "live", 1, 1) as (url, page):
+        frame = open_wall(page, url + "/wall?window=7d")
+        frame.evaluate(WATCH_GROUPS)
+        first = frame.evaluate(HELD)
+        frame.wait_for_function("() => window.swaps >= 5", timeout=90_000)
+        frame.wait_for_function(READY, timeout=30_000)
+        after = frame.evaluate(HELD)
     assert after == first, (first, after)
