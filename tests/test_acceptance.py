@@ -137,12 +137,16 @@ def test_a_file_still_being_written_is_not_read_until_it_settles(tmp_path: Path)
     assert len(feeds.get("incidents").data) == 50
     stop = threading.Event()
 
+    written = threading.Event()  # the last row is in: a look from then on may take it
+
     def writer() -> None:  # rewrites the file in place, a few rows at a time
         with open(path, "w") as fh:
             fh.write(HEAD)
             for i in range(200):
                 fh.write(incidents(1, start=i))
                 fh.flush()
+                if i == 199:
+                    written.set()
                 time.sleep(0.02)
                 if stop.is_set():
                     return
@@ -151,8 +155,10 @@ def test_a_file_still_being_written_is_not_read_until_it_settles(tmp_path: Path)
     thread.start()
     seen = []
     try:
-        while thread.is_alive():
+        while not written.is_set():
             version = feeds.get("incidents")
+            if written.is_set() and len(version.data) == 200:
+                break  # this look began as the writer finished, and rightly took it whole
             seen.append((len(version.data), version.stale_copy, version.problems[:1]))
     finally:
         stop.set()
