@@ -112,6 +112,30 @@ def loader_for(settings: Settings) -> SceneLoader:
 
 
 WARM_WAIT_S = 600.0  # the longest a large file's first read is waited for at start
+YIELD_S = 30.0  # the longest the warm-up waits for page runs to end before a step
+_runs = threading.Condition()
+_running = [0]  # page runs under way in this process
+
+
+@contextmanager
+def page_run() -> Iterator[None]:
+    """A whole page run (``dashboard/main.py`` wraps each): the warm-up gives way to it."""
+    with _runs:
+        _running[0] += 1
+    try:
+        yield
+    finally:
+        with _runs:
+            _running[0] -= 1
+            _runs.notify_all()
+
+
+def _give_way(limit_s: float = YIELD_S) -> None:
+    """Wait until no page is running (at most ``limit_s``): after a restart, a screen
+    that reconnects needs the cores for its own picture more than the warm-up needs them
+    for the pictures of roles and pages nobody has opened yet (two cores, one GIL)."""
+    with _runs:
+        _runs.wait_for(lambda: _running[0] == 0, timeout=limit_s)
 
 
 def warm() -> None:
@@ -134,7 +158,8 @@ def warm() -> None:
         scene = loader.load()
     whole = derived_picture(settings, scene)
     box = offline.region(scene.bounds)
-    for role in Role:
+    for role in Role:  # operations first: the wall screens
+        _give_way()
         derived = restricted(settings).picture(whole, role)
         shown = apply(derived, Filters(), scene.now).frames
         chunks = _chunks_for(settings, role)
@@ -146,6 +171,7 @@ def warm() -> None:
     # The Coverage page's analysis as it opens (its placement suggestions included).
     from dashboard.coverage_analysis import DEFAULT, measured  # noqa: PLC0415
 
+    _give_way()
     measured(settings, whole, DEFAULT)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.access import audit_view, gate
-from dashboard.common import configure_logging
+from dashboard.common import configure_logging, page_run
 from dashboard.datafiles import serving
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
@@ -35,7 +35,8 @@ if st.query_params.get("view") == "wall":  # any page's link, made a wall screen
     paths = ("wall", "coverage", "briefing", "feeds", "add", "audit")
     as_wall = [st.Page("wall.py", default=True, url_path="operations", **WALL)]
     as_wall += [st.Page("wall.py", url_path=path, **WALL) for path in paths]
-    st.navigation(as_wall, position="hidden").run()
+    with page_run():
+        st.navigation(as_wall, position="hidden").run()
     audit_view("Wall")
     st.stop()
 pages = []
@@ -58,5 +59,6 @@ if may(viewer.role, "add_data"):
 if may(viewer.role, "audit"):
     pages.append(st.Page("audit.py", title="Audit", icon=":material/policy:", url_path="audit"))
 page = st.navigation(pages)
-page.run()
+with page_run():
+    page.run()
 audit_view(page.title)

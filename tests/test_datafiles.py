@@ -4,6 +4,7 @@ what a refusal looks like and leaves in the audit trail, and how files are kept 
 from __future__ import annotations
 
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +186,32 @@ def test_as_the_server_starts_each_role_gets_its_first_picture_published(
         assert any("Not covered all polling hours" in s.value for s in at.subheader)
     finally:
         datafiles.remove_data_folder()
+
+
+def test_the_warm_up_gives_way_to_a_page_run_under_way() -> None:
+    """After a restart the first screen's run gets the cores: the warm-up's next step
+    waits until no page is running (at most its limit), then goes on."""
+    from dashboard import common
+
+    started, release = threading.Event(), threading.Event()
+
+    def screen() -> None:
+        with common.page_run():
+            started.set()
+            release.wait(5)
+
+    page = threading.Thread(target=screen)
+    page.start()
+    assert started.wait(5)
+    waited = threading.Thread(target=common._give_way, args=(10.0,))
+    waited.start()
+    waited.join(0.3)
+    assert waited.is_alive()  # the page still runs: the warm-up waits
+    release.set()
+    waited.join(5)
+    page.join(5)
+    assert not waited.is_alive()
+    t0 = time.perf_counter()
+    with common.page_run():  # a page that never ends holds the warm-up back no longer
+        common._give_way(0.2)  # than the limit
+    assert 0.15 < time.perf_counter() - t0 < 2
