@@ -27,6 +27,7 @@ from layers.access.roles import Role
 from layers.analysis.filters import Filters
 from layers.analysis.freshness import freshness, picture_key, reading
 from layers.analysis.picture import Derived, DerivedCache
+from layers.core.ondisk import OnDisk
 from layers.core.problems import Problem
 from layers.core.settings import Settings
 from layers.map import offline
@@ -100,8 +101,7 @@ def page_map(
     ``dark`` and ``prefetch`` as :func:`layers.map.basemap.base_map` takes them."""
     box = offline.region(bounds)
     publisher = getattr(_drawing, "publisher", None) or publisher_for(viewer().role)
-    kept = loader_for(Settings.from_env()).kept
-    urls = publisher.publish("basemap", box, partial(offline.made, box, kept))
+    urls = publisher.publish("basemap", box, partial(offline.made, box, kept_store()))
     return base_map(bounds, tiles, STATIC_URL, legend, ASSETS_VERSION, urls, wall, dark, prefetch)
 
 
@@ -111,10 +111,16 @@ def loader_for(settings: Settings) -> SceneLoader:
     return SceneLoader(settings)
 
 
+def kept_store() -> OnDisk | None:
+    """The on-disk store of what is kept between restarts (``POLLWATCH_CACHE``), if any."""
+    return loader_for(Settings.from_env()).kept
+
+
 WARM_WAIT_S = 600.0  # the longest a large file's first read is waited for at start
 YIELD_S = 30.0  # the longest the warm-up waits for page runs to end before a step
+QUIET_S = 2.0  # and after a run: its browser fetches the datasets and draws them
 _runs = threading.Condition()
-_running = [0]  # page runs under way in this process
+_running = [0, 0.0]  # page runs under way in this process, when the last one ended
 
 
 @contextmanager
@@ -127,15 +133,25 @@ def page_run() -> Iterator[None]:
     finally:
         with _runs:
             _running[0] -= 1
+            _running[1] = time.monotonic()
             _runs.notify_all()
 
 
-def _give_way(limit_s: float = YIELD_S) -> None:
-    """Wait until no page is running (at most ``limit_s``): after a restart, a screen
-    that reconnects needs the cores for its own picture more than the warm-up needs them
-    for the pictures of roles and pages nobody has opened yet (two cores, one GIL)."""
+def _give_way(limit_s: float = YIELD_S, quiet_s: float = QUIET_S) -> None:
+    """Wait until no page has run for ``quiet_s`` (at most ``limit_s``): after a restart,
+    a screen that reconnects needs the cores for its own picture (its run, then the
+    datasets its browser fetches) more than the warm-up needs them for the pictures of
+    roles and pages nobody has opened yet (two cores, one GIL)."""
+    deadline = time.monotonic() + limit_s
     with _runs:
-        _runs.wait_for(lambda: _running[0] == 0, timeout=limit_s)
+        while (left := deadline - time.monotonic()) > 0:
+            if _running[0]:
+                _runs.wait(left)
+                continue
+            quiet = _running[1] + quiet_s - time.monotonic()
+            if quiet <= 0:
+                return
+            _runs.wait(min(quiet, left))
 
 
 def warm() -> None:
@@ -220,7 +236,7 @@ def restricted(settings: Settings) -> Restricted:
 
 @st.cache_resource(show_spinner=False)
 def _derived_cache(settings: Settings) -> DerivedCache:
-    return DerivedCache()
+    return DerivedCache(loader_for(settings).kept, repr(settings))
 
 
 def derived_picture(settings: Settings, scene: Scene) -> Derived:

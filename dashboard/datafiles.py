@@ -125,7 +125,9 @@ def remove_data_folder() -> None:
 def publisher_for(role: Role) -> Publisher:
     """The publisher of what is made for ``role``: shared by all its sessions, so each
     version is written once per role."""
-    return Publisher(data_folder() / role.value, f"{URL}/{role.value}")
+    from dashboard.common import kept_store  # noqa: PLC0415 - common imports this module
+
+    return Publisher(data_folder() / role.value, f"{URL}/{role.value}", kept=kept_store())
 
 
 def serve(request: Request) -> Response:

@@ -64,6 +64,19 @@ class Scene:
             return None
         return tuple((f, self.versions[f].signature, self.versions[f].stale_copy) for f in feeds)
 
+    def content_key(self, *feeds: str) -> Hashable | None:
+        """The versions of ``feeds`` by content, the same after a restart while their files
+        are (a key for what is kept on disk, see :class:`layers.core.ondisk.OnDisk`); None
+        when one of them is known only by its file's time and size (nothing is kept on
+        disk, only appended rows were read, or no good version was ever read)."""
+        key = []
+        for feed in feeds:
+            version = self.versions.get(feed)
+            if version is None or (version.content is None and version.data is not None):
+                return None
+            key.append((feed, version.content, version.stale_copy))
+        return tuple(key)
+
     @property
     def problems(self) -> list[Problem]:
         """Every problem of every feed, feed by feed, and of the scenario manifest."""

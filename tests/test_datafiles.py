@@ -190,7 +190,8 @@ def test_as_the_server_starts_each_role_gets_its_first_picture_published(
 
 def test_the_warm_up_gives_way_to_a_page_run_under_way() -> None:
     """After a restart the first screen's run gets the cores: the warm-up's next step
-    waits until no page is running (at most its limit), then goes on."""
+    waits until no page has run for a moment (its browser is fetching the datasets), at
+    most its limit, then goes on."""
     from dashboard import common
 
     started, release = threading.Event(), threading.Event()
@@ -203,14 +204,15 @@ def test_the_warm_up_gives_way_to_a_page_run_under_way() -> None:
     page = threading.Thread(target=screen)
     page.start()
     assert started.wait(5)
-    waited = threading.Thread(target=common._give_way, args=(10.0,))
+    waited = threading.Thread(target=common._give_way, args=(10.0, 0.5))
     waited.start()
     waited.join(0.3)
     assert waited.is_alive()  # the page still runs: the warm-up waits
     release.set()
+    ended = time.perf_counter()
     waited.join(5)
     page.join(5)
-    assert not waited.is_alive()
+    assert not waited.is_alive() and 0.4 < time.perf_counter() - ended < 3
     t0 = time.perf_counter()
     with common.page_run():  # a page that never ends holds the warm-up back no longer
         common._give_way(0.2)  # than the limit

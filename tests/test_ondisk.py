@@ -211,3 +211,73 @@ def test_a_large_file_kept_on_disk_is_shown_at_the_first_look_after_a_restart(
     again = large(loader(feeds, kept)).load()
     assert not [p for p in again.problems if p.kind == "reading"]
     pd.testing.assert_frame_equal(again["polling_stations"], scene["polling_stations"])
+
+
+def test_a_restart_takes_costly_derived_frames_and_datasets_from_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a restart the first picture's costly parts (coverage of every station, the
+    stations' map dataset) come from disk when the files are the same, and are made
+    again for a changed file, or for another audience."""
+    from layers.analysis import picture
+    from layers.analysis.picture import DerivedCache
+    from layers.registry import REGISTRY
+    from layers.views import publish
+    from layers.views.publish import Publisher, layer_urls
+
+    monkeypatch.setattr(picture, "KEEP_FROM_S", 0.0)  # the sample is small: keep them all
+    monkeypatch.setattr(publish, "KEEP_FROM_S", 0.0)
+    feeds, kept = feeds_without_a_time_shift(tmp_path / "feeds"), tmp_path / "kept"
+    derived_rows: dict[str, int] = {}
+    for name, layer in REGISTRY.items():
+
+        def counting(frame, scene, name=name, real=layer.derive):  # type: ignore[no-untyped-def]
+            derived_rows[name] = derived_rows.get(name, 0) + 1
+            return real(frame, scene)
+
+        monkeypatch.setattr(layer, "derive", counting)
+
+    def started(folder: str) -> tuple[SceneLoader, DerivedCache, Publisher]:
+        """A server started: its loader, derived cache and operations' publisher."""
+        made = loader(feeds, kept)
+        cache = DerivedCache(made.kept, "settings")
+        return made, cache, Publisher(tmp_path / folder, "/data/operations", kept=made.kept)
+
+    now = pd.Timestamp("2026-11-29T10:00Z")
+    first, cache, publisher = started("first")
+    scene = first.load(now=now)
+    whole = cache.derive(scene)
+    urls = layer_urls(publisher, cache, scene, whole, "polling_stations")
+    assert derived_rows["polling_stations"] == 1
+    assert first.kept is not None
+    wait_written(first.kept)
+
+    derived_rows.clear()
+    again, cache, publisher = started("again")  # a restart: nothing in memory
+    scene = again.load(now=now)
+    from_disk = cache.derive(scene)
+    assert not derived_rows  # every frame came from disk
+    for name in REGISTRY:
+        pd.testing.assert_frame_equal(pd.DataFrame(from_disk[name]), pd.DataFrame(whole[name]))
+
+    def built_again() -> dict[str, object]:
+        raise AssertionError("the stations' dataset was built again")
+
+    monkeypatch.setattr(picture, "map_datasets", lambda *a: built_again())
+    monkeypatch.setattr(publish, "map_datasets", lambda *a: built_again())
+    assert layer_urls(publisher, cache, scene, from_disk, "polling_stations") == urls
+    for url in urls.values():
+        name = url.rsplit("/", 1)[1]
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "first" / name).read_bytes()
+    # Another audience's publisher does not take the operations' dataset.
+    partner = Publisher(tmp_path / "partner", "/data/partner", kept=again.kept)
+    with pytest.raises(AssertionError, match="built again"):
+        layer_urls(partner, cache, scene, from_disk, "polling_stations")
+
+    # A changed patrols file: coverage is measured again after the next restart.
+    patrols = next(p for p in feeds.iterdir() if p.stem == "patrols")
+    patrols.write_bytes(patrols.read_bytes().replace(b"}", b"} ", 1))
+    derived_rows.clear()
+    third, cache, _ = started("third")
+    cache.derive(third.load(now=now))
+    assert derived_rows.get("polling_stations") == 1 and "incidents" not in derived_rows

@@ -93,6 +93,10 @@ class FeedVersion(Generic[T]):
     loaded_at: pd.Timestamp | None = None
     stale_copy: bool = False  # True when data is an older version kept because the new one failed
     good_signature: Signature | None = None  # of the file the data came from
+    # What the data was built from, by content (the bytes, how they were read, the code):
+    # the same across restarts while the file is; None when the store keeps nothing on
+    # disk or only appended rows were read. See :meth:`layers.scene.Scene.content_key`.
+    content: str | None = None
 
     @property
     def updated(self) -> pd.Timestamp | None:
@@ -227,6 +231,7 @@ class _Read(Generic[T]):
     problems: list[Problem]
     text: _ReadText
     appended: bool = False  # only rows appended to the shown version were read
+    content: str | None = None  # see FeedVersion.content
 
 
 class _Cancelled(Exception):
@@ -492,7 +497,8 @@ class FeedStore(Generic[T]):
         if appended is not None:
             return _Read(sig, *appended, appended=True)
         options = self._file_options(feed, path)
-        key = self._key(feed, path, data, options)
+        content = self._content(feed, path, data, options)
+        key = content if len(data) >= self.rules.kept_bytes else None
         kept = self._kept_read(key, sig, data, problems)
         if kept is not None:
             return kept
@@ -504,11 +510,12 @@ class FeedStore(Generic[T]):
         found = [*raw.problems, *build_problems]
         if key is not None and self._kept is not None:
             self._kept.put(key, (built, found, replace(text, data=b"")))
-        return _Read(sig, built, [*problems, *found], text)
+        return _Read(sig, built, [*problems, *found], text, content=content)
 
-    def _key(self, feed: str, path: Path, data: bytes, options: FileOptions) -> str | None:
-        """The on-disk key of ``data`` read as ``feed`` (None: not kept, too small)."""
-        if self._kept is None or len(data) < self.rules.kept_bytes:
+    def _content(self, feed: str, path: Path, data: bytes, options: FileOptions) -> str | None:
+        """The on-disk key of ``data`` read as ``feed`` (None: nothing is kept on disk);
+        a version's parsed frame is kept under it when the file is large enough."""
+        if self._kept is None:
             return None
         return self._kept.key("feed", feed, path.name, digest(data), options, self._salt)
 
@@ -521,14 +528,15 @@ class FeedStore(Generic[T]):
         if kept is None:
             return None
         built, found, text = kept
-        return _Read(sig, built, [*problems, *found], replace(text, data=data))
+        return _Read(sig, built, [*problems, *found], replace(text, data=data), content=key)
 
     def _from_disk(self, feed: str, path: Path, problems: list[Problem]) -> _Read[T] | None:
         """``feed``'s file as kept on disk, or None (not kept: it is read)."""
         if self._kept is None:
             return None
         data, sig = read_whole(path)
-        key = self._key(feed, path, data, self._file_options(feed, path))
+        content = self._content(feed, path, data, self._file_options(feed, path))
+        key = content if len(data) >= self.rules.kept_bytes else None
         return self._kept_read(key, sig, data, problems)
 
     def _file_options(self, feed: str, path: Path) -> FileOptions:
@@ -569,7 +577,14 @@ class FeedStore(Generic[T]):
             held_rows = len(built) if isinstance(built, Sized) else 0
             return self._failed(feed, path, sig, worse, held_rows=held_rows)
         version = FeedVersion(
-            feed, path, built, sig, found, pd.Timestamp.now(tz="UTC"), good_signature=sig
+            feed,
+            path,
+            built,
+            sig,
+            found,
+            pd.Timestamp.now(tz="UTC"),
+            good_signature=sig,
+            content=read.content,
         )
         hold = not read.appended and self.rules.hold_s > 0
         lost = self._lost_rows(feed, path, version, read.text) if hold else None
