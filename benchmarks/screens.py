@@ -39,6 +39,7 @@ from browser import map_frame, offline_page, running_app  # noqa: E402
 from layers.exercise.simulator import Simulator  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+FRESH_UPDATES = 3  # live updates the page opened at the end goes through before its heap
 COUNTED = ("Documents", "Frames", "Nodes", "JSEventListeners", "LayoutObjects")
 
 # When the shown picture was taken (HH:MM:SS UTC): the operations page's caption says
@@ -129,6 +130,18 @@ def main() -> None:
     parser.add_argument("--refresh", type=float, default=10.0, help="POLLWATCH_REFRESH_S")
     parser.add_argument("--view", choices=("operations", "wall"), default="operations")
     parser.add_argument(
+        "--heap-every",
+        type=float,
+        default=2.0,
+        help="minutes between looks at the first page's JS heap (after a GC) and the RSS",
+    )
+    parser.add_argument(
+        "--settled-after",
+        type=int,
+        default=100,
+        help="changes after which growth is also counted from (the first look past them)",
+    )
+    parser.add_argument(
         "--browsers-nice", type=int, default=19, help="niceness of the browsers (0: as the server)"
     )
     args = parser.parse_args()
@@ -155,7 +168,7 @@ def main() -> None:
         with offline_page(cache=True) as (first, blocked):
             run = watch(args, url, pid, first, sim, folder)
             run.blocked = len(blocked)
-    report(run, log.read_text(errors="replace"))
+    report(run, log.read_text(errors="replace"), args.settled_after)
 
 
 class Run:
@@ -173,6 +186,9 @@ class Run:
         self.browser_task_s: list[float] = []  # per page: main-thread seconds per change
         self.heap_mb: list[tuple[float, float]] = []  # per page: JS heap at open, at the end
         self.fresh_heap_mb = 0.0  # a page opened at the end, on the final data
+        # the first page's JS heap after GC and the server's RSS every --heap-every
+        # minutes: (feed changes so far, heap MB, RSS MB)
+        self.series: list[tuple[int, float, float]] = []
         # per page: the browser's counts at open and at the end (DOM nodes, documents...)
         self.counts: list[tuple[dict[str, float], dict[str, float]]] = []
 
@@ -234,10 +250,15 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     programs_before, t_before = cpu_by_program(), time.time()
     for t in threads:
         t.start()
+    run.series.append((0, heap_before[0], run.rss_open))
     try:
         end = time.monotonic() + args.minutes * 60
+        next_look = time.monotonic() + args.heap_every * 60
         while time.monotonic() < end:
             pages[0].wait_for_timeout(1000)  # keeps Playwright's event loop turning
+            if time.monotonic() >= next_look:
+                next_look += args.heap_every * 60
+                run.series.append((len(run.changes), heap_mb(metrics[0]), rss_mb(pid)))
     finally:
         programs_after, t_after = cpu_by_program(), time.time()
         stop.set()
@@ -259,7 +280,9 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     run.samples.append((time.time(), cpu_seconds(pid), rss_mb(pid)))
     # The feeds grew over the run (new incidents, convoy pings), so a page's heap grows
     # with them. A page opened now on the final data, alone in the browser (pages of one
-    # site share a heap), tells that growth from what the long-running pages kept.
+    # site share a heap), tells that growth from what the long-running pages kept. It
+    # goes through a few live updates too: the first ones add what only the update path
+    # holds (measured: about 4 MB on the wall, in the first two updates, then flat).
     for page in pages:
         page.close()
     fresh = context.new_page()
@@ -268,6 +291,9 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
         "() => window.pollwatch && pollwatch.layers.stations && pollwatch.layers.stations.ready",
         timeout=300_000,
     )
+    for _ in range(FRESH_UPDATES):
+        sim.step(incidents=2)
+        fresh.wait_for_timeout(int((args.refresh + 3) * 1000))
     fresh.wait_for_timeout(int((args.refresh + 5) * 1000))
     fresh_metrics = context.new_cdp_session(fresh)
     fresh_metrics.send("Performance.enable")
@@ -315,7 +341,7 @@ def latencies(
     return [w for s in per_session for w in s], every, missed
 
 
-def report(run: Run, server_log: str) -> None:
+def report(run: Run, server_log: str, settled_after: int = 100) -> None:
     day = time.strftime("%Y-%m-%d", time.gmtime())
 
     def utc(text: str) -> float:
@@ -372,9 +398,23 @@ def report(run: Run, server_log: str) -> None:
     if run.fresh_heap_mb:
         kept = max(b for _, b in run.heap_mb) / run.fresh_heap_mb - 1
         line(
-            "a page opened at the end, on the final data: JS heap; the longest-open against it",
+            f"a page opened at the end, after {FRESH_UPDATES} updates: JS heap; the longest-open "
+            "against it",
             f"{run.fresh_heap_mb:.1f} MB; {kept:+.1%}",
         )
+    if len(run.series) > 1:
+        line(
+            "first page's JS heap / server RSS by feed changes",
+            ", ".join(f"{n}: {h:.1f} / {r:.0f} MB" for n, h, r in run.series),
+        )
+        settled = next((s for s in run.series if s[0] >= settled_after), None)
+        end_heap = run.heap_mb[0][1] if run.heap_mb else run.series[-1][1]
+        if settled is not None and settled[0] < len(run.changes):
+            line(
+                f"growth from the first look past {settled_after} changes "
+                f"({settled[0]}) to the end ({len(run.changes)}): JS heap / RSS",
+                f"{end_heap / settled[1] - 1:+.1%} / {end_rss / settled[2] - 1:+.1%}",
+            )
     if run.counts:
         before, after = run.counts[0]
         line(
