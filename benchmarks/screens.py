@@ -168,7 +168,30 @@ def main() -> None:
         with offline_page(cache=True) as (first, blocked):
             run = watch(args, url, pid, first, sim, folder)
             run.blocked = len(blocked)
+    run.fresh_rss = fresh_server_rss(args, env, sim, folder)
     report(run, log.read_text(errors="replace"), args.settled_after)
+
+
+def fresh_server_rss(args, env, sim, folder) -> float:  # type: ignore[no-untyped-def]
+    """The RSS of a server started on the final (grown) feeds, with as many pages open
+    through a few updates: what the long-running server's memory is compared with, so
+    the feeds' own growth is told from what a server keeps over days."""
+    with running_app(env, 120, folder / "fresh-server.log") as url:
+        pid = server_pid(int(url.rsplit(":", 1)[1]))
+        with offline_page(cache=True) as (first, _):
+            pages = [first, *(first.context.new_page() for _ in range(args.sessions - 1))]
+            path = "/wall" if args.view == "wall" else "/"
+            for page in pages:
+                page.goto(url + path + "?window=7d", wait_until="commit", timeout=120_000)
+                map_frame(page, timeout_ms=300_000).wait_for_function(
+                    "() => window.pollwatch && pollwatch.layers.stations"
+                    " && pollwatch.layers.stations.ready",
+                    timeout=300_000,
+                )
+            for _ in range(FRESH_UPDATES):
+                sim.step(incidents=2)
+                first.wait_for_timeout(int((args.refresh + 3) * 1000))
+            return rss_mb(pid)
 
 
 class Run:
@@ -186,6 +209,7 @@ class Run:
         self.browser_task_s: list[float] = []  # per page: main-thread seconds per change
         self.heap_mb: list[tuple[float, float]] = []  # per page: JS heap at open, at the end
         self.fresh_heap_mb = 0.0  # a page opened at the end, on the final data
+        self.fresh_rss = 0.0  # a server started at the end, on the final data
         # the first page's JS heap after GC and the server's RSS every --heap-every
         # minutes: (feed changes so far, heap MB, RSS MB)
         self.series: list[tuple[int, float, float]] = []
@@ -388,6 +412,12 @@ def report(run: Run, server_log: str, settled_after: int = 100) -> None:
         "server memory growth over the run (RSS, end against open)",
         f"{(end_rss / run.rss_open - 1) if run.rss_open else 0.0:+.1%}",
     )
+    if run.fresh_rss:
+        line(
+            f"a server started at the end on the final data, after {FRESH_UPDATES} updates: "
+            "RSS; the long-running one against it",
+            f"{run.fresh_rss:.0f} MB; {end_rss / run.fresh_rss - 1:+.1%}",
+        )
     growth = [(b / a - 1) if a else 0.0 for a, b in run.heap_mb]
     line(
         "browser JS heap per page after GC: open / end, growth max",

@@ -498,7 +498,7 @@ class FeedStore(Generic[T]):
             return _Read(sig, *appended, appended=True)
         options = self._file_options(feed, path)
         content = self._content(feed, path, data, options)
-        key = content if len(data) >= self.rules.kept_bytes else None
+        key = self._kept_key(content, data)
         kept = self._kept_read(key, sig, data, problems)
         if kept is not None:
             return kept
@@ -519,6 +519,10 @@ class FeedStore(Generic[T]):
             return None
         return self._kept.key("feed", feed, path.name, digest(data), options, self._salt)
 
+    def _kept_key(self, content: str | None, data: bytes) -> str | None:
+        """Where the parsed version of ``data`` is kept on disk (None: too small to keep)."""
+        return content if len(data) >= self.rules.kept_bytes else None
+
     def _kept_read(
         self, key: str | None, sig: Signature, data: bytes, problems: list[Problem]
     ) -> _Read[T] | None:
@@ -536,8 +540,7 @@ class FeedStore(Generic[T]):
             return None
         data, sig = read_whole(path)
         content = self._content(feed, path, data, self._file_options(feed, path))
-        key = content if len(data) >= self.rules.kept_bytes else None
-        return self._kept_read(key, sig, data, problems)
+        return self._kept_read(self._kept_key(content, data), sig, data, problems)
 
     def _file_options(self, feed: str, path: Path) -> FileOptions:
         options = self._options.get(feed) or FileOptions()
@@ -783,4 +786,5 @@ class FeedStore(Generic[T]):
             good.loaded_at,
             stale_copy=True,
             good_signature=good.signature,
+            content=good.content,
         )
