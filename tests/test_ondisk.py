@@ -225,8 +225,8 @@ def test_a_restart_takes_costly_derived_frames_and_datasets_from_disk(
     from layers.views import publish
     from layers.views.publish import Publisher, layer_urls
 
-    monkeypatch.setattr(picture, "KEEP_FROM_S", 0.0)  # the sample is small: keep them all
-    monkeypatch.setattr(publish, "KEEP_FROM_S", 0.0)
+    monkeypatch.setattr(picture, "COSTLY_S", 0.0)  # the sample is small: keep them all
+    monkeypatch.setattr(publish, "COSTLY_S", 0.0)
     feeds, kept = feeds_without_a_time_shift(tmp_path / "feeds"), tmp_path / "kept"
     derived_rows: dict[str, int] = {}
     for name, layer in REGISTRY.items():

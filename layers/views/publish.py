@@ -29,14 +29,13 @@ from layers.analysis.picture import (
     map_datasets,
 )
 from layers.core.memo import Memo
-from layers.core.ondisk import OnDisk
+from layers.core.ondisk import COSTLY_S, OnDisk
 from layers.io.files import write_atomic
 from layers.registry import REGISTRY
 from layers.scene import Scene
 
 KEEP_FILES = 2  # newest files kept per dataset name and part, however old
 KEEP_S = 600.0  # a file handed to a session this recently is never removed
-KEEP_FROM_S = 0.2  # datasets that took this long to build are kept on disk for a restart
 MEMO = 64  # (name, key) pairs remembered
 
 
@@ -101,19 +100,15 @@ class Publisher:
         self, name: str, content: Hashable | None, build: Callable[[], dict[str, Any]]
     ) -> dict[str, bytes]:
         """The file contents of ``build()``'s parts, from the on-disk store when kept."""
-        disk = None
-        if content is not None and self.kept is not None:
-            disk = self.kept.key("published", self.url, name, content)
-            payloads = self.kept.get(disk)
-            if payloads is not None:
-                return dict(payloads)
-        started = time.perf_counter()
-        # orjson: a sixth of json.dumps' time on these columns
-        payloads = {part: orjson.dumps(data) for part, data in build().items()}
-        if disk is not None and self.kept is not None:
-            if time.perf_counter() - started >= KEEP_FROM_S:
-                self.kept.put(disk, payloads)
-        return payloads
+
+        def made() -> dict[str, bytes]:
+            # orjson: a sixth of json.dumps' time on these columns
+            return {part: orjson.dumps(data) for part, data in build().items()}
+
+        if content is None or self.kept is None:
+            return made()
+        disk = self.kept.key("published", self.url, name, content)
+        return self.kept.made(disk, made, COSTLY_S)
 
     def _write(self, name: str, part: str, payload: bytes) -> str:
         digest = hashlib.sha256(payload).hexdigest()[:16]
