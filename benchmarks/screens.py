@@ -142,6 +142,18 @@ def main() -> None:
         help="changes after which growth is also counted from (the first look past them)",
     )
     parser.add_argument(
+        "--step-minutes",
+        type=float,
+        default=1.0,
+        help="simulated minutes per change (the incidents' and pings' times move this much)",
+    )
+    parser.add_argument(
+        "--keep-hours",
+        type=float,
+        default=None,
+        help="the feeds keep only their last H simulated hours (default: they grow all run)",
+    )
+    parser.add_argument(
         "--browsers-nice", type=int, default=19, help="niceness of the browsers (0: as the server)"
     )
     args = parser.parse_args()
@@ -158,7 +170,12 @@ def main() -> None:
         f"{args.view}, {args.sessions}, {args.minutes:g}, {args.every:g} s, "
         f"{args.refresh:g} s, {args.browsers_nice}",
     )
-    sim = Simulator(folder)
+    line(
+        "simulated time per change, feeds keep",
+        f"{args.step_minutes:g} min, "
+        + ("everything" if args.keep_hours is None else f"the last {args.keep_hours:g} h"),
+    )
+    sim = Simulator(folder, keep_hours=args.keep_hours)
     log = folder / "server.log"
     with running_app(env, 120, log) as url:
         pid = server_pid(int(url.rsplit(":", 1)[1]))
@@ -189,7 +206,7 @@ def fresh_server_rss(args, env, sim, folder) -> float:  # type: ignore[no-untype
                     timeout=300_000,
                 )
             for _ in range(FRESH_UPDATES):
-                sim.step(incidents=2)
+                sim.step(seconds=args.step_minutes * 60, incidents=2)
                 first.wait_for_timeout(int((args.refresh + 3) * 1000))
             return rss_mb(pid)
 
@@ -210,6 +227,7 @@ class Run:
         self.heap_mb: list[tuple[float, float]] = []  # per page: JS heap at open, at the end
         self.fresh_heap_mb = 0.0  # a page opened at the end, on the final data
         self.fresh_rss = 0.0  # a server started at the end, on the final data
+        self.rows: list[tuple[int, int]] = []  # incidents and pings in the feeds: open, end
         # the first page's JS heap after GC and the server's RSS every --heap-every
         # minutes: (feed changes so far, heap MB, RSS MB)
         self.series: list[tuple[int, float, float]] = []
@@ -260,7 +278,7 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
 
     def writer() -> None:
         while not stop.wait(args.every):
-            sim.step(incidents=2)
+            sim.step(seconds=args.step_minutes * 60, incidents=2)
             run.changes.append((folder / "incidents.csv").stat().st_mtime)
 
     def sampler() -> None:
@@ -272,6 +290,7 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
     heap_before = [heap_mb(cdp) for cdp in metrics]
     counts_before = [counts(cdp) for cdp in metrics]
     programs_before, t_before = cpu_by_program(), time.time()
+    run.rows.append((len(sim.incidents), len(sim.pings)))
     for t in threads:
         t.start()
     run.series.append((0, heap_before[0], run.rss_open))
@@ -288,6 +307,7 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
         stop.set()
         for t in threads:
             t.join()
+        run.rows.append((len(sim.incidents), len(sim.pings)))
     tasks_after = [task_s(cdp) for cdp in metrics]
     run.programs = {
         name: (programs_after[name] - programs_before.get(name, 0.0)) / (t_after - t_before)
@@ -316,7 +336,7 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
         timeout=300_000,
     )
     for _ in range(FRESH_UPDATES):
-        sim.step(incidents=2)
+        sim.step(seconds=args.step_minutes * 60, incidents=2)
         fresh.wait_for_timeout(int((args.refresh + 3) * 1000))
     fresh.wait_for_timeout(int((args.refresh + 5) * 1000))
     fresh_metrics = context.new_cdp_session(fresh)
@@ -407,6 +427,12 @@ def report(run: Run, server_log: str, settled_after: int = 100) -> None:
         f"{run.rss_open:.0f} / {run.samples[-1][2]:.0f} / {max(s[2] for s in run.samples):.0f} MB",
     )
     line("feed changes during the run", f"{len(run.changes):,}")
+    if len(run.rows) == 2:
+        (inc0, ping0), (inc1, ping1) = run.rows
+        line(
+            "rows in the feeds, open -> end",
+            f"incidents {inc0:,} -> {inc1:,}, pings {ping0:,} -> {ping1:,}",
+        )
     end_rss = run.samples[-1][2]
     line(
         "server memory growth over the run (RSS, end against open)",

@@ -63,6 +63,34 @@ def test_appended_rows_read_alone_equal_a_whole_read(live) -> None:  # type: ign
         assert_same_as_whole_read(loader, folder)
 
 
+def test_a_feed_that_drops_its_old_rows_is_taken_and_read_whole(tmp_path: Path) -> None:
+    """A feed of "the last H hours" loses rows at its head: the new version is taken (the
+    rows it kept are unchanged), and read whole, as what was read before is no longer a
+    prefix of the file."""
+    sim = Simulator(tmp_path, keep_hours=300)  # the sample's incidents go back 460 hours
+    loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
+    before = loader.load()["incidents"]
+    for _ in range(4):
+        sim.step(seconds=30 * 60, incidents=2)
+        assert not loader.load().versions["incidents"].stale_copy
+    shown = loader.load()["incidents"]
+    assert len(shown) < len(before)  # the old rows did go
+    assert shown["time"].min() >= sim.now - pd.Timedelta(hours=300)
+    assert_same_as_whole_read(loader, tmp_path)
+
+
+def test_a_window_that_drops_most_of_a_feed_at_once_is_held_back(tmp_path: Path) -> None:
+    sim = Simulator(tmp_path)
+    loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}))
+    shown = len(loader.load()["incidents"])
+    sim.keep = pd.Timedelta(hours=24)  # from all 460 hours to the last 24
+    sim.step(incidents=2)
+    version = loader.load().versions["incidents"]
+    assert version.stale_copy and len(version.data) == shown
+    assert "incidents.csv dropped its " in version.problems[0].message
+    assert f"oldest rows of {shown:,} at once" in version.problems[0].message
+
+
 def append(path: Path, *rows: str) -> None:
     write_atomic(path, path.read_text() + "".join(r + "\n" for r in rows))
 

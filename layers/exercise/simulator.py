@@ -5,7 +5,9 @@
 Writes the sample scenario into OUT with its times at the present, then every
 ``--interval`` seconds adds incidents and a position ping for each convoy on the road,
 rewriting ``incidents.csv`` and ``convoy_positions.csv`` atomically (a reader sees the
-old file or the new one, never half of one). One convoy leaves its route and one
+old file or the new one, never half of one). ``--keep-hours H`` keeps only the last H
+hours of reports in both files, as a feed of "the last day" does, so a long run's feeds
+stop growing; without it they grow all day. One convoy leaves its route and one
 stops reporting, so the dashboard's warnings have something to show. ``--steps 0``
 runs until interrupted. Point the dashboard at OUT with ``POLLWATCH_FEEDS=OUT``.
 """
@@ -53,8 +55,15 @@ class Convoy:
 class Simulator:
     """The sample scenario in ``out``, advanced one step at a time."""
 
-    def __init__(self, out: Path, seed: int = 20261011, start: pd.Timestamp | None = None):
+    def __init__(
+        self,
+        out: Path,
+        seed: int = 20261011,
+        start: pd.Timestamp | None = None,
+        keep_hours: float | None = None,
+    ):
         self.out = Path(out)
+        self.keep = None if keep_hours is None else pd.Timedelta(hours=keep_hours)
         self.rng = np.random.default_rng(seed)
         self.now = (pd.Timestamp.now(tz="UTC") if start is None else start).floor("s")
         generate(self.out, "sample", seed, anchor=self.now)
@@ -140,9 +149,20 @@ class Simulator:
             )
         if pings:
             self.pings = pd.concat([self.pings, pd.DataFrame(pings)], ignore_index=True)
+        if self.keep is not None:
+            self.incidents = self._recent(self.incidents)
+            self.pings = self._recent(self.pings)
         write_atomic(self.out / "incidents.csv", self.incidents.to_csv(index=False))
         write_atomic(self.out / "convoy_positions.csv", self.pings.to_csv(index=False))
         return {"incidents": len(rows), "pings": len(pings)}
+
+
+    def _recent(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The rows of the last ``keep`` hours; a row whose time does not read stays (the
+        scenario's deliberate faults are part of the feed)."""
+        times = pd.to_datetime(rows["time"], utc=True, errors="coerce", format="mixed")
+        old = times < self.now - self.keep
+        return rows[~old.to_numpy()].reset_index(drop=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,8 +172,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between steps")
     parser.add_argument("--steps", type=int, default=0, help="0: until interrupted")
     parser.add_argument("--seed", type=int, default=20261011)
+    parser.add_argument(
+        "--keep-hours", type=float, default=None, help="keep only the last H hours of reports"
+    )
     args = parser.parse_args(argv)
-    sim = Simulator(args.out, args.seed)
+    sim = Simulator(args.out, args.seed, keep_hours=args.keep_hours)
     print(
         f"Simulating into {args.out}: POLLWATCH_FEEDS={args.out} streamlit run dashboard/app.py",
         flush=True,

@@ -192,6 +192,19 @@ class _ReadText:
         )
 
 
+def _dropped_head(before: np.ndarray, now: np.ndarray) -> int | None:
+    """How many of its first rows a growing feed dropped, the rows after them unchanged
+    and first in ``now`` (a feed of "the last N hours"); 0 when nothing was dropped (rows
+    only appended), None when ``now`` is not ``before`` less a head, plus rows."""
+    if not len(before) or not len(now):
+        return None
+    for head in np.flatnonzero(before == now[0]):
+        rest = before[head:]
+        if len(rest) <= len(now) and np.array_equal(rest, now[: len(rest)]):
+            return int(head)
+    return None
+
+
 def _row_hashes(raw: RawTable) -> np.ndarray:
     """One number per row for its values (columns by name, coordinates of GeoJSON)."""
     values = raw.values[sorted(raw.values.columns)].copy()
@@ -626,10 +639,18 @@ class FeedStore(Generic[T]):
         fix = "If the new file is right, accept it on the Feeds page; " + hold
         message = None
         if feed in self.rules.grows:
-            if now < shown:
+            known = before is not None and before.hashes is not None and text.hashes is not None
+            head = _dropped_head(before.hashes, text.hashes) if known else None  # type: ignore[union-attr,arg-type]
+            if head:  # a window ("the last 24 hours"): its oldest rows went, the rest kept
+                if head / shown > self.rules.max_drop:
+                    message = (
+                        f"{path.name} dropped its {head:,} oldest rows of {shown:,} at once "
+                        f"({head / shown:.0%})"
+                    )
+            elif now < shown:
                 message = f"{path.name} shrank from {shown:,} to {now:,} rows"
-            elif before is not None and before.hashes is not None and text.hashes is not None:
-                changed = np.flatnonzero(before.hashes != text.hashes[: len(before.hashes)])
+            elif known:
+                changed = np.flatnonzero(before.hashes != text.hashes[: len(before.hashes)])  # type: ignore[union-attr,index]
                 if len(changed):
                     message = (
                         f"{path.name} changed {len(changed):,} of the {shown:,} rows already shown"
