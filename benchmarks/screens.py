@@ -481,9 +481,9 @@ def report(run: Run, server_log: str, settled_after: int = 100) -> None:
         "errors: page exceptions / server tracebacks / blocked requests",
         f"{run.errors} / {server_log.count('Traceback')} / {run.blocked}",
     )
-    for side, one, every, never in (
-        ("server sent", s_everyone, s_per_change, s_missed),
-        ("browser shows", everyone, per_change, missed),
+    for side, done, one, every, never in (
+        ("server sent", "sent", s_everyone, s_per_change, s_missed),
+        ("browser shows", "shown", everyone, per_change, missed),
     ):
         line(
             f"change -> {side} it, a session: p50 / p95 / max",
@@ -494,7 +494,7 @@ def report(run: Run, server_log: str, settled_after: int = 100) -> None:
                 f"change -> {side} it, every session: p50 / p95",
                 f"{statistics.median(every):.1f} / {pct(every, 0.95):.1f} s",
             )
-        line(f"changes a session was never {side.split()[1]}", f"{never}")
+        line(f"changes a session was never {done}", f"{never}")
     line("sessions in the server's log", f"{len(watching)}")
     runs = [float(x) for x in RUN_S.findall(server_log)]
     if runs and run.changes:
