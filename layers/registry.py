@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from layers import areas, convoy_positions, convoy_routes, incidents, patrols, polling_stations
+from layers import (
+    areas,
+    convoy_positions,
+    convoy_routes,
+    incidents,
+    patrols,
+    polling_stations,
+    storage_sites,
+)
 from layers.contract import Layer
 
 REGISTRY: dict[str, Layer] = {
@@ -10,6 +18,7 @@ REGISTRY: dict[str, Layer] = {
     for m in (
         areas,
         patrols,
+        storage_sites,
         convoy_routes,
         polling_stations,
         incidents,

@@ -352,6 +352,55 @@ class _Builder:
             }
         ).sort_values("time", ignore_index=True)
 
+    def storage_sites(self, bases: list[dict]) -> list[dict]:
+        """A county magazine near each capital, a warehouse in each of the busiest regions
+        and a few UN compounds used as stores (outlines); one magazine compromised, one
+        warehouse closed, stock short in the least populated regions."""
+        regions = sorted(self.geo.regions, key=lambda r: -r.weight)
+        thin = {r.name for r in regions[-max(1, len(regions) // 4) :]}
+        features = []
+
+        def site(kind: str, region: Region, lon: float, lat: float, geom: dict | None = None):
+            capacity = int(
+                self.rng.choice([400, 600, 800, 1200]) * (3 if kind == "warehouse" else 1)
+            )
+            filled = (
+                self.rng.uniform(0.15, 0.4) if region.name in thin else self.rng.uniform(0.6, 0.95)
+            )
+            n = len(features) + 1
+            props = {
+                "id": f"ST{n:03d}",
+                "name": f"{region.capital} {kind.replace('_', ' ')}"
+                + (f" {n}" if kind == "compound" else ""),
+                "kind": kind,
+                "admin1": region.name,
+                "capacity": capacity,
+                "ballot_kits": int(capacity * filled),
+                "sensitive_materials": int(self.rng.integers(20, 200)),
+                "guard_unit": f"{['Alpha', 'Bravo', 'Charlie'][n % 3]} Bn guard platoon {n}",
+                "status": "open",
+                "updated": _iso(
+                    self.anchor - pd.Timedelta(minutes=int(self.rng.integers(10, 600)))
+                ),
+            }
+            point = {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]}
+            features.append({"type": "Feature", "properties": props, "geometry": geom or point})
+
+        for region in regions:
+            site("county_magazine", region, region.lon + 0.01, region.lat - 0.008)
+        for region in regions[: max(1, len(regions) // 3)]:
+            site("warehouse", region, region.lon - 0.015, region.lat + 0.012)
+        for base in bases[:: max(1, len(bases) // 4)][:4]:  # compounds that also store
+            lon, lat = shapely.geometry.shape(base["geometry"]).centroid.coords[0]
+            region = next(r for r in regions if r.name in base["properties"]["unit"])
+            d = 0.002
+            outline = mapping(box(lon - d, lat - d, lon + d, lat + d))
+            site("compound", region, lon, lat, outline)
+        features[len(regions) - 1]["properties"]["status"] = "compromised"  # a thin magazine
+        features[len(regions)]["properties"]["status"] = "closed"  # the busiest warehouse
+        features[len(regions)]["properties"]["ballot_kits"] = 0
+        return features
+
     def areas(self) -> list[dict]:
         return [
             {
@@ -390,6 +439,7 @@ def generate(
     bases = b.bases(stations)
     routes, pings = b.routes_and_pings()
     incidents = b.incidents(stations)
+    stores = b.storage_sites(bases)  # after the others: their draws stay as they were
     out = Path(out)
     write_atomic(out / "polling_stations.csv", stations.to_csv(index=False))
     write_atomic(out / "patrols.geojson", _collection(bases))
@@ -397,6 +447,7 @@ def generate(
     write_atomic(out / "convoy_positions.csv", pings.to_csv(index=False))
     write_atomic(out / "incidents.csv", incidents.to_csv(index=False))
     write_atomic(out / "areas.geojson", _collection(b.areas()))
+    write_atomic(out / "storage_sites.geojson", _collection(stores))
     write_atomic(
         out / MANIFEST,
         json.dumps(
@@ -420,6 +471,7 @@ def generate(
         "convoy_positions": len(pings),
         "incidents": len(incidents),
         "areas": len(geo.regions),
+        "storage_sites": len(stores),
     }
 
 
