@@ -32,7 +32,7 @@ viewer = gate()  # stops here, with a page saying why, for anyone who gets no da
 WALL = {"title": "Wall", "icon": ":material/tv:"}
 wall = st.Page("wall.py", url_path="wall", **WALL)
 if st.query_params.get("view") == "wall":  # any page's link, made a wall screen's
-    paths = ("wall", "coverage", "briefing", "feeds", "add", "audit")
+    paths = ("wall", "coverage", "deliveries", "briefing", "feeds", "add", "audit")
     as_wall = [st.Page("wall.py", default=True, url_path="operations", **WALL)]
     as_wall += [st.Page("wall.py", url_path=path, **WALL) for path in paths]
     with page_run():
@@ -45,6 +45,15 @@ if viewer.role is not Role.PARTNER:
 if "polling_stations" in shown_feeds(viewer.role) and may(viewer.role, "what_if"):
     pages.append(
         st.Page("coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage")
+    )
+if "deliveries" in shown_feeds(viewer.role):
+    pages.append(
+        st.Page(
+            "logistics.py",
+            title="Deliveries",
+            icon=":material/local_shipping:",
+            url_path="deliveries",
+        )
     )
 if viewer.role is not Role.PARTNER:
     pages.append(wall)

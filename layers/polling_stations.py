@@ -106,6 +106,13 @@ SPEC = FeedSpec(
         ),
         Field("materials_delivered", "bool", doc="Polling materials delivered (true/false)."),
         Field("staff_trained", "bool", doc="Polling staff trained (true/false)."),
+        Field(
+            "opens",
+            "time",
+            aliases=("opening_time", "opens_at"),
+            doc="When the station opens, when not at the polling hours' opening "
+            "(POLLWATCH_POLLING_HOURS): a relocated station opening late.",
+        ),
     ),
 )
 

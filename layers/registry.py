@@ -6,6 +6,7 @@ from layers import (
     areas,
     convoy_positions,
     convoy_routes,
+    deliveries,
     incidents,
     patrols,
     polling_stations,
@@ -21,6 +22,7 @@ REGISTRY: dict[str, Layer] = {
         storage_sites,
         convoy_routes,
         polling_stations,
+        deliveries,
         incidents,
         convoy_positions,
     )

@@ -130,10 +130,16 @@ def operations_only(sample_folder: Path) -> dict[str, list[str]]:
 
     bases = gpd.read_file(sample_folder / "patrols.geojson")
     routes = gpd.read_file(sample_folder / "convoy_routes.geojson")
+    stores = gpd.read_file(sample_folder / "storage_sites.geojson")
+    deliveries = pd.read_csv(sample_folder / "deliveries.csv", dtype=str)
     return {
         "unit": sorted(set(bases["unit"].dropna().astype(str))),
         "cargo": sorted(set(routes["cargo"].dropna().astype(str))),
         "convoy": sorted(set(routes["convoy_id"].dropna().astype(str))),
+        "guard": sorted(set(stores["guard_unit"].dropna().astype(str))),
+        "store": sorted(set(stores["name"].dropna().astype(str))),
+        "truck": sorted(set(deliveries["convoy_id"].dropna())),
+        "signatory": sorted(set(deliveries["signed_by"].dropna()))[:200],
     }
 
 

@@ -212,7 +212,7 @@ def test_settings_read_the_acceptance_rules_and_refuse_nonsense() -> None:
     assert (settings.max_feed_mb, settings.hold_s, settings.max_drop) == (64, 30, 0.5)
     assert settings.settle_s == 1.0
     loader = SceneLoader(settings)
-    assert loader.store.rules.grows == {"incidents", "convoy_positions"}
+    assert loader.store.rules.grows == {"incidents", "convoy_positions", "deliveries"}
     assert loader.store.rules.max_bytes == 64 * 2**20
     for bad in ({"POLLWATCH_MAX_DROP": "2"}, {"POLLWATCH_HOLD_S": "soon"}):
         with pytest.raises(ValueError, match="POLLWATCH_"):

@@ -13,7 +13,6 @@ from layers.analysis.picture import DerivedCache, derive_picture
 from layers.contract import MapView
 from layers.core.settings import Settings
 from layers.io.spec import empty_frame
-from layers.map.basemap import HELPERS
 from layers.registry import REGISTRY
 from layers.scene import Scene, SceneLoader
 
@@ -32,6 +31,7 @@ def test_registry_lists_every_feed_once() -> None:
         "areas",
         "convoy_positions",
         "convoy_routes",
+        "deliveries",
         "incidents",
         "patrols",
         "polling_stations",
@@ -43,7 +43,7 @@ def test_registry_lists_every_feed_once() -> None:
 @pytest.mark.parametrize("name", LAYERS)
 def test_spec_is_declared(name: str) -> None:
     spec = REGISTRY[name].SPEC
-    assert spec.title and spec.geometry and spec.fields
+    assert spec.title and spec.fields  # no geometry: rows located by another feed
     names = [f.name for f in spec.fields]
     assert len(names) == len(set(names))
     assert spec.id_field is None or spec.id_field in names
@@ -204,11 +204,11 @@ def good_props(name: str, i: int) -> dict[str, object]:
 
 
 def feature(name: str, i: int, geometry: dict | None = None, **override: object) -> dict:
-    kind = REGISTRY[name].SPEC.geometry[0]
+    kinds = REGISTRY[name].SPEC.geometry  # none: rows without a location of their own
     return {
         "type": "Feature",
         "properties": {**good_props(name, i), **override},
-        "geometry": GEOMETRY[kind] if geometry is None else geometry,
+        "geometry": GEOMETRY[kinds[0]] if geometry is None and kinds else geometry,
     }
 
 
@@ -221,12 +221,24 @@ def load_features(name: str, features: list[dict]):  # type: ignore[no-untyped-d
 def bad_cases(name: str) -> list[tuple[str, dict, str, str]]:
     """(case, bad feature, problem kind, column) for every way this layer's input can be bad."""
     spec = REGISTRY[name].SPEC
-    kind = spec.geometry[0]
-    cases = [
-        ("no geometry", {**feature(name, 99), "geometry": None}, "missing_coordinates", "geometry"),
-        ("wrong geometry type", feature(name, 99, WRONG[kind]), "wrong_geometry_type", "geometry"),
-        ("broken geometry", feature(name, 99, BROKEN[kind]), BROKEN_KIND[kind], "geometry"),
-    ]
+    kind = spec.geometry[0] if spec.geometry else None
+    cases = []
+    if kind is not None:
+        cases = [
+            (
+                "no geometry",
+                {**feature(name, 99), "geometry": None},
+                "missing_coordinates",
+                "geometry",
+            ),
+            (
+                "wrong geometry type",
+                feature(name, 99, WRONG[kind]),
+                "wrong_geometry_type",
+                "geometry",
+            ),
+            ("broken geometry", feature(name, 99, BROKEN[kind]), BROKEN_KIND[kind], "geometry"),
+        ]
     if kind == "Point":
         cases.append(
             (
@@ -278,7 +290,9 @@ def test_every_layer_reports_each_bad_row_and_keeps_the_good_ones(name: str, cas
     assert found[0].feed == name and found[0].file == f"{name}.geojson"
     kept = 25 if kind == "duplicate_id" else 26
     assert len(frame) == kept
-    assert frame.geometry.iloc[:25].notna().all()  # good rows untouched
+    if REGISTRY[name].SPEC.geometry:
+        assert frame.geometry.iloc[:25].notna().all()  # good rows untouched
+    assert frame["source_row"].iloc[:25].tolist() == list(range(1, 26))
 
 
 @pytest.mark.parametrize("name", LAYERS)

@@ -61,6 +61,10 @@ POLICY: Mapping[Role, Mapping[str, View]] = {
         "patrols": HIDDEN,
         "convoy_routes": HIDDEN,
         "convoy_positions": HIDDEN,
+        # Each station's delivery state; not counts, storage sites, convoys or signatories.
+        "deliveries": View(
+            Sight.ROWS, frozenset({"time", "station_id", "item_kind", "state", "area", "area2"})
+        ),
     },
     Role.PARTNER: {
         "areas": View(Sight.ROWS),

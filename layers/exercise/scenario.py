@@ -401,6 +401,106 @@ class _Builder:
         features[len(regions)]["properties"]["ballot_kits"] = 0
         return features
 
+    def deliveries(
+        self, stations: pd.DataFrame, stores: list[dict], routes: list[dict]
+    ) -> pd.DataFrame:
+        """Chain-of-custody events of the materials of every station (ballot kit and
+        sensitive materials): dispatched from the county magazine the day before polling
+        day, receipt signed hours later. Gaps: the least populated county lags (late
+        dispatch, some still on the road), a few stations wait for their sensitive
+        materials, a few have only a plan, three lost them. Only events before the
+        anchor (now) are written."""
+        day = self.anchor.floor("D")
+        magazine = {
+            f["properties"]["admin1"]: f["properties"]["id"]
+            for f in stores
+            if f["properties"]["kind"] == "county_magazine"
+        }
+        capital_of = {r.capital: r.name for r in self.geo.regions}
+        on_road: dict[str, str] = {}  # area -> a convoy on its way there now
+        for f in routes:
+            p = f["properties"]
+            depart, arrive = (
+                pd.Timestamp(p["planned_departure"]),
+                pd.Timestamp(p["planned_arrival"]),
+            )
+            if depart <= self.anchor < arrive and p["destination"] in capital_of:
+                on_road.setdefault(capital_of[p["destination"]], p["convoy_id"])
+        lagging = min(self.geo.regions, key=lambda r: r.weight).name
+        n = len(stations)
+        rows: list[tuple] = []
+        draw = self.rng.random((n, 4))
+        for i, (sid, area) in enumerate(zip(stations["id"], stations["admin1"], strict=True)):
+            late = area == lagging
+            site = magazine.get(area)
+            for k, kind in enumerate(("ballot_kit", "sensitive_materials")):
+                u = draw[i, k]
+                count = 1 if kind == "ballot_kit" else 40
+                if draw[i, 2] < 0.01:  # only planned so far
+                    rows.append(
+                        (
+                            day - pd.Timedelta(days=3, hours=-9),
+                            sid,
+                            kind,
+                            "planned",
+                            count,
+                            site,
+                            None,
+                            None,
+                        )
+                    )
+                    continue
+                hours = 16 + 14 * u if late else 5 + 9 * u
+                sent = day - pd.Timedelta(days=1) + pd.Timedelta(hours=hours)
+                convoy = on_road.get(area) if late else f"T-{area[:3].upper()}-{1 + i % 7}"
+                rows.append((sent, sid, kind, "dispatched", count, site, convoy, None))
+                stuck = (late and u > 0.85) or (kind == "sensitive_materials" and draw[i, 3] < 0.01)
+                if stuck:
+                    continue  # still on the road
+                if kind == "sensitive_materials" and i in (17, 1711, 3033):
+                    rows.append(
+                        (
+                            sent + pd.Timedelta(hours=9),
+                            sid,
+                            kind,
+                            "missing",
+                            count,
+                            site,
+                            convoy,
+                            None,
+                        )
+                    )
+                    continue
+                signed = sent + pd.Timedelta(hours=2 + 6 * draw[i, 3])
+                rows.append(
+                    (
+                        signed,
+                        sid,
+                        kind,
+                        "receipt_signed",
+                        count,
+                        site,
+                        convoy,
+                        f"Presiding officer {sid}",
+                    )
+                )
+        frame = pd.DataFrame(
+            rows,
+            columns=[
+                "time",
+                "station_id",
+                "item_kind",
+                "state",
+                "count",
+                "storage_site",
+                "convoy_id",
+                "signed_by",
+            ],
+        )
+        frame = frame[frame["time"] <= self.anchor].sort_values("time", kind="stable")
+        frame["time"] = frame["time"].map(_iso)
+        return frame.reset_index(drop=True)
+
     def areas(self) -> list[dict]:
         return [
             {
@@ -436,10 +536,13 @@ def generate(
     geo = LIBERIA if scale == "sample" else national_geography(rng)
     b = _Builder(geo, SCALES[scale], seed, anchor)
     stations = b.stations()
+    relocated = stations["status"] == "relocated"  # these open two hours late
+    stations["opens"] = np.where(relocated, _iso(anchor.floor("D") + pd.Timedelta(hours=9)), None)
     bases = b.bases(stations)
     routes, pings = b.routes_and_pings()
     incidents = b.incidents(stations)
     stores = b.storage_sites(bases)  # after the others: their draws stay as they were
+    deliveries = b.deliveries(stations, stores, routes)
     out = Path(out)
     write_atomic(out / "polling_stations.csv", stations.to_csv(index=False))
     write_atomic(out / "patrols.geojson", _collection(bases))
@@ -448,6 +551,7 @@ def generate(
     write_atomic(out / "incidents.csv", incidents.to_csv(index=False))
     write_atomic(out / "areas.geojson", _collection(b.areas()))
     write_atomic(out / "storage_sites.geojson", _collection(stores))
+    write_atomic(out / "deliveries.csv", deliveries.to_csv(index=False))
     write_atomic(
         out / MANIFEST,
         json.dumps(
@@ -472,6 +576,7 @@ def generate(
         "incidents": len(incidents),
         "areas": len(geo.regions),
         "storage_sites": len(stores),
+        "deliveries": len(deliveries),
     }
 
 

@@ -156,7 +156,6 @@ class Simulator:
         write_atomic(self.out / "convoy_positions.csv", self.pings.to_csv(index=False))
         return {"incidents": len(rows), "pings": len(pings)}
 
-
     def _recent(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows of the last ``keep`` hours; a row whose time does not read stays (the
         scenario's deliberate faults are part of the feed)."""

@@ -32,6 +32,8 @@ class GeometryReader(RowReader):
 
     def geometry(self, used: set[str]) -> list[BaseGeometry | None]:
         raw, n = self.raw, len(self.raw.values)
+        if not self.spec.geometry:  # rows located by another feed (deliveries: by station)
+            return [None] * n
         if raw.is_geojson:
             assert raw.lon is not None and raw.lat is not None and raw.geom_type is not None
             lon, lat = raw.lon.copy(), raw.lat.copy()

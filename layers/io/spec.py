@@ -36,7 +36,9 @@ class Field:
 
 @dataclass(frozen=True)
 class FeedSpec:
-    """A feed's contract: its name (the file stem), geometry types and fields."""
+    """A feed's contract: its name (the file stem), geometry types and fields. No geometry
+    types: its rows carry no location of their own (a layer's ``derive`` may give them
+    one from another feed)."""
 
     name: str
     title: str

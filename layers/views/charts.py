@@ -180,3 +180,44 @@ def coverage_chart(stations: gpd.GeoDataFrame) -> go.Figure:
         xaxis={"range": [0, 100], "title": {"text": "% of located stations covered"}},
         showlegend=False,
     )
+
+
+def deliveries_chart(by_area: pd.DataFrame) -> go.Figure:
+    """Horizontal bars: % of stations with all their materials delivered, per area (a
+    :func:`layers.analysis.logistics.by_area` table; its "All areas" row left out)."""
+    title = "Materials delivered by area (% of stations with everything)"
+    table = by_area[by_area["area"] != "All areas"].dropna(subset=["share_delivered"])
+    if table.empty:
+        return _empty(title, "No stations")
+    table = table.sort_values("share_delivered")
+    pct = (table["share_delivered"] * 100).to_numpy()
+    hover = [
+        f"{a}: {d:,} of {n:,} stations have everything; {w:,} flagged"
+        for a, d, n, w in zip(
+            as_text(table["area"]),
+            table["all_delivered"],
+            table["stations"],
+            table["flagged"],
+            strict=True,
+        )
+    ]
+    bar = {
+        "type": "bar",
+        "y": as_text(table["area"]),
+        "x": pct,
+        "orientation": "h",
+        "hovertext": hover,
+        "hoverinfo": "text",
+        "text": [f"{p:.0f}%" for p in pct],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "marker": {"color": sample_colorscale("RdYlGn", (pct / 100).tolist())},
+        "customdata": [["area", str(a)] for a in table["area"]],
+    }
+    return _figure(
+        [bar],
+        title,
+        max(HEIGHT, ROW_PX * len(table) + 140),
+        xaxis={"range": [0, 100], "title": {"text": "% of stations with all materials"}},
+        showlegend=False,
+    )
