@@ -32,7 +32,7 @@ viewer = gate()  # stops here, with a page saying why, for anyone who gets no da
 WALL = {"title": "Wall", "icon": ":material/tv:"}
 wall = st.Page("wall.py", url_path="wall", **WALL)
 if st.query_params.get("view") == "wall":  # any page's link, made a wall screen's
-    paths = ("wall", "coverage", "deliveries", "briefing", "feeds", "add", "audit")
+    paths = ("wall", "coverage", "logistics", "briefing", "feeds", "add", "audit")
     as_wall = [st.Page("wall.py", default=True, url_path="operations", **WALL)]
     as_wall += [st.Page("wall.py", url_path=path, **WALL) for path in paths]
     with page_run():
@@ -46,13 +46,13 @@ if "polling_stations" in shown_feeds(viewer.role) and may(viewer.role, "what_if"
     pages.append(
         st.Page("coverage.py", title="Coverage", icon=":material/shield:", url_path="coverage")
     )
-if "deliveries" in shown_feeds(viewer.role):
+if {"deliveries", "training"} & set(shown_feeds(viewer.role)):
     pages.append(
         st.Page(
             "logistics.py",
-            title="Deliveries",
+            title="Logistics",
             icon=":material/local_shipping:",
-            url_path="deliveries",
+            url_path="logistics",
         )
     )
 if viewer.role is not Role.PARTNER:

@@ -107,6 +107,15 @@ SPEC = FeedSpec(
         Field("materials_delivered", "bool", doc="Polling materials delivered (true/false)."),
         Field("staff_trained", "bool", doc="Polling staff trained (true/false)."),
         Field(
+            "staff_needed",
+            "int",
+            aliases=("staff", "polling_staff", "staff_required"),
+            minimum=0,
+            maximum=1_000,
+            unit="people",
+            doc="Polling staff the station needs (default 5): what training is measured against.",
+        ),
+        Field(
             "opens",
             "time",
             aliases=("opening_time", "opens_at"),

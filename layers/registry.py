@@ -11,6 +11,7 @@ from layers import (
     patrols,
     polling_stations,
     storage_sites,
+    training,
 )
 from layers.contract import Layer
 
@@ -18,6 +19,7 @@ REGISTRY: dict[str, Layer] = {
     m.SPEC.name: m
     for m in (
         areas,
+        training,
         patrols,
         storage_sites,
         convoy_routes,

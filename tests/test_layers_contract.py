@@ -36,6 +36,7 @@ def test_registry_lists_every_feed_once() -> None:
         "patrols",
         "polling_stations",
         "storage_sites",
+        "training",
     ]
     assert all(REGISTRY[name].SPEC.name == name for name in LAYERS)
 

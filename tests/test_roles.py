@@ -92,7 +92,13 @@ def test_commission_sees_coverage_and_incidents_without_units_convoys_or_text(de
         assert hidden in seen.scene.hidden and hidden not in seen.scene.shown_versions
         version = seen.scene.versions[hidden]  # kept for cache keys only
         assert version.path is None and version.problems == [] and len(version.data) == 0
-    assert shown_feeds(Role.COMMISSION) == ["areas", "polling_stations", "deliveries", "incidents"]
+    assert shown_feeds(Role.COMMISSION) == [
+        "areas",
+        "training",
+        "polling_stations",
+        "deliveries",
+        "incidents",
+    ]
 
 
 def test_partner_gets_incidents_without_location_and_stations_without_coverage(derived) -> None:  # type: ignore[no-untyped-def]

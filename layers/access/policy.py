@@ -65,6 +65,7 @@ POLICY: Mapping[Role, Mapping[str, View]] = {
         "deliveries": View(
             Sight.ROWS, frozenset({"time", "station_id", "item_kind", "state", "area", "area2"})
         ),
+        "training": View(Sight.ROWS),  # the commission trains its staff
     },
     Role.PARTNER: {
         "areas": View(Sight.ROWS),

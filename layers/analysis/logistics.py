@@ -9,13 +9,17 @@ still waits for something within ``warn_hours`` of its opening (or after it).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
-from layers.analysis.areas import NO_AREA
+from layers.analysis.areas import NO_AREA, fold
 from layers.deliveries import by_station
 
 NO_RECORD = "no record"
+ALL_AREAS = "All areas"
+STAFF_PER_STATION = 5  # staff a station needs when the stations feed does not say
 ORDER = ("missing", "waiting", NO_RECORD, "in transit", "all delivered")  # worst first
 WARN_HOURS = 12.0
 BOARD = (
@@ -88,15 +92,101 @@ def board(
 
 def by_area(table: pd.DataFrame) -> pd.DataFrame:
     """Per area of a :func:`board`: stations, how many in each state, flagged, and the
-    share with everything delivered (0-1); a row "All areas" last."""
+    share with everything delivered (0-1); a row :data:`ALL_AREAS` last."""
     counts = pd.crosstab(table["area"], table["materials"]).reindex(columns=ORDER, fill_value=0)
     counts.columns = [c.replace(" ", "_") for c in counts.columns]
     counts.insert(0, "stations", counts.sum(axis=1))
     counts["flagged"] = table.groupby("area")["flagged"].sum().reindex(counts.index).astype(int)
-    total = counts.sum().to_frame("All areas").T
+    total = counts.sum().to_frame(ALL_AREAS).T
     out = pd.concat([counts, total])
     stations = out["stations"].to_numpy(dtype=float)
     done = out["all_delivered"].to_numpy(dtype=float)
     out["share_delivered"] = np.where(stations > 0, done / np.maximum(stations, 1), np.nan)
+    out.index.name = "area"
+    return out.reset_index()
+
+
+def _ids(listed: object) -> list[str]:
+    """Station ids of a training session's list ("S1; S2", "S1,S2", "S1 S2")."""
+    if not isinstance(listed, str):
+        return []
+    return [part for part in re.split(r"[;,\s]+", listed) if part]
+
+
+def trained_per_station(
+    stations: pd.DataFrame, sessions: pd.DataFrame, default_needed: int = STAFF_PER_STATION
+) -> pd.DataFrame:
+    """Per station: staff ``needed`` (its ``staff_needed``, else ``default_needed``),
+    ``trained`` for it and ``untrained`` (needed less trained, at least 0).
+
+    A session's participants (presiding officers, clerks, others) are shared by the
+    stations it lists, or without a list by its area's stations, in proportion to what
+    each needs. Ids the stations feed does not list are left out."""
+    ids = stations["id"].astype(str).to_numpy() if "id" in stations else np.array([], str)
+    area = (
+        stations["area"].fillna(NO_AREA).astype(str).to_numpy()
+        if "area" in stations
+        else np.full(len(ids), NO_AREA)
+    )
+    needed = np.full(len(ids), float(default_needed))
+    if "staff_needed" in stations:
+        own = pd.to_numeric(stations["staff_needed"], errors="coerce").to_numpy(dtype=float)
+        needed = np.where(np.isnan(own), needed, own)
+    trained = np.zeros(len(ids))
+    where = pd.Series(np.arange(len(ids)), index=ids)
+    where = where[~where.index.duplicated()]
+    roles = [c for c in ("presiding_officers", "poll_clerks", "other_staff") if c in sessions]
+    people = (
+        sessions[roles].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1).to_numpy()
+        if roles
+        else np.zeros(len(sessions))
+    )
+    listed = sessions["stations"] if "stations" in sessions else pd.Series([None] * len(sessions))
+    own_area = sessions["admin1"] if "admin1" in sessions else pd.Series([None] * len(sessions))
+    folded = {fold(a): a for a in np.unique(area)}
+    for count, names, at in zip(people, listed, own_area, strict=True):
+        found = np.unique(where.reindex(_ids(names)).dropna().astype(int).to_numpy())
+        if len(found):
+            share = needed[found]
+            weights = (
+                share / share.sum() if share.sum() > 0 else np.full(len(found), 1 / len(found))
+            )
+            np.add.at(trained, found, count * weights)
+        elif isinstance(at, str) and fold(at) in folded:
+            share = (area == folded[fold(at)]) * needed
+            if share.sum() > 0:
+                trained += count * share / share.sum()
+    return pd.DataFrame(
+        {
+            "station": ids,
+            "area": area,
+            "needed": needed,
+            "trained": trained.round(1),
+            "untrained": np.maximum(needed - trained, 0).round(1),
+        }
+    )
+
+
+def training_by_area(per_station: pd.DataFrame) -> pd.DataFrame:
+    """Per area of :func:`trained_per_station`: staff needed, trained (each station counted
+    up to what it needs), stations with untrained staff, and the share trained (0-1); a
+    row :data:`ALL_AREAS` last."""
+    capped = per_station.assign(
+        trained=np.minimum(per_station["trained"], per_station["needed"]),
+        short=per_station["untrained"] > 0,
+    )
+    sums = capped.groupby("area").agg(
+        stations=("station", "size"),
+        needed=("needed", "sum"),
+        trained=("trained", "sum"),
+        stations_short=("short", "sum"),
+    )
+    out = pd.concat([sums, sums.sum().to_frame(ALL_AREAS).T])
+    needed = out["needed"].to_numpy(dtype=float)
+    out["share_trained"] = np.where(
+        needed > 0, out["trained"].to_numpy(dtype=float) / np.maximum(needed, 1), np.nan
+    )
+    out["stations"] = out["stations"].astype(int)
+    out["stations_short"] = out["stations_short"].astype(int)
     out.index.name = "area"
     return out.reset_index()

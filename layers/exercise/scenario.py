@@ -501,6 +501,54 @@ class _Builder:
         frame["time"] = frame["time"].map(_iso)
         return frame.reset_index(drop=True)
 
+    def training(self, stations: pd.DataFrame) -> pd.DataFrame:
+        """Training sessions in the fortnight before polling day, each for ten stations of
+        one region (their presiding officers, clerks and others); one region lags (almost
+        half its stations' staff not trained yet); the capital's region also had refresher
+        sessions for all its stations (no list)."""
+        day = self.anchor.floor("D")
+        regions = sorted(self.geo.regions, key=lambda r: r.weight)
+        lagging = regions[len(regions) // 2].name
+        capital = regions[-1]
+        rows = []
+        for region in self.geo.regions:
+            mine = stations[stations["admin1"] == region.name]
+            for k, start in enumerate(range(0, len(mine), 10)):
+                group = mine.iloc[start : start + 10]
+                done = self.rng.random()
+                if (region.name == lagging and done < 0.45) or done < 0.02:
+                    continue  # not trained yet
+                needed = int(group["staff_needed"].sum())
+                came = needed if region.name != lagging else int(needed * 0.8)
+                rows.append(
+                    {
+                        "id": f"TR-{region.code}-{k + 1:03d}",
+                        "date": _iso(day - pd.Timedelta(days=int(self.rng.integers(3, 15)))),
+                        "place": f"{region.capital} training centre",
+                        "admin1": region.name,
+                        "trainer": f"Trainer {region.code}-{1 + k % 4}",
+                        "presiding_officers": len(group),
+                        "poll_clerks": max(0, came - 2 * len(group)),
+                        "other_staff": len(group),
+                        "stations": ";".join(group["id"]),
+                    }
+                )
+        for k in range(2):
+            rows.append(
+                {
+                    "id": f"TR-{capital.code}-R{k + 1}",
+                    "date": _iso(day - pd.Timedelta(days=2 - k)),
+                    "place": f"{capital.capital} city hall",
+                    "admin1": capital.name,
+                    "trainer": "Refresher team",
+                    "presiding_officers": 0,
+                    "poll_clerks": 0,
+                    "other_staff": 40,
+                    "stations": "",
+                }
+            )
+        return pd.DataFrame(rows).sort_values("date", kind="stable").reset_index(drop=True)
+
     def areas(self) -> list[dict]:
         return [
             {
@@ -536,6 +584,7 @@ def generate(
     geo = LIBERIA if scale == "sample" else national_geography(rng)
     b = _Builder(geo, SCALES[scale], seed, anchor)
     stations = b.stations()
+    stations["staff_needed"] = np.clip(3 + stations["registered_voters"] // 250, 3, 9)
     relocated = stations["status"] == "relocated"  # these open two hours late
     stations["opens"] = np.where(relocated, _iso(anchor.floor("D") + pd.Timedelta(hours=9)), None)
     bases = b.bases(stations)
@@ -543,6 +592,7 @@ def generate(
     incidents = b.incidents(stations)
     stores = b.storage_sites(bases)  # after the others: their draws stay as they were
     deliveries = b.deliveries(stations, stores, routes)
+    training = b.training(stations)
     out = Path(out)
     write_atomic(out / "polling_stations.csv", stations.to_csv(index=False))
     write_atomic(out / "patrols.geojson", _collection(bases))
@@ -552,6 +602,7 @@ def generate(
     write_atomic(out / "areas.geojson", _collection(b.areas()))
     write_atomic(out / "storage_sites.geojson", _collection(stores))
     write_atomic(out / "deliveries.csv", deliveries.to_csv(index=False))
+    write_atomic(out / "training.csv", training.to_csv(index=False))
     write_atomic(
         out / MANIFEST,
         json.dumps(
@@ -577,6 +628,7 @@ def generate(
         "areas": len(geo.regions),
         "storage_sites": len(stores),
         "deliveries": len(deliveries),
+        "training": len(training),
     }
 
 

@@ -11,11 +11,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative, sample_colorscale
 
 from layers.analysis.kpis import coverage_by_area
+from layers.analysis.logistics import ALL_AREAS
 from layers.incidents import SEVERITY_FILL
 
 FONT = {"size": 13}
@@ -149,7 +151,6 @@ def coverage_chart(stations: gpd.GeoDataFrame) -> go.Figure:
     table = coverage_by_area(stations).dropna(subset=["covered_pct"])
     if table.empty:
         return _empty(title, "No located stations")
-    table = table.sort_values("covered_pct")
     hover = [
         f"{a}: {c:,} of {n:,} located stations covered; {v:.1f}% of voters"
         for a, c, n, v in zip(
@@ -160,37 +161,48 @@ def coverage_chart(stations: gpd.GeoDataFrame) -> go.Figure:
             strict=True,
         )
     ]
+    return _area_bars(
+        table["area"], table["covered_pct"], hover, title, "% of located stations covered"
+    )
+
+
+def _area_bars(
+    areas: pd.Series, pct: pd.Series, hover: list[str], title: str, axis: str
+) -> go.Figure:
+    """Horizontal bars of a percentage per area, worst at the bottom, red to green; a
+    click on a bar picks its area (:func:`picked`)."""
+    order = np.argsort(pct.to_numpy(dtype=float), kind="stable")
+    names = [str(a) for a in areas.to_numpy()[order]]
+    values = pct.to_numpy(dtype=float)[order]
     bar = {
         "type": "bar",
-        "y": as_text(table["area"]),
-        "x": table["covered_pct"].to_numpy(),
+        "y": as_text(names),
+        "x": values,
         "orientation": "h",
-        "hovertext": hover,
+        "hovertext": [hover[i] for i in order],
         "hoverinfo": "text",
-        "text": [f"{p:.0f}%" for p in table["covered_pct"]],
+        "text": [f"{p:.0f}%" for p in values],
         "textposition": "outside",
         "cliponaxis": False,
-        "marker": {"color": sample_colorscale("RdYlGn", (table["covered_pct"] / 100).tolist())},
-        "customdata": [["area", str(a)] for a in table["area"]],
+        "marker": {"color": sample_colorscale("RdYlGn", (values / 100).clip(0, 1).tolist())},
+        "customdata": [["area", a] for a in names],
     }
     return _figure(
         [bar],
         title,
-        max(HEIGHT, ROW_PX * len(table) + 140),
-        xaxis={"range": [0, 100], "title": {"text": "% of located stations covered"}},
+        max(HEIGHT, ROW_PX * len(names) + 140),
+        xaxis={"range": [0, 100], "title": {"text": axis}},
         showlegend=False,
     )
 
 
 def deliveries_chart(by_area: pd.DataFrame) -> go.Figure:
-    """Horizontal bars: % of stations with all their materials delivered, per area (a
-    :func:`layers.analysis.logistics.by_area` table; its "All areas" row left out)."""
+    """% of stations with all their materials delivered, per area (a
+    :func:`layers.analysis.logistics.by_area` table; its all-areas row left out)."""
     title = "Materials delivered by area (% of stations with everything)"
-    table = by_area[by_area["area"] != "All areas"].dropna(subset=["share_delivered"])
+    table = by_area[by_area["area"] != ALL_AREAS].dropna(subset=["share_delivered"])
     if table.empty:
         return _empty(title, "No stations")
-    table = table.sort_values("share_delivered")
-    pct = (table["share_delivered"] * 100).to_numpy()
     hover = [
         f"{a}: {d:,} of {n:,} stations have everything; {w:,} flagged"
         for a, d, n, w in zip(
@@ -201,23 +213,32 @@ def deliveries_chart(by_area: pd.DataFrame) -> go.Figure:
             strict=True,
         )
     ]
-    bar = {
-        "type": "bar",
-        "y": as_text(table["area"]),
-        "x": pct,
-        "orientation": "h",
-        "hovertext": hover,
-        "hoverinfo": "text",
-        "text": [f"{p:.0f}%" for p in pct],
-        "textposition": "outside",
-        "cliponaxis": False,
-        "marker": {"color": sample_colorscale("RdYlGn", (pct / 100).tolist())},
-        "customdata": [["area", str(a)] for a in table["area"]],
-    }
-    return _figure(
-        [bar],
+    return _area_bars(
+        table["area"],
+        table["share_delivered"] * 100,
+        hover,
         title,
-        max(HEIGHT, ROW_PX * len(table) + 140),
-        xaxis={"range": [0, 100], "title": {"text": "% of stations with all materials"}},
-        showlegend=False,
+        "% of stations with all materials",
+    )
+
+
+def training_chart(by_area: pd.DataFrame) -> go.Figure:
+    """% of the staff stations need that were trained, per area (a
+    :func:`layers.analysis.logistics.training_by_area` table)."""
+    title = "Staff trained by area (% of the staff stations need)"
+    table = by_area[by_area["area"] != ALL_AREAS].dropna(subset=["share_trained"])
+    if table.empty:
+        return _empty(title, "No stations")
+    hover = [
+        f"{a}: {t:,.0f} of {n:,.0f} staff trained; {s:,} stations short"
+        for a, t, n, s in zip(
+            as_text(table["area"]),
+            table["trained"],
+            table["needed"],
+            table["stations_short"],
+            strict=True,
+        )
+    ]
+    return _area_bars(
+        table["area"], table["share_trained"] * 100, hover, title, "% of staff needed, trained"
     )
