@@ -142,6 +142,12 @@ def main() -> None:
         help="changes after which growth is also counted from (the first look past them)",
     )
     parser.add_argument(
+        "--settle",
+        type=float,
+        default=20.0,
+        help="seconds the open pages are left alone before the memory at open is read",
+    )
+    parser.add_argument(
         "--step-minutes",
         type=float,
         default=1.0,
@@ -273,6 +279,9 @@ def watch(args, url, pid, first, sim, folder) -> Run:  # type: ignore[no-untyped
             " && pollwatch.layers.stations.ready",
             timeout=300_000,
         )
+    # The pages finish what they load after the first draw (popup details, later
+    # layers) before the memory at open is read: the baseline is a page fully loaded.
+    pages[0].wait_for_timeout(int(args.settle * 1000))
     run.rss_open = rss_mb(pid)
     stop = threading.Event()
 
