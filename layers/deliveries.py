@@ -135,10 +135,17 @@ def check(
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Events for a station the stations feed does not list: kept, reported (they count
     for no station until it does)."""
-    known = set(frames["polling_stations"]["id"].dropna().astype(str))
-    unknown = events["station_id"].notna() & ~events["station_id"].astype(str).isin(known)
+    if not len(events):
+        return events, []
+    stations = frames["polling_stations"]
+    # A hash index, not Series.isin: on Arrow strings isin turns each of 180,000 ids
+    # into a Python object first (1.2 s at national scale).
+    known = pd.Index(stations["id"].dropna().astype(str).to_numpy(dtype=object))
+    named = events["station_id"].notna().to_numpy()
+    asked = events["station_id"].astype(str).to_numpy(dtype=object)
+    unknown = named & (known.get_indexer(asked) < 0) if len(known) else np.zeros(len(events), bool)
     problems = []
-    if known and unknown.any():
+    if unknown.any():
         rows = events.loc[unknown, "source_row"].astype(int).tolist()
         ids = list(dict.fromkeys(events.loc[unknown, "station_id"].astype(str)))
         problems.append(

@@ -117,6 +117,8 @@ def derive(sessions: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     by its stations, ``trained`` for them, ``trained_pct`` and ``sessions``."""
     areas = scene["areas"]
     stations = scene["polling_stations"]  # as loaded: their areas by the one rule
+    if not len(sessions):  # no training feed: nothing to shade, not every area red
+        stations = stations.iloc[0:0]
     stations = stations.assign(area=area_rule.assign(stations, areas, "polling_stations")[0])
     table = logistics.training_by_area(logistics.trained_per_station(stations, sessions))
     shape_of = (
@@ -135,8 +137,6 @@ def derive(sessions: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
         ),
         crs="EPSG:4326",
     )
-    if not len(sessions):  # no training feed: nothing to shade, not every area red
-        return out.iloc[0:0].reset_index(drop=True)
     return out[out["area"] != logistics.ALL_AREAS].reset_index(drop=True)
 
 
