@@ -20,7 +20,13 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import audited_export, viewer
-from dashboard.datafiles import STATIC_DIR, STATIC_URL, publisher_for, serving
+from dashboard.datafiles import (
+    STATIC_DIR,
+    STATIC_URL,
+    give_way,
+    publisher_for,
+    serving,
+)
 from dashboard.live import Pusher
 from layers.access.policy import Restricted, may
 from layers.access.roles import Role
@@ -117,41 +123,6 @@ def kept_store() -> OnDisk | None:
 
 
 WARM_WAIT_S = 600.0  # the longest a large file's first read is waited for at start
-YIELD_S = 30.0  # the longest the warm-up waits for page runs to end before a step
-QUIET_S = 2.0  # and after a run: its browser fetches the datasets and draws them
-_runs = threading.Condition()
-_running = [0, 0.0]  # page runs under way in this process, when the last one ended
-
-
-@contextmanager
-def page_run() -> Iterator[None]:
-    """A whole page run (``dashboard/main.py`` wraps each): the warm-up gives way to it."""
-    with _runs:
-        _running[0] += 1
-    try:
-        yield
-    finally:
-        with _runs:
-            _running[0] -= 1
-            _running[1] = time.monotonic()
-            _runs.notify_all()
-
-
-def _give_way(limit_s: float = YIELD_S, quiet_s: float = QUIET_S) -> None:
-    """Wait until no page has run for ``quiet_s`` (at most ``limit_s``): after a restart,
-    a screen that reconnects needs the cores for its own picture (its run, then the
-    datasets its browser fetches) more than the warm-up needs them for the pictures of
-    roles and pages nobody has opened yet (two cores, one GIL)."""
-    deadline = time.monotonic() + limit_s
-    with _runs:
-        while (left := deadline - time.monotonic()) > 0:
-            if _running[0]:
-                _runs.wait(left)
-                continue
-            quiet = _running[1] + quiet_s - time.monotonic()
-            if quiet <= 0:
-                return
-            _runs.wait(min(quiet, left))
 
 
 def warm() -> None:
@@ -163,9 +134,16 @@ def warm() -> None:
     from layers.analysis.filters import apply  # noqa: PLC0415
     from layers.analysis.freshness import reading  # noqa: PLC0415
 
+    started = time.perf_counter()
+    step = logging.getLogger("pollwatch.start")
+
+    def done(what: str) -> None:
+        step.info("as the server started: %s after %.2f s", what, time.perf_counter() - started)
+
     settings = Settings.from_env()
     loader = loader_for(settings)
     scene = loader.load()
+    done("feeds read")
     # A large file is read in a thread of its own; the first picture waits for it (a
     # picture made meanwhile would lack it, and the first screen would make it again).
     deadline = time.monotonic() + WARM_WAIT_S
@@ -173,9 +151,10 @@ def warm() -> None:
         time.sleep(0.05)
         scene = loader.load()
     whole = derived_picture(settings, scene)
+    done("layers derived")
     box = offline.region(scene.bounds)
     for role in Role:  # operations first: the wall screens
-        _give_way()
+        give_way()
         derived = restricted(settings).picture(whole, role)
         shown = apply(derived, Filters(), scene.now).frames
         chunks = _chunks_for(settings, role)
@@ -184,10 +163,11 @@ def warm() -> None:
             publisher, chunks, derived.scene, derived, shown, Filters(), shown_feeds(role)
         )
         publisher.publish("basemap", box, partial(offline.made, box, loader.kept))
+        done(f"{role.value}'s datasets published")
     # The Coverage page's analysis as it opens (its placement suggestions included).
     from dashboard.coverage_analysis import DEFAULT, measured  # noqa: PLC0415
 
-    _give_way()
+    give_way()
     measured(settings, whole, DEFAULT)
 
 

@@ -28,12 +28,13 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs
 
+from starlette.background import BackgroundTask
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
@@ -107,6 +108,48 @@ def warm() -> None:
     )
 
 
+YIELD_S = 30.0  # the longest the warm-up waits for screens before a step
+QUIET_S = 3.0  # and after a page run or a dataset sent: the browser is still loading
+_activity = threading.Condition()
+_active = [0, 0.0]  # page runs under way in this process; when the last run or send ended
+
+
+def _ended() -> None:
+    with _activity:
+        _active[1] = time.monotonic()
+        _activity.notify_all()
+
+
+@contextmanager
+def page_run() -> Iterator[None]:
+    """A whole page run (``dashboard/main.py`` wraps each): the warm-up gives way to it."""
+    with _activity:
+        _active[0] += 1
+    try:
+        yield
+    finally:
+        with _activity:
+            _active[0] -= 1
+        _ended()
+
+
+def give_way(limit_s: float = YIELD_S, quiet_s: float = QUIET_S) -> None:
+    """Wait until no page has run and no dataset was sent for ``quiet_s`` (at most
+    ``limit_s``): after a restart, a screen that reconnects needs the cores for its own
+    picture (its run, then the datasets its browser fetches) more than the warm-up needs
+    them for the pictures of roles and pages nobody has opened yet (one GIL)."""
+    deadline = time.monotonic() + limit_s
+    with _activity:
+        while (left := deadline - time.monotonic()) > 0:
+            if _active[0]:
+                _activity.wait(left)
+                continue
+            quiet = _active[1] + quiet_s - time.monotonic()
+            if quiet <= 0:
+                return
+            _activity.wait(min(quiet, left))
+
+
 def serving() -> bool:
     """Whether the data route is mounted (the server was started from ``app.py``)."""
     return _serving.is_set()
@@ -156,11 +199,14 @@ def serve(request: Request) -> Response:
         "Vary": "Accept-Encoding",
     }
     compressed = gzipped(path)
+    sent = BackgroundTask(_ended)  # a browser still loading: the warm-up waits
     if "gzip" in request.headers.get("accept-encoding", "") and compressed.is_file():
         # Compressed once as it was published; Streamlit's gzip leaves it as it is.
         headers["Content-Encoding"] = "gzip"
-        return FileResponse(compressed, media_type="application/json", headers=headers)
-    return FileResponse(path, media_type="application/json", headers=headers)
+        return FileResponse(
+            compressed, media_type="application/json", headers=headers, background=sent
+        )
+    return FileResponse(path, media_type="application/json", headers=headers, background=sent)
 
 
 class Assets(StaticFiles):

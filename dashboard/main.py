@@ -14,8 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.access import audit_view, gate
-from dashboard.common import configure_logging, page_run
-from dashboard.datafiles import serving
+from dashboard.common import configure_logging
+from dashboard.datafiles import page_run, serving
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
 

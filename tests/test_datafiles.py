@@ -192,7 +192,7 @@ def test_the_warm_up_gives_way_to_a_page_run_under_way() -> None:
     """After a restart the first screen's run gets the cores: the warm-up's next step
     waits until no page has run for a moment (its browser is fetching the datasets), at
     most its limit, then goes on."""
-    from dashboard import common
+    from dashboard import datafiles as common
 
     started, release = threading.Event(), threading.Event()
 
@@ -204,7 +204,7 @@ def test_the_warm_up_gives_way_to_a_page_run_under_way() -> None:
     page = threading.Thread(target=screen)
     page.start()
     assert started.wait(5)
-    waited = threading.Thread(target=common._give_way, args=(10.0, 0.5))
+    waited = threading.Thread(target=common.give_way, args=(10.0, 0.5))
     waited.start()
     waited.join(0.3)
     assert waited.is_alive()  # the page still runs: the warm-up waits
@@ -215,5 +215,5 @@ def test_the_warm_up_gives_way_to_a_page_run_under_way() -> None:
     assert not waited.is_alive() and 0.4 < time.perf_counter() - ended < 3
     t0 = time.perf_counter()
     with common.page_run():  # a page that never ends holds the warm-up back no longer
-        common._give_way(0.2)  # than the limit
+        common.give_way(0.2)  # than the limit
     assert 0.15 < time.perf_counter() - t0 < 2
