@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.datafiles import MIDDLEWARE, ROUTES, lifespan
+from dashboard.datafiles import MIDDLEWARE, ROUTES, lifespan, start_warming
 
 app = st.App("main.py", routes=ROUTES, middleware=MIDDLEWARE, lifespan=lifespan)
+start_warming()  # the feeds are read while Streamlit starts, not after

@@ -74,12 +74,24 @@ async def lifespan(app: object) -> AsyncIterator[None]:
     starts, the feeds are read and each role's first picture made (:func:`warm`), so the
     first screen after a restart does not wait for all of it."""
     _serving.set()
-    threading.Thread(target=warm, name="pollwatch-warm", daemon=True).start()
+    start_warming()
     try:
         yield
     finally:
         _serving.clear()
         remove_data_folder()
+
+
+_warming: list[threading.Thread] = []
+
+
+def start_warming() -> None:
+    """Start :func:`warm` once per process, as early as the app is imported
+    (``dashboard/app.py``): reading the feeds overlaps Streamlit's own start."""
+    with _lock:
+        if not _warming:
+            _warming.append(threading.Thread(target=warm, name="pollwatch-warm", daemon=True))
+            _warming[0].start()
 
 
 # Libraries the pages import beyond dashboard.common, imported as the server starts (not

@@ -154,9 +154,15 @@ def check(
                 file,
                 rows[0],
                 "station_id",
-                f"{len(rows):,} events name stations the stations feed does not list "
-                f"({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''}); rows "
-                f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}.",
+                (
+                    f"{len(rows):,} events name stations"
+                    if len(rows) > 1
+                    else "an event names a station"
+                )
+                + " the stations feed does not list "
+                + f"({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''}); "
+                + ("rows " if len(rows) > 1 else "row ")
+                + f"{', '.join(map(str, rows[:5]))}{', ...' if len(rows) > 5 else ''}.",
                 "Check the station codes against polling_stations; these events count for "
                 "no station until they match.",
                 Level.WARNING,

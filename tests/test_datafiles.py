@@ -217,3 +217,18 @@ def test_the_warm_up_gives_way_to_a_page_run_under_way() -> None:
     with common.page_run():  # a page that never ends holds the warm-up back no longer
         common.give_way(0.2)  # than the limit
     assert 0.15 < time.perf_counter() - t0 < 2
+
+
+def test_the_warm_up_also_gives_way_while_a_browser_fetches_datasets(
+    client: TestClient, published: dict[Role, str]
+) -> None:
+    """After its page run, a reconnected screen's browser fetches the datasets: each one
+    sent holds the warm-up's next step back until the route has been quiet a moment."""
+    datafiles.give_way(0.0)  # no wait: nothing to give way to, beyond the limit
+    assert client.get(published[Role.OPERATIONS]).status_code == 200
+    t0 = time.perf_counter()
+    datafiles.give_way(10.0, 0.5)
+    assert 0.4 < time.perf_counter() - t0 < 3  # the send just ended: quiet for 0.5 s first
+    t0 = time.perf_counter()
+    datafiles.give_way(10.0, 0.5)
+    assert time.perf_counter() - t0 < 0.1  # nothing sent since: no wait

@@ -281,3 +281,35 @@ def test_a_restart_takes_costly_derived_frames_and_datasets_from_disk(
     third, cache, _ = started("third")
     cache.derive(third.load(now=now))
     assert derived_rows.get("polling_stations") == 1 and "incidents" not in derived_rows
+
+
+def test_point_frames_come_back_from_disk_as_they_went_in(tmp_path: Path) -> None:
+    """Point frames are kept as x and y (faster to rebuild than pickled geometries): every
+    column, the order, the index, the CRS, missing and empty points come back the same;
+    other frames and values are kept as they are."""
+    import geopandas as gpd
+    import shapely
+
+    points = gpd.GeoDataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "n": pd.array([1, None, 3, 4], dtype="Int64"),
+            "disc": gpd.GeoSeries([shapely.box(0, 0, 1, 1), None, None, None]),
+        },
+        geometry=[shapely.Point(-10.5, 6.25), None, shapely.Point(), shapely.Point(1e-7, 89.9)],
+        crs="EPSG:4326",
+        index=[10, 11, 12, 13],
+    )
+    areas = gpd.GeoDataFrame({"name": ["x"]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    kept = OnDisk(tmp_path / "kept")
+    kept.put("k", (points, [areas, {"frame": points, "n": 3}], "text"))
+    wait_written(kept)
+    got, (other, inner), text = kept.get("k")
+    for frame in (got, inner["frame"]):
+        assert type(frame) is gpd.GeoDataFrame and frame.geometry.name == "geometry"
+        assert list(frame.columns) == list(points.columns) and frame.crs == points.crs
+        pd.testing.assert_frame_equal(pd.DataFrame(frame), pd.DataFrame(points))
+        assert frame.geometry.isna().tolist() == [False, True, False, False]
+        assert frame.geometry.is_empty.tolist() == [False, False, True, False]
+    pd.testing.assert_frame_equal(other, areas)
+    assert inner["n"] == 3 and text == "text"
