@@ -42,7 +42,7 @@ def page() -> None:
     opening, _ = polling_window(
         settings.polling_date(scene.now), settings.timezone, settings.polling_hours
     )
-    st.caption(f"Polls open {opening:%d %b %H:%M} UTC; picture of {scene.now:%d %b %H:%M:%S} UTC.")
+    st.caption(f"Polls open {opening:%d %b %H:%M} UTC.")
     area = chosen_area(
         sorted(str(a) for a in derived["polling_stations"]["area"].dropna().unique())
     )

@@ -262,5 +262,7 @@ def draw(view: MapView) -> folium.FeatureGroup:
         where=dict(view.where.get(SPEC.name, {})),
         details=sources["details"],
         unit="stations",
+        share_style=0,  # clusters coloured by their share of stations with everything
+        share_label="with all materials",
     ).add_to(group)
     return group

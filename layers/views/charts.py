@@ -199,7 +199,7 @@ def _area_bars(
 def deliveries_chart(by_area: pd.DataFrame) -> go.Figure:
     """% of stations with all their materials delivered, per area (a
     :func:`layers.analysis.logistics.by_area` table; its all-areas row left out)."""
-    title = "Materials delivered by area (% of stations with everything)"
+    title = "Stations with all materials, by area (%)"
     table = by_area[by_area["area"] != ALL_AREAS].dropna(subset=["share_delivered"])
     if table.empty:
         return _empty(title, "No stations")
@@ -225,7 +225,7 @@ def deliveries_chart(by_area: pd.DataFrame) -> go.Figure:
 def training_chart(by_area: pd.DataFrame) -> go.Figure:
     """% of the staff stations need that were trained, per area (a
     :func:`layers.analysis.logistics.training_by_area` table)."""
-    title = "Staff trained by area (% of the staff stations need)"
+    title = "Staff trained, by area (% of staff needed)"
     table = by_area[by_area["area"] != ALL_AREAS].dropna(subset=["share_trained"])
     if table.empty:
         return _empty(title, "No stations")
