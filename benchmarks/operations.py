@@ -360,8 +360,16 @@ def restart_side(folder: Path, repeat: int) -> list[float]:
             + ", ".join(f"{t:.2f}" for t in same)
             + ")",
         )
-        with running_app(env, timeout=120, port=port) as url:
+        log = Path(tempfile.mkdtemp(prefix="pollwatch-bench-")) / "server.log"
+        with running_app({**env, "POLLWATCH_LOG": "info"}, 120, log, port=port) as url:
             opened(page, url)  # the first open after this start
+            # Warm: the warm-up has made every role's picture and the Coverage analysis
+            # (it gives way to screens, so it may still run after the first open).
+            deadline = time.monotonic() + 120
+            while "first pictures made" not in log.read_text(errors="replace"):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
             warm = [opened(page, url) for _ in range(repeat)]
     line(
         "operations: page open to stations drawn, warm (same browser)",
