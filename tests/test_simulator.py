@@ -68,3 +68,22 @@ def test_command_line_runs_a_few_steps(tmp_path: Path, capsys) -> None:  # type:
     assert "POLLWATCH_FEEDS=" in out and out.count("convoy pings") == 2
     frame, _ = load_path("incidents", tmp_path / "incidents.csv")
     assert frame["id"].is_unique and frame["id"].str.startswith("SIM-").sum() >= 2
+
+
+def test_deliveries_still_on_their_way_arrive_as_the_day_goes(tmp_path: Path) -> None:
+    from layers.analysis.picture import derive_picture
+    from layers.deliveries import by_station
+
+    sim = Simulator(tmp_path, start=START)
+    loader = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(tmp_path)}), now=START)
+    before = by_station(derive_picture(loader.load(now=START))["deliveries"])
+    moved = sum(sim.step(seconds=300, incidents=0)["deliveries"] for _ in range(30))
+    later = START + pd.Timedelta(hours=3)
+    scene = loader.load(now=later)
+    assert moved > 5 and len(scene["deliveries"]) == len(sim.deliveries)
+    assert not [p for p in scene.versions["deliveries"].problems]
+    after = by_station(derive_picture(scene)["deliveries"])
+    done = (after["delivery"] == "all delivered").sum()
+    assert done > (before["delivery"] == "all delivered").sum()
+    signed = scene["deliveries"][scene["deliveries"]["time"] > START]
+    assert set(signed["state"]) <= {"dispatched", "receipt_signed"}

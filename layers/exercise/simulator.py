@@ -3,8 +3,9 @@
     python -m layers.exercise.simulator OUT [--interval 5] [--steps 0] [--seed 20261011]
 
 Writes the sample scenario into OUT with its times at the present, then every
-``--interval`` seconds adds incidents and a position ping for each convoy on the road,
-rewriting ``incidents.csv`` and ``convoy_positions.csv`` atomically (a reader sees the
+``--interval`` seconds adds incidents, a position ping for each convoy on the road and
+the next step of a few deliveries still on their way, rewriting ``incidents.csv``,
+``convoy_positions.csv`` and ``deliveries.csv`` atomically (a reader sees the
 old file or the new one, never half of one). ``--keep-hours H`` keeps only the last H
 hours of reports in both files, as a feed of "the last day" does, so a long run's feeds
 stop growing; without it they grow all day. One convoy leaves its route and one
@@ -76,6 +77,7 @@ class Simulator:
         self.pings = pd.read_csv(
             self.out / "convoy_positions.csv", dtype=str, keep_default_na=False
         )
+        self.deliveries = pd.read_csv(self.out / "deliveries.csv", dtype=str, keep_default_na=False)
         self.convoys = self._on_the_road()
         self.serial = 0
 
@@ -152,9 +154,35 @@ class Simulator:
         if self.keep is not None:
             self.incidents = self._recent(self.incidents)
             self.pings = self._recent(self.pings)
+        moved = self._deliver()
         write_atomic(self.out / "incidents.csv", self.incidents.to_csv(index=False))
         write_atomic(self.out / "convoy_positions.csv", self.pings.to_csv(index=False))
-        return {"incidents": len(rows), "pings": len(pings)}
+        if moved:
+            write_atomic(self.out / "deliveries.csv", self.deliveries.to_csv(index=False))
+        return {"incidents": len(rows), "pings": len(pings), "deliveries": moved}
+
+    NEXT = {"planned": "dispatched", "loaded": "dispatched", "dispatched": "receipt_signed"}
+
+    def _deliver(self) -> int:
+        """A few items still on their way take their next step (dispatched, then signed
+        for at the station): rows appended to the chain of custody, as a commission's
+        system would."""
+        latest = self.deliveries.drop_duplicates(["station_id", "item_kind"], keep="last")
+        waiting = latest[latest["state"].isin(list(self.NEXT))]
+        count = min(len(waiting), int(self.rng.poisson(1.0)))
+        if not count:
+            return 0
+        picked = waiting.iloc[self.rng.choice(len(waiting), count, replace=False)]
+        rows = picked.assign(
+            time=self.now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            state=picked["state"].map(self.NEXT),
+            signed_by=[
+                f"Presiding officer {sid}" if state == "dispatched" else ""
+                for sid, state in zip(picked["station_id"], picked["state"], strict=True)
+            ],
+        )
+        self.deliveries = pd.concat([self.deliveries, rows], ignore_index=True)
+        return count
 
     def _recent(self, rows: pd.DataFrame) -> pd.DataFrame:
         """The rows of the last ``keep`` hours; a row whose time does not read stays (the
@@ -190,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
             added = sim.step(seconds=max(elapsed, 0.0))
             print(
                 f"{sim.now:%H:%M:%S} +{added['incidents']} incidents, "
-                f"+{added['pings']} convoy pings",
+                f"+{added['pings']} convoy pings, +{added['deliveries']} delivery events",
                 flush=True,
             )
     except KeyboardInterrupt:
