@@ -110,6 +110,7 @@ STYLES = (  # by status, in STATES' order
     {"radius": 7, "color": "#3f007d", "weight": 2, "fillColor": "#807dba", "fillOpacity": 1.0},
     {"radius": 7, "color": "#525252", "weight": 2, "fillColor": "#d9d9d9", "fillOpacity": 1.0},
     {"radius": 9, "color": "#67000d", "weight": 3, "fillColor": "#ef3b2c", "fillOpacity": 1.0},
+    {"radius": 7, "color": "#000000", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 1.0},
 )
 STYLES = tuple({**style, "shape": "square"} for style in STYLES)
 OUTLINE_STYLES = tuple(
@@ -130,7 +131,12 @@ POPUP = (
 )
 LEGEND = (
     SPEC.title,
-    tuple((f"{state} store", style) for state, style in zip(STATES, STYLES, strict=True)),
+    tuple(
+        (label, style)
+        for label, style in zip(
+            (*(f"{state} store" for state in STATES), "status not known"), STYLES, strict=True
+        )
+    ),
 )
 DERIVE = Derivation(row_wise=True, areas=True)
 FILTERS = {"area": "area"}
@@ -170,8 +176,9 @@ def derive(sites: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
 
 
 def _state(sites: gpd.GeoDataFrame) -> np.ndarray:
-    """Each site's style: its status's place in STATES."""
-    return sites["status"].map({s: i for i, s in enumerate(STATES)}).fillna(0).to_numpy(dtype=int)
+    """Each site's style: its status's place in STATES; a status not read, the last."""
+    known = sites["status"].map({s: i for i, s in enumerate(STATES)})
+    return known.fillna(len(STATES)).to_numpy(dtype=int)
 
 
 def datasets(sites: gpd.GeoDataFrame) -> dict[str, Any]:

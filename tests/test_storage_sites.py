@@ -93,3 +93,15 @@ def test_un_compounds_read_as_storage_sites(shared_data: Path) -> None:
     parts = storage_sites.datasets(derived)
     assert len(parts["outlines"]["features"]) == 84 and parts["main"]["n"] == 84
     assert "over_capacity" not in kinds(problems)
+
+
+def test_a_site_whose_status_does_not_read_is_drawn_as_not_known() -> None:
+    frame, problems = load_text(
+        "storage_sites",
+        "storage_sites.csv",
+        "id,name,status,latitude,longitude\nW1,One,burning,6.99,-9.47\nW2,Two,open,7.0,-9.4\n",
+    )
+    assert kinds(problems)["unknown_value"] == 1
+    parts = storage_sites.datasets(storage_sites.derive(frame, Scene({})))
+    assert parts["main"]["s"] == [len(storage_sites.STATES), 0]
+    assert storage_sites.LEGEND[1][-1][0] == "status not known"
