@@ -19,6 +19,7 @@ from layers.core.ondisk import OnDisk
 from layers.core.problems import Level, Problem
 from layers.core.settings import Settings
 from layers.io.files import unread
+from layers.io.history import History
 from layers.io.raw import RawTable
 from layers.io.spec import ReadContext, empty_frame
 from layers.io.store import Acceptance, FeedStore, FeedVersion
@@ -193,6 +194,7 @@ class SceneLoader:
         )
         layers, crs = dict(settings.layers), dict(settings.crs)
         self.kept = OnDisk.at(settings.cache)  # parsed feeds, between restarts
+        self.history = History.at(settings.history)  # every version taken, for the replay
         self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
             settings.feeds,
             self._build,
@@ -202,6 +204,7 @@ class SceneLoader:
             options={name: FileOptions(layers.get(name), crs.get(name)) for name in REGISTRY},
             kept=self.kept,
             salt=("read", repr(self.context)),
+            history=self.history,
         )
         self.clock: Callable[[], pd.Timestamp] = partial(pd.Timestamp.now, tz="UTC")
         self._lock = threading.Lock()

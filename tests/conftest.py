@@ -25,6 +25,7 @@ ANCHOR = pd.Timestamp("2026-10-11T12:00:00Z")
 os.environ.setdefault("POLLWATCH_AUDIT", tempfile.mkdtemp(prefix="pollwatch-audit-"))
 # ... and the parsed feeds they keep between restarts (layers/core/ondisk.py) theirs.
 os.environ.setdefault("POLLWATCH_CACHE", tempfile.mkdtemp(prefix="pollwatch-kept-"))
+os.environ.setdefault("POLLWATCH_HISTORY", tempfile.mkdtemp(prefix="pollwatch-history-"))
 
 
 @pytest.fixture

@@ -56,6 +56,9 @@ class Settings:
     ``POLLWATCH_CACHE``: a private folder where parsed feeds and the basemap's region are
     kept between restarts (:mod:`layers.core.ondisk`; default ``$XDG_CACHE_HOME/pollwatch``
     or ``~/.cache/pollwatch``; ``off``: kept in memory only).
+    ``POLLWATCH_HISTORY``: the folder of the history store, every version of every feed
+    taken (:mod:`layers.io.history`; default ``$XDG_DATA_HOME/pollwatch`` or
+    ``~/.local/share/pollwatch``; ``off``: none kept).
     """
 
     feeds: Path
@@ -72,6 +75,7 @@ class Settings:
     layers: tuple[tuple[str, str], ...] = ()
     crs: tuple[tuple[str, str], ...] = ()
     cache: Path | None = None
+    history: Path | None = None
 
     def staleness(self, feed: str) -> pd.Timedelta | None:
         """How old ``feed``'s file may be before it is stale (None: never)."""
@@ -138,6 +142,7 @@ class Settings:
             _per_feed(env, "POLLWATCH_LAYERS", "areas=admin1"),
             _per_feed(env, "POLLWATCH_CRS", "polling_stations=EPSG:27700"),
             _cache_folder(env),
+            _history_file(env),
         )
 
 
@@ -150,6 +155,23 @@ def _cache_folder(env: os._Environ[str] | dict[str, str]) -> Path | None:
         return Path(text).expanduser()
     base = env.get("XDG_CACHE_HOME", "") or str(Path.home() / ".cache")
     return Path(base) / "pollwatch"
+
+
+def _history_file(env: os._Environ[str] | dict[str, str]) -> Path | None:
+    """``POLLWATCH_HISTORY``: the folder of the history store (None for ``off``); unset,
+    the user's data folder."""
+    text = (env.get("POLLWATCH_HISTORY", "") or "").strip()
+    if text.lower() in ("off", "none", "no", "0"):
+        return None
+    base = (
+        Path(text).expanduser()
+        if text
+        else (
+            Path(env.get("XDG_DATA_HOME", "") or str(Path.home() / ".local" / "share"))
+            / "pollwatch"
+        )
+    )
+    return base / "history.sqlite"
 
 
 def _per_feed(

@@ -37,6 +37,7 @@ from layers.io.files import (
     settled,
     signature,
 )
+from layers.io.history import History
 from layers.io.parsing import parse
 from layers.io.raw import FeedError, RawTable
 from layers.io.spec import FeedSpec
@@ -365,8 +366,10 @@ class FeedStore(Generic[T]):
         options: Mapping[str, FileOptions] | None = None,
         kept: OnDisk | None = None,
         salt: Hashable = (),
+        history: History | None = None,
     ):
         self.folder = Path(folder)
+        self._history = history  # every version taken, for the replay
         # Parsed versions on disk, found again after a restart by the file's bytes and
         # ``salt`` (what else the build depends on: time zone, an exercise's time shift).
         self._kept, self._salt = kept, salt
@@ -611,9 +614,24 @@ class FeedStore(Generic[T]):
             assert good is not None  # rows are lost only against a shown version
             return replace(good, signature=sig, problems=[lost, *good.problems], stale_copy=True)
         self._held.pop(feed, None)
-        self._good[feed] = version
-        self._text[feed] = read.text
+        self._shown(feed, version, read.text)
         return version
+
+    def _shown(self, feed: str, version: FeedVersion[T], text: _ReadText) -> None:
+        """Show ``version`` from now on; the history keeps it (only its appended bytes
+        when it grew from the version it replaces)."""
+        before = self._text.get(feed)
+        self._good[feed] = version
+        self._text[feed] = text
+        if self._history is not None and version.path is not None and text.data:
+            self._history.record(
+                feed,
+                time.time(),
+                version.path.name,
+                version.signature.mtime_ns / 1e9,
+                text.data,
+                before.data if before is not None else None,
+            )
 
     def _refuse_size(self, feed: str, path: Path, sig: Signature) -> None:
         if sig.size > self.rules.max_bytes:
@@ -673,8 +691,7 @@ class FeedStore(Generic[T]):
     def _take(self, feed: str, held: _Held[T]) -> FeedVersion[T]:
         """Show a held-back version from now on."""
         del self._held[feed]
-        self._good[feed] = held.version
-        self._text[feed] = held.text
+        self._shown(feed, held.version, held.text)
         self._seen[feed] = (held.version.path, held.signature, held.version)
         return held.version
 

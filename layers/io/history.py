@@ -1,0 +1,188 @@
+"""Every version of every feed the dashboard took, kept in one SQLite file, so that a day
+can be looked at again as it was (the replay and the after-action report read it).
+
+A version is the file's bytes as they were read. Feeds that grow by appended rows
+(incidents, convoy positions, deliveries) are kept as their appended bytes, each on top of
+the version before, not as whole copies; identical bytes are kept once. Each look that
+took a new version adds a row to ``versions``: the feed, when it was taken, its file's
+name, modification time and size, and the digest of its bytes. Writes go to a thread of
+their own: a page never waits for the disk.
+
+SQLite is in Python's standard library, one file is easy to copy off a server for the
+review, and its write-ahead log lets a reader look while a writer writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import sqlite3
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS blobs (
+    digest TEXT PRIMARY KEY,   -- of the whole version's bytes
+    parent TEXT,               -- the version these bytes were appended to (NULL: whole)
+    size INTEGER NOT NULL,     -- of the whole version
+    data BLOB NOT NULL         -- zlib: the whole bytes, or those appended to the parent's
+);
+CREATE TABLE IF NOT EXISTS versions (
+    feed TEXT NOT NULL,
+    taken REAL NOT NULL,       -- when the dashboard took it (UTC, seconds since 1970)
+    file TEXT NOT NULL,
+    mtime REAL NOT NULL,       -- the file's modification time then
+    digest TEXT NOT NULL REFERENCES blobs(digest)
+);
+CREATE INDEX IF NOT EXISTS versions_by_feed ON versions (feed, taken);
+"""
+
+
+@dataclass(frozen=True)
+class Kept:
+    """One version of a feed as the history has it."""
+
+    feed: str
+    taken: float
+    file: str
+    mtime: float
+    data: bytes
+
+
+_OPEN: dict[Path, History] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+class History:
+    """The history store in the SQLite file ``path`` (made with its folder if missing)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[tuple | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_all, name="pollwatch-history")
+        self._writer.daemon = True
+        self._writer.start()
+
+    @classmethod
+    def at(cls, path: Path | None) -> History | None:
+        """The store in the file ``path``, shared by every loader of this process; None
+        (and a warning in the log) when there is no path or it cannot be used: the
+        dashboard runs on, without a history."""
+        if path is None:
+            return None
+        with _OPEN_LOCK:
+            if path not in _OPEN:
+                try:
+                    _OPEN[path] = cls(path)
+                except Exception as err:  # noqa: BLE001 - no history, never no dashboard
+                    log.warning("no history store at %s: %s", path, err)
+                    return None
+            return _OPEN[path]
+
+    def record(
+        self, feed: str, taken: float, file: str, mtime: float, data: bytes, before: bytes | None
+    ) -> None:
+        """Keep ``data``, the version of ``feed`` taken at ``taken``; ``before``: the bytes
+        of the version it replaced (its appended bytes alone are kept when ``data`` starts
+        with them). Written in the background."""
+        self._queue.put((feed, taken, file, mtime, data, before))
+
+    def flush(self) -> None:
+        """Until every version recorded so far is written."""
+        done = threading.Event()
+        self._queue.put(("__flush__", done))
+        done.wait()
+
+    def _write_all(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if item[0] == "__flush__":
+                item[1].set()
+                continue
+            try:
+                self._write(*item)
+            except Exception as err:  # noqa: BLE001 - the history must not take a page
+                log.warning("history: %s not kept (%s)", item[0], err)
+
+    def _write(
+        self, feed: str, taken: float, file: str, mtime: float, data: bytes, before: bytes | None
+    ) -> None:
+        whole = digest(data)
+        with self._lock:
+            known = self._db.execute("SELECT 1 FROM blobs WHERE digest = ?", (whole,)).fetchone()
+            if known is None:
+                parent = digest(before) if before and data.startswith(before) else None
+                has_parent = (
+                    parent is not None
+                    and self._db.execute(
+                        "SELECT 1 FROM blobs WHERE digest = ?", (parent,)
+                    ).fetchone()
+                )
+                part = data[len(before) :] if has_parent and before is not None else data
+                self._db.execute(
+                    "INSERT INTO blobs VALUES (?, ?, ?, ?)",
+                    (whole, parent if has_parent else None, len(data), zlib.compress(part, 6)),
+                )
+            self._db.execute(
+                "INSERT INTO versions VALUES (?, ?, ?, ?, ?)", (feed, taken, file, mtime, whole)
+            )
+
+    def version_at(self, feed: str, when: float) -> Kept | None:
+        """The version of ``feed`` the dashboard had taken by ``when`` (None: none yet)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT taken, file, mtime, digest FROM versions WHERE feed = ? AND taken <= ? "
+                "ORDER BY taken DESC LIMIT 1",
+                (feed, when),
+            ).fetchone()
+            if row is None:
+                return None
+            return Kept(feed, row[0], row[1], row[2], self._bytes(row[3]))
+
+    def _bytes(self, whole: str) -> bytes:
+        """A version's bytes: its first whole version and every part appended since."""
+        chain = self._db.execute(
+            "WITH RECURSIVE up(digest, parent, data, depth) AS ("
+            " SELECT digest, parent, data, 0 FROM blobs WHERE digest = ?"
+            " UNION ALL SELECT b.digest, b.parent, b.data, up.depth + 1"
+            " FROM blobs b JOIN up ON b.digest = up.parent)"
+            " SELECT data FROM up ORDER BY depth DESC",
+            (whole,),
+        ).fetchall()
+        return b"".join(zlib.decompress(part) for (part,) in chain)
+
+    def feeds(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT DISTINCT feed FROM versions")]
+
+    def size(self) -> int:
+        """Bytes of the store on disk (the file and its write-ahead log)."""
+        return sum(
+            p.stat().st_size
+            for p in (self.path, self.path.with_name(self.path.name + "-wal"))
+            if p.exists()
+        )
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._writer.join(5)
+        self._db.close()

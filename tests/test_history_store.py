@@ -1,0 +1,93 @@
+"""The history store (layers/io/history.py): every version of every feed taken, appended
+rows kept as such, and any version given back whole as it was at a time."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from layers.core.settings import Settings
+from layers.exercise.simulator import Simulator
+from layers.io.files import write_atomic
+from layers.io.history import History
+from layers.scene import SceneLoader
+
+
+def test_versions_come_back_whole_as_they_were_at_each_time(tmp_path: Path) -> None:
+    history = History(tmp_path / "h" / "history.sqlite")
+    one = b"id,time\n1,a\n"
+    two = one + b"2,b\n"
+    three = b"id,time\n9,z\n"  # rewritten, not appended
+    history.record("incidents", 100.0, "incidents.csv", 99.0, one, None)
+    history.record("incidents", 200.0, "incidents.csv", 199.0, two, one)
+    history.record("incidents", 300.0, "incidents.csv", 299.0, three, two)
+    history.record("incidents", 400.0, "incidents.csv", 399.0, two, three)  # back again
+    history.flush()
+    assert history.version_at("incidents", 50.0) is None
+    assert history.version_at("incidents", 150.0).data == one
+    kept = history.version_at("incidents", 250.0)
+    assert kept.data == two and kept.taken == 200.0 and kept.mtime == 199.0
+    assert history.version_at("incidents", 350.0).data == three
+    assert history.version_at("incidents", 1e12).data == two  # kept once, found again
+    rows = history._db.execute("SELECT parent IS NOT NULL, size FROM blobs").fetchall()
+    assert sorted(rows) == [(0, len(one)), (0, len(three)), (1, len(two))]  # two: a tail
+    history.close()
+    again = History(tmp_path / "h" / "history.sqlite")  # a restart finds it all
+    assert again.version_at("incidents", 250.0).data == two
+    assert again.feeds() == ["incidents"]
+    again.close()
+
+
+def test_the_dashboard_keeps_each_version_it_takes_and_only_the_rows_appended(
+    tmp_path: Path,
+) -> None:
+    folder, store = tmp_path / "feeds", tmp_path / "history"
+    sim = Simulator(folder)
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": str(store)})
+    loader = SceneLoader(settings)
+    loader.load()
+    first = (folder / "incidents.csv").read_bytes()
+    t_first = time.time()
+    for _ in range(5):
+        sim.step(incidents=2)
+        loader.load()
+    loader.history.flush()
+    last = (folder / "incidents.csv").read_bytes()
+    assert loader.history.version_at("incidents", t_first).data == first
+    assert loader.history.version_at("incidents", time.time()).data == last
+    stations = loader.history.version_at("polling_stations", time.time())
+    assert stations.data == (folder / "polling_stations.csv").read_bytes()
+    assert stations.file == "polling_stations.csv"
+    sizes = dict(
+        loader.history._db.execute(
+            "SELECT v.feed, SUM(length(b.data)) FROM versions v JOIN blobs b USING (digest) "
+            "GROUP BY v.feed"
+        ).fetchall()
+    )
+    versions = pd.read_sql(
+        "SELECT feed, COUNT(*) n FROM versions GROUP BY feed", loader.history._db
+    )
+    assert versions.set_index("feed").loc["incidents", "n"] == 6
+    # five appended versions of incidents cost less than one more whole copy
+    whole = len(__import__("zlib").compress(last, 6))
+    assert sizes["incidents"] < 2 * whole
+
+
+def test_a_file_rewritten_in_place_is_kept_whole_and_a_held_version_is_not_kept(
+    tmp_path: Path,
+) -> None:
+    folder, store = tmp_path / "feeds", tmp_path / "history"
+    Simulator(folder)
+    settings = Settings.from_env(
+        {"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": str(store), "POLLWATCH_SETTLE_S": "0"}
+    )
+    loader = SceneLoader(settings)
+    loader.load()
+    path = folder / "incidents.csv"
+    shown = path.read_bytes()
+    write_atomic(path, b"\n".join(shown.splitlines(keepends=False)[:50]) + b"\n")  # shrank
+    assert loader.load().versions["incidents"].stale_copy  # held back, not taken
+    loader.history.flush()
+    assert loader.history.version_at("incidents", time.time()).data == shown
