@@ -91,3 +91,27 @@ def test_a_file_rewritten_in_place_is_kept_whole_and_a_held_version_is_not_kept(
     assert loader.load().versions["incidents"].stale_copy  # held back, not taken
     loader.history.flush()
     assert loader.history.version_at("incidents", time.time()).data == shown
+
+
+def test_the_folder_as_it_was_reads_as_the_dashboard_read_it_then(tmp_path: Path) -> None:
+    folder, store = tmp_path / "feeds", tmp_path / "history"
+    sim = Simulator(folder)
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": str(store)})
+    loader = SceneLoader(settings)
+    then = loader.load()
+    mtime = (folder / "incidents.csv").stat().st_mtime
+    t_then = time.time()
+    time.sleep(0.05)
+    sim.step(incidents=5)
+    loader.load()
+    loader.history.flush()
+    past = loader.history.folder_at(t_then, tmp_path / "replay")
+    assert past is not None and past == loader.history.folder_at(t_then, tmp_path / "replay")
+    assert (past / "incidents.csv").stat().st_mtime == mtime
+    assert loader.history.folder_at(0.0, tmp_path / "replay") is None
+    replayed = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(past)})).load(now=then.now)
+    for feed in ("incidents", "polling_stations", "deliveries"):
+        pd.testing.assert_frame_equal(
+            replayed[feed].drop(columns="source_row"), then[feed].drop(columns="source_row")
+        )
+    assert len(replayed["incidents"]) == len(sim.incidents) - 5

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import queue
+import shutil
 import sqlite3
 import threading
 import zlib
@@ -169,6 +171,32 @@ class History:
             (whole,),
         ).fetchall()
         return b"".join(zlib.decompress(part) for (part,) in chain)
+
+    def folder_at(self, when: float, root: Path) -> Path | None:
+        """The feed folder as it was at ``when``: each feed's version then, under the file
+        name and modification time it had, in a folder of ``root`` named after those
+        versions (the same versions, the same folder; made once). None: nothing kept by
+        then. Read like any feed folder, it gives the picture of that time: the same
+        reader, the same checks, files as fresh or stale as they were."""
+        kept = [k for k in (self.version_at(feed, when) for feed in self.feeds()) if k]
+        if not kept:
+            return None
+        name = digest(
+            repr(sorted((k.feed, k.file, k.mtime, digest(k.data)) for k in kept)).encode()
+        )
+        folder = Path(root) / name
+        if not folder.is_dir():
+            made = Path(root) / f".{name}.{threading.get_ident()}"
+            made.mkdir(parents=True, exist_ok=True)
+            for k in kept:
+                path = made / k.file
+                path.write_bytes(k.data)
+                os.utime(path, (k.mtime, k.mtime))
+            try:
+                made.rename(folder)  # whole or not at all: another page may be making it
+            except OSError:
+                shutil.rmtree(made, ignore_errors=True)
+        return folder
 
     def feeds(self) -> list[str]:
         with self._lock:
