@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -36,6 +37,7 @@ from layers.analysis.picture import Derived, DerivedCache
 from layers.core.ondisk import OnDisk
 from layers.core.problems import Problem
 from layers.core.settings import Settings
+from layers.io.history import History, replay_time
 from layers.map import offline
 from layers.map.basemap import assets_version, base_map
 from layers.map.elements import LegendSection
@@ -172,9 +174,32 @@ def warm() -> None:
 
 
 def current_scene() -> tuple[Settings, Scene]:
-    """Settings and the folder's scene now (files re-read only when they changed)."""
+    """Settings and the folder's scene now (files re-read only when they changed); with
+    ``?at=`` in the link, the scene as it was then (:func:`replay`)."""
     settings = Settings.from_env()
+    if st.query_params.get("at"):
+        past, _ = replay(settings, st.query_params.get("at", ""))
+        if past is not None:
+            return past, loader_for(past).load(now=past.replay_at)
     return settings, loader_for(settings).load()
+
+
+def replay(settings: Settings, text: str) -> tuple[Settings | None, str]:
+    """Settings that read the feed folder as it was at the time ``text`` names (the
+    versions the history kept: :mod:`layers.io.history`), or None and why not."""
+    try:
+        when = replay_time(text, settings.timezone)
+    except ValueError as err:
+        return None, str(err)
+    history = History.at(settings.history)
+    if history is None or settings.history is None:
+        return None, "no history is kept here (POLLWATCH_HISTORY is off)"
+    folder = history.folder_at(when.timestamp(), settings.history.parent / "replay")
+    if folder is None:
+        return None, f"the history holds nothing from before {when:%d %b %Y %H:%M} UTC"
+    # Read as taken then: nothing to settle or hold back, nothing to record again.
+    past = replace(settings, feeds=folder, history=None, settle_s=0.0, hold_s=0.0)
+    return replace(past, replay_at=when), ""
 
 
 def held_feeds(settings: Settings) -> dict[str, Problem]:
@@ -295,6 +320,8 @@ def watch_feeds(settings: Settings, scene: Scene, quiet: bool = False) -> None:
     ``quiet``: no line of its own (the wall view shows each feed's state as a chip).
     """
     every = settings.refresh_s or None
+    if settings.replay_at is not None:  # a replay does not move
+        return
     shown = picture_key(scene, settings)
     if every and serving():  # a server started from app.py (not AppTest's runs)
         pusher(settings).showing(shown, viewer().role)
@@ -348,7 +375,19 @@ def plain(text: str) -> str:
 
 
 def show_banner(scene: Scene, settings: Settings) -> None:
-    """One compact line on every page when a feed is stale, failed or missing."""
+    """One compact line on every page when a feed is stale, failed or missing; a replay
+    says so first, in red, with its time."""
+    if settings.replay_at is not None:
+        st.error(
+            f"REPLAY: the picture as it was at {settings.replay_at:%d %b %Y %H:%M} UTC, "
+            "not live. Remove at= from the link for the live picture.",
+            icon=":material/history:",
+        )
+    elif st.query_params.get("at"):
+        _, why = replay(settings, st.query_params.get("at", ""))
+        st.warning(
+            plain(f"No replay ({why}): this is the live picture."), icon=":material/history:"
+        )
     table = freshness(scene, settings)
     details = may(viewer().role, "feed_details")  # a failure's reason may quote a row
     parts = []

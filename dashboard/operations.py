@@ -120,7 +120,8 @@ def filter_widgets(
         RUNS.info(
             "filters changed from the link's %s to %s", from_url.to_query(), filters.to_query()
         )
-    st.query_params.from_dict(filters.to_query())
+    kept = {"at": st.query_params["at"]} if st.query_params.get("at") else {}  # a replay
+    st.query_params.from_dict({**filters.to_query(), **kept})
     if filters != Filters(start=filters.start, end=filters.end):
         sidebar.caption("This view's link (the address bar) opens it with these filters.")
     return filters

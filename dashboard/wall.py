@@ -94,6 +94,8 @@ def page() -> None:
     picture = apply(derived, filters, scene.now)
     label = scene.scenario.label
     exercise = "EXERCISE" if label else None
+    if settings.replay_at is not None:  # a replay says so where the exercise label goes
+        exercise = f"REPLAY {settings.replay_at:%d %b %H:%M} UTC"
     st.html(
         wall.strip_html(
             shown_figures(picture, feeds),

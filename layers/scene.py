@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
@@ -14,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from layers.core import growth
-from layers.core.manifest import Scenario, read_scenario
+from layers.core.manifest import MANIFEST, Scenario, read_scenario
 from layers.core.ondisk import OnDisk
 from layers.core.problems import Level, Problem
 from layers.core.settings import Settings
@@ -195,6 +198,8 @@ class SceneLoader:
         layers, crs = dict(settings.layers), dict(settings.crs)
         self.kept = OnDisk.at(settings.cache)  # parsed feeds, between restarts
         self.history = History.at(settings.history)  # every version taken, for the replay
+        if self.history is not None:
+            self._keep_manifest(settings.feeds)
         self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
             settings.feeds,
             self._build,
@@ -212,6 +217,25 @@ class SceneLoader:
             str, tuple[tuple[gpd.GeoDataFrame, ...], gpd.GeoDataFrame, list[Problem]]
         ] = {}
         self._last: tuple[dict[str, FeedVersion[gpd.GeoDataFrame]], Scene] | None = None
+
+    def _keep_manifest(self, folder: Path) -> None:
+        """The folder's manifest, as the history keeps it: with the time shift applied from
+        now on written out, so that a replay moves the times as this loader does."""
+        path = folder / MANIFEST
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            mtime = path.stat().st_mtime
+        except (OSError, ValueError):
+            return  # none, or one read_scenario reports
+        if not isinstance(doc, dict):
+            return
+        doc.update(
+            shift_times_to_now=False,
+            time_shift_minutes=self.scenario.time_shift / pd.Timedelta(minutes=1),
+        )
+        data = json.dumps(doc, indent=2).encode()
+        assert self.history is not None
+        self.history.record("scenario", time.time(), MANIFEST, mtime, data, None)
 
     def _checked(
         self,

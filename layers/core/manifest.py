@@ -29,6 +29,8 @@ def read_scenario(folder: Path, now: pd.Timestamp | None = None) -> Scenario:
     A generated exercise is written once and replayed any day: with
     ``"shift_times_to_now": true`` every time in its feeds is moved by
     (now - ``anchor``), whole minutes, so the default view shows recent activity.
+    ``"time_shift_minutes"`` moves them by that much instead (the history writes it for a
+    replay: the shift the dashboard applied then).
     """
     path = Path(folder) / MANIFEST
     try:
@@ -37,7 +39,7 @@ def read_scenario(folder: Path, now: pd.Timestamp | None = None) -> Scenario:
         doc = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(doc, dict):
             raise ValueError(f"it holds a JSON {type(doc).__name__}, not an object")
-        shift = pd.Timedelta(0)
+        shift = pd.Timedelta(minutes=float(doc.get("time_shift_minutes") or 0))
         if doc.get("shift_times_to_now") and doc.get("anchor"):
             now = pd.Timestamp.now(tz="UTC") if now is None else now
             anchor = pd.Timestamp(str(doc["anchor"]))

@@ -76,6 +76,7 @@ class Settings:
     crs: tuple[tuple[str, str], ...] = ()
     cache: Path | None = None
     history: Path | None = None
+    replay_at: pd.Timestamp | None = None  # a replay's time: the feeds as they were then
 
     def staleness(self, feed: str) -> pd.Timedelta | None:
         """How old ``feed``'s file may be before it is stale (None: never)."""

@@ -25,6 +25,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 log = logging.getLogger(__name__)
 
 SCHEMA = """
@@ -214,3 +216,16 @@ class History:
         self._queue.put(None)
         self._writer.join(5)
         self._db.close()
+
+
+def replay_time(text: str, timezone: str) -> pd.Timestamp:
+    """The time a link's ``?at=`` names (``2026-11-29T14:00``, local time of ``timezone``
+    unless it says its zone), in UTC; ValueError saying what is expected."""
+    try:
+        when = pd.Timestamp(text.strip())
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{text[:40]!r} is not a time like 2026-11-29T14:00") from err
+    if when is pd.NaT:
+        raise ValueError(f"{text[:40]!r} is not a time like 2026-11-29T14:00")
+    when = when.tz_localize(timezone) if when.tzinfo is None else when
+    return when.tz_convert("UTC")

@@ -1,0 +1,70 @@
+"""A page opened "as at" a past time (``?at=`` in its link) shows the picture of then,
+labelled as a replay that nobody can miss; a bad or too early time says why and shows the
+live picture."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT
+from layers.exercise.simulator import Simulator
+
+PAGE = str(ROOT / "dashboard" / "operations.py")
+
+
+def incidents_shown(at: AppTest) -> str:
+    return next(m.value for m in at.metric if m.label == "Incidents")
+
+
+def run(at_text: str | None = None) -> AppTest:
+    page = AppTest.from_file(PAGE, default_timeout=120)
+    if at_text is not None:
+        page.query_params["at"] = at_text
+    page.run()
+    assert not page.exception, page.exception
+    return page
+
+
+def test_a_page_as_at_a_past_time_shows_that_picture_as_a_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "feeds"
+    sim = Simulator(folder)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    monkeypatch.setenv("POLLWATCH_HISTORY", str(tmp_path / "history"))
+    monkeypatch.setenv("POLLWATCH_SETTLE_S", "0")
+    before = run()
+    then = pd.Timestamp.now(tz="UTC")
+    shown_then = incidents_shown(before)
+    time.sleep(1.1)
+    sim.step(seconds=1, incidents=7)
+    live = run()
+    assert incidents_shown(live) != shown_then  # the live picture moved on
+    assert not [e for e in live.error if "REPLAY" in e.value]
+    replayed = run(then.strftime("%Y-%m-%dT%H:%M:%S") + "Z")
+    assert incidents_shown(replayed) == shown_then
+    banner = [e.value for e in replayed.error if "REPLAY" in e.value]
+    assert banner and then.strftime("%d %b %Y %H:%M") in banner[0]
+    assert replayed.query_params["at"]  # the link keeps the time with the filters
+
+
+@pytest.mark.parametrize(
+    ("at_text", "why"),
+    [("soon-ish", "is not a time like"), ("2001-01-01T00:00", "holds nothing from before")],
+)
+def test_a_replay_that_cannot_be_made_says_why_and_shows_the_live_picture(
+    at_text: str, why: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "feeds"
+    Simulator(folder)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    monkeypatch.setenv("POLLWATCH_HISTORY", str(tmp_path / "history"))
+    run()
+    page = run(at_text)
+    assert not [e for e in page.error if "REPLAY" in e.value]
+    assert any(why in w.value and "live picture" in w.value for w in page.warning)
