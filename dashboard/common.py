@@ -379,10 +379,11 @@ def show_banner(scene: Scene, settings: Settings) -> None:
     says so first, in red, with its time."""
     if settings.replay_at is not None:
         st.error(
-            f"REPLAY: the picture as it was at {settings.replay_at:%d %b %Y %H:%M} UTC, "
+            f"REPLAY: the picture as it was at {settings.replay_at:%d %b %Y %H:%M:%S} UTC, "
             "not live. Remove at= from the link for the live picture.",
             icon=":material/history:",
         )
+        replay_controls(settings.replay_at)
     elif st.query_params.get("at"):
         _, why = replay(settings, st.query_params.get("at", ""))
         st.warning(
@@ -404,6 +405,45 @@ def show_banner(scene: Scene, settings: Settings) -> None:
             plain("Feeds: " + "; ".join(parts) + ". See the Feeds page."),
             icon=":material/schedule:",
         )
+
+
+REPLAY_SPEEDS = (1, 10, 60)  # replayed seconds per second
+
+
+def replay_controls(at: pd.Timestamp) -> None:
+    """In the sidebar: step a replay by ten minutes, or play it at 1x to 60x (the link's
+    ``at=`` moves with it, so the address bar always opens what is shown)."""
+    side = st.sidebar
+    side.subheader("Replay")
+    back, ahead = side.columns(2)
+    step = pd.Timedelta(minutes=10)
+    if back.button("-10 min", key="replay_back", width="stretch"):
+        _replay_to(at - step)
+    if ahead.button("+10 min", key="replay_ahead", width="stretch"):
+        _replay_to(at + step)
+    speed = side.radio(
+        "Play", REPLAY_SPEEDS, horizontal=True, format_func=lambda x: f"{x}x", key="replay_speed"
+    )
+    playing = side.toggle("Playing", key="replay_playing")
+    if playing:
+        started = time.monotonic()
+
+        @st.fragment(run_every=1.0)
+        def tick() -> None:
+            moved = pd.Timedelta(seconds=speed * max(1.0, time.monotonic() - started))
+            if time.monotonic() - started >= 1.0:
+                _replay_to(at + moved)
+
+        with side:
+            tick()
+
+
+def _replay_to(when: pd.Timestamp) -> None:
+    if when > pd.Timestamp.now(tz="UTC"):
+        st.query_params.pop("at", None)  # caught up with now: live
+    else:
+        st.query_params["at"] = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    st.rerun(scope="app")
 
 
 def drawn_once(key: Hashable | None, draw: Callable[[], None]) -> None:

@@ -68,3 +68,24 @@ def test_a_replay_that_cannot_be_made_says_why_and_shows_the_live_picture(
     page = run(at_text)
     assert not [e for e in page.error if "REPLAY" in e.value]
     assert any(why in w.value and "live picture" in w.value for w in page.warning)
+
+
+def test_a_replay_steps_by_ten_minutes_and_catches_up_with_now(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "feeds"
+    Simulator(folder)
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    monkeypatch.setenv("POLLWATCH_HISTORY", str(tmp_path / "history"))
+    run()
+    time.sleep(1.1)
+    start = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(seconds=1)
+    page = run(start.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    page.button(key="replay_back").click().run()
+    assert pd.Timestamp(page.query_params["at"]) == start - pd.Timedelta(minutes=10)
+    # ten minutes before the history began: nothing to replay, and the page says so
+    assert any("holds nothing from before" in w.value for w in page.warning)
+    later = run(start.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    later.button(key="replay_ahead").click().run()
+    assert "at" not in later.query_params  # past now: the live picture
+    assert not any("REPLAY" in e.value for e in later.error)
