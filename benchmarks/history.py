@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from timing import line, national_arguments, national_folder  # noqa: E402
 
+from layers.analysis.freshness import reading  # noqa: E402
 from layers.core.settings import Settings  # noqa: E402
 from layers.io import history as history_module  # noqa: E402
 from layers.io.files import write_atomic  # noqa: E402
@@ -53,7 +54,8 @@ def main() -> None:
     }
     settings = Settings.from_env(env)
     loader = SceneLoader(settings)
-    loader.load()
+    while reading(loader.load()):  # large files are read in a thread: until they are in
+        time.sleep(0.1)
     history = loader.history
     assert history is not None
     history.flush()

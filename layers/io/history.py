@@ -80,6 +80,8 @@ class History:
         self._db.executescript(SCHEMA)
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple | None] = queue.Queue()
+        # Per feed, the version kept last: its digest, size and last bytes.
+        self._last: dict[str, tuple[str, int, bytes]] = {}
         self._writer = threading.Thread(target=self._write_all, name="pollwatch-history")
         self._writer.daemon = True
         self._writer.start()
@@ -131,10 +133,15 @@ class History:
         self, feed: str, taken: float, file: str, mtime: float, data: bytes, before: bytes | None
     ) -> None:
         whole = digest(data)
+        last = self._last.get(feed)
         with self._lock:
             known = self._db.execute("SELECT 1 FROM blobs WHERE digest = ?", (whole,)).fetchone()
             if known is None:
-                parent = digest(before) if before and data.startswith(before) else None
+                parent = None
+                if before and data.startswith(before):
+                    # The version it grew from is the one kept last (not hashed again).
+                    same = last is not None and last[1] == len(before) and before.endswith(last[2])
+                    parent = last[0] if same and last is not None else digest(before)
                 has_parent = (
                     parent is not None
                     and self._db.execute(
@@ -149,6 +156,7 @@ class History:
             self._db.execute(
                 "INSERT INTO versions VALUES (?, ?, ?, ?, ?)", (feed, taken, file, mtime, whole)
             )
+        self._last[feed] = (whole, len(data), data[-4096:])
 
     def version_at(self, feed: str, when: float) -> Kept | None:
         """The version of ``feed`` the dashboard had taken by ``when`` (None: none yet)."""
@@ -205,7 +213,10 @@ class History:
             return [r[0] for r in self._db.execute("SELECT DISTINCT feed FROM versions")]
 
     def size(self) -> int:
-        """Bytes of the store on disk (the file and its write-ahead log)."""
+        """Bytes of the store on disk, its write-ahead log folded into the file first (the
+        log holds whole pages of every change until then: its size says little)."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return sum(
             p.stat().st_size
             for p in (self.path, self.path.with_name(self.path.name + "-wal"))
