@@ -224,7 +224,7 @@ class SceneLoader:
         path = folder / MANIFEST
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))
-            mtime = path.stat().st_mtime
+            mtime = path.stat().st_mtime_ns
         except (OSError, ValueError):
             return  # none, or one read_scenario reports
         if not isinstance(doc, dict):

@@ -20,15 +20,15 @@ def test_versions_come_back_whole_as_they_were_at_each_time(tmp_path: Path) -> N
     one = b"id,time\n1,a\n"
     two = one + b"2,b\n"
     three = b"id,time\n9,z\n"  # rewritten, not appended
-    history.record("incidents", 100.0, "incidents.csv", 99.0, one, None)
-    history.record("incidents", 200.0, "incidents.csv", 199.0, two, one)
-    history.record("incidents", 300.0, "incidents.csv", 299.0, three, two)
-    history.record("incidents", 400.0, "incidents.csv", 399.0, two, three)  # back again
+    history.record("incidents", 100.0, "incidents.csv", 99, one, None)
+    history.record("incidents", 200.0, "incidents.csv", 199, two, one)
+    history.record("incidents", 300.0, "incidents.csv", 299, three, two)
+    history.record("incidents", 400.0, "incidents.csv", 399, two, three)  # back again
     history.flush()
     assert history.version_at("incidents", 50.0) is None
     assert history.version_at("incidents", 150.0).data == one
     kept = history.version_at("incidents", 250.0)
-    assert kept.data == two and kept.taken == 200.0 and kept.mtime == 199.0
+    assert kept.data == two and kept.taken == 200.0 and kept.mtime_ns == 199
     assert history.version_at("incidents", 350.0).data == three
     assert history.version_at("incidents", 1e12).data == two  # kept once, found again
     rows = history._db.execute("SELECT parent IS NOT NULL, size FROM blobs").fetchall()
@@ -99,7 +99,7 @@ def test_the_folder_as_it_was_reads_as_the_dashboard_read_it_then(tmp_path: Path
     settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": str(store)})
     loader = SceneLoader(settings)
     then = loader.load()
-    mtime = (folder / "incidents.csv").stat().st_mtime
+    mtime = (folder / "incidents.csv").stat().st_mtime_ns
     t_then = time.time()
     time.sleep(0.05)
     sim.step(incidents=5)
@@ -107,7 +107,7 @@ def test_the_folder_as_it_was_reads_as_the_dashboard_read_it_then(tmp_path: Path
     loader.history.flush()
     past = loader.history.folder_at(t_then, tmp_path / "replay")
     assert past is not None and past == loader.history.folder_at(t_then, tmp_path / "replay")
-    assert (past / "incidents.csv").stat().st_mtime == mtime
+    assert (past / "incidents.csv").stat().st_mtime_ns == mtime
     assert loader.history.folder_at(0.0, tmp_path / "replay") is None
     replayed = SceneLoader(Settings.from_env({"POLLWATCH_FEEDS": str(past)})).load(now=then.now)
     for feed in ("incidents", "polling_stations", "deliveries"):

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS versions (
     feed TEXT NOT NULL,
     taken REAL NOT NULL,       -- when the dashboard took it (UTC, seconds since 1970)
     file TEXT NOT NULL,
-    mtime REAL NOT NULL,       -- the file's modification time then
+    mtime_ns INTEGER NOT NULL, -- the file's modification time then
     digest TEXT NOT NULL REFERENCES blobs(digest)
 );
 CREATE INDEX IF NOT EXISTS versions_by_feed ON versions (feed, taken);
@@ -54,7 +54,7 @@ class Kept:
     feed: str
     taken: float
     file: str
-    mtime: float
+    mtime_ns: int
     data: bytes
 
 
@@ -103,12 +103,12 @@ class History:
             return _OPEN[path]
 
     def record(
-        self, feed: str, taken: float, file: str, mtime: float, data: bytes, before: bytes | None
+        self, feed: str, taken: float, file: str, mtime_ns: int, data: bytes, before: bytes | None
     ) -> None:
         """Keep ``data``, the version of ``feed`` taken at ``taken``; ``before``: the bytes
         of the version it replaced (its appended bytes alone are kept when ``data`` starts
         with them). Written in the background."""
-        self._queue.put((feed, taken, file, mtime, data, before))
+        self._queue.put((feed, taken, file, mtime_ns, data, before))
 
     def flush(self) -> None:
         """Until every version recorded so far is written."""
@@ -130,7 +130,7 @@ class History:
                 log.warning("history: %s not kept (%s)", item[0], err)
 
     def _write(
-        self, feed: str, taken: float, file: str, mtime: float, data: bytes, before: bytes | None
+        self, feed: str, taken: float, file: str, mtime_ns: int, data: bytes, before: bytes | None
     ) -> None:
         whole = digest(data)
         last = self._last.get(feed)
@@ -154,7 +154,8 @@ class History:
                     (whole, parent if has_parent else None, len(data), zlib.compress(part, 6)),
                 )
             self._db.execute(
-                "INSERT INTO versions VALUES (?, ?, ?, ?, ?)", (feed, taken, file, mtime, whole)
+                "INSERT INTO versions VALUES (?, ?, ?, ?, ?)",
+                (feed, taken, file, int(mtime_ns), whole),
             )
         self._last[feed] = (whole, len(data), data[-4096:])
 
@@ -162,7 +163,7 @@ class History:
         """The version of ``feed`` the dashboard had taken by ``when`` (None: none yet)."""
         with self._lock:
             row = self._db.execute(
-                "SELECT taken, file, mtime, digest FROM versions WHERE feed = ? AND taken <= ? "
+                "SELECT taken, file, mtime_ns, digest FROM versions WHERE feed = ? AND taken <= ? "
                 "ORDER BY taken DESC LIMIT 1",
                 (feed, when),
             ).fetchone()
@@ -192,7 +193,7 @@ class History:
         if not kept:
             return None
         name = digest(
-            repr(sorted((k.feed, k.file, k.mtime, digest(k.data)) for k in kept)).encode()
+            repr(sorted((k.feed, k.file, k.mtime_ns, digest(k.data)) for k in kept)).encode()
         )
         folder = Path(root) / name
         if not folder.is_dir():
@@ -201,7 +202,7 @@ class History:
             for k in kept:
                 path = made / k.file
                 path.write_bytes(k.data)
-                os.utime(path, (k.mtime, k.mtime))
+                os.utime(path, ns=(k.mtime_ns, k.mtime_ns))
             try:
                 made.rename(folder)  # whole or not at all: another page may be making it
             except OSError:

@@ -628,7 +628,7 @@ class FeedStore(Generic[T]):
                 feed,
                 time.time(),
                 version.path.name,
-                version.signature.mtime_ns / 1e9,
+                version.signature.mtime_ns,
                 text.data,
                 before.data if before is not None else None,
             )
