@@ -89,3 +89,25 @@ def test_a_replay_steps_by_ten_minutes_and_catches_up_with_now(
     later.button(key="replay_ahead").click().run()
     assert "at" not in later.query_params  # past now: the live picture
     assert not any("REPLAY" in e.value for e in later.error)
+
+
+def test_the_bundled_exercise_replays_with_the_time_shift_it_had(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_folder: Path
+) -> None:
+    """The sample moves its times to the present as it is loaded: a replay moves them by
+    the same amount, not to the replay's own present."""
+    folder = tmp_path / "feeds"
+    folder.mkdir()
+    for path in sample_folder.iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
+    monkeypatch.setenv("POLLWATCH_HISTORY", str(tmp_path / "history"))
+    live = run()
+    time.sleep(1.1)
+    then = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+    replayed = run(then)
+    assert any("REPLAY" in e.value for e in replayed.error)
+    assert incidents_shown(replayed) == incidents_shown(live)
+    kept = (tmp_path / "history" / "replay").iterdir()
+    manifest = next(kept) / "scenario.json"
+    assert '"time_shift_minutes"' in manifest.read_text()
