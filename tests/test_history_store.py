@@ -115,3 +115,20 @@ def test_the_folder_as_it_was_reads_as_the_dashboard_read_it_then(tmp_path: Path
             replayed[feed].drop(columns="source_row"), then[feed].drop(columns="source_row")
         )
     assert len(replayed["incidents"]) == len(sim.incidents) - 5
+
+
+def test_a_store_of_another_schema_is_refused_and_the_dashboard_runs_on(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old" / "history.sqlite"
+    path.parent.mkdir()
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE versions (feed TEXT, taken REAL, file TEXT, mtime REAL)")
+    assert History.at(path) is None  # refused, logged
+    feeds = tmp_path / "feeds"
+    Simulator(feeds)
+    settings = Settings.from_env(
+        {"POLLWATCH_FEEDS": str(feeds), "POLLWATCH_HISTORY": str(path.parent)}
+    )
+    scene = SceneLoader(settings).load()
+    assert len(scene["incidents"]) > 0

@@ -29,7 +29,6 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
     digest TEXT PRIMARY KEY,   -- of the whole version's bytes
@@ -46,6 +45,10 @@ CREATE TABLE IF NOT EXISTS versions (
 );
 CREATE INDEX IF NOT EXISTS versions_by_feed ON versions (feed, taken);
 """
+COLUMNS = {
+    "blobs": {"digest", "parent", "size", "data"},
+    "versions": {"feed", "taken", "file", "mtime_ns", "digest"},
+}
 
 
 @dataclass(frozen=True)
@@ -78,15 +81,15 @@ class History:
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        found = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if tables and found != SCHEMA_VERSION:
-            raise ValueError(
-                f"{self.path.name} was written by another version of the dashboard (schema "
-                f"{found}, not {SCHEMA_VERSION}); move it away to start a new history"
-            )
-        self._db.executescript(SCHEMA)
-        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._db.executescript(SCHEMA)  # IF NOT EXISTS: another process may have made it
+        for table, wanted in COLUMNS.items():
+            found = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if found != wanted:
+                raise ValueError(
+                    f"{self.path.name} was written by another version of the dashboard "
+                    f"({table} has {', '.join(sorted(found))}); move it away to start a new "
+                    "history"
+                )
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple | None] = queue.Queue()
         # Per feed, the version kept last: its digest, size and last bytes.
