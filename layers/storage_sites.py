@@ -14,7 +14,7 @@ from layers.core.problems import Level, Problem
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
 from layers.io.spec import AREA_TYPES, POINT_TYPES, FeedSpec, Field, ReadContext
-from layers.map.elements import FeatureLayer, PointCloud
+from layers.map.elements import FeatureLayer, PointCloud, overlay_group
 from layers.map.payload import columnar, feature_collection, split_details
 
 if TYPE_CHECKING:
@@ -195,9 +195,10 @@ def datasets(sites: gpd.GeoDataFrame) -> dict[str, Any]:
 
 
 def draw(view: MapView) -> folium.FeatureGroup:
-    """Every site the filters keep, with outlines for sites sent as polygons."""
+    """Every site the filters keep, with outlines for sites sent as polygons; off until
+    switched on."""
     sources = view.sources.get(SPEC.name) or datasets(view.shown[SPEC.name])
-    group = folium.FeatureGroup(name=SPEC.title)
+    group = overlay_group(SPEC.title, show=False)  # a logistics layer: on when wanted
     FeatureLayer(
         sources["outlines"], OUTLINE_STYLES, tooltip="name", name="storage_outlines"
     ).add_to(group)

@@ -75,9 +75,12 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         overlays = frame.locator(".leaflet-control-layers-overlays label").all_inner_texts()
         assert [o.strip() for o in overlays] == [
             "Areas",
+            "Staff trained (by area)",  # the logistics layers: off until switched on
             "Patrol coverage",
+            "Storage sites",
             "Convoy routes",
             "Polling stations",
+            "Deliveries (by station)",
             "Incidents",
             "Convoys (latest position)",
             "Stations at risk",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from browser import free_port, map_frame, offline_page, running_app, screenshot
+from layers.registry import REGISTRY
 
 pytestmark = pytest.mark.browser
 
@@ -74,7 +75,7 @@ def test_the_wall_fills_a_1080p_and_a_4k_screen(sample_folder: Path) -> None:
                 assert seen["value"] >= least_number and seen["clock"] >= least_number
                 assert seen["chip"] >= 20 * height / 1080 * 0.95
                 assert "EXERCISE" in seen["text"]
-                assert len(seen["chips"]) == 6, seen["chips"]
+                assert len(seen["chips"]) == len(REGISTRY), seen["chips"]  # one per feed
                 assert frame.evaluate(LEGEND_FITS)  # whole, with no scrolling
                 frame.wait_for_function(f"() => ({HEAT_PAINTED})() > 0.001", timeout=15_000)
                 assert not blocked
