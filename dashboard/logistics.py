@@ -13,6 +13,7 @@ from dashboard.access import viewer, who_line
 from dashboard.common import current_picture, log_run, plain, show_banner, watch_feeds
 from layers.analysis import logistics
 from layers.analysis.gaps import polling_window
+from layers.analysis.picture import Derived
 from layers.views import charts
 
 COLUMNS = {
@@ -82,7 +83,9 @@ def area_chart(figure: object, key: str) -> None:
         st.rerun()
 
 
-def deliveries_tab(derived, opening: pd.Timestamp, now: pd.Timestamp, area: str | None) -> None:  # type: ignore[no-untyped-def]
+def deliveries_tab(
+    derived: Derived, opening: pd.Timestamp, now: pd.Timestamp, area: str | None
+) -> None:
     events = derived["deliveries"]
     if not len(events):
         st.info(
@@ -142,7 +145,7 @@ def deliveries_tab(derived, opening: pd.Timestamp, now: pd.Timestamp, area: str 
     )
 
 
-def training_tab(derived, area: str | None) -> None:  # type: ignore[no-untyped-def]
+def training_tab(derived: Derived, area: str | None) -> None:
     sessions = derived.scene["training"]
     if not len(sessions):
         st.info(

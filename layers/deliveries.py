@@ -106,13 +106,13 @@ SPEC = FeedSpec(
 )
 
 STATION_STATES = ("all delivered", "in transit", "waiting", "missing")
-STYLES = (
+_FILLS = (
     {"radius": 5, "color": "#ffffff", "weight": 1, "fillColor": "#1a9850", "fillOpacity": 1.0},
     {"radius": 6, "color": "#ffffff", "weight": 1, "fillColor": "#fdae61", "fillOpacity": 1.0},
     {"radius": 6, "color": "#000000", "weight": 1, "fillColor": "#ffffbf", "fillOpacity": 1.0},
     {"radius": 8, "color": "#000000", "weight": 2, "fillColor": "#d73027", "fillOpacity": 1.0},
 )
-STYLES = tuple({**style, "shape": "diamond"} for style in STYLES)
+STYLES = tuple({**style, "shape": "diamond"} for style in _FILLS)
 POPUP = (
     ("Station", "station_id"),
     ("Materials", "delivery"),

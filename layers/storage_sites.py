@@ -106,13 +106,13 @@ SPEC = FeedSpec(
     ),
 )
 
-STYLES = (  # by status, in STATES' order
+_FILLS = (  # by status, in STATES' order; last: a status not read
     {"radius": 7, "color": "#3f007d", "weight": 2, "fillColor": "#807dba", "fillOpacity": 1.0},
     {"radius": 7, "color": "#525252", "weight": 2, "fillColor": "#d9d9d9", "fillOpacity": 1.0},
     {"radius": 9, "color": "#67000d", "weight": 3, "fillColor": "#ef3b2c", "fillOpacity": 1.0},
     {"radius": 7, "color": "#000000", "weight": 1, "fillColor": "#ffffff", "fillOpacity": 1.0},
 )
-STYLES = tuple({**style, "shape": "square"} for style in STYLES)
+STYLES = tuple({**style, "shape": "square"} for style in _FILLS)
 OUTLINE_STYLES = tuple(
     {"color": s["color"], "weight": 2, "fillColor": s["fillColor"], "fillOpacity": 0.1}
     for s in STYLES

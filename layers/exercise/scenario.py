@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -358,9 +359,11 @@ class _Builder:
         warehouse closed, stock short in the least populated regions."""
         regions = sorted(self.geo.regions, key=lambda r: -r.weight)
         thin = {r.name for r in regions[-max(1, len(regions) // 4) :]}
-        features = []
+        features: list[dict[str, Any]] = []
 
-        def site(kind: str, region: Region, lon: float, lat: float, geom: dict | None = None):
+        def site(
+            kind: str, region: Region, lon: float, lat: float, geom: dict | None = None
+        ) -> None:
             capacity = int(
                 self.rng.choice([400, 600, 800, 1200]) * (3 if kind == "warehouse" else 1)
             )
@@ -586,7 +589,8 @@ def generate(
     stations = b.stations()
     stations["staff_needed"] = np.clip(3 + stations["registered_voters"] // 250, 3, 9)
     relocated = stations["status"] == "relocated"  # these open two hours late
-    stations["opens"] = np.where(relocated, _iso(anchor.floor("D") + pd.Timedelta(hours=9)), None)
+    late = _iso(anchor.floor("D") + pd.Timedelta(hours=9))
+    stations["opens"] = [late if moved else None for moved in relocated]
     bases = b.bases(stations)
     routes, pings = b.routes_and_pings()
     incidents = b.incidents(stations)

@@ -623,12 +623,13 @@ class FeedStore(Generic[T]):
         before = self._text.get(feed)
         self._good[feed] = version
         self._text[feed] = text
-        if self._history is not None and version.path is not None and text.data:
+        sig = version.signature
+        if self._history is not None and version.path and sig is not None and text.data:
             self._history.record(
                 feed,
                 time.time(),
                 version.path.name,
-                version.signature.mtime_ns,
+                sig.mtime_ns,
                 text.data,
                 before.data if before is not None else None,
             )
@@ -657,8 +658,13 @@ class FeedStore(Generic[T]):
         fix = "If the new file is right, accept it on the Feeds page; " + hold
         message = None
         if feed in self.rules.grows:
-            known = before is not None and before.hashes is not None and text.hashes is not None
-            head = _dropped_head(before.hashes, text.hashes) if known else None  # type: ignore[union-attr,arg-type]
+            old_rows = before.hashes if before is not None else None
+            new_rows = text.hashes
+            head = (
+                _dropped_head(old_rows, new_rows)
+                if old_rows is not None and new_rows is not None
+                else None
+            )
             if head:  # a window ("the last 24 hours"): its oldest rows went, the rest kept
                 if head / shown > self.rules.max_drop:
                     message = (
@@ -667,8 +673,8 @@ class FeedStore(Generic[T]):
                     )
             elif now < shown:
                 message = f"{path.name} shrank from {shown:,} to {now:,} rows"
-            elif known:
-                changed = np.flatnonzero(before.hashes != text.hashes[: len(before.hashes)])  # type: ignore[union-attr,index]
+            elif old_rows is not None and new_rows is not None:
+                changed = np.flatnonzero(old_rows != new_rows[: len(old_rows)])
                 if len(changed):
                     message = (
                         f"{path.name} changed {len(changed):,} of the {shown:,} rows already shown"
