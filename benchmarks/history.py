@@ -31,7 +31,6 @@ from timing import line, national_arguments, national_folder  # noqa: E402
 
 from layers.analysis.freshness import reading  # noqa: E402
 from layers.core.settings import Settings  # noqa: E402
-from layers.io import history as history_module  # noqa: E402
 from layers.io.files import write_atomic  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
 
@@ -138,7 +137,7 @@ def main() -> None:
             f"as at a time of the day ({count:,} incidents then): folder made / read",
             f"{made:.2f} s / {read:.2f} s",
         )
-    history_module.History.close(history)
+    history.close()
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -135,15 +135,10 @@ def check(
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Events for a station the stations feed does not list: kept, reported (they count
     for no station until it does)."""
-    if not len(events):
+    if not len(events) or not len(frames["polling_stations"]):
         return events, []
-    stations = frames["polling_stations"]
-    # A hash index, not Series.isin: on Arrow strings isin turns each of 180,000 ids
-    # into a Python object first (1.2 s at national scale).
-    known = pd.Index(stations["id"].dropna().astype(str).to_numpy(dtype=object))
-    named = events["station_id"].notna().to_numpy()
-    asked = events["station_id"].astype(str).to_numpy(dtype=object)
-    unknown = named & (known.get_indexer(asked) < 0) if len(known) else np.zeros(len(events), bool)
+    at = _at_station(frames["polling_stations"], events["station_id"])
+    unknown = events["station_id"].notna().to_numpy() & (at < 0)
     problems = []
     if unknown.any():
         rows = events.loc[unknown, "source_row"].astype(int).tolist()
@@ -176,20 +171,30 @@ def derive(events: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     """Events at their station's location, with its ``admin1`` (so they take its area)."""
     stations = scene["polling_stations"]
     out = events.copy()
-    ids = stations["id"].astype(str) if "id" in stations else pd.Series([], dtype=str)
-    at = pd.Series(np.arange(len(stations)), index=ids.to_numpy())
-    at = at[~at.index.duplicated()]
-    pos = out["station_id"].astype(str).map(at)
-    found = pos.notna().to_numpy()
-    index = pos.fillna(0).astype(int).to_numpy()
+    at = _at_station(stations, out["station_id"])
+    found = at >= 0
     geoms = np.full(len(out), None, dtype=object)
-    if len(stations):
-        geoms[found] = stations.geometry.to_numpy()[index[found]]
+    geoms[found] = stations.geometry.to_numpy()[at[found]]
     admin1 = np.full(len(out), None, dtype=object)
-    if "admin1" in stations and len(stations):
-        admin1[found] = stations["admin1"].to_numpy()[index[found]]
+    if "admin1" in stations:
+        admin1[found] = stations["admin1"].to_numpy()[at[found]]
     out["admin1"] = admin1
     return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs="EPSG:4326"))
+
+
+def _at_station(stations: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Each id's row in ``stations`` (-1: no such station; the first of a repeated id).
+    A hash index, not Series.isin: on Arrow strings isin turns each of 180,000 ids into a
+    Python object first (1.2 s at national scale)."""
+    if "id" not in stations or not len(stations) or not len(ids):
+        return np.full(len(ids), -1)
+    known = pd.Index(stations["id"].astype(str).to_numpy(dtype=object))
+    first = ~known.duplicated()
+    positions = np.flatnonzero(first)
+    asked = ids.astype(str).to_numpy(dtype=object)
+    at = pd.Index(known[first]).get_indexer(asked)
+    out = np.where(at >= 0, positions[np.maximum(at, 0)], -1)
+    return np.where(ids.notna().to_numpy(), out, -1)
 
 
 def by_station(events: pd.DataFrame) -> pd.DataFrame:

@@ -173,15 +173,20 @@ class History:
 
     def version_at(self, feed: str, when: float) -> Kept | None:
         """The version of ``feed`` the dashboard had taken by ``when`` (None: none yet)."""
+        row = self._row_at(feed, when)
+        if row is None:
+            return None
         with self._lock:
-            row = self._db.execute(
+            return Kept(feed, row[0], row[1], row[2], self._bytes(row[3]))
+
+    def _row_at(self, feed: str, when: float) -> tuple[float, str, int, str] | None:
+        """(taken, file, mtime_ns, digest) of the version of ``feed`` taken by ``when``."""
+        with self._lock:
+            return self._db.execute(
                 "SELECT taken, file, mtime_ns, digest FROM versions WHERE feed = ? AND taken <= ? "
                 "ORDER BY taken DESC LIMIT 1",
                 (feed, when),
             ).fetchone()
-            if row is None:
-                return None
-            return Kept(feed, row[0], row[1], row[2], self._bytes(row[3]))
 
     def _bytes(self, whole: str) -> bytes:
         """A version's bytes: its first whole version and every part appended since."""
@@ -201,20 +206,22 @@ class History:
         versions (the same versions, the same folder; made once). None: nothing kept by
         then. Read like any feed folder, it gives the picture of that time: the same
         reader, the same checks, files as fresh or stale as they were."""
-        kept = [k for k in (self.version_at(feed, when) for feed in self.feeds()) if k]
-        if not kept:
+        # Named by the versions' digests (a look in the index): a page rerun on a replay
+        # finds its folder without rebuilding and hashing the files again.
+        rows = [(f, r) for f in self.feeds() if (r := self._row_at(f, when)) is not None]
+        if not rows:
             return None
-        name = digest(
-            repr(sorted((k.feed, k.file, k.mtime_ns, digest(k.data)) for k in kept)).encode()
-        )
+        name = digest(repr(sorted((f, r[1], r[2], r[3]) for f, r in rows)).encode())
         folder = Path(root) / name
         if not folder.is_dir():
             made = Path(root) / f".{name}.{threading.get_ident()}"
             made.mkdir(parents=True, exist_ok=True)
-            for k in kept:
-                path = made / k.file
-                path.write_bytes(k.data)
-                os.utime(path, ns=(k.mtime_ns, k.mtime_ns))
+            for feed, (_, file, mtime_ns, _) in rows:
+                kept = self.version_at(feed, when)
+                assert kept is not None  # the row above
+                path = made / file
+                path.write_bytes(kept.data)
+                os.utime(path, ns=(mtime_ns, mtime_ns))
             try:
                 made.rename(folder)  # whole or not at all: another page may be making it
             except OSError:
