@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -37,10 +36,11 @@ from layers.analysis.picture import Derived, DerivedCache
 from layers.core.ondisk import OnDisk
 from layers.core.problems import Problem
 from layers.core.settings import Settings
-from layers.io.history import History, replay_time
+from layers.io.history import replay_time
 from layers.map import offline
 from layers.map.basemap import assets_version, base_map
 from layers.map.elements import LegendSection
+from layers.replay import settings_at
 from layers.scene import Scene, SceneLoader
 from layers.views import exports
 from layers.views.publish import Publisher
@@ -186,20 +186,12 @@ def current_scene() -> tuple[Settings, Scene]:
 
 def replay(settings: Settings, text: str) -> tuple[Settings | None, str]:
     """Settings that read the feed folder as it was at the time ``text`` names (the
-    versions the history kept: :mod:`layers.io.history`), or None and why not."""
+    versions the history kept: :mod:`layers.replay`), or None and why not."""
     try:
         when = replay_time(text, settings.timezone)
     except ValueError as err:
         return None, str(err)
-    history = History.at(settings.history)
-    if history is None or settings.history is None:
-        return None, "no history is kept here (POLLWATCH_HISTORY is off)"
-    folder = history.folder_at(when.timestamp(), settings.history.parent / "replay")
-    if folder is None:
-        return None, f"the history holds nothing from before {when:%d %b %Y %H:%M} UTC"
-    # Read as taken then: nothing to settle or hold back, nothing to record again.
-    past = replace(settings, feeds=folder, history=None, settle_s=0.0, hold_s=0.0)
-    return replace(past, replay_at=when), ""
+    return settings_at(settings, when)
 
 
 def held_feeds(settings: Settings) -> dict[str, Problem]:

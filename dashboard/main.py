@@ -32,7 +32,7 @@ viewer = gate()  # stops here, with a page saying why, for anyone who gets no da
 WALL = {"title": "Wall", "icon": ":material/tv:"}
 wall = st.Page("wall.py", url_path="wall", **WALL)
 if st.query_params.get("view") == "wall":  # any page's link, made a wall screen's
-    paths = ("wall", "coverage", "logistics", "briefing", "feeds", "add", "audit")
+    paths = ("wall", "coverage", "logistics", "review", "briefing", "feeds", "add", "audit")
     as_wall = [st.Page("wall.py", default=True, url_path="operations", **WALL)]
     as_wall += [st.Page("wall.py", url_path=path, **WALL) for path in paths]
     with page_run():
@@ -64,6 +64,10 @@ if may(viewer.role, "feed_details"):
 if may(viewer.role, "add_data"):
     pages.append(
         st.Page("add_data.py", title="Add data", icon=":material/upload_file:", url_path="add")
+    )
+if may(viewer.role, "after_action"):
+    pages.append(
+        st.Page("review.py", title="After-action", icon=":material/history:", url_path="review")
     )
 if may(viewer.role, "audit"):
     pages.append(st.Page("audit.py", title="Audit", icon=":material/policy:", url_path="audit"))

@@ -296,7 +296,26 @@ class SceneLoader:
             scene = Scene(frames, versions, clock, self.scenario, unread=left)
             if now is None:
                 self._last = (got, scene)
+                if self.history is not None:
+                    self._note_states(scene)
             return scene
+
+    def _note_states(self, scene: Scene) -> None:
+        """Each feed's state as screens show it, for the history (outages and stale
+        periods of the after-action report)."""
+        from layers.analysis.freshness import freshness  # noqa: PLC0415 - it reads Scenes
+
+        table = freshness(scene, self.settings)
+        assert self.history is not None
+        self.history.note_states(
+            scene.now.timestamp(),
+            {
+                name: (str(state), note if isinstance(note, str) else None)
+                for name, state, note in zip(
+                    scene.shown_versions, table["state"], table["note"], strict=True
+                )
+            },
+        )
 
 
 def derive_all(scene: Scene) -> dict[str, gpd.GeoDataFrame]:

@@ -132,3 +132,26 @@ def test_a_store_of_another_schema_is_refused_and_the_dashboard_runs_on(tmp_path
     )
     scene = SceneLoader(settings).load()
     assert len(scene["incidents"]) > 0
+
+
+def test_the_loader_notes_each_feeds_state_when_it_changes(tmp_path: Path) -> None:
+    folder, store = tmp_path / "feeds", tmp_path / "history"
+    Simulator(folder)
+    env = {"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": str(store)}
+    loader = SceneLoader(Settings.from_env({**env, "POLLWATCH_SETTLE_S": "0"}))
+    loader.load()
+    began = time.time()
+    write_atomic(folder / "patrols.geojson", '{"type": "FeatureCollection", "feat')  # cut short
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if loader.load().versions["patrols"].stale_copy:
+            break
+        time.sleep(0.2)
+    loader.load()  # again: no change, nothing more noted
+    loader.history.flush()
+    states = loader.history.states(began - 60, time.time() + 1)
+    patrols = states[states["feed"] == "patrols"]
+    assert list(patrols["state"]) == ["fresh", "failed"]
+    assert "patrols.geojson" in patrols["note"].iloc[-1]
+    assert patrols["until"].iloc[0] == patrols["since"].iloc[1]
+    assert len(states[states["feed"] == "incidents"]) == 1  # one state all along

@@ -361,3 +361,13 @@ def test_a_pack_is_made_from_faulty_feeds_and_says_what_is_wrong(
     assert "incidents.csv" in text and "failed" in text
     assert "Data quality" in text and "No problems reported." not in text
     assert "NaT" not in text and "nan" not in text.split()  # no time or number is "none"
+
+
+@pytest.mark.parametrize("role", ["commission", "partner"])
+def test_the_after_action_review_is_offered_to_operations_only(
+    role: str, sample_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops = run_as(USERS["operations"], sample_folder, tmp_path, monkeypatch, "review.py")
+    assert [t.value for t in ops.title] == ["After-action review"]
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        run_as(USERS[role], sample_folder, tmp_path, monkeypatch, "review.py")

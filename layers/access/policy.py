@@ -89,6 +89,7 @@ CAN: Mapping[Role, frozenset[str]] = {
             "what_if_units",  # switch off bases by unit, radius per unit type
             "what_if",  # radius for all, proposed bases, suggestions
             "add_data",  # the Add data page: write a file into the feed folder
+            "after_action",  # the after-action review: patrol units, convoys, feeds' outages
         }
     ),
     Role.COMMISSION: frozenset({"what_if", "alerts"}),

@@ -68,12 +68,10 @@ def board(
     out.loc[out["materials"] == NO_RECORD, "waiting_for"] = ", ".join(kinds)
     if "convoy_id" in events:
         out["convoy"] = got["convoy_id"].to_numpy()
-        eta = (
-            convoys.drop_duplicates("convoy_id").set_index("convoy_id")["eta"]
-            if "eta" in convoys and len(convoys)
-            else pd.Series([], dtype="datetime64[ns, UTC]")
-        )
-        out["convoy_eta"] = pd.to_datetime(out["convoy"].map(eta), utc=True)
+        out["convoy_eta"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+        if "eta" in convoys and len(convoys):  # none: no convoy the viewer may see
+            eta = convoys.drop_duplicates("convoy_id").set_index("convoy_id")["eta"]
+            out["convoy_eta"] = pd.to_datetime(out["convoy"].map(eta), utc=True)
     opens = pd.Series(opening, index=range(len(out)))
     if "opens" in stations:
         own = pd.to_datetime(stations["opens"], utc=True).reset_index(drop=True)

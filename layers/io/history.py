@@ -22,6 +22,7 @@ import shutil
 import sqlite3
 import threading
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,10 +45,18 @@ CREATE TABLE IF NOT EXISTS versions (
     digest TEXT NOT NULL REFERENCES blobs(digest)
 );
 CREATE INDEX IF NOT EXISTS versions_by_feed ON versions (feed, taken);
+CREATE TABLE IF NOT EXISTS states (
+    feed TEXT NOT NULL,
+    since REAL NOT NULL,       -- when the dashboard first saw the feed in this state
+    state TEXT NOT NULL,       -- fresh, stale, failed, missing... (layers.analysis.freshness)
+    note TEXT                  -- why, for a failed feed
+);
+CREATE INDEX IF NOT EXISTS states_by_feed ON states (feed, since);
 """
 COLUMNS = {
     "blobs": {"digest", "parent", "size", "data"},
     "versions": {"feed", "taken", "file", "mtime_ns", "digest"},
+    "states": {"feed", "since", "state", "note"},
 }
 
 
@@ -94,6 +103,8 @@ class History:
         self._queue: queue.Queue[tuple | None] = queue.Queue()
         # Per feed, the version kept last: its digest, size and last bytes.
         self._last: dict[str, tuple[str, int, bytes]] = {}
+        # Per feed, the state noted last (read back from the file on the first note).
+        self._states: dict[str, tuple[str, str | None]] | None = None
         self._writer = threading.Thread(target=self._write_all, name="pollwatch-history")
         self._writer.daemon = True
         self._writer.start()
@@ -122,6 +133,31 @@ class History:
         with them). Written in the background."""
         self._queue.put((feed, taken, file, mtime_ns, data, before))
 
+    def note_states(self, when: float, states: dict[str, tuple[str, str | None]]) -> None:
+        """Each feed's state as the dashboard saw it at ``when`` (state, note); only a
+        change from the state noted before is kept: the feeds' outages and stale periods
+        of the after-action report."""
+        self._queue.put(("__states__", when, states))
+
+    def _note_states(self, when: float, states: dict[str, tuple[str, str | None]]) -> None:
+        with self._lock:
+            if self._states is None:
+                self._states = {
+                    feed: (state, note)
+                    for feed, state, note in self._db.execute(
+                        "SELECT feed, state, note FROM states s WHERE since = "
+                        "(SELECT MAX(since) FROM states WHERE feed = s.feed)"
+                    )
+                }
+            changed = [
+                (feed, when, state, note)
+                for feed, (state, note) in states.items()
+                if self._states.get(feed, (None, None))[0] != state
+            ]
+            if changed:
+                self._db.executemany("INSERT INTO states VALUES (?, ?, ?, ?)", changed)
+            self._states.update(states)
+
     def flush(self) -> None:
         """Until every version recorded so far is written."""
         done = threading.Event()
@@ -137,6 +173,9 @@ class History:
                 item[1].set()
                 continue
             try:
+                if item[0] == "__states__":
+                    self._note_states(*item[1:])
+                    continue
                 self._write(*item)
             except Exception as err:  # noqa: BLE001 - the history must not take a page
                 log.warning("history: %s not kept (%s)", item[0], err)
@@ -200,15 +239,19 @@ class History:
         ).fetchall()
         return b"".join(zlib.decompress(part) for (part,) in chain)
 
-    def folder_at(self, when: float, root: Path) -> Path | None:
+    def folder_at(
+        self, when: float, root: Path, feeds: Iterable[str] | None = None
+    ) -> Path | None:
         """The feed folder as it was at ``when``: each feed's version then, under the file
         name and modification time it had, in a folder of ``root`` named after those
         versions (the same versions, the same folder; made once). None: nothing kept by
         then. Read like any feed folder, it gives the picture of that time: the same
-        reader, the same checks, files as fresh or stale as they were."""
+        reader, the same checks, files as fresh or stale as they were. ``feeds``: only
+        these (and the scenario's manifest), for a question that needs no other."""
         # Named by the versions' digests (a look in the index): a page rerun on a replay
         # finds its folder without rebuilding and hashing the files again.
-        rows = [(f, r) for f in self.feeds() if (r := self._row_at(f, when)) is not None]
+        wanted = self.feeds() if feeds is None else [*feeds, "scenario"]
+        rows = [(f, r) for f in wanted if (r := self._row_at(f, when)) is not None]
         if not rows:
             return None
         name = digest(repr(sorted((f, r[1], r[2], r[3]) for f, r in rows)).encode())
@@ -231,6 +274,42 @@ class History:
     def feeds(self) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute("SELECT DISTINCT feed FROM versions")]
+
+    def versions(self, start: float, end: float) -> pd.DataFrame:
+        """The versions taken in [start, end): feed, taken (UTC), file, size, digest."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT v.feed, v.taken, v.file, b.size, v.digest FROM versions v "
+                "JOIN blobs b ON b.digest = v.digest WHERE v.taken >= ? AND v.taken < ? "
+                "ORDER BY v.taken",
+                (start, end),
+            ).fetchall()
+        out = pd.DataFrame(rows, columns=["feed", "taken", "file", "size", "digest"])
+        out["taken"] = pd.to_datetime(out["taken"], unit="s", utc=True)
+        return out
+
+    def states(self, start: float, end: float) -> pd.DataFrame:
+        """Each feed's states from ``start`` to ``end``: feed, state, since, until (UTC;
+        the state held at ``start`` begins there), note."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT feed, since, state, note FROM states s WHERE since < ? AND ("
+                " since >= ? OR since = (SELECT MAX(since) FROM states"
+                " WHERE feed = s.feed AND since < ?)) ORDER BY feed, since",
+                (end, start, start),
+            ).fetchall()
+        out = pd.DataFrame(rows, columns=["feed", "since", "state", "note"])
+        since = out["since"].clip(lower=start)
+        until = since.groupby(out["feed"]).shift(-1).fillna(end)
+        out["since"] = pd.to_datetime(since, unit="s", utc=True)
+        out["until"] = pd.to_datetime(until, unit="s", utc=True)
+        return out[["feed", "state", "since", "until", "note"]]
+
+    def first_taken(self) -> float | None:
+        """When the history's first version was taken (None: empty)."""
+        with self._lock:
+            row = self._db.execute("SELECT MIN(taken) FROM versions").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def size(self) -> int:
         """Bytes of the store on disk, its write-ahead log folded into the file first (the

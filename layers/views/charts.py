@@ -242,3 +242,37 @@ def training_chart(by_area: pd.DataFrame) -> go.Figure:
     return _area_bars(
         table["area"], table["share_trained"] * 100, hover, title, "% of staff needed, trained"
     )
+
+
+def review_timeline(timeline: pd.DataFrame) -> go.Figure:
+    """The after-action review's incidents per local hour, stacked by severity."""
+    title = "Incidents through the day, by severity (local hours)"
+    if not len(timeline):
+        return _empty(title, "No incidents this day")
+    traces = [
+        {
+            "type": "bar",
+            "x": rows["hour"].to_numpy(),
+            "y": rows["incidents"].to_numpy(),
+            "name": as_text([severity])[0],
+            "marker": {"color": SEVERITY_FILL.get(str(severity), "#969696")},
+        }
+        for severity, rows in timeline.groupby("severity", sort=False)
+    ]
+    return _figure(traces, title, bargap=0.1, yaxis={"title": {"text": "incidents"}})
+
+
+def review_coverage(coverage: pd.DataFrame) -> go.Figure:
+    """The after-action review's share of stations covered at each hour of polling."""
+    title = "Stations covered through polling hours (%)"
+    if not len(coverage):
+        return _empty(title, "No polling hours kept this day")
+    trace = {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "x": coverage["local"].to_numpy(),
+        "y": coverage["covered_pct"].round(1).to_numpy(),
+        "name": "covered",
+        "line": {"color": "#2171b5", "width": 3},
+    }
+    return _figure([trace], title, yaxis={"title": {"text": "% covered"}, "range": [0, 100]})

@@ -59,6 +59,7 @@ class Pack:
     quality: Sequence[str] = ()  # data-quality notes
     exercise: str = ""  # the label of synthetic data
     metadata: dict[str, str] = field(default_factory=dict)
+    table_rows: int = TABLE_ROWS  # of each table; the rest is counted
 
 
 def pdf(pack: Pack, page: str = "A4") -> bytes:
@@ -140,9 +141,9 @@ def pdf(pack: Pack, page: str = "A4") -> bytes:
         if not len(frame) or not len(frame.columns):
             story.append(text("None."))
             continue
-        story.append(_table(frame.head(TABLE_ROWS), width, small))
-        if len(frame) > TABLE_ROWS:
-            story.append(text(f"... and {len(frame) - TABLE_ROWS:,} more.", small))
+        story.append(_table(frame.head(pack.table_rows), width, small))
+        if len(frame) > pack.table_rows:
+            story.append(text(f"... and {len(frame) - pack.table_rows:,} more.", small))
     # Changes, quality, sources
     if pack.changes_since:  # not compared where the page shows no picture
         story.append(
