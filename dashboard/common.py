@@ -40,7 +40,7 @@ from layers.io.history import replay_time
 from layers.map import offline
 from layers.map.basemap import assets_version, base_map
 from layers.map.elements import LegendSection
-from layers.replay import settings_at
+from layers.replay import first_kept, settings_at
 from layers.scene import Scene, SceneLoader
 from layers.views import exports
 from layers.views.publish import Publisher
@@ -381,6 +381,11 @@ def show_banner(scene: Scene, settings: Settings) -> None:
         st.warning(
             plain(f"No replay ({why}): this is the live picture."), icon=":material/history:"
         )
+        first = first_kept(settings)
+        if first is not None and st.button(
+            f"Replay from the history's start ({first:%d %b %Y %H:%M} UTC)", key="replay_first"
+        ):
+            _replay_to(first)
     table = freshness(scene, settings)
     details = may(viewer().role, "feed_details")  # a failure's reason may quote a row
     parts = []

@@ -76,13 +76,19 @@ def review_of(settings: Settings, day: dt.date, now: pd.Timestamp) -> Review | N
     )
 
 
-def days_kept(settings: Settings, now: pd.Timestamp) -> list[dt.date]:
-    """The local days from the history's first version to ``now``, latest first."""
+def first_kept(settings: Settings) -> pd.Timestamp | None:
+    """When the history's first version was taken, to the second (None: none kept)."""
     history = history_of(settings)
     first = history.first_taken() if history is not None else None
+    return None if first is None else pd.Timestamp(first, unit="s", tz="UTC").ceil("s")
+
+
+def days_kept(settings: Settings, now: pd.Timestamp) -> list[dt.date]:
+    """The local days from the history's first version to ``now``, latest first."""
+    first = first_kept(settings)
     if first is None:
         return []
     zone = settings.timezone
-    start = pd.Timestamp(first, unit="s", tz="UTC").tz_convert(zone).date()
+    start = first.tz_convert(zone).date()
     days = pd.date_range(start, now.tz_convert(zone).date(), freq="D")
     return [d.date() for d in reversed(days)]

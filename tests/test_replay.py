@@ -85,6 +85,10 @@ def test_a_replay_steps_by_ten_minutes_and_catches_up_with_now(
     assert pd.Timestamp(page.query_params["at"]) == start - pd.Timedelta(minutes=10)
     # ten minutes before the history began: nothing to replay, and the page says so
     assert any("holds nothing from before" in w.value for w in page.warning)
+    page.button(key="replay_first").click().run()  # and offers its first moment
+    first = pd.Timestamp(page.query_params["at"])
+    assert start - pd.Timedelta(seconds=5) <= first <= start + pd.Timedelta(seconds=2)
+    assert any("REPLAY" in e.value for e in page.error)
     later = run(start.strftime("%Y-%m-%dT%H:%M:%SZ"))
     later.button(key="replay_ahead").click().run()
     assert "at" not in later.query_params  # past now: the live picture
