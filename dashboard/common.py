@@ -496,7 +496,7 @@ def show_takeaway(
     layer's rows and the per-area ``figures`` (with the ``areas`` polygons), as CSV, HXL
     CSV or GeoJSON. Made when asked for, and audited with the file's hash."""
     offered = {
-        stem: name for name, stem in exports.TAKEN.items() if name in feeds and name in frames
+        stem: name for name, stem in exports.taken().items() if name in feeds and name in frames
     }
     with st.expander("Take this view away"):
         what = st.selectbox(

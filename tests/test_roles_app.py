@@ -249,8 +249,24 @@ def test_sign_in_views_role_switches_and_exports_are_audited_for_operations_only
 @pytest.mark.parametrize(
     ("role", "offered"),
     [
-        ("operations", ["polling stations", "incidents", "patrols", "convoys", "area figures"]),
-        ("commission", ["polling stations", "incidents", "area figures"]),
+        (
+            "operations",
+            [
+                "polling stations",
+                "incidents",
+                "patrols",
+                "convoys",
+                "training by area",
+                "storage sites",
+                "convoy routes",
+                "deliveries",
+                "area figures",
+            ],
+        ),
+        (
+            "commission",
+            ["polling stations", "incidents", "training by area", "deliveries", "area figures"],
+        ),
     ],
 )
 def test_each_role_takes_away_only_what_it_sees(

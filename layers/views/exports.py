@@ -136,14 +136,20 @@ def geojson(frame: gpd.GeoDataFrame) -> bytes:
     ).encode("utf-8")
 
 
-# What a view can be taken away as, by layer: the file name's stem. A role gets those of
-# the layers it sees as rows (layers.access.policy), as the page's filters keep them.
-TAKEN = {
-    "polling_stations": "polling_stations",
-    "incidents": "incidents",
-    "patrols": "patrols",
-    "convoy_positions": "convoys",
-}
+# What a view can be taken away as: every layer but the areas (taken with their figures),
+# by the file name's stem, its name unless said here. A role gets those of the layers it
+# sees as rows (layers.access.policy), as the page's filters keep them.
+STEMS = {"convoy_positions": "convoys", "training": "training_by_area"}
+NOT_TAKEN = frozenset({"areas"})
+FIRST = ("polling_stations", "incidents", "patrols", "convoy_positions")  # offered first
+
+
+def taken() -> dict[str, str]:
+    """Layer name: file stem, of every layer a view can be taken away as."""
+    from layers.registry import REGISTRY  # noqa: PLC0415 - the layers import this module
+
+    names = [*FIRST, *(n for n in REGISTRY if n not in FIRST)]
+    return {name: STEMS.get(name, name) for name in names if name not in NOT_TAKEN}
 FORMATS = {  # label: (extension, MIME type)
     "CSV": ("csv", "text/csv"),
     "HXL CSV": ("hxl.csv", "text/csv"),
@@ -164,7 +170,7 @@ def takeaway(
             frames[name].drop(columns=["source_row"], errors="ignore"),
             hxl_tags(REGISTRY[name].SPEC),
         )
-        for name, stem in TAKEN.items()
+        for name, stem in taken().items()
         if name in feeds and name in frames
     }
 
