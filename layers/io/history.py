@@ -239,9 +239,7 @@ class History:
         ).fetchall()
         return b"".join(zlib.decompress(part) for (part,) in chain)
 
-    def folder_at(
-        self, when: float, root: Path, feeds: Iterable[str] | None = None
-    ) -> Path | None:
+    def folder_at(self, when: float, root: Path, feeds: Iterable[str] | None = None) -> Path | None:
         """The feed folder as it was at ``when``: each feed's version then, under the file
         name and modification time it had, in a folder of ``root`` named after those
         versions (the same versions, the same folder; made once). None: nothing kept by

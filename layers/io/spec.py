@@ -88,9 +88,7 @@ def empty_frame(spec: FeedSpec) -> gpd.GeoDataFrame:
         data: dict[str, pd.Series] = {"source_row": pd.Series([], dtype="int64")}
         for f in spec.fields:
             data[f.name] = pd.Series([], dtype=_dtype(f))
-        frame = gpd.GeoDataFrame(
-            data, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326"
-        )
+        frame = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
         made = _EMPTY[id(spec)] = (spec, frame)
     return made[1].copy()
 

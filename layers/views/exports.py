@@ -150,6 +150,8 @@ def taken() -> dict[str, str]:
 
     names = [*FIRST, *(n for n in REGISTRY if n not in FIRST)]
     return {name: STEMS.get(name, name) for name in names if name not in NOT_TAKEN}
+
+
 FORMATS = {  # label: (extension, MIME type)
     "CSV": ("csv", "text/csv"),
     "HXL CSV": ("hxl.csv", "text/csv"),
