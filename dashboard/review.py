@@ -75,6 +75,8 @@ def page() -> None:
             width="stretch",
             column_config={"replay": st.column_config.LinkColumn("Replay", display_text="open")},
         )
+        if title.startswith("Serious"):
+            replay_picker(review)
     log_run("After-action", scene, started)
 
 
@@ -116,6 +118,29 @@ def with_replay_links(table: pd.DataFrame, review: Review) -> pd.DataFrame:
     """The serious incidents with a link to the Operations page at each one's time."""
     times = review.serious["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return table.assign(replay=[f"./?at={t}" for t in times])
+
+
+def replay_picker(review: Review) -> None:
+    """A serious incident picked (the first the history can replay, to begin with), and a
+    link to the Operations page at its time."""
+    serious = review.serious
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    kept = serious["patrol"].notna().to_numpy()  # a patrol found: the history held then
+    row = left.selectbox(
+        "Replay the picture at a serious incident",
+        range(len(serious)),
+        index=int(kept.argmax()) if kept.any() else 0,
+        format_func=lambda i: f"{serious['time'].iloc[i]:%d %b %H:%M:%S} UTC - "
+        f"{serious['id'].iloc[i]} - {serious['type'].iloc[i]} ({serious['area'].iloc[i]})",
+        key="review_replay_pick",
+    )
+    when = serious["time"].iloc[row or 0]
+    right.link_button(
+        f"Open the replay at {when:%H:%M:%S}",
+        f"./?at={when:%Y-%m-%dT%H:%M:%SZ}",
+        icon=":material/history:",
+        width="stretch",
+    )
 
 
 def pdf_panel(review: Review) -> None:

@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from layers.core.problems import Problem
+from layers.exercise.simulator import Simulator
 from layers.io.files import read_whole
+from layers.io.history import History
 from layers.io.parsing import parse
 from layers.io.spec import ReadContext
 from layers.registry import REGISTRY
@@ -154,3 +156,33 @@ def audit_events(folder: Path) -> list[dict[str, object]]:
     today = dt.datetime.now(dt.UTC).date()
     events = AuditLog(folder).read(today - dt.timedelta(days=1), today).events
     return events.to_dict("records")  # type: ignore[no-any-return]
+
+
+def history_of_a_day(
+    root: Path, start: pd.Timestamp, steps: int, step_s: float
+) -> tuple[Simulator, History]:
+    """The simulator stepped ``steps`` times from ``start`` in ``root``/feeds, each step
+    kept in the history (``root``/history.sqlite) at its own time, as the dashboard's
+    feed store keeps each file that changed when it looks."""
+    sim = Simulator(root / "feeds", start=start)
+    history = History(root / "history.sqlite")
+    last: dict[str, bytes] = {}
+
+    def keep(taken: float) -> None:
+        for path in sorted(sim.out.iterdir()):
+            if path.name.startswith("."):
+                continue
+            feed = "scenario" if path.name == "scenario.json" else path.stem
+            data = path.read_bytes()
+            if last.get(feed) != data:
+                history.record(
+                    feed, taken, path.name, path.stat().st_mtime_ns, data, last.get(feed)
+                )
+                last[feed] = data
+
+    keep(start.timestamp())
+    for _ in range(steps):
+        sim.step(step_s)
+        keep(sim.now.timestamp())
+    history.flush()
+    return sim, history

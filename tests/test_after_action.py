@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from conftest import history_of_a_day
 from layers.analysis import after_action
 from layers.core.settings import Settings
 from layers.exercise.simulator import Simulator
 from layers.geo import coverage, geodesy
-from layers.io.history import History
 from layers.replay import days_kept, review_of, scene_at
 from layers.views import review as review_views
 
@@ -27,30 +26,11 @@ STEP_S = 1200  # twenty minutes
 STEPS = 45  # to 19:00
 
 
-def keep_folder(history: History, folder: Path, taken: float, last: dict[str, bytes]) -> None:
-    """What the dashboard's feed store does on a look: keep each file that changed."""
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith("."):
-            continue
-        feed = "scenario" if path.name == "scenario.json" else path.stem
-        data = path.read_bytes()
-        if last.get(feed) == data:
-            continue
-        history.record(feed, taken, path.name, path.stat().st_mtime_ns, data, last.get(feed))
-        last[feed] = data
-
-
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Simulator]:
     """A day of the simulator, each step kept at its own time; a feed failed 10:00-10:30."""
     root = tmp_path_factory.mktemp("day")
-    sim = Simulator(root / "feeds", start=START)
-    history = History(root / "history.sqlite")
-    last: dict[str, bytes] = {}
-    keep_folder(history, sim.out, START.timestamp(), last)
-    for _ in range(STEPS):
-        sim.step(STEP_S)
-        keep_folder(history, sim.out, sim.now.timestamp(), last)
+    sim, history = history_of_a_day(root, START, STEPS, STEP_S)
     fresh = {"incidents": ("fresh", None), "patrols": ("fresh", None)}
     history.note_states(START.timestamp(), fresh)
     failed = {**fresh, "incidents": ("failed", "incidents.csv: cut short")}
@@ -204,3 +184,19 @@ def test_the_pdf_holds_every_section_and_feed_text_as_text(
     assert "feed\nversions\nfirst\nlast" in text  # on the cover: what the history kept
     assert "<b>Armed</b> & <script>x</script>" in text.replace("\n", " ")
     assert "RESTRICTED" in text and "SYNTHETIC EXERCISE" in text
+
+
+def test_the_review_charts_pass_plotly_s_checks_and_stack_low_first(
+    reviewed: after_action.Review,
+) -> None:
+    import plotly.graph_objects as go
+
+    from layers.views import charts
+
+    timeline = charts.review_timeline(reviewed.timeline)
+    assert [t.name for t in timeline.data] == ["low", "medium", "high", "critical"]
+    for fig in (timeline, charts.review_coverage(reviewed.coverage)):
+        go.Figure(fig.to_dict())  # raises on an unknown or invalid property
+    empty = reviewed.timeline.iloc[0:0]
+    assert "No incidents" in charts.review_timeline(empty).layout.annotations[0].text
+    assert any("last version kept this day was taken at 19:00" in n for n in reviewed.notes)

@@ -158,6 +158,13 @@ def review(
             f"The history kept no version during the first part of the day ({since}): "
             "what was shown before then is the version kept last before the day."
         )
+    last_kept = versions["taken"].max() if len(versions) else None
+    if last_kept is not None and end - last_kept > pd.Timedelta(minutes=30):
+        notes.append(
+            f"The last version kept this day was taken at {last_kept:%H:%M} UTC: after it, "
+            "either no feed changed or the dashboard was not running; the figures after it "
+            "are of that version."
+        )
     derived = derive_picture(last)
     incidents = derived["incidents"]
     day_incidents = incidents[(incidents["time"] >= start) & (incidents["time"] < end)].reset_index(
@@ -209,8 +216,7 @@ def headline(r: Review, incidents: int) -> list[tuple[str, str]]:
         ("Nearest patrol, median", f"{near.median():.1f} km" if len(near) else "-"),
         (f"Convoys arrived ({late:,} late)", f"{arrived:,} of {len(r.convoys):,}"),
         (
-            "Lowest coverage in polling hours"
-            + (f" (at {low['local']})" if low is not None else ""),
+            f"Lowest coverage (at {low['local']})" if low is not None else "Lowest coverage",
             f"{low['covered_pct']:.1f} %" if low is not None else "-",
         ),
         (

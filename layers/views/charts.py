@@ -244,6 +244,12 @@ def training_chart(by_area: pd.DataFrame) -> go.Figure:
     )
 
 
+def _severity_rank(severity: object) -> int:
+    """Lowest first (stacked from the bottom), unknown last."""
+    order = list(SEVERITY_FILL)
+    return order.index(severity) if severity in order else len(order)
+
+
 def review_timeline(timeline: pd.DataFrame) -> go.Figure:
     """The after-action review's incidents per local hour, stacked by severity."""
     title = "Incidents through the day, by severity (local hours)"
@@ -257,7 +263,9 @@ def review_timeline(timeline: pd.DataFrame) -> go.Figure:
             "name": as_text([severity])[0],
             "marker": {"color": SEVERITY_FILL.get(str(severity), "#969696")},
         }
-        for severity, rows in timeline.groupby("severity", sort=False)
+        for severity, rows in sorted(
+            timeline.groupby("severity", sort=False), key=lambda kv: _severity_rank(kv[0])
+        )
     ]
     return _figure(traces, title, bargap=0.1, yaxis={"title": {"text": "incidents"}})
 
