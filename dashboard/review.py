@@ -130,8 +130,10 @@ def replay_picker(review: Review) -> None:
         "Replay the picture at a serious incident",
         range(len(serious)),
         index=int(kept.argmax()) if kept.any() else 0,
-        format_func=lambda i: f"{serious['time'].iloc[i]:%d %b %H:%M:%S} UTC - "
-        f"{serious['id'].iloc[i]} - {serious['type'].iloc[i]} ({serious['area'].iloc[i]})",
+        format_func=lambda i: (
+            f"{serious['time'].iloc[i]:%d %b %H:%M:%S} UTC - "
+            f"{serious['id'].iloc[i]} - {serious['type'].iloc[i]} ({serious['area'].iloc[i]})"
+        ),
         key="review_replay_pick",
     )
     when = serious["time"].iloc[row or 0]
