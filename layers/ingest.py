@@ -21,6 +21,7 @@ import geopandas as gpd
 from layers.core import growth
 from layers.core.settings import Settings
 from layers.io.database import Database
+from layers.io.spec import empty_frame
 from layers.registry import REGISTRY
 from layers.scene import SceneLoader
 
@@ -37,16 +38,21 @@ class Ingest:
 
     def once(self) -> dict[str, int]:
         """One look at the folder; the versions written, by feed."""
-        scene = self.loader.load()
+        if not self.written:
+            scenario = self.loader.scenario
+            self.db.set_scenario(scenario.label, scenario.synthetic, scenario.time_shift)
+        got = self.loader.store.get_all(REGISTRY)  # as read: each dashboard runs the checks
         made = {}
-        for name, version in scene.versions.items():
+        for name, version in got.items():
             if version.path is None and version.data is None:
                 continue  # no file (yet): nothing to say beyond the dashboard's own banner
+            if version.data is None and any(p.kind == "reading" for p in version.problems):
+                continue  # a large first file still being read: written when it is in
             key = (version.signature, version.stale_copy, len(version.problems))
             before = self.written.get(name)
             if before is not None and before[0] == key:
                 continue
-            frame = scene[name]
+            frame = version.data if version.data is not None else empty_frame(REGISTRY[name].SPEC)
             added = growth.added_rows(frame, before[1]) if before is not None else None
             started = time.perf_counter()
             made[name] = self.db.publish(

@@ -31,6 +31,7 @@ from layers.registry import REGISTRY
 
 if TYPE_CHECKING:
     from layers.contract import Layer
+    from layers.io.database import DatabaseStore
 
 
 FRAMING = ("areas", "polling_stations", "patrols", "convoy_routes")  # feeds the map opens on
@@ -197,20 +198,30 @@ class SceneLoader:
         )
         layers, crs = dict(settings.layers), dict(settings.crs)
         self.kept = OnDisk.at(settings.cache)  # parsed feeds, between restarts
-        self.history = History.at(settings.history)  # every version taken, for the replay
+        # Every version taken, for the replay (in the database, the ingest keeps them).
+        self.history = None if settings.database else History.at(settings.history)
         if self.history is not None:
             self._keep_manifest(settings.feeds)
-        self.store: FeedStore[gpd.GeoDataFrame] = FeedStore(
-            settings.feeds,
-            self._build,
-            _appended,
-            rules,
-            specs={name: layer.SPEC for name, layer in REGISTRY.items()},
-            options={name: FileOptions(layers.get(name), crs.get(name)) for name in REGISTRY},
-            kept=self.kept,
-            salt=("read", repr(self.context)),
-            history=self.history,
-        )
+        specs = {name: layer.SPEC for name, layer in REGISTRY.items()}
+        self.store: FeedStore[gpd.GeoDataFrame] | DatabaseStore
+        if settings.database:  # the feeds as the ingest wrote them (layers.ingest)
+            from layers.io.database import DatabaseStore  # noqa: PLC0415 - only then
+
+            self.store = DatabaseStore(settings.database, specs)
+            label, synthetic = self.store.db.scenario()
+            self.scenario = Scenario(label, synthetic)  # its times were moved at the ingest
+        else:
+            self.store = FeedStore(
+                settings.feeds,
+                self._build,
+                _appended,
+                rules,
+                specs=specs,
+                options={name: FileOptions(layers.get(name), crs.get(name)) for name in REGISTRY},
+                kept=self.kept,
+                salt=("read", repr(self.context)),
+                history=self.history,
+            )
         self.clock: Callable[[], pd.Timestamp] = partial(pd.Timestamp.now, tz="UTC")
         self._lock = threading.Lock()
         self._checks: dict[
@@ -292,7 +303,7 @@ class SceneLoader:
                             versions[name], problems=[*versions[name].problems, *found]
                         )
             paths = {name: version.path for name, version in got.items()}
-            left = tuple(unread(self.settings.feeds, paths))
+            left = () if self.settings.database else tuple(unread(self.settings.feeds, paths))
             scene = Scene(frames, versions, clock, self.scenario, unread=left)
             if now is None:
                 self._last = (got, scene)

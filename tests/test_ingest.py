@@ -4,6 +4,7 @@ with it, announced by NOTIFY, and read back as the reader gave it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pandas as pd
 import psycopg
 import pytest
 
+from layers.core import growth
 from layers.core.settings import Settings
 from layers.exercise.simulator import Simulator
 from layers.ingest import Ingest
@@ -46,9 +48,9 @@ def test_each_feed_lands_in_its_table_with_geometry_versions_and_problems(
     with psycopg.connect(database_url, autocommit=True) as listener:
         listener.execute("LISTEN pollwatch")
         first = ingest.once()
-        heard = [n.payload for n in listener.notifies(timeout=2, stop_after=len(first))]
+        heard = [n.payload for n in listener.notifies(timeout=2, stop_after=len(first) + 1)]
     assert set(first) >= {"polling_stations", "patrols", "incidents", "convoy_positions"}
-    assert sorted(heard) == sorted(f"{feed} {v}" for feed, v in first.items())
+    assert sorted(heard) == sorted(["scenario 0", *(f"{feed} {v}" for feed, v in first.items())])
     scene = loader.load()
     stations = scene["polling_stations"]
     assert count(database_url, "SELECT count(*) FROM feed_polling_stations") == len(stations)
@@ -65,7 +67,7 @@ def test_each_feed_lands_in_its_table_with_geometry_versions_and_problems(
         == 1
     )
     # Problems come with their version: the row at (0, 0).
-    said = scene.versions["incidents"].problems
+    said = loader.store.get("incidents").problems
     kept = db.problems(first["incidents"])
     assert said and [(p.kind, p.row, p.message) for p in kept] == [
         (p.kind, p.row, p.message) for p in said
@@ -105,3 +107,41 @@ def test_each_feed_lands_in_its_table_with_geometry_versions_and_problems(
     assert len(db.frame(REGISTRY["patrols"].SPEC, latest.id)) == len(scene["patrols"])
     assert any(p.kind for p in db.problems(latest.id))
     db.close()
+
+
+def test_dashboards_read_the_database_agree_and_hear_each_new_version(
+    tmp_path: Path, database_url: str
+) -> None:
+    folder = tmp_path / "feeds"
+    sim = Simulator(folder)
+    source = Settings.from_env({"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": "off"})
+    ingest = Ingest(SceneLoader(source), Database(database_url))
+    ingest.once()
+    # Two dashboards with no folder at all: only the database.
+    env = {
+        "POLLWATCH_FEEDS": str(tmp_path / "nowhere"),
+        "POLLWATCH_DATABASE": database_url,
+        "POLLWATCH_HISTORY": "off",
+    }
+    one, two = (SceneLoader(Settings.from_env(env)) for _ in range(2))
+    first = one.load()
+    assert first.scenario.label and "SIMULATION" in first.scenario.label.upper()
+    local = SceneLoader(source).load()  # what a dashboard on the folder shows
+    for feed in ("polling_stations", "incidents", "deliveries", "training"):
+        assert list(first[feed]["id" if "id" in first[feed] else "station_id"]) == list(
+            local[feed]["id" if "id" in local[feed] else "station_id"]
+        ), feed
+    assert len(first.problems) == len(local.problems)
+    incidents_before = len(first["incidents"])
+    assert two.load()["incidents"]["id"].tolist() == first["incidents"]["id"].tolist()
+    store = one.store
+    store.heard.clear()
+    sim.step(incidents=3)
+    ingest.once()
+    assert store.heard.wait(5)  # announced, not polled
+    time.sleep(0.2)
+    after_one, after_two = one.load(), two.load()
+    assert len(after_one["incidents"]) == incidents_before + 3
+    assert after_one["incidents"]["id"].tolist() == after_two["incidents"]["id"].tolist()
+    assert after_one.key("incidents") == after_two.key("incidents")  # one version, one key
+    assert growth.extends(after_one["incidents"], first["incidents"])  # appended rows only

@@ -59,6 +59,8 @@ class Settings:
     ``POLLWATCH_HISTORY``: the folder of the history store, every version of every feed
     taken (:mod:`layers.io.history`; default ``$XDG_DATA_HOME/pollwatch`` or
     ``~/.local/share/pollwatch``; ``off``: none kept).
+    ``POLLWATCH_DATABASE``: a PostgreSQL URL (``postgresql://user@host:5432/db``): the
+    feeds as the ingest (:mod:`layers.ingest`) wrote them there, instead of the folder.
     """
 
     feeds: Path
@@ -77,6 +79,7 @@ class Settings:
     cache: Path | None = None
     history: Path | None = None
     replay_at: pd.Timestamp | None = None  # a replay's time: the feeds as they were then
+    database: str | None = None  # a PostgreSQL URL: feeds from there (layers.io.database)
 
     def staleness(self, feed: str) -> pd.Timedelta | None:
         """How old ``feed``'s file may be before it is stale (None: never)."""
@@ -144,6 +147,7 @@ class Settings:
             _per_feed(env, "POLLWATCH_CRS", "polling_stations=EPSG:27700"),
             _cache_folder(env),
             _history_file(env),
+            database=(env.get("POLLWATCH_DATABASE", "") or "").strip() or None,
         )
 
 

@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -31,8 +34,11 @@ import psycopg
 import shapely
 from psycopg import sql
 
+from layers.core import growth
 from layers.core.problems import Level, Problem
+from layers.io.files import Signature
 from layers.io.spec import FeedSpec, empty_frame
+from layers.io.store import FeedVersion
 
 log = logging.getLogger(__name__)
 CHANNEL = "pollwatch"
@@ -62,6 +68,12 @@ CREATE TABLE IF NOT EXISTS pollwatch_problems (
     fix TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pollwatch_problems_version ON pollwatch_problems (version);
+CREATE TABLE IF NOT EXISTS pollwatch_scenario (
+    taken TIMESTAMPTZ NOT NULL DEFAULT now(),
+    label TEXT,
+    synthetic BOOLEAN NOT NULL,
+    time_shift_minutes DOUBLE PRECISION NOT NULL  -- already applied to the rows' times
+);
 """
 TYPES = {"int": "BIGINT", "float": "DOUBLE PRECISION", "time": "TIMESTAMPTZ", "bool": "BOOLEAN"}
 
@@ -246,8 +258,9 @@ class Database:
         mtime = pd.Timestamp(row[3]).tz_convert("UTC") if row[3] is not None else None
         return Version(row[0], row[1], row[2], mtime, row[4], row[5], row[6])
 
-    def frame(self, spec: FeedSpec, version: int) -> gpd.GeoDataFrame:
-        """The rows of ``spec``'s feed at ``version``, typed as the reader types them."""
+    def frame(self, spec: FeedSpec, version: int, after: int | None = None) -> gpd.GeoDataFrame:
+        """The rows of ``spec``'s feed at ``version``, typed as the reader types them;
+        with ``after``, only those added since that version."""
         with self.conn.cursor() as cur:
             cur.execute(
                 "SELECT 1 FROM information_schema.tables WHERE table_name = %s",
@@ -258,9 +271,9 @@ class Database:
             cur.execute(
                 sql.SQL(
                     "SELECT *, ST_AsBinary(geom) AS wkb FROM {} WHERE since <= %s AND "
-                    "(until IS NULL OR until > %s) ORDER BY row_id"
+                    "since > %s AND (until IS NULL OR until > %s) ORDER BY row_id"
                 ).format(table(spec.name)),
-                (version, version),
+                (version, -1 if after is None else after, version),
             )
             names = [d.name for d in cur.description or ()]
             rows = cur.fetchall()
@@ -270,6 +283,35 @@ class Database:
         )
         data = data.drop(columns=["since", "until", "row_id", "geom", "wkb"])
         return typed(spec, data, geoms)
+
+    def set_scenario(self, label: str | None, synthetic: bool, shift: pd.Timedelta) -> None:
+        """The folder's scenario as the ingest read it (its times already moved)."""
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO pollwatch_scenario VALUES (now(), %s, %s, %s)",
+                (label, synthetic, shift / pd.Timedelta(minutes=1)),
+            )
+            cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, "scenario 0"))
+
+    def scenario(self) -> tuple[str | None, bool]:
+        """The label and whether the data are synthetic (none written: no label)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT label, synthetic FROM pollwatch_scenario ORDER BY taken DESC LIMIT 1"
+            )
+            row = cur.fetchone()
+        return (None, False) if row is None else (row[0], bool(row[1]))
+
+    def only_appended(self, feed: str, after: int, version: int) -> bool:
+        """Whether every version of ``feed`` after ``after`` up to ``version`` appended."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT bool_and(appended) FROM pollwatch_versions WHERE feed = %s AND id > %s "
+                "AND id <= %s",
+                (feed, after, version),
+            )
+            row = cur.fetchone()
+        return bool(row and row[0])
 
     def problems(self, version: int) -> list[Problem]:
         with self.conn.cursor() as cur:
@@ -329,3 +371,105 @@ def typed(spec: FeedSpec, data: pd.DataFrame, geoms: np.ndarray) -> gpd.GeoDataF
 
 def version_text(version: Version) -> dict[str, object]:
     return asdict(version)
+
+
+class DatabaseStore:
+    """The feeds as the database has them, in the face the scene loader reads a folder's
+    (:class:`layers.io.store.FeedStore`): each feed's newest version, looked up again only
+    when the database announced one (``LISTEN``); rows appended to the version shown are
+    the only ones fetched. Versions were checked and held back by the ingest."""
+
+    def __init__(self, url: str, specs: dict[str, FeedSpec]):
+        self.url = url
+        self.specs = specs
+        self.db = Database(url)
+        self._lock = threading.Lock()
+        self._shown: dict[str, tuple[Version | None, FeedVersion[gpd.GeoDataFrame]]] = {}
+        self._dirty: set[str] = set(specs)
+        self.heard = threading.Event()  # set at each announcement (tests wait on it)
+        self._listener = threading.Thread(target=self._listen, name="pollwatch-listen")
+        self._listener.daemon = True
+        self._listener.start()
+
+    def _listen(self) -> None:
+        """Mark the feeds the database announces; on a lost connection, every feed (a
+        missed announcement is caught up on the next look) and listen again."""
+        while True:
+            try:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    with self._lock:
+                        self._dirty |= set(self.specs)
+                    for note in conn.notifies():
+                        with self._lock:
+                            self._dirty.add(note.payload.split(" ")[0])
+                        self.heard.set()
+            except psycopg.Error as err:
+                log.warning("listening to the database: %s; again in 2 s", err)
+                with self._lock:
+                    self._dirty |= set(self.specs)
+                time.sleep(2)
+
+    def get(self, feed: str) -> FeedVersion[gpd.GeoDataFrame]:
+        return self.get_all([feed])[feed]
+
+    def get_all(self, feeds: Iterable[str]) -> dict[str, FeedVersion[gpd.GeoDataFrame]]:
+        with self._lock:
+            wanted = list(feeds)
+            for feed in [f for f in wanted if f in self._dirty or f not in self._shown]:
+                self._dirty.discard(feed)
+                self._shown[feed] = self._newest(feed)
+            return {feed: self._shown[feed][1] for feed in wanted}
+
+    def _newest(self, feed: str) -> tuple[Version | None, FeedVersion[gpd.GeoDataFrame]]:
+        spec = self.specs[feed]
+        try:
+            latest = self.db.latest(feed)
+        except psycopg.Error as err:
+            held = self._shown.get(feed)
+            problem = Problem(
+                feed, None, None, None, f"the database could not be read ({err})",
+                "See that PostgreSQL runs and POLLWATCH_DATABASE names it; the last rows "
+                "read stay on screen.", Level.ERROR, "database",
+            )  # fmt: skip
+            if held is None:
+                return None, FeedVersion(feed, None, None, None, [problem])
+            return held[0], replace(held[1], stale_copy=True, problems=[problem])
+        held = self._shown.get(feed)
+        if latest is None:
+            return None, FeedVersion(feed, None, None, None, [])
+        if held is not None and held[0] is not None and held[0].id == latest.id:
+            return held
+        before = held[1].data if held is not None else None
+        if (
+            held is not None
+            and held[0] is not None
+            and before is not None
+            and self.db.only_appended(feed, held[0].id, latest.id)
+        ):
+            added = self.db.frame(spec, latest.id, after=held[0].id)
+            frame = gpd.GeoDataFrame(
+                pd.concat([before, added], ignore_index=True), geometry="geometry", crs=before.crs
+            )
+            growth.grew(frame, before)
+        else:
+            frame = self.db.frame(spec, latest.id)
+        problems = [replace(p, feed=feed) for p in self.db.problems(latest.id)]
+        mtime_ns = int(latest.mtime.value) if latest.mtime is not None else 0
+        return latest, FeedVersion(
+            feed,
+            Path(latest.file) if latest.file else None,
+            frame,
+            Signature(mtime_ns, latest.id),  # the version id: what identifies it here
+            problems,
+            loaded_at=pd.Timestamp.now(tz="UTC"),
+            stale_copy=latest.stale_copy,
+            good_signature=Signature(mtime_ns, latest.id),
+            content=f"database version {latest.id}",
+        )
+
+    def held(self) -> dict[str, Problem]:
+        return {}  # versions are held back, and taken, by the ingest
+
+    def accept(self, feed: str) -> bool:
+        return False
