@@ -21,6 +21,8 @@ from typing import Any
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard.heap import trim
+
 log = logging.getLogger("pollwatch.live")
 
 # Values that act once (a click, a chat message): never replayed by a push.
@@ -61,6 +63,7 @@ class Pusher:
                 self.push(self._look())
             except Exception:  # the sessions' own watchers still look; say why, go on
                 log.exception("the look for new pictures failed; screens rely on their timers")
+            trim()  # what the last update freed goes back to the system
 
     def _watched(self) -> bool:
         """Forget the sessions closed for good; whether any session is left."""

@@ -4,6 +4,7 @@ got (:mod:`layers.analysis.deliveries` reads the same events per station and per
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from layers.contract import Derivation, MapView, Publication
+from layers.core import growth
 from layers.core.problems import Level, Problem
 from layers.io.raw import RawTable
 from layers.io.reader import build_frame
@@ -137,7 +139,7 @@ def check(
     for no station until it does)."""
     if not len(events) or not len(frames["polling_stations"]):
         return events, []
-    at = _at_station(frames["polling_stations"], events["station_id"])
+    at = _at_station(frames["polling_stations"], events)
     unknown = events["station_id"].notna().to_numpy() & (at < 0)
     problems = []
     if unknown.any():
@@ -171,7 +173,7 @@ def derive(events: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     """Events at their station's location, with its ``admin1`` (so they take its area)."""
     stations = scene["polling_stations"]
     out = events.copy()
-    at = _at_station(stations, out["station_id"])
+    at = _at_station(stations, events)
     found = at >= 0
     geoms = np.full(len(out), None, dtype=object)
     geoms[found] = stations.geometry.to_numpy()[at[found]]
@@ -182,10 +184,21 @@ def derive(events: gpd.GeoDataFrame, scene: Scene) -> gpd.GeoDataFrame:
     return out.set_geometry(gpd.GeoSeries(geoms, index=out.index, crs="EPSG:4326"))
 
 
-def _at_station(stations: pd.DataFrame, ids: pd.Series) -> np.ndarray:
-    """Each id's row in ``stations`` (-1: no such station; the first of a repeated id).
-    A hash index, not Series.isin: on Arrow strings isin turns each of 180,000 ids into a
-    Python object first (1.2 s at national scale)."""
+def _at_station(stations: pd.DataFrame, events: pd.DataFrame) -> np.ndarray:
+    """Each event's station row in ``stations`` (-1: no such station; the first of a
+    repeated id), found once per events and stations frames (the check and the derive
+    both ask)."""
+
+    def build() -> tuple[weakref.ref[pd.DataFrame], np.ndarray]:
+        return weakref.ref(stations), _rows_of(stations, events["station_id"])
+
+    held = growth.kept(events, "station rows", build)
+    return held[1] if held[0]() is stations else build()[1]
+
+
+def _rows_of(stations: pd.DataFrame, ids: pd.Series) -> np.ndarray:
+    """Each id's row in ``stations``. A hash index, not Series.isin: on Arrow strings
+    isin turns each of 180,000 ids into a Python object first (1.2 s at national scale)."""
     if "id" not in stations or not len(stations) or not len(ids):
         return np.full(len(ids), -1)
     known = pd.Index(stations["id"].astype(str).to_numpy(dtype=object))

@@ -1,6 +1,7 @@
 """A real PostgreSQL with PostGIS for the tests, from Debian's packages (``.ci/run``
-installs ``postgresql`` and ``postgresql-15-postgis-3``): a cluster made with initdb in a
-folder of its own and started with pg_ctl on a free port, stopped at the end."""
+installs ``postgresql-15`` and ``postgresql-15-postgis-3``): a cluster made with initdb in
+a folder of its own and started with pg_ctl on a free port, and a hot standby of it made
+with pg_basebackup; stopped and removed at the end."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ POSTGIS = Path("/usr/share/postgresql/15/extension/postgis.control")
 
 def require_postgres() -> None:
     if not (BIN / "initdb").exists() or not POSTGIS.exists():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL 15 with PostGIS is missing: .ci/run installs them")
         pytest.skip(
-            "PostgreSQL 15 with PostGIS is not installed (apt-get install postgresql "
+            "PostgreSQL 15 with PostGIS is not installed (apt-get install postgresql-15 "
             "postgresql-15-postgis-3; .ci/run does)"
         )
 
@@ -33,46 +36,91 @@ def _as_owner(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-@contextmanager
-def postgres_server(**settings: str) -> Iterator[str]:
-    """A PostgreSQL server of its own; yields its URL (user ``pollwatch``, trust on
-    127.0.0.1). ``settings``: more server settings (``wal_level="replica"``)."""
-    require_postgres()
-    folder = Path(tempfile.mkdtemp(prefix="pollwatch-pg-"))
-    folder.chmod(0o755)
-    data = folder / "data"
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    port = free_port()
-    subprocess.run(
-        _as_owner(
-            [str(BIN / "initdb"), "-D", str(data), "-U", "pollwatch", "--auth=trust", "-E", "UTF8"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    options = " ".join(
-        [
-            f"-p {port}",
-            "-c listen_addresses=127.0.0.1",
-            f"-c unix_socket_directories={folder}",
-            "-c fsync=off",
-            *(f"-c {k}={v}" for k, v in settings.items()),
-        ]
-    )
-    log = folder / "server.log"
-    subprocess.run(
-        _as_owner(
-            [str(BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql://pollwatch@127.0.0.1:{port}/postgres"
-    finally:
+class Cluster:
+    """One PostgreSQL server: its data folder, port and URL."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.data = folder / "data"
+        self.port = free_port()
+        self.url = f"postgresql://pollwatch@127.0.0.1:{self.port}/postgres"
+
+    def run(self, *command: str) -> None:
+        subprocess.run(_as_owner(list(command)), check=True, capture_output=True)
+
+    def start(self) -> None:
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                "-c listen_addresses=127.0.0.1",
+                f"-c unix_socket_directories={self.folder}",
+                "-c fsync=off",
+                "-c wal_level=replica",
+                "-c wal_receiver_status_interval=1",
+            ]
+        )
+        log = self.folder / "server.log"
+        self.run(
+            str(BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(log), "-w", "start"
+        )
+
+    def stop(self) -> None:
         subprocess.run(
-            _as_owner([str(BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+            _as_owner([str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
             capture_output=True,
         )
-        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="pollwatch-pg-"))
+    folder.chmod(0o755)
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    return folder
+
+
+@contextmanager
+def postgres_cluster() -> Iterator[Cluster]:
+    """A PostgreSQL server of its own (user ``pollwatch``, trust on 127.0.0.1)."""
+    require_postgres()
+    cluster = Cluster(_folder())
+    cluster.run(
+        str(BIN / "initdb"),
+        "-D",
+        str(cluster.data),
+        "-U",
+        "pollwatch",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+    )
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.folder, ignore_errors=True)
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server of its own; yields its URL."""
+    with postgres_cluster() as cluster:
+        yield cluster.url
+
+
+@contextmanager
+def standby_of(primary: Cluster) -> Iterator[Cluster]:
+    """A hot standby of ``primary`` (pg_basebackup, streaming), started on its own port."""
+    standby = Cluster(_folder())
+    standby.run(
+        str(BIN / "pg_basebackup"),
+        "-h", "127.0.0.1", "-p", str(primary.port), "-U", "pollwatch",
+        "-D", str(standby.data), "-R", "-X", "stream",
+    )  # fmt: skip
+    standby.start()
+    try:
+        yield standby
+    finally:
+        standby.stop()
+        shutil.rmtree(standby.folder, ignore_errors=True)

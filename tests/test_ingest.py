@@ -20,7 +20,7 @@ from layers.io.database import Database
 from layers.io.files import write_atomic
 from layers.registry import REGISTRY
 from layers.scene import SceneLoader
-from postgres import postgres_server
+from postgres import postgres_cluster, postgres_server, standby_of
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +145,61 @@ def test_dashboards_read_the_database_agree_and_hear_each_new_version(
     assert after_one["incidents"]["id"].tolist() == after_two["incidents"]["id"].tolist()
     assert after_one.key("incidents") == after_two.key("incidents")  # one version, one key
     assert growth.extends(after_one["incidents"], first["incidents"])  # appended rows only
+
+
+def test_a_sites_standby_keeps_the_last_picture_says_the_link_is_lost_and_catches_up(
+    tmp_path: Path,
+) -> None:
+    with postgres_cluster() as primary, standby_of(primary) as standby:
+        sim = Simulator(tmp_path / "feeds")
+        source = Settings.from_env({"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off"})
+        ingest = Ingest(SceneLoader(source), Database(primary.url))
+        ingest.once()
+        hq = Database(primary.url)
+
+        def caught_up() -> bool:
+            try:
+                return Database(standby.url, make_schema=False).newest_versions() == (
+                    hq.newest_versions()
+                )
+            except psycopg.Error:
+                return False
+
+        wait_for(caught_up)
+        env = {
+            "POLLWATCH_FEEDS": str(tmp_path / "no-folder"),
+            "POLLWATCH_DATABASE": standby.url,
+            "POLLWATCH_HISTORY": "off",
+        }
+        site = SceneLoader(Settings.from_env(env))
+        assert site.store.standby
+        first = site.load()
+        assert not [p for p in first.problems if p.kind == "link_lost"]
+        shown = len(first["incidents"])
+        assert shown == len(SceneLoader(source).load()["incidents"])
+
+        hq.close()
+        ingest.db.close()
+        primary.stop()  # the link to headquarters goes
+        wait_for(lambda: not site.store.db.link()[0])
+        cut = site.load()
+        lost = [p for p in cut.problems if p.kind == "link_lost"]
+        assert lost and "Link to headquarters lost" in lost[0].message
+        assert len(cut["incidents"]) == shown  # the last picture stays
+        assert all(v.stale_copy for v in cut.versions.values())
+
+        primary.start()  # back: the site catches up by itself
+        sim.step(incidents=2)
+        Ingest(SceneLoader(source), Database(primary.url)).once()
+        wait_for(lambda: site.store.db.link()[0])
+        wait_for(lambda: len(site.load()["incidents"]) == shown + 2)
+        assert not [p for p in site.load().problems if p.kind == "link_lost"]
+
+
+def wait_for(ok: object, limit_s: float = 60.0) -> None:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if ok():  # type: ignore[operator]
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"not within {limit_s:g} s")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -101,7 +101,7 @@ class Review:
     coverage: pd.DataFrame
     opened_short: pd.DataFrame
     outages: pd.DataFrame
-    feeds: pd.DataFrame  # per feed: versions kept that day, bytes
+    feeds: pd.DataFrame  # per feed: versions kept that day, first and last, bytes read
     notes: list[str] = field(default_factory=list)
 
 
@@ -196,8 +196,7 @@ def review(
         feeds=feed_versions(versions),
         notes=notes,
     )
-    object.__setattr__(review_, "figures", headline(review_, len(day_incidents)))
-    return review_
+    return replace(review_, figures=headline(review_, len(day_incidents)))
 
 
 def headline(r: Review, incidents: int) -> list[tuple[str, str]]:
@@ -214,7 +213,7 @@ def headline(r: Review, incidents: int) -> list[tuple[str, str]]:
         ("Serious (high, critical)", f"{len(r.serious):,}"),
         ("Serious within a patrol's radius", f"{reached:,} of {len(r.serious):,}"),
         ("Nearest patrol, median", f"{near.median():.1f} km" if len(near) else "-"),
-        (f"Convoys arrived ({late:,} late)", f"{arrived:,} of {len(r.convoys):,}"),
+        (f"Convoys arrived ({late:,} late or overdue)", f"{arrived:,} of {len(r.convoys):,}"),
         (
             f"Lowest coverage (at {low['local']})" if low is not None else "Lowest coverage",
             f"{low['covered_pct']:.1f} %" if low is not None else "-",

@@ -116,12 +116,25 @@ def containing(frame: gpd.GeoDataFrame, areas: gpd.GeoDataFrame) -> pd.Series:
     if len(frame) and len(areas) and "name" in areas:
         tree, names = _polygons(areas)
         rows = np.flatnonzero(located(frame.geometry))
-        point, polygon = tree.query(frame.geometry.to_numpy()[rows], predicate="within")
+        geoms = frame.geometry.to_numpy()[rows]
+        # Rows that share one geometry object (events drawn at their station) are asked
+        # about once: 700,000 delivery events lie at 180,000 stations.
+        same, distinct = pd.factorize(np.fromiter(map(id, geoms), np.int64, len(geoms)))
+        point, polygon = tree.query(geoms[_first_of(same, len(distinct))], predicate="within")
         order = np.lexsort((polygon, point))  # per point, the first polygon
         point, polygon = point[order], polygon[order]
         first = np.r_[True, point[1:] != point[:-1]] if len(point) else np.zeros(0, bool)
-        found[rows[point[first]]] = names[polygon[first]]
+        name_of = np.full(len(distinct), None, dtype=object)
+        name_of[point[first]] = names[polygon[first]]
+        found[rows] = name_of[same]
     return pd.Series(found, index=frame.index, dtype=object)
+
+
+def _first_of(codes: np.ndarray, count: int) -> np.ndarray:
+    """The first position of each of ``count`` codes in ``codes``."""
+    first = np.full(count, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return first
 
 
 def _folded(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:

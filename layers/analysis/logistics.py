@@ -9,8 +9,6 @@ still waits for something within ``warn_hours`` of its opening (or after it).
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
@@ -104,11 +102,7 @@ def by_area(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def _ids(listed: object) -> list[str]:
-    """Station ids of a training session's list ("S1; S2", "S1,S2", "S1 S2")."""
-    if not isinstance(listed, str):
-        return []
-    return [part for part in re.split(r"[;,\s]+", listed) if part]
+SEPARATORS = r"[;,\s]+"  # of a session's station list: "S1; S2", "S1,S2", "S1 S2"
 
 
 def trained_per_station(
@@ -119,7 +113,10 @@ def trained_per_station(
 
     A session's participants (presiding officers, clerks, others) are shared by the
     stations it lists, or without a list by its area's stations, in proportion to what
-    each needs. Ids the stations feed does not list are left out."""
+    each needs. Ids the stations feed does not list are left out.
+
+    Column by column over every session at once: 17,000 sessions at national scale took
+    17 s one by one."""
     ids = stations["id"].astype(str).to_numpy() if "id" in stations else np.array([], str)
     area = (
         stations["area"].fillna(NO_AREA).astype(str).to_numpy()
@@ -131,29 +128,52 @@ def trained_per_station(
         own = pd.to_numeric(stations["staff_needed"], errors="coerce").to_numpy(dtype=float)
         needed = np.where(np.isnan(own), needed, own)
     trained = np.zeros(len(ids))
-    where = pd.Series(np.arange(len(ids)), index=ids)
-    where = where[~where.index.duplicated()]
     roles = [c for c in ("presiding_officers", "poll_clerks", "other_staff") if c in sessions]
     people = (
         sessions[roles].apply(pd.to_numeric, errors="coerce").fillna(0).sum(axis=1).to_numpy()
         if roles
         else np.zeros(len(sessions))
     )
-    listed = sessions["stations"] if "stations" in sessions else pd.Series([None] * len(sessions))
-    own_area = sessions["admin1"] if "admin1" in sessions else pd.Series([None] * len(sessions))
+    # Sessions that list stations: one row per (session, listed station found), once each.
+    listed = (
+        sessions["stations"].reset_index(drop=True)
+        if "stations" in sessions
+        else pd.Series([None] * len(sessions))
+    )
+    parts = listed.where(listed.map(lambda v: isinstance(v, str)), "")
+    pairs = parts.str.split(SEPARATORS, regex=True).explode()
+    pairs = pairs[pairs.notna() & (pairs != "")]
+    first = pd.Series(np.arange(len(ids)), index=ids)
+    first = first[~first.index.duplicated()]  # an id listed twice: its first row
+    at = first.reindex(pairs.to_numpy()).to_numpy()
+    known = ~np.isnan(at)
+    unique = pd.DataFrame({"s": pairs.index.to_numpy()[known], "t": at[known].astype(np.int64)})
+    unique = unique.drop_duplicates().to_numpy(dtype=np.int64)
+    session, station = unique[:, 0], unique[:, 1]
+    has_stations = np.zeros(len(sessions), dtype=bool)
+    if len(session):
+        has_stations[session] = True
+        share = needed[station]
+        total = np.bincount(session, weights=share, minlength=len(sessions))
+        count = np.bincount(session, minlength=len(sessions))
+        whole = total[session]
+        weight = np.where(whole > 0, share / np.where(whole > 0, whole, 1.0), 1 / count[session])
+        trained += np.bincount(station, weights=people[session] * weight, minlength=len(ids))
+    # The others, by their area's stations.
+    own_area = (
+        sessions["admin1"].reset_index(drop=True)
+        if "admin1" in sessions
+        else pd.Series([None] * len(sessions))
+    )
     folded = {fold(a): a for a in np.unique(area)}
-    for count, names, at in zip(people, listed, own_area, strict=True):
-        found = np.unique(where.reindex(_ids(names)).dropna().astype(int).to_numpy())
-        if len(found):
-            share = needed[found]
-            weights = (
-                share / share.sum() if share.sum() > 0 else np.full(len(found), 1 / len(found))
-            )
-            np.add.at(trained, found, count * weights)
-        elif isinstance(at, str) and fold(at) in folded:
-            share = (area == folded[fold(at)]) * needed
-            if share.sum() > 0:
-                trained += count * share / share.sum()
+    by_area = pd.Series(people[~has_stations], index=own_area[~has_stations].to_numpy())
+    by_area = by_area[[isinstance(a, str) and fold(a) in folded for a in by_area.index]]
+    if len(by_area):
+        per_area = by_area.groupby([folded[fold(a)] for a in by_area.index]).sum()
+        area_needed = pd.Series(needed).groupby(area).sum()
+        got = per_area.reindex(area).fillna(0).to_numpy()
+        pool = area_needed.reindex(area).to_numpy()
+        trained += np.where(pool > 0, got * needed / np.where(pool > 0, pool, 1), 0.0)
     return pd.DataFrame(
         {
             "station": ids,

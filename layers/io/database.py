@@ -114,19 +114,51 @@ def _pg_type(spec: FeedSpec, column: str, values: pd.Series) -> str:
 class Database:
     """The feeds' database at ``url`` (a PostgreSQL URL); its tables made when missing."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, make_schema: bool = True):
         self.url = url
-        self.conn = psycopg.connect(url, autocommit=True)
-        with self.conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_lock(4242)")  # one process makes the schema
-            try:
-                cur.execute(SCHEMA)
-            finally:
-                cur.execute("SELECT pg_advisory_unlock(4242)")
+        self._conn = psycopg.connect(url, autocommit=True)
+        if make_schema:  # the ingest's; a dashboard (maybe on a read-only standby) reads
+            with self.conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_lock(4242)")  # one process makes it
+                try:
+                    cur.execute(SCHEMA)
+                finally:
+                    cur.execute("SELECT pg_advisory_unlock(4242)")
         self._columns: dict[str, set[str]] = {}
 
+    @property
+    def conn(self) -> psycopg.Connection:
+        """The connection, made again when the server had dropped it."""
+        if self._conn.closed or self._conn.broken:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        return self._conn
+
+    def in_recovery(self) -> bool:
+        """Whether this server is a standby (a copy that follows another)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT pg_is_in_recovery()")
+            return bool(cur.fetchone()[0])  # type: ignore[index]
+
+    def newest_versions(self) -> dict[str, int]:
+        """Each feed's newest version id."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT feed, max(id) FROM pollwatch_versions GROUP BY feed")
+            return {feed: int(v) for feed, v in cur.fetchall()}
+
+    def link(self) -> tuple[bool, pd.Timestamp | None]:
+        """On a standby: whether it streams from its primary now, and the time of the
+        last change it replayed."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "SELECT (SELECT status FROM pg_stat_wal_receiver) = 'streaming', "
+                "pg_last_xact_replay_timestamp()"
+            )
+            streaming, replayed = cur.fetchone()  # type: ignore[misc]
+        since = pd.Timestamp(replayed).tz_convert("UTC") if replayed is not None else None
+        return bool(streaming), since
+
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor]:
@@ -382,14 +414,19 @@ class DatabaseStore:
     def __init__(self, url: str, specs: dict[str, FeedSpec]):
         self.url = url
         self.specs = specs
-        self.db = Database(url)
+        self.db = Database(url, make_schema=False)
         self._lock = threading.Lock()
         self._shown: dict[str, tuple[Version | None, FeedVersion[gpd.GeoDataFrame]]] = {}
         self._dirty: set[str] = set(specs)
         self.heard = threading.Event()  # set at each announcement (tests wait on it)
-        self._listener = threading.Thread(target=self._listen, name="pollwatch-listen")
-        self._listener.daemon = True
-        self._listener.start()
+        # A standby (a site's copy of headquarters' database) cannot LISTEN: it is asked
+        # for its newest versions at each look, and whether its link still streams.
+        self.standby = self.db.in_recovery()
+        self.link_lost: Problem | None = None
+        if not self.standby:
+            self._listener = threading.Thread(target=self._listen, name="pollwatch-listen")
+            self._listener.daemon = True
+            self._listener.start()
 
     def _listen(self) -> None:
         """Mark the feeds the database announces; on a lost connection, every feed (a
@@ -416,10 +453,50 @@ class DatabaseStore:
     def get_all(self, feeds: Iterable[str]) -> dict[str, FeedVersion[gpd.GeoDataFrame]]:
         with self._lock:
             wanted = list(feeds)
+            if self.standby:
+                self._look_at_standby()
             for feed in [f for f in wanted if f in self._dirty or f not in self._shown]:
                 self._dirty.discard(feed)
                 self._shown[feed] = self._newest(feed)
-            return {feed: self._shown[feed][1] for feed in wanted}
+            shown = {feed: self._shown[feed][1] for feed in wanted}
+            if self.link_lost is not None:  # the last picture received, and said so
+                lost = self.link_lost
+                shown = {
+                    feed: replace(
+                        v, stale_copy=True, problems=[*v.problems, replace(lost, feed=feed)]
+                    )
+                    for feed, v in shown.items()
+                }
+            return shown
+
+    def _look_at_standby(self) -> None:
+        """The feeds whose newest version changed on the standby, and its link's state."""
+        try:
+            newest = self.db.newest_versions()
+            link = self.db.link()
+        except psycopg.Error as err:
+            log.warning("the standby could not be read: %s", err)
+            return
+        for feed, version in newest.items():
+            held = self._shown.get(feed)
+            if held is None or held[0] is None or held[0].id != version:
+                self._dirty.add(feed)
+        streaming, since = link
+        if streaming:
+            self.link_lost = None
+        elif self.link_lost is None or since is not None:
+            when = f"{since:%d %b %H:%M:%S} UTC" if since is not None else "an unknown time"
+            self.link_lost = Problem(
+                "",
+                None,
+                None,
+                None,
+                f"Link to headquarters lost: this site shows the last picture it received "
+                f"(data of {when}). It catches up by itself when the link returns.",
+                "See to the link to headquarters' database (its replication).",
+                Level.ERROR,
+                "link_lost",
+            )
 
     def _newest(self, feed: str) -> tuple[Version | None, FeedVersion[gpd.GeoDataFrame]]:
         spec = self.specs[feed]

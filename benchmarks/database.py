@@ -1,0 +1,133 @@
+"""The shared store at national scale: PostgreSQL with PostGIS, started here from Debian's
+packages, with a hot standby.
+
+    python benchmarks/database.py [--folder DIR] [--steps 20]
+
+Printed (medians): the ingest's first write of every feed (one version each, whole); the
+time of one appended batch (new incidents and pings, as the simulator appends them),
+from the files written to the rows committed; the time from that commit to a dashboard
+process holding the new scene (it hears NOTIFY, fetches the appended rows, its checks
+run); the replication lag, from the commit on the primary to the standby having replayed
+it; and a dashboard's first read of the whole scene from the database against its first
+read of the folder (parsed feeds kept on disk).
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from timing import line, national_arguments, national_folder  # noqa: E402
+
+from layers.analysis.freshness import reading  # noqa: E402
+from layers.core.settings import Settings  # noqa: E402
+from layers.ingest import Ingest  # noqa: E402
+from layers.io.database import Database  # noqa: E402
+from layers.io.files import write_atomic  # noqa: E402
+from layers.scene import SceneLoader  # noqa: E402
+from postgres import postgres_cluster, standby_of  # noqa: E402
+
+
+def main() -> None:
+    parser = national_arguments(__doc__, repeat=3)
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+    source = national_folder(args.folder)
+    work = Path(tempfile.mkdtemp(prefix="pollwatch-db-bench-"))
+    feeds = work / "feeds"
+    shutil.copytree(source, feeds)
+    env = {
+        "POLLWATCH_FEEDS": str(feeds),
+        "POLLWATCH_HISTORY": "off",
+        "POLLWATCH_CACHE": str(work / "kept"),
+        "POLLWATCH_SETTLE_S": "0",
+    }
+    with postgres_cluster() as primary, standby_of(primary) as standby:
+        loader = SceneLoader(Settings.from_env(env))
+        while reading(loader.load()):
+            time.sleep(0.1)
+        ingest = Ingest(loader, Database(primary.url))
+        t0 = time.perf_counter()
+        written = ingest.once()
+        line(
+            f"ingest, first write of {len(written)} feeds (whole)",
+            f"{time.perf_counter() - t0:.1f} s",
+        )
+        hq = Database(primary.url)
+        rows = dict(
+            hq.conn.execute("SELECT feed, rows FROM pollwatch_versions ORDER BY id").fetchall()
+        )
+        line("rows written", ", ".join(f"{k} {v:,}" for k, v in rows.items()))
+        size = hq.conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        line("database size after the first write", f"{size / 2**20:,.0f} MB")
+
+        db_env = {**env, "POLLWATCH_DATABASE": primary.url}
+        t0 = time.perf_counter()
+        SceneLoader(Settings.from_env(db_env)).load()
+        from_db = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        SceneLoader(Settings.from_env(env)).load()
+        from_folder = time.perf_counter() - t0
+        line(
+            "a dashboard's first read: from the database / from the folder (kept on disk)",
+            f"{from_db:.2f} s / {from_folder:.2f} s",
+        )
+
+        dashboard = SceneLoader(Settings.from_env(db_env))
+        dashboard.load()
+        site = Database(standby.url, make_schema=False)
+        incidents = (feeds / "incidents.csv").read_text(encoding="utf-8")
+        pings = (feeds / "convoy_positions.csv").read_text(encoding="utf-8")
+        sample = pd.read_csv(feeds / "incidents.csv", dtype=str, keep_default_na=False)
+        ping_rows = pd.read_csv(feeds / "convoy_positions.csv", dtype=str, keep_default_na=False)
+        moving = ping_rows.drop_duplicates("convoy_id", keep="last").head(60)
+        rng = np.random.default_rng(3)
+        batch_s, heard_s, lag_s = [], [], []
+        clock = pd.Timestamp.now(tz="UTC").floor("s")
+        for step in range(args.steps):
+            clock += pd.Timedelta(minutes=1)
+            stamp = clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+            new = sample.sample(int(rng.poisson(3)) + 1, random_state=step)
+            new = new.assign(id=[f"DB-{step}-{k}" for k in range(len(new))], time=stamp)
+            incidents += new.to_csv(index=False, header=False)
+            pings += moving.assign(time=stamp).to_csv(index=False, header=False)
+            before = len(dashboard.load()["incidents"])
+            dashboard.store.heard.clear()
+            t0 = time.perf_counter()
+            write_atomic(feeds / "incidents.csv", incidents)
+            write_atomic(feeds / "convoy_positions.csv", pings)
+            made = ingest.once()
+            committed = time.perf_counter()
+            batch_s.append(committed - t0)
+            dashboard.store.heard.wait(10)
+            while len(dashboard.load()["incidents"]) < before + len(new):
+                time.sleep(0.01)
+            heard_s.append(time.perf_counter() - committed)
+            newest = max(made.values())
+            while site.newest_versions().get("incidents", 0) < made.get("incidents", newest):
+                time.sleep(0.005)
+            lag_s.append(time.perf_counter() - committed)
+        line(
+            f"an appended batch, files written to rows committed (median of {args.steps})",
+            _ms(batch_s),
+        )
+        line("commit to a dashboard process holding the new scene (NOTIFY)", _ms(heard_s))
+        line("replication lag: commit to the standby having it", _ms(lag_s))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _ms(values: list[float]) -> str:
+    return f"{statistics.median(values) * 1000:.0f} ms (p95 {np.percentile(values, 95) * 1000:.0f})"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Several dashboard replicas behind nginx: the proxy's configuration, and a command that
+starts the replicas and nginx for one site.
+
+    python -m dashboard.deploy --replicas 2 --port 8080 [--database postgresql://...]
+
+nginx (Debian's package) spreads browsers over the replicas and keeps each one on its
+replica: a browser without the ``pollwatch_route`` cookie is given one (nginx's request
+id), and the upstream is chosen by a consistent hash of it, so a session's page, its
+websocket and its datasets all reach the replica that holds its state. When that replica
+stops, the connection to it fails and nginx passes the request on to the next
+(``proxy_next_upstream``); Streamlit's page reconnects its websocket by itself and runs
+again on the replica that answered. nginx's open-source build checks replicas
+passively (``max_fails``, ``fail_timeout``: a replica that failed is left out for a
+while); ``/_stcore/health`` on the proxy answers for the replica a browser would reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COOKIE = "pollwatch_route"
+
+CONFIG = """
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+daemon off;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {folder}/access.log;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    map $cookie_{cookie} $route {{ "" $request_id; default $cookie_{cookie}; }}
+    upstream dashboards {{
+        hash $route consistent;
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://dashboards;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_read_timeout 1d;
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_connect_timeout 2s;
+            add_header Set-Cookie "{cookie}=$route; Path=/; HttpOnly; SameSite=Lax" always;
+            add_header X-Pollwatch-Replica $upstream_addr always;  # which one answered
+        }}
+    }}
+}}
+"""
+
+
+def nginx_config(folder: Path, port: int, replicas: Sequence[int]) -> str:
+    """nginx's configuration: the proxy on ``port`` before the replicas on ``replicas``."""
+    servers = "\n".join(
+        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=10s;" for p in replicas
+    )
+    return CONFIG.format(folder=folder, cookie=COOKIE, servers=servers, port=port)
+
+
+def start_replica(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """One dashboard process on ``port`` (127.0.0.1)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "app.py"),
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env={**os.environ, **env},
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+
+
+def start_nginx(folder: Path, port: int, replicas: Sequence[int]) -> subprocess.Popen[bytes]:
+    """nginx on ``port`` before ``replicas``, its files in ``folder``."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "nginx.conf"
+    conf.write_text(nginx_config(folder, port, replicas))
+    return subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(folder)],
+        stdout=(folder / "nginx.out").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_healthy(url: str, limit_s: float = 120.0) -> None:
+    """Until ``url``/_stcore/health answers ok."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{url} did not answer its health check in {limit_s:g} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8080, help="the proxy's port")
+    parser.add_argument("--first-replica-port", type=int, default=8601)
+    parser.add_argument("--database", default=os.environ.get("POLLWATCH_DATABASE"))
+    args = parser.parse_args(argv)
+    folder = Path(tempfile.mkdtemp(prefix="pollwatch-site-"))
+    env = {"POLLWATCH_DATABASE": args.database} if args.database else {}
+    ports = [args.first_replica_port + k for k in range(args.replicas)]
+    procs = [start_replica(p, env, folder / f"replica-{p}.log") for p in ports]
+    for p in ports:
+        wait_healthy(f"http://127.0.0.1:{p}")
+    proxy = start_nginx(folder / "nginx", args.port, ports)
+    print(f"the site: http://127.0.0.1:{args.port} ({len(ports)} replicas; logs in {folder})")
+    try:
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        for proc in [proxy, *procs]:
+            proc.terminate()
+
+
+if __name__ == "__main__":
+    main()
