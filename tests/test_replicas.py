@@ -78,7 +78,7 @@ def test_two_replicas_share_one_picture_and_a_stopped_ones_sessions_move(tmp_pat
                 assert len(set(shown.values())) == 1  # one picture on both
                 before = next(iter(shown.values()))
 
-                sim.step(incidents=5)
+                sim.step(seconds=1, incidents=5)
                 changed = time.monotonic()
                 ingest.once()
                 for page in pages.values():
@@ -91,7 +91,7 @@ def test_two_replicas_share_one_picture_and_a_stopped_ones_sessions_move(tmp_pat
                 replicas[gone].terminate()
                 replicas[gone].wait(30)
                 moved = pages[gone]
-                sim.step(incidents=3)
+                sim.step(seconds=1, incidents=3)
                 stopped = time.monotonic()
                 ingest.once()
                 # No reload, no click: the page reconnects through the proxy to the other.
