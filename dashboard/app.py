@@ -12,6 +12,6 @@ import streamlit as st
 from dashboard.datafiles import MIDDLEWARE, ROUTES, lifespan, start_warming
 from dashboard.heap import limit_arenas
 
-limit_arenas()  # before the sessions' threads: a server that runs for days stays its size
+limit_arenas()  # POLLWATCH_MALLOC_ARENAS, before the sessions' threads
 app = st.App("main.py", routes=ROUTES, middleware=MIDDLEWARE, lifespan=lifespan)
 start_warming()  # the feeds are read while Streamlit starts, not after

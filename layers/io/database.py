@@ -476,6 +476,17 @@ class DatabaseStore:
             link = self.db.link()
         except psycopg.Error as err:
             log.warning("the standby could not be read: %s", err)
+            self.link_lost = Problem(
+                "",
+                None,
+                None,
+                None,
+                f"This site's database could not be read ({str(err)[:160]}): the last "
+                "picture read is shown. It reads again by itself when the database is back.",
+                "See that this site's PostgreSQL runs and POLLWATCH_DATABASE names it.",
+                Level.ERROR,
+                "database",
+            )
             return
         for feed, version in newest.items():
             held = self._shown.get(feed)
