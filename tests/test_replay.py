@@ -39,9 +39,11 @@ def test_a_page_as_at_a_past_time_shows_that_picture_as_a_replay(
     monkeypatch.setenv("POLLWATCH_HISTORY", str(tmp_path / "history"))
     monkeypatch.setenv("POLLWATCH_SETTLE_S", "0")
     before = run()
-    then = pd.Timestamp.now(tz="UTC")
+    # The link names whole seconds: the next one, so that it is after the version this
+    # run took (a fast run ends within the second it read the feeds) and before the next.
+    then = pd.Timestamp.now(tz="UTC").ceil("s")
     shown_then = incidents_shown(before)
-    time.sleep(1.1)
+    time.sleep(max(0.0, (then - pd.Timestamp.now(tz="UTC")).total_seconds()) + 0.2)
     sim.step(seconds=1, incidents=7)
     live = run()
     assert incidents_shown(live) != shown_then  # the live picture moved on
@@ -78,7 +80,7 @@ def test_a_replay_steps_by_ten_minutes_and_catches_up_with_now(
     monkeypatch.setenv("POLLWATCH_FEEDS", str(folder))
     monkeypatch.setenv("POLLWATCH_HISTORY", str(tmp_path / "history"))
     run()
-    time.sleep(1.1)
+    time.sleep(2.1)  # a second in whole seconds after the run's version, whatever its speed
     start = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta(seconds=1)
     page = run(start.strftime("%Y-%m-%dT%H:%M:%SZ"))
     page.button(key="replay_back").click().run()
