@@ -389,7 +389,16 @@ def show_banner(scene: Scene, settings: Settings) -> None:
     table = freshness(scene, settings)
     details = may(viewer().role, "feed_details")  # a failure's reason may quote a row
     parts = []
-    for row in table[table["state"].isin(["stale", "failed", "missing"])].itertuples():
+    bad = table[table["state"].isin(["stale", "failed", "missing"])]
+    shared = bad[bad["state"] == "failed"].groupby("why")["feed"].agg(list)
+    for why, feeds in shared[shared.map(len) > 2].items():  # one reason for many: once
+        if details:
+            said = why if len(why) <= BANNER_NOTE * 2 else why[: BANNER_NOTE * 2 - 1] + "…"
+            parts.append(f"{', '.join(feeds)}: {said.rstrip('.')}")
+        else:
+            parts.append(f"{', '.join(feeds)}: failed")
+        bad = bad[~bad["feed"].isin(feeds)]
+    for row in bad.itertuples():
         age = f" ({row.age_min:g} min old)" if pd.notna(row.age_min) else ""
         if row.state == "failed" and isinstance(row.note, str) and row.note and details:
             note = row.note.rstrip(".")

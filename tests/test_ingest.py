@@ -145,6 +145,8 @@ def test_dashboards_read_the_database_agree_and_hear_each_new_version(
     assert after_one["incidents"]["id"].tolist() == after_two["incidents"]["id"].tolist()
     assert after_one.key("incidents") == after_two.key("incidents")  # one version, one key
     assert growth.extends(after_one["incidents"], first["incidents"])  # appended rows only
+    for loader in (one, two):
+        loader.store.close()  # type: ignore[union-attr]
 
 
 def test_a_sites_standby_keeps_the_last_picture_says_the_link_is_lost_and_catches_up(
@@ -194,6 +196,7 @@ def test_a_sites_standby_keeps_the_last_picture_says_the_link_is_lost_and_catche
         wait_for(lambda: site.store.db.link()[0])
         wait_for(lambda: len(site.load()["incidents"]) == shown + 2)
         assert not [p for p in site.load().problems if p.kind == "link_lost"]
+        site.store.close()  # type: ignore[union-attr]
 
 
 def wait_for(ok: object, limit_s: float = 60.0) -> None:

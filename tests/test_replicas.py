@@ -8,16 +8,26 @@ import os
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL, free_port, require_chromium
+from browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOCAL,
+    free_port,
+    offline_page,
+    require_chromium,
+    running_app,
+    screenshot,
+)
 from dashboard.deploy import start_nginx, start_replica, wait_healthy
 from layers.core.settings import Settings
 from layers.exercise.simulator import Simulator
 from layers.ingest import Ingest
 from layers.io.database import Database
 from layers.scene import SceneLoader
-from postgres import postgres_server
+from postgres import postgres_cluster, postgres_server, standby_of
 
 pytestmark = pytest.mark.browser
 
@@ -111,3 +121,48 @@ def test_two_replicas_share_one_picture_and_a_stopped_ones_sessions_move(tmp_pat
                 proxy.terminate()
             for proc in replicas.values():
                 proc.terminate()
+
+
+LINK_LOST = "() => document.body.innerText.includes('Link to headquarters lost')"
+
+
+def test_a_sites_screen_says_the_link_to_headquarters_is_lost_and_catches_up(
+    tmp_path: Path,
+) -> None:
+    require_chromium()
+    with postgres_cluster() as primary, standby_of(primary) as standby:
+        sim = Simulator(tmp_path / "feeds")
+        source = Settings.from_env({"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off"})
+        ingest = Ingest(SceneLoader(source), Database(primary.url))
+        made = ingest.once()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the standby has the first versions
+            try:
+                if Database(standby.url, make_schema=False).newest_versions() == made:
+                    break
+            except psycopg.Error:
+                pass
+            time.sleep(0.3)
+        env = {
+            "POLLWATCH_DATABASE": standby.url,
+            "POLLWATCH_FEEDS": str(tmp_path / "no-folder"),
+            "POLLWATCH_TILES": "none",
+            "POLLWATCH_REFRESH_S": "2",
+            "POLLWATCH_HISTORY": "off",
+        }
+        with running_app(env, timeout=120) as url, offline_page(1300, 900) as (page, blocked):
+            page.goto(url + "/")
+            page.wait_for_function(f"() => ({INCIDENTS})() !== null", timeout=90_000)
+            before = page.evaluate(INCIDENTS)
+            assert not page.evaluate(LINK_LOST)
+            ingest.db.close()
+            primary.stop()  # the link to headquarters goes: the site says so, keeps its picture
+            page.wait_for_function(LINK_LOST, timeout=60_000)
+            assert page.evaluate(INCIDENTS) == before
+            screenshot(page, "site_link_lost.png")
+            primary.start()
+            sim.step(seconds=1, incidents=2)
+            Ingest(SceneLoader(source), Database(primary.url)).once()
+            page.wait_for_function(f"() => ({INCIDENTS})() === {before + 2}", timeout=90_000)
+            page.wait_for_function(f"() => !({LINK_LOST})()", timeout=30_000)
+        assert blocked == []

@@ -66,6 +66,10 @@ def freshness(scene: Scene, settings: Settings) -> pd.DataFrame:
                 "rows": len(version.data) if version.data is not None else 0,
                 "problems": sum(p.level != Level.NOTICE for p in version.problems),
                 "note": _failure_note(version) if state == "failed" else None,
+                # the same reason for several feeds (a site's lost link) is said once
+                "why": version.problems[0].message
+                if state == "failed" and version.problems
+                else None,
             }
         )
     return pd.DataFrame(rows)

@@ -422,6 +422,7 @@ class DatabaseStore:
         # A standby (a site's copy of headquarters' database) cannot LISTEN: it is asked
         # for its newest versions at each look, and whether its link still streams.
         self.standby = self.db.in_recovery()
+        self._closed = False
         self.link_lost: Problem | None = None
         if not self.standby:
             self._listener = threading.Thread(target=self._listen, name="pollwatch-listen")
@@ -431,17 +432,20 @@ class DatabaseStore:
     def _listen(self) -> None:
         """Mark the feeds the database announces; on a lost connection, every feed (a
         missed announcement is caught up on the next look) and listen again."""
-        while True:
+        while not self._closed:
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
                     with self._lock:
                         self._dirty |= set(self.specs)
-                    for note in conn.notifies():
-                        with self._lock:
-                            self._dirty.add(note.payload.split(" ")[0])
-                        self.heard.set()
+                    while not self._closed:  # a look every 5 s: closed meanwhile?
+                        for note in conn.notifies(timeout=5):
+                            with self._lock:
+                                self._dirty.add(note.payload.split(" ")[0])
+                            self.heard.set()
             except psycopg.Error as err:
+                if self._closed:
+                    return
                 log.warning("listening to the database: %s; again in 2 s", err)
                 with self._lock:
                     self._dirty |= set(self.specs)
@@ -463,7 +467,7 @@ class DatabaseStore:
                 lost = self.link_lost
                 shown = {
                     feed: replace(
-                        v, stale_copy=True, problems=[*v.problems, replace(lost, feed=feed)]
+                        v, stale_copy=True, problems=[replace(lost, feed=feed), *v.problems]
                     )
                     for feed, v in shown.items()
                 }
@@ -558,6 +562,11 @@ class DatabaseStore:
 
     def held(self) -> dict[str, Problem]:
         return {}  # versions are held back, and taken, by the ingest
+
+    def close(self) -> None:
+        """Stop listening and close the connection (a process that is done with it)."""
+        self._closed = True
+        self.db.close()
 
     def accept(self, feed: str) -> bool:
         return False
