@@ -19,11 +19,18 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter
 # three, benchmarks/operations.py at national scale, one run each).
 ARENAS = 0
 
-try:
-    _LIBC: ctypes.CDLL | None = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    _LIBC.malloc_trim  # noqa: B018 - glibc only
-except (OSError, AttributeError):
-    _LIBC = None
+
+def _glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has malloc_trim), else None."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _glibc()
 
 
 def limit_arenas(count: int | None = None) -> None:
