@@ -46,7 +46,9 @@ def test_no_layer_is_ever_empty_across_ten_live_updates(tmp_path: Path) -> None:
             frame.wait_for_function(READY, timeout=90_000)
             time.sleep(1.5)  # every layer's first drawing
             drawn = frame.evaluate("() => pollwatch.onMap(map)")
-            expected = {name for name, n in drawn.items() if n > 0}
+            time.sleep(1.5)  # layers off until switched on may show for a moment at first
+            again = frame.evaluate("() => pollwatch.onMap(map)")
+            expected = {name for name, n in drawn.items() if n > 0 and again.get(name, 0) > 0}
             assert {
                 "incidents",
                 "stations",
