@@ -78,24 +78,30 @@ def nginx_config(folder: Path, port: int, replicas: Sequence[int]) -> str:
     return CONFIG.format(folder=folder, cookie=COOKIE, servers=servers, port=port)
 
 
+def streamlit_command(script: Path, port: int, *args: str) -> list[str]:
+    """The command that serves ``script`` on 127.0.0.1:``port``, headless."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        *args,
+    ]
+
+
 def start_replica(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """One dashboard process on ``port`` (127.0.0.1)."""
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "app.py"),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
+        streamlit_command(
+            ROOT / "dashboard" / "app.py", port, "--browser.gatherUsageStats", "false"
+        ),
         env={**os.environ, **env},
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,

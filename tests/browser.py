@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
+from dashboard.deploy import streamlit_command
 from layers.views.snapshot import HEADLESS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -60,20 +61,7 @@ def running_app(
         else tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     )
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(script),
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            *args,
-        ],
+        streamlit_command(script, port, *args),
         cwd=ROOT,
         env={**os.environ, **env},
         stdout=log,
