@@ -35,7 +35,7 @@ from streamlit.web.server.starlette.starlette_websocket import (
     gather_user_info,
 )
 
-from layers.access.audit import AuditLog
+from layers.access.audit import AuditLog, DatabaseAudit
 from layers.access.policy import may
 from layers.access.roles import Person, Role, RoleMap, RolesError
 
@@ -107,13 +107,17 @@ def roles_map() -> RoleMap:
 
 
 @lru_cache(maxsize=4)
-def _audit_log(folder: str) -> AuditLog:
-    return AuditLog(Path(folder))
+def _audit_log(folder: str, database: str | None) -> AuditLog | DatabaseAudit:
+    files = AuditLog(Path(folder))
+    return DatabaseAudit(database, files) if database else files
 
 
-def audit_log() -> AuditLog:
-    """The app's audit trail (``POLLWATCH_AUDIT``, default ``audit/``)."""
-    return _audit_log(os.environ.get("POLLWATCH_AUDIT") or AUDIT_FOLDER)
+def audit_log() -> AuditLog | DatabaseAudit:
+    """The app's audit trail: in the database of ``POLLWATCH_DATABASE`` when set (its
+    files, ``POLLWATCH_AUDIT``, only for what the database could not take), else in the
+    files of ``POLLWATCH_AUDIT`` (default ``audit/``)."""
+    database = (os.environ.get("POLLWATCH_DATABASE") or "").strip() or None
+    return _audit_log(os.environ.get("POLLWATCH_AUDIT") or AUDIT_FOLDER, database)
 
 
 def audit(event: str, detail: dict[str, object] | None = None, once: bool = False) -> None:

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.access import audit_log, viewer, who_line
-from dashboard.common import current_scene
+from dashboard.common import current_scene, plain
 from dashboard.packs import View as PackView
 from dashboard.packs import pack_panel
 from layers.access.policy import may
@@ -30,6 +30,10 @@ def page() -> None:
         (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (today, today)
     )
     found = audit_log().read(first, last)
+    if found.unreached:
+        st.warning(
+            plain(f"Not every event is shown: {found.unreached}."), icon=":material/warning:"
+        )
     events = found.events
     left, middle, right = st.columns(3)
     who = left.multiselect("Who", sorted(events["who"].dropna().unique()), key="audit_who")

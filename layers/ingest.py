@@ -5,7 +5,9 @@ it (the same readers, checks and last-good rules), each version it takes written
 
 Run one per mission, beside the folder the other systems write (``POLLWATCH_FEEDS``);
 dashboards anywhere read the database (``POLLWATCH_DATABASE``). A version is written
-whole, or, when its feed only had rows appended, as those rows.
+whole, or, when its feed only had rows appended, as those rows. The history store
+(:mod:`layers.io.history`) is kept in the same database: the replay and the after-action
+review of every dashboard read it.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import argparse
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 
 from layers.core import growth
 from layers.core.settings import Settings
 from layers.io.database import Database
+from layers.io.history import History
 from layers.io.spec import empty_frame
 from layers.registry import REGISTRY
 from layers.scene import SceneLoader
@@ -35,6 +38,15 @@ class Ingest:
     loader: SceneLoader
     db: Database
     written: dict[str, tuple[object, gpd.GeoDataFrame]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, settings: Settings, url: str) -> Ingest:
+        """The ingest of ``settings``' folder into the database at ``url``, with the
+        history store there: every version it takes is kept for the replay and the
+        after-action review of every dashboard, and each feed's state as it changes."""
+        db = Database(url)  # first: it makes the schema the history's tables sit beside
+        folder = replace(settings, database=None, history=None)
+        return cls(SceneLoader(folder, history=History.at(url)), db)
 
     def once(self) -> dict[str, int]:
         """One look at the folder; the versions written, by feed."""
@@ -74,6 +86,8 @@ class Ingest:
                 time.perf_counter() - started,
             )
             self.written[name] = (key, frame)
+        if self.loader.history is not None:
+            self.loader.load()  # notes each feed's state, as screens show it, when it changes
         return made
 
 
@@ -87,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("give --database or set POLLWATCH_DATABASE (a PostgreSQL URL)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings.from_env()
-    ingest = Ingest(SceneLoader(settings), Database(args.database))
+    ingest = Ingest.of(settings, args.database)
     every = args.every or settings.refresh_s or 15.0
     while True:
         ingest.once()

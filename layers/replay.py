@@ -5,6 +5,7 @@ pages and the after-action report see the same past through the same reader and 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -25,7 +26,21 @@ _loaders_lock = threading.Lock()
 
 
 def history_of(settings: Settings) -> History | None:
+    """The history store these settings read: the database's (the ingest keeps it
+    there), else the file of ``POLLWATCH_HISTORY``."""
+    if settings.database:
+        return History.at(settings.database, read_only=True)
     return History.at(settings.history) if settings.history is not None else None
+
+
+def _replay_root(settings: Settings) -> Path:
+    """Where the folders of past times are made: beside the history file, else in the
+    cache, else in the system's temporary folder."""
+    if settings.history is not None:
+        return settings.history.parent / "replay"
+    if settings.cache is not None:
+        return settings.cache / "replay"
+    return Path(tempfile.gettempdir()) / "pollwatch-replay"
 
 
 def settings_at(
@@ -34,13 +49,16 @@ def settings_at(
     """Settings that read the feed folder as it was at ``when`` (UTC; only ``feeds``
     when given), or None and why not."""
     history = history_of(settings)
-    if history is None or settings.history is None:
+    if history is None:
+        if settings.database:
+            return None, "the database holds no history (the ingest keeps it there)"
         return None, "no history is kept here (POLLWATCH_HISTORY is off)"
-    folder = history.folder_at(when.timestamp(), settings.history.parent / "replay", feeds)
+    folder = history.folder_at(when.timestamp(), _replay_root(settings), feeds)
     if folder is None:
         return None, f"the history holds nothing from before {when:%d %b %Y %H:%M} UTC"
-    # Read as taken then: nothing to settle or hold back, nothing to record again.
-    past = replace(settings, feeds=folder, history=None, settle_s=0.0, hold_s=0.0)
+    # Read as taken then, from that folder: nothing to settle or hold back, nothing to
+    # record again.
+    past = replace(settings, feeds=folder, history=None, database=None, settle_s=0.0, hold_s=0.0)
     return replace(past, replay_at=when), ""
 
 

@@ -184,7 +184,9 @@ def _appended(earlier: gpd.GeoDataFrame, added: gpd.GeoDataFrame) -> gpd.GeoData
 class SceneLoader:
     """Loads a feed folder into Scenes, re-reading only the files that changed."""
 
-    def __init__(self, settings: Settings, now: pd.Timestamp | None = None):
+    def __init__(
+        self, settings: Settings, now: pd.Timestamp | None = None, history: History | None = None
+    ):
         self.registry: dict[str, Layer] = REGISTRY
         self.settings = settings
         self.scenario = read_scenario(settings.feeds, now)
@@ -198,8 +200,10 @@ class SceneLoader:
         )
         layers, crs = dict(settings.layers), dict(settings.crs)
         self.kept = OnDisk.at(settings.cache)  # parsed feeds, between restarts
-        # Every version taken, for the replay (in the database, the ingest keeps them).
-        self.history = None if settings.database else History.at(settings.history)
+        # Every version taken, for the replay: in the store of ``settings.history``, or in
+        # ``history`` (the ingest's, in the database); a dashboard on the database keeps
+        # none (the ingest did).
+        self.history = history or (None if settings.database else History.at(settings.history))
         if self.history is not None:
             self._keep_manifest(settings.feeds)
         specs = {name: layer.SPEC for name, layer in REGISTRY.items()}

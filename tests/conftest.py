@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -156,6 +157,25 @@ def audit_events(folder: Path) -> list[dict[str, object]]:
     today = dt.datetime.now(dt.UTC).date()
     events = AuditLog(folder).read(today - dt.timedelta(days=1), today).events
     return events.to_dict("records")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL with PostGIS (tests/postgres.py), one for the session."""
+    from postgres import postgres_server  # noqa: PLC0415 - only for tests that ask
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_at(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where a history store is kept: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        return tmp_path / "h" / "history.sqlite"
+    from postgres import fresh_database  # noqa: PLC0415
+
+    return fresh_database(request.getfixturevalue("postgres_url"))
 
 
 def history_of_a_day(

@@ -124,3 +124,15 @@ def standby_of(primary: Cluster) -> Iterator[Cluster]:
     finally:
         standby.stop()
         shutil.rmtree(standby.folder, ignore_errors=True)
+
+
+def fresh_database(url: str) -> str:
+    """A new, empty database on the server at ``url`` (one per test); its URL."""
+    import uuid  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + "/" + name

@@ -15,8 +15,8 @@ from layers.io.history import History
 from layers.scene import SceneLoader
 
 
-def test_versions_come_back_whole_as_they_were_at_each_time(tmp_path: Path) -> None:
-    history = History(tmp_path / "h" / "history.sqlite")
+def test_versions_come_back_whole_as_they_were_at_each_time(history_at: Path | str) -> None:
+    history = History(history_at)
     one = b"id,time\n1,a\n"
     two = one + b"2,b\n"
     three = b"id,time\n9,z\n"  # rewritten, not appended
@@ -31,22 +31,22 @@ def test_versions_come_back_whole_as_they_were_at_each_time(tmp_path: Path) -> N
     assert kept.data == two and kept.taken == 200.0 and kept.mtime_ns == 199
     assert history.version_at("incidents", 350.0).data == three
     assert history.version_at("incidents", 1e12).data == two  # kept once, found again
-    rows = history._db.execute("SELECT parent IS NOT NULL, size FROM blobs").fetchall()
+    rows = history._db.rows("SELECT parent IS NOT NULL, size FROM blobs")
     assert sorted(rows) == [(0, len(one)), (0, len(three)), (1, len(two))]  # two: a tail
     history.close()
-    again = History(tmp_path / "h" / "history.sqlite")  # a restart finds it all
+    again = History(history_at)  # a restart finds it all
     assert again.version_at("incidents", 250.0).data == two
     assert again.feeds() == ["incidents"]
     again.close()
 
 
 def test_the_dashboard_keeps_each_version_it_takes_and_only_the_rows_appended(
-    tmp_path: Path,
+    tmp_path: Path, history_at: Path | str
 ) -> None:
-    folder, store = tmp_path / "feeds", tmp_path / "history"
+    folder = tmp_path / "feeds"
     sim = Simulator(folder)
-    settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": str(store)})
-    loader = SceneLoader(settings)
+    settings = Settings.from_env({"POLLWATCH_FEEDS": str(folder), "POLLWATCH_HISTORY": "off"})
+    loader = SceneLoader(settings, history=History(history_at))
     loader.load()
     first = (folder / "incidents.csv").read_bytes()
     t_first = time.time()
@@ -61,15 +61,13 @@ def test_the_dashboard_keeps_each_version_it_takes_and_only_the_rows_appended(
     assert stations.data == (folder / "polling_stations.csv").read_bytes()
     assert stations.file == "polling_stations.csv"
     sizes = dict(
-        loader.history._db.execute(
+        loader.history._db.rows(
             "SELECT v.feed, SUM(length(b.data)) FROM versions v JOIN blobs b USING (digest) "
             "GROUP BY v.feed"
-        ).fetchall()
+        )
     )
-    versions = pd.read_sql(
-        "SELECT feed, COUNT(*) n FROM versions GROUP BY feed", loader.history._db
-    )
-    assert versions.set_index("feed").loc["incidents", "n"] == 6
+    versions = dict(loader.history._db.rows("SELECT feed, COUNT(*) FROM versions GROUP BY feed"))
+    assert versions["incidents"] == 6
     # five appended versions of incidents cost less than one more whole copy
     whole = len(__import__("zlib").compress(last, 6))
     assert sizes["incidents"] < 2 * whole

@@ -9,7 +9,10 @@ name, modification time and size, and the digest of its bytes. Writes go to a th
 their own: a page never waits for the disk.
 
 SQLite is in Python's standard library, one file is easy to copy off a server for the
-review, and its write-ahead log lets a reader look while a writer writes.
+review, and its write-ahead log lets a reader look while a writer writes. With several
+operations centres on one PostgreSQL (:mod:`layers.io.database`), the same tables live
+there, in the schema ``pollwatch_history``: the ingest writes them, every dashboard and a
+site's standby read them. The store is the same; only the engine under it differs.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import threading
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -53,6 +57,24 @@ CREATE TABLE IF NOT EXISTS states (
 );
 CREATE INDEX IF NOT EXISTS states_by_feed ON states (feed, since);
 """
+# The same tables in PostgreSQL: seconds as double precision, modification times in
+# nanoseconds (64 bits), bytes as bytea; in a schema of their own (the feeds' database
+# has a ``pollwatch_versions`` of its own).
+PG_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS pollwatch_history;
+CREATE TABLE IF NOT EXISTS pollwatch_history.blobs (
+    digest TEXT PRIMARY KEY, parent TEXT, size BIGINT NOT NULL, data BYTEA NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pollwatch_history.versions (
+    feed TEXT NOT NULL, taken DOUBLE PRECISION NOT NULL, file TEXT NOT NULL,
+    mtime_ns BIGINT NOT NULL, digest TEXT NOT NULL REFERENCES pollwatch_history.blobs(digest)
+);
+CREATE INDEX IF NOT EXISTS versions_by_feed ON pollwatch_history.versions (feed, taken);
+CREATE TABLE IF NOT EXISTS pollwatch_history.states (
+    feed TEXT NOT NULL, since DOUBLE PRECISION NOT NULL, state TEXT NOT NULL, note TEXT
+);
+CREATE INDEX IF NOT EXISTS states_by_feed ON pollwatch_history.states (feed, since);
+"""
 COLUMNS = {
     "blobs": {"digest", "parent", "size", "data"},
     "versions": {"feed", "taken", "file", "mtime_ns", "digest"},
@@ -71,7 +93,7 @@ class Kept:
     data: bytes
 
 
-_OPEN: dict[Path, History] = {}
+_OPEN: dict[Path | str, History] = {}
 _OPEN_LOCK = threading.Lock()
 
 
@@ -79,25 +101,113 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-class History:
-    """The history store in the SQLite file ``path`` (made with its folder if missing)."""
+class _Sqlite:
+    """The history's tables in the SQLite file ``path`` (made with its folder if missing)."""
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            self.path, check_same_thread=False, isolation_level=None, timeout=30
-        )
+        self.name = path.name
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)  # IF NOT EXISTS: another process may have made it
+
+    def columns(self, table: str) -> set[str]:
+        return {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+
+    def rows(self, query: str, args: tuple = ()) -> list[tuple]:
+        return self._db.execute(query, args).fetchall()
+
+    def many(self, query: str, rows: list[tuple]) -> None:
+        self._db.executemany(query, rows)
+
+    def size(self) -> int:
+        """Bytes on disk, the write-ahead log folded into the file first (the log holds
+        whole pages of every change until then: its size says little)."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class _Postgres:
+    """The history's tables in the schema ``pollwatch_history`` of the PostgreSQL at
+    ``url``; made there unless ``read_only`` (a dashboard, perhaps on a standby)."""
+
+    def __init__(self, url: str, read_only: bool):
+        import psycopg  # noqa: PLC0415 - only with a database
+
+        self.name = "the database's history"
+        self._url = url
+        self._connect = partial(
+            psycopg.connect, url, autocommit=True, options="-c search_path=pollwatch_history"
+        )
+        self._db = self._connect()
+        if not read_only:
+            self._db.execute("SELECT pg_advisory_lock(4243)")  # one process makes it
+            try:
+                self._db.execute(PG_SCHEMA)
+            finally:
+                self._db.execute("SELECT pg_advisory_unlock(4243)")
+
+    def _conn(self):  # noqa: ANN202 - psycopg's type, imported only here
+        if self._db.closed or self._db.broken:  # the server dropped it: again
+            self._db = self._connect()
+        return self._db
+
+    def columns(self, table: str) -> set[str]:
+        return {
+            row[0]
+            for row in self.rows(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = 'pollwatch_history' AND table_name = ?",
+                (table,),
+            )
+        }
+
+    def rows(self, query: str, args: tuple = ()) -> list[tuple]:
+        with self._conn().cursor() as cur:
+            cur.execute(query.replace("?", "%s"), args)
+            return cur.fetchall() if cur.description is not None else []
+
+    def many(self, query: str, rows: list[tuple]) -> None:
+        with self._conn().cursor() as cur:
+            cur.executemany(query.replace("?", "%s"), rows)
+
+    def size(self) -> int:
+        return int(
+            self.rows(
+                "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = 'pollwatch_history' "
+                "AND c.relkind = 'r'"
+            )[0][0]
+            or 0
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class History:
+    """The history store: in the SQLite file ``where`` (a path), or in the PostgreSQL at
+    ``where`` (a ``postgresql://`` URL; ``read_only``: a dashboard's, which only reads)."""
+
+    def __init__(self, where: Path | str, read_only: bool = False):
+        self._db: _Sqlite | _Postgres = (
+            _Postgres(where, read_only)
+            if isinstance(where, str) and where.startswith(("postgres://", "postgresql://"))
+            else _Sqlite(Path(where))
+        )
         for table, wanted in COLUMNS.items():
-            found = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            found = self._db.columns(table)
             if found != wanted:
                 raise ValueError(
-                    f"{self.path.name} was written by another version of the dashboard "
-                    f"({table} has {', '.join(sorted(found))}); move it away to start a new "
-                    "history"
+                    f"{self._db.name} was written by another version of the dashboard "
+                    f"({table} has {', '.join(sorted(found)) or 'no columns'}); move it away "
+                    "to start a new history"
                 )
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple | None] = queue.Queue()
@@ -110,16 +220,16 @@ class History:
         self._writer.start()
 
     @classmethod
-    def at(cls, path: Path | None) -> History | None:
-        """The store in the file ``path``, shared by every loader of this process; None
-        (and a warning in the log) when there is no path or it cannot be used: the
-        dashboard runs on, without a history."""
+    def at(cls, path: Path | str | None, read_only: bool = False) -> History | None:
+        """The store in the file or database ``path``, shared by every loader of this
+        process; None (and a warning in the log) when there is none or it cannot be used:
+        the dashboard runs on, without a history."""
         if path is None:
             return None
         with _OPEN_LOCK:
             if path not in _OPEN:
                 try:
-                    _OPEN[path] = cls(path)
+                    _OPEN[path] = cls(path, read_only)
                 except Exception as err:  # noqa: BLE001 - no history, never no dashboard
                     log.warning("no history store at %s: %s", path, err)
                     return None
@@ -144,7 +254,7 @@ class History:
             if self._states is None:
                 self._states = {
                     feed: (state, note)
-                    for feed, state, note in self._db.execute(
+                    for feed, state, note in self._db.rows(
                         "SELECT feed, state, note FROM states s WHERE since = "
                         "(SELECT MAX(since) FROM states WHERE feed = s.feed)"
                     )
@@ -155,7 +265,7 @@ class History:
                 if self._states.get(feed, (None, None))[0] != state
             ]
             if changed:
-                self._db.executemany("INSERT INTO states VALUES (?, ?, ?, ?)", changed)
+                self._db.many("INSERT INTO states VALUES (?, ?, ?, ?)", changed)
             self._states.update(states)
 
     def flush(self) -> None:
@@ -186,25 +296,22 @@ class History:
         whole = digest(data)
         last = self._last.get(feed)
         with self._lock:
-            known = self._db.execute("SELECT 1 FROM blobs WHERE digest = ?", (whole,)).fetchone()
-            if known is None:
+            known = self._db.rows("SELECT 1 FROM blobs WHERE digest = ?", (whole,))
+            if not known:
                 parent = None
                 if before and data.startswith(before):
                     # The version it grew from is the one kept last (not hashed again).
                     same = last is not None and last[1] == len(before) and before.endswith(last[2])
                     parent = last[0] if same and last is not None else digest(before)
-                has_parent = (
-                    parent is not None
-                    and self._db.execute(
-                        "SELECT 1 FROM blobs WHERE digest = ?", (parent,)
-                    ).fetchone()
+                has_parent = parent is not None and bool(
+                    self._db.rows("SELECT 1 FROM blobs WHERE digest = ?", (parent,))
                 )
                 part = data[len(before) :] if has_parent and before is not None else data
-                self._db.execute(
+                self._db.rows(
                     "INSERT INTO blobs VALUES (?, ?, ?, ?)",
                     (whole, parent if has_parent else None, len(data), zlib.compress(part, 6)),
                 )
-            self._db.execute(
+            self._db.rows(
                 "INSERT INTO versions VALUES (?, ?, ?, ?, ?)",
                 (feed, taken, file, int(mtime_ns), whole),
             )
@@ -221,22 +328,23 @@ class History:
     def _row_at(self, feed: str, when: float) -> tuple[float, str, int, str] | None:
         """(taken, file, mtime_ns, digest) of the version of ``feed`` taken by ``when``."""
         with self._lock:
-            return self._db.execute(
+            found = self._db.rows(
                 "SELECT taken, file, mtime_ns, digest FROM versions WHERE feed = ? AND taken <= ? "
                 "ORDER BY taken DESC LIMIT 1",
                 (feed, when),
-            ).fetchone()
+            )
+        return found[0] if found else None
 
     def _bytes(self, whole: str) -> bytes:
         """A version's bytes: its first whole version and every part appended since."""
-        chain = self._db.execute(
+        chain = self._db.rows(
             "WITH RECURSIVE up(digest, parent, data, depth) AS ("
             " SELECT digest, parent, data, 0 FROM blobs WHERE digest = ?"
             " UNION ALL SELECT b.digest, b.parent, b.data, up.depth + 1"
             " FROM blobs b JOIN up ON b.digest = up.parent)"
             " SELECT data FROM up ORDER BY depth DESC",
             (whole,),
-        ).fetchall()
+        )
         return b"".join(zlib.decompress(part) for (part,) in chain)
 
     def folder_at(self, when: float, root: Path, feeds: Iterable[str] | None = None) -> Path | None:
@@ -271,17 +379,17 @@ class History:
 
     def feeds(self) -> list[str]:
         with self._lock:
-            return [r[0] for r in self._db.execute("SELECT DISTINCT feed FROM versions")]
+            return [r[0] for r in self._db.rows("SELECT DISTINCT feed FROM versions")]
 
     def versions(self, start: float, end: float) -> pd.DataFrame:
         """The versions taken in [start, end): feed, taken (UTC), file, size, digest."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._db.rows(
                 "SELECT v.feed, v.taken, v.file, b.size, v.digest FROM versions v "
                 "JOIN blobs b ON b.digest = v.digest WHERE v.taken >= ? AND v.taken < ? "
                 "ORDER BY v.taken",
                 (start, end),
-            ).fetchall()
+            )
         out = pd.DataFrame(rows, columns=["feed", "taken", "file", "size", "digest"])
         out["taken"] = pd.to_datetime(out["taken"], unit="s", utc=True)
         return out
@@ -290,12 +398,12 @@ class History:
         """Each feed's states from ``start`` to ``end``: feed, state, since, until (UTC;
         the state held at ``start`` begins there), note."""
         with self._lock:
-            rows = self._db.execute(
+            rows = self._db.rows(
                 "SELECT feed, since, state, note FROM states s WHERE since < ? AND ("
                 " since >= ? OR since = (SELECT MAX(since) FROM states"
                 " WHERE feed = s.feed AND since < ?)) ORDER BY feed, since",
                 (end, start, start),
-            ).fetchall()
+            )
         out = pd.DataFrame(rows, columns=["feed", "since", "state", "note"])
         since = out["since"].clip(lower=start)
         until = since.groupby(out["feed"]).shift(-1).fillna(end)
@@ -306,19 +414,13 @@ class History:
     def first_taken(self) -> float | None:
         """When the history's first version was taken (None: empty)."""
         with self._lock:
-            row = self._db.execute("SELECT MIN(taken) FROM versions").fetchone()
-        return None if row is None or row[0] is None else float(row[0])
+            (first,) = self._db.rows("SELECT MIN(taken) FROM versions")[0]
+        return None if first is None else float(first)
 
     def size(self) -> int:
-        """Bytes of the store on disk, its write-ahead log folded into the file first (the
-        log holds whole pages of every change until then: its size says little)."""
+        """Bytes the store takes on disk."""
         with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return sum(
-            p.stat().st_size
-            for p in (self.path, self.path.with_name(self.path.name + "-wal"))
-            if p.exists()
-        )
+            return self._db.size()
 
     def close(self) -> None:
         self._queue.put(None)
