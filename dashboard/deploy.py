@@ -57,8 +57,9 @@ http {{
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;  # with its port: sign-in cookies name it
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
             proxy_read_timeout 1d;
             proxy_next_upstream error timeout http_502 http_503;
             proxy_connect_timeout 2s;
@@ -96,11 +97,16 @@ def streamlit_command(script: Path, port: int, *args: str) -> list[str]:
     ]
 
 
-def start_replica(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """One dashboard process on ``port`` (127.0.0.1)."""
+def start_replica(
+    port: int, env: dict[str, str], log: Path, secrets: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """One dashboard process on ``port`` (127.0.0.1); ``secrets``: Streamlit's secrets
+    file with the sign-in's ``[auth]`` section, the same for every replica (its cookie
+    secret signs the sign-in cookie, so any replica accepts a session's cookie)."""
+    extra = ("--secrets.files", str(secrets)) if secrets is not None else ()
     return subprocess.Popen(
         streamlit_command(
-            ROOT / "dashboard" / "app.py", port, "--browser.gatherUsageStats", "false"
+            ROOT / "dashboard" / "app.py", port, "--browser.gatherUsageStats", "false", *extra
         ),
         env={**os.environ, **env},
         stdout=log.open("wb"),
@@ -142,11 +148,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080, help="the proxy's port")
     parser.add_argument("--first-replica-port", type=int, default=8601)
     parser.add_argument("--database", default=os.environ.get("POLLWATCH_DATABASE"))
+    parser.add_argument(
+        "--secrets",
+        type=Path,
+        default=None,
+        help="Streamlit's secrets.toml with the [auth] section, for every replica; its "
+        "redirect_uri names the proxy (http(s)://<site>/oauth2callback)",
+    )
     args = parser.parse_args(argv)
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-site-"))
     env = {"POLLWATCH_DATABASE": args.database} if args.database else {}
     ports = [args.first_replica_port + k for k in range(args.replicas)]
-    procs = [start_replica(p, env, folder / f"replica-{p}.log") for p in ports]
+    procs = [start_replica(p, env, folder / f"replica-{p}.log", args.secrets) for p in ports]
     for p in ports:
         wait_healthy(f"http://127.0.0.1:{p}")
     proxy = start_nginx(folder / "nginx", args.port, ports)

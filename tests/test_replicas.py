@@ -15,7 +15,10 @@ from browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     LOCAL,
+    data_urls,
     free_port,
+    http_status,
+    map_frame,
     offline_page,
     require_chromium,
     running_app,
@@ -27,7 +30,7 @@ from layers.exercise.simulator import Simulator
 from layers.ingest import Ingest
 from layers.io.database import Database
 from layers.scene import SceneLoader
-from postgres import postgres_cluster, postgres_server, standby_of
+from postgres import fresh_database, postgres_cluster, postgres_server, standby_of
 
 pytestmark = pytest.mark.browser
 
@@ -44,10 +47,7 @@ def test_two_replicas_share_one_picture_and_a_stopped_ones_sessions_move(tmp_pat
     from playwright.sync_api import sync_playwright
 
     require_chromium()
-    if not Path("/usr/sbin/nginx").exists():
-        if os.environ.get("CI"):
-            pytest.fail("nginx is missing: .ci/run installs it")
-        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run does)")
+    require_nginx()
     with postgres_server() as url:
         sim = Simulator(tmp_path / "feeds")
         source = Settings.from_env({"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off"})
@@ -166,3 +166,109 @@ def test_a_sites_screen_says_the_link_to_headquarters_is_lost_and_catches_up(
             page.wait_for_function(f"() => ({INCIDENTS})() === {before + 2}", timeout=90_000)
             page.wait_for_function(f"() => !({LINK_LOST})()", timeout=30_000)
         assert blocked == []
+
+
+SIGNED_IN = "Signed in as ops@m.example (operations)"
+
+
+def test_sign_in_behind_the_proxy_holds_when_its_replica_stops(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Sign-in through a real OIDC provider, at the proxy's address: the role's data on
+    the replica that served it and, once that replica stops, on the other, with the same
+    cookie and no new sign-in; every replica's audit events in the database's one trail."""
+    from oidc_provider_mock import run_server_in_thread
+    from playwright.sync_api import sync_playwright
+    from test_oidc import ROLES, people, sign_in
+
+    require_chromium()
+    require_nginx()
+    url = fresh_database(postgres_url)
+    sim = Simulator(tmp_path / "feeds")
+    ingest = Ingest.of(
+        Settings.from_env({"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off"}), url
+    )
+    ingest.once()
+    with run_server_in_thread(user_claims=people()) as provider:
+        proxy_port = free_port()
+        site = f"http://localhost:{proxy_port}"
+        secrets = tmp_path / "secrets.toml"  # one file for both replicas
+        secrets.write_text(
+            "[auth]\n"
+            f'redirect_uri = "{site}/oauth2callback"\n'
+            f'cookie_secret = "{os.urandom(16).hex()}"\n'
+            'client_id = "pollwatch"\n'
+            'client_secret = "pollwatch-secret"\n'
+            "server_metadata_url = "
+            f'"http://localhost:{provider.server_port}/.well-known/openid-configuration"\n'
+        )
+        roles = tmp_path / "roles.toml"
+        roles.write_text(ROLES)
+        env = {
+            "POLLWATCH_DATABASE": url,
+            "POLLWATCH_FEEDS": str(tmp_path / "no-folder"),
+            "POLLWATCH_TILES": "none",
+            "POLLWATCH_REFRESH_S": "3",
+            "POLLWATCH_HISTORY": "off",
+            "POLLWATCH_ROLES": str(roles),
+            "POLLWATCH_AUDIT": str(tmp_path / "audit-files"),
+        }
+        ports = [free_port(), free_port()]
+        replicas = {p: start_replica(p, env, tmp_path / f"replica-{p}.log", secrets) for p in ports}
+        proxy = None
+        try:
+            for port in ports:
+                wait_healthy(f"http://127.0.0.1:{port}")
+            proxy = start_nginx(tmp_path / "nginx", proxy_port, ports)
+            wait_healthy(site)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                context = browser.new_context(viewport={"width": 1300, "height": 900})
+                context.route(
+                    "**/*",
+                    lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort(),
+                )
+                page = context.new_page()
+                data = data_urls(page)
+                sign_in(page, site, "ops-1")
+                page.get_by_text(SIGNED_IN).wait_for(timeout=60_000)
+                page.wait_for_function(f"() => ({INCIDENTS})() !== null", timeout=90_000)
+                before = page.evaluate(INCIDENTS)
+                map_frame(page, 90_000)
+                page.wait_for_timeout(2000)
+                mine = [u for u in data if "/pollwatch/data/operations/" in u]
+                assert mine, data
+                answer = page.request.get(mine[0])
+                assert answer.status == 200  # the cookie names the proxy's address
+                assert http_status(mine[0]) == 403  # no cookie, no data
+                held = int(answer.headers["x-pollwatch-replica"].rsplit(":", 1)[1])
+
+                replicas[held].terminate()
+                replicas[held].wait(30)
+                sim.step(seconds=1, incidents=4)
+                ingest.once()
+                page.wait_for_function(f"() => ({INCIDENTS})() === {before + 4}", timeout=90_000)
+                assert page.get_by_text(SIGNED_IN).is_visible()  # no new sign-in
+                again = page.request.get(mine[0])
+                assert again.status == 200
+                other = int(again.headers["x-pollwatch-replica"].rsplit(":", 1)[1])
+                assert other != held
+                screenshot(page, "replicas_signed_in_moved.png")
+                browser.close()
+        finally:
+            if proxy is not None:
+                proxy.terminate()
+            for proc in replicas.values():
+                proc.terminate()
+    with psycopg.connect(url) as conn:
+        events = conn.execute("SELECT who, event FROM pollwatch_audit").fetchall()
+    assert ("ops@m.example", "sign-in") in events
+    assert not (tmp_path / "audit-files").exists()  # the database took every event
+    ingest.db.close()
+
+
+def require_nginx() -> None:
+    if not Path("/usr/sbin/nginx").exists():
+        if os.environ.get("CI"):
+            pytest.fail("nginx is missing: .ci/run installs it")
+        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run does)")
