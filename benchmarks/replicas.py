@@ -1,0 +1,207 @@
+"""Wall screens on one dashboard process against two behind nginx, on one PostgreSQL.
+
+    python benchmarks/replicas.py [--sessions 10,20,30] [--replicas 1,2] [--minutes 3]
+                                  [--every 10] [--refresh 10]
+
+Everything is started here: PostgreSQL with PostGIS (Debian's packages), the ingest of a
+live exercise (the simulator's sample scenario, stepped every ``--every`` seconds: new
+incidents and convoy pings, each step ingested once), the dashboard replicas and nginx
+before them. For each number of replicas and of sessions, that many wall screens are
+opened through the proxy in headless Chromium (network blocked), each in a browser
+context of its own (its own cookies, so nginx spreads them), and left alone.
+
+Printed for each: how nginx spread the sessions; the replicas' CPU (share of one core,
+summed) and memory; for each change, the time from the ingest's commit until every
+session showed a picture taken after it (p50 / p95 / max over changes); changes a session
+never showed; errors. A configuration *holds* its sessions when no session missed a
+change and the p95 of change -> every session is within two refreshes: the same load and
+measures as ``benchmarks/screens.py`` (the reliability issue's), through the proxy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
+
+from screens import PICTURE, WATCH, cpu_seconds, latencies, pct, rss_mb, server_pid  # noqa: E402
+from timing import line  # noqa: E402
+
+from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL, free_port  # noqa: E402
+from dashboard.deploy import start_nginx, start_replica, wait_healthy  # noqa: E402
+from layers.core.settings import Settings  # noqa: E402
+from layers.exercise.simulator import Simulator  # noqa: E402
+from layers.ingest import Ingest  # noqa: E402
+from postgres import postgres_cluster  # noqa: E402
+
+
+def numbers(text: str) -> list[int]:
+    return [int(t) for t in text.split(",") if t.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=numbers, default=[10, 20, 30])
+    parser.add_argument("--replicas", type=numbers, default=[1, 2])
+    parser.add_argument("--minutes", type=float, default=3.0, help="of changes, per run")
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between changes")
+    parser.add_argument("--refresh", type=float, default=10.0, help="POLLWATCH_REFRESH_S")
+    parser.add_argument(
+        "--browsers-nice", type=int, default=19, help="niceness of the browsers (0: as servers)"
+    )
+    args = parser.parse_args()
+    line(
+        "cores, change every, refresh, minutes per run",
+        f"{os.cpu_count()}, {args.every:g} s, {args.refresh:g} s, {args.minutes:g}",
+    )
+    work = Path(tempfile.mkdtemp(prefix="pollwatch-replicas-"))
+    with postgres_cluster() as db:
+        sim = Simulator(work / "feeds")
+        source = Settings.from_env(
+            {"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off", "POLLWATCH_CACHE": "off"}
+        )
+        ingest = Ingest.of(source, db.url)
+        ingest.once()
+        results = []
+        for replicas in args.replicas:
+            for sessions in args.sessions:
+                print(f"-- {replicas} replica(s), {sessions} sessions", flush=True)
+                results.append(one_run(args, db.url, sim, ingest, replicas, sessions, work))
+        print()
+        line("replicas, sessions: holds; change -> every session p50 / p95", "")
+        for replicas, sessions, holds, p50, p95 in results:
+            line(
+                f"  {replicas}, {sessions}",
+                f"{'holds' if holds else 'does not hold'}; {p50:.1f} / {p95:.1f} s",
+            )
+        for replicas in args.replicas:
+            held = [s for r, s, h, _, _ in results if r == replicas and h]
+            line(
+                f"most sessions held, {replicas} replica(s)",
+                f"{max(held)}" if held else f"none of {args.sessions}",
+            )
+
+
+def offline(route) -> None:  # type: ignore[no-untyped-def]
+    """Requests off this machine fail: the wall must draw with the network blocked."""
+    route.continue_() if route.request.url.startswith(LOCAL) else route.abort()
+
+
+def one_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import sync_playwright
+
+    env = {
+        "POLLWATCH_DATABASE": url,
+        "POLLWATCH_FEEDS": str(work / "no-folder"),
+        "POLLWATCH_TILES": "none",
+        "POLLWATCH_REFRESH_S": f"{args.refresh:g}",
+        "POLLWATCH_HISTORY": "off",
+        "POLLWATCH_AUDIT": str(work / "audit"),
+    }
+    ports = [free_port() for _ in range(replicas)]
+    procs = [start_replica(p, env, work / f"replica-{p}-{sessions}.log") for p in ports]
+    proxy = None
+    try:
+        for p in ports:
+            wait_healthy(f"http://127.0.0.1:{p}")
+        pids = [server_pid(p) for p in ports]
+        proxy_port = free_port()
+        proxy = start_nginx(work / f"nginx-{replicas}-{sessions}", proxy_port, ports)
+        site = f"http://127.0.0.1:{proxy_port}"
+        wait_healthy(site)
+        with sync_playwright() as pw:
+            # The browsers stand in for wall PCs of their own: niced (Playwright's driver,
+            # the browser and its helpers inherit it), they take the CPU the servers leave.
+            os.setpriority(os.PRIO_PROCESS, 0, args.browsers_nice)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:  # the ingest, in this process, runs as the servers do (needs root)
+                os.setpriority(os.PRIO_PROCESS, 0, 0)
+            except PermissionError:
+                line("  (not root: the ingest runs niced with the browsers)", "")
+            pages, served = [], []
+            t_open = time.monotonic()
+            for _ in range(sessions):  # one after another, as screens are switched on
+                context = browser.new_context(viewport={"width": 1920, "height": 1080})
+                context.route(
+                    "**/*",
+                    lambda r: r.continue_() if r.request.url.startswith(LOCAL) else r.abort(),
+                )
+                page = context.new_page()
+                answer = page.goto(site + "/wall?window=7d", wait_until="commit", timeout=120_000)
+                served.append(answer.headers.get("x-pollwatch-replica", "?") if answer else "?")
+                page.wait_for_function(f"() => ({PICTURE})() !== null", timeout=300_000)
+                page.evaluate(WATCH)
+                pages.append(page)
+            line("  all sessions open", f"{time.monotonic() - t_open:.1f} s")
+            spread = {p: sum(s.endswith(f":{p}") for s in served) for p in ports}
+            line("  sessions per replica", ", ".join(str(n) for n in spread.values()))
+            pages[0].wait_for_timeout(10_000)
+            changes: list[float] = []
+            stop = threading.Event()
+
+            def writer() -> None:
+                while not stop.wait(args.every):
+                    sim.step(seconds=60, incidents=2)
+                    ingest.once()
+                    changes.append(time.time())  # committed and announced
+
+            cpu0, t0 = [cpu_seconds(p) for p in pids], time.time()
+            thread = threading.Thread(target=writer)
+            thread.start()
+            end = time.monotonic() + args.minutes * 60
+            while time.monotonic() < end:
+                pages[0].wait_for_timeout(1000)
+            stop.set()
+            thread.join()
+            cpu = sum(cpu_seconds(p) for p in pids) - sum(cpu0)
+            cpu_share = cpu / (time.time() - t0)
+            pages[0].wait_for_timeout(int((args.refresh + 5) * 1000))
+            seen = [page.evaluate("() => window.seen") for page in pages]
+            errors = sum(page.locator('[data-testid="stException"]').count() for page in pages)
+            rss = [rss_mb(p) for p in pids]
+            browser.close()
+    finally:
+        if proxy is not None:
+            proxy.terminate()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    shown = [
+        [(t, calendar.timegm(time.strptime(f"{day} {hms}", "%Y-%m-%d %H:%M:%S"))) for t, hms in s]
+        for s in seen
+    ]
+    one, every, missed = latencies(changes, shown)
+    line("  changes", f"{len(changes)}")
+    line("  replicas' CPU, share of one core (summed)", f"{cpu_share:.0%}")
+    line("  replicas' memory (RSS)", ", ".join(f"{r:.0f} MB" for r in rss))
+    line("  page exceptions", f"{errors}")
+    line("  changes a session never showed", f"{missed}")
+    if every:
+        line(
+            "  change -> every session shows it: p50 / p95 / max",
+            f"{statistics.median(every):.1f} / {pct(every, 0.95):.1f} / {max(every):.1f} s",
+        )
+    if one:
+        line(
+            "  change -> a session shows it: p50 / p95",
+            f"{statistics.median(one):.1f} / {pct(one, 0.95):.1f} s",
+        )
+    p50 = statistics.median(every) if every else float("inf")
+    p95 = pct(every, 0.95) if every else float("inf")
+    holds = bool(every) and missed == 0 and errors == 0 and p95 <= 2 * args.refresh
+    return replicas, sessions, holds, p50, p95
+
+
+if __name__ == "__main__":
+    main()
