@@ -118,10 +118,10 @@ def one_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[n
         proxy = start_nginx(work / f"nginx-{replicas}-{sessions}", proxy_port, ports)
         site = f"http://127.0.0.1:{proxy_port}"
         wait_healthy(site)
+        # The browsers stand in for wall PCs of their own: niced (Playwright's driver and
+        # the browser it starts inherit it), they take the CPU the servers leave.
+        os.setpriority(os.PRIO_PROCESS, 0, args.browsers_nice)
         with sync_playwright() as pw:
-            # The browsers stand in for wall PCs of their own: niced (Playwright's driver,
-            # the browser and its helpers inherit it), they take the CPU the servers leave.
-            os.setpriority(os.PRIO_PROCESS, 0, args.browsers_nice)
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:  # the ingest, in this process, runs as the servers do (needs root)
                 os.setpriority(os.PRIO_PROCESS, 0, 0)
