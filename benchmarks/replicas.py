@@ -110,6 +110,7 @@ def one_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[n
     ports = [free_port() for _ in range(replicas)]
     procs = [start_replica(p, env, work / f"replica-{p}-{sessions}.log") for p in ports]
     proxy = None
+    niced = threading.Event()
     try:
         for p in ports:
             wait_healthy(f"http://127.0.0.1:{p}")
@@ -118,15 +119,13 @@ def one_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[n
         proxy = start_nginx(work / f"nginx-{replicas}-{sessions}", proxy_port, ports)
         site = f"http://127.0.0.1:{proxy_port}"
         wait_healthy(site)
-        # The browsers stand in for wall PCs of their own: niced (Playwright's driver and
-        # the browser it starts inherit it), they take the CPU the servers leave.
-        os.setpriority(os.PRIO_PROCESS, 0, args.browsers_nice)
+        # The browsers stand in for wall PCs of their own: niced, they take the CPU the
+        # servers leave. Chromium sets its own processes' priorities (as root, above the
+        # servers'), so every thread of every Chromium process is niced again each second.
+        nicer = threading.Thread(target=nice_browsers, args=(args.browsers_nice, niced))
+        nicer.start()
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:  # the ingest, in this process, runs as the servers do (needs root)
-                os.setpriority(os.PRIO_PROCESS, 0, 0)
-            except PermissionError:
-                line("  (not root: the ingest runs niced with the browsers)", "")
             pages, served = [], []
             t_open = time.monotonic()
             for _ in range(sessions):  # one after another, as screens are switched on
@@ -170,6 +169,7 @@ def one_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[n
             rss = [rss_mb(p) for p in pids]
             browser.close()
     finally:
+        niced.set()
         if proxy is not None:
             proxy.terminate()
         for proc in procs:
@@ -201,6 +201,20 @@ def one_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[n
     p95 = pct(every, 0.95) if every else float("inf")
     holds = bool(every) and missed == 0 and errors == 0 and p95 <= 2 * args.refresh
     return replicas, sessions, holds, p50, p95
+
+
+def nice_browsers(nice: int, stop: threading.Event) -> None:
+    """Until ``stop``: every thread of every Chromium process at niceness ``nice``."""
+    while not stop.wait(1.0):
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if Path(f"/proc/{pid}/comm").read_text().strip() != "chromium":
+                    continue
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    if os.getpriority(os.PRIO_PROCESS, int(tid)) != nice:
+                        os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+            except OSError:  # gone meanwhile, or not ours to nice
+                continue
 
 
 if __name__ == "__main__":
