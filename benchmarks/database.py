@@ -9,7 +9,7 @@ from the files written to the rows committed; the time from that commit to a das
 process holding the new scene (it hears NOTIFY, fetches the appended rows, its checks
 run); the replication lag, from the commit on the primary to the standby having replayed
 it; and a dashboard's first read of the whole scene from the database against its first
-read of the folder (parsed feeds kept on disk).
+read of the folder (parsed feeds kept on disk); the history store's size in the database.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from layers.core.settings import Settings  # noqa: E402
 from layers.ingest import Ingest  # noqa: E402
 from layers.io.database import Database  # noqa: E402
 from layers.io.files import write_atomic  # noqa: E402
+from layers.io.history import History  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
 from postgres import postgres_cluster, standby_of  # noqa: E402
 
@@ -52,7 +53,10 @@ def main() -> None:
         "POLLWATCH_SETTLE_S": "0",
     }
     with postgres_cluster() as primary, standby_of(primary) as standby:
-        loader = SceneLoader(Settings.from_env(env))
+        # The ingest as `python -m layers.ingest` runs it: the history store in the
+        # database too, written by a thread of its own.
+        history = History.at(primary.url)
+        loader = SceneLoader(Settings.from_env(env), history=history)
         while reading(loader.load()):
             time.sleep(0.1)
         ingest = Ingest(loader, Database(primary.url))
@@ -122,6 +126,14 @@ def main() -> None:
         )
         line("commit to a dashboard process holding the new scene (NOTIFY)", _ms(heard_s))
         line("replication lag: commit to the standby having it", _ms(lag_s))
+        assert history is not None
+        t0 = time.perf_counter()
+        history.flush()
+        line("history: its writer done after the last batch", f"{time.perf_counter() - t0:.2f} s")
+        line(
+            f"history in the database after the first read and {args.steps} batches",
+            f"{history.size() / 2**20:,.1f} MB",
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

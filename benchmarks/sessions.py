@@ -54,6 +54,7 @@ class Session:
         self.messages = 0
         self.bytes = 0
         self.error = ""
+        self.replica = ""  # behind nginx: the replica that took the session
 
     async def watch(self, url: str, until: float, opened: asyncio.Event) -> None:
         stream = url.replace("http://", "ws://") + "/_stcore/stream"
@@ -65,6 +66,7 @@ class Session:
                 origin=url,
                 max_size=None,  # type: ignore[list-item]
             ) as ws:
+                self.replica = ws.response.headers.get("X-Pollwatch-Replica", "")
                 ask = BackMsg()
                 ask.rerun_script.query_string = "window=7d"
                 await ws.send(ask.SerializeToString())
@@ -94,9 +96,11 @@ class Session:
 
 
 async def hold(  # type: ignore[no-untyped-def]
-    url: str, count: int, seconds: float, sim: Simulator, folder: Path, every: float, pid: int
+    url: str, count: int, seconds: float, change, every: float, pids: list[int]
 ):
-    """Open ``count`` sessions one after another, then change the feeds for ``seconds``."""
+    """Open ``count`` sessions one after another, then change the feeds for ``seconds``:
+    ``change()`` every ``every`` seconds (it gives the change's time). ``pids``: the
+    servers' processes (CPU and memory summed)."""
     sessions = [Session() for _ in range(count)]
     until = time.time() + 3600
     tasks = []
@@ -107,19 +111,24 @@ async def hold(  # type: ignore[no-untyped-def]
         await asyncio.wait_for(opened.wait(), timeout=120)
     opening = time.monotonic() - t_open
     await asyncio.sleep(every)  # the last session's first run settles
-    rss_open = rss_mb(pid)
+    rss_open = sum(rss_mb(pid) for pid in pids)
     changes: list[float] = []
     samples: list[tuple[float, float, float]] = []
     stop = threading.Event()
 
     def writer() -> None:
         while not stop.wait(every):
-            sim.step(incidents=2)
-            changes.append((folder / "incidents.csv").stat().st_mtime)
+            changes.append(change())
 
     def sampler() -> None:
         while not stop.wait(1.0):
-            samples.append((time.time(), cpu_seconds(pid), rss_mb(pid)))
+            samples.append(
+                (
+                    time.time(),
+                    sum(cpu_seconds(pid) for pid in pids),
+                    sum(rss_mb(pid) for pid in pids),
+                )
+            )
 
     threads = [threading.Thread(target=writer), threading.Thread(target=sampler)]
     for t in threads:
@@ -135,7 +144,7 @@ async def hold(  # type: ignore[no-untyped-def]
     return sessions, changes, samples, opening, rss_open
 
 
-def report(count: int, got, log: str) -> None:  # type: ignore[no-untyped-def]
+def report(count: int, got, log: str, who: str = "server") -> None:  # type: ignore[no-untyped-def]
     sessions, changes, samples, opening, rss_open = got
     shown = [s.seen for s in sessions]
     one, every, missed = latencies(changes, shown)
@@ -144,11 +153,11 @@ def report(count: int, got, log: str) -> None:  # type: ignore[no-untyped-def]
     line("opened one after another in", f"{opening:.1f} s")
     line("feed changes", f"{len(changes)}")
     line(
-        "server CPU, share of one core: median / p95 / max",
+        f"{who} CPU, share of one core: median / p95 / max",
         f"{statistics.median(cpu):.0%} / {pct(cpu, 0.95):.0%} / {max(cpu):.0%}",
     )
     line(
-        "server memory (RSS): sessions open / end / max",
+        f"{who} memory (RSS): sessions open / end / max",
         f"{rss_open:.0f} / {samples[-1][2]:.0f} / {max(s[2] for s in samples):.0f} MB",
     )
     errors = [s.error for s in sessions if s.error]
@@ -193,9 +202,14 @@ def main() -> None:
             "POLLWATCH_REFRESH_S": f"{args.every:g}",
         }
         log = folder / "server.log"
+
+        def change(sim: Simulator = sim, folder: Path = folder) -> float:
+            sim.step(incidents=2)
+            return (folder / "incidents.csv").stat().st_mtime
+
         with running_app(env, 120, log) as url:
             pid = server_pid(int(url.rsplit(":", 1)[1]))
-            got = asyncio.run(hold(url, count, args.minutes * 60, sim, folder, args.every, pid))
+            got = asyncio.run(hold(url, count, args.minutes * 60, change, args.every, [pid]))
         report(count, got, log.read_text(errors="replace"))
 
 

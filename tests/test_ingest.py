@@ -20,7 +20,8 @@ from layers.io.database import Database
 from layers.io.files import write_atomic
 from layers.registry import REGISTRY
 from layers.scene import SceneLoader
-from postgres import postgres_cluster, postgres_server, standby_of
+from postgres import fresh_database, postgres_cluster, postgres_server, standby_of
+from test_faults import CONTENT_FAULTS
 
 
 @pytest.fixture(scope="module")
@@ -206,3 +207,41 @@ def wait_for(ok: object, limit_s: float = 60.0) -> None:
             return
         time.sleep(0.3)
     raise AssertionError(f"not within {limit_s:g} s")
+
+
+@pytest.mark.parametrize("fault", sorted(CONTENT_FAULTS))
+def test_a_bad_file_at_the_folder_leaves_every_dashboard_the_last_good_rows(
+    tmp_path: Path, postgres_url: str, fault: str
+) -> None:
+    """The faults a shared drive makes (tests/test_faults.py's, there in the browser on
+    a folder), here through the ingest: a dashboard on the database keeps every good row,
+    says what is wrong, and takes the next good file."""
+    url = fresh_database(postgres_url)
+    sim = Simulator(tmp_path / "feeds")
+    source = Settings.from_env(
+        {"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off", "POLLWATCH_CACHE": "off"}
+    )
+    ingest = Ingest.of(source, url)
+    ingest.once()
+    env = {
+        "POLLWATCH_FEEDS": str(tmp_path / "no-folder"),
+        "POLLWATCH_DATABASE": url,
+        "POLLWATCH_HISTORY": "off",
+    }
+    dashboard = SceneLoader(Settings.from_env(env))
+    good = dashboard.load()["incidents"]["id"].tolist()
+    make, said = CONTENT_FAULTS[fault]
+    path = sim.out / "incidents.csv"
+    write_atomic(path, make(path.read_text(encoding="utf-8")))
+    wait_for(lambda: "incidents" in ingest.once())
+    dashboard.store.heard.wait(5)  # type: ignore[union-attr]
+    scene = dashboard.load()
+    assert scene["incidents"]["id"].tolist() == good  # every good row, none made up
+    text = " ".join(p.message for p in scene.versions["incidents"].problems)
+    assert said in text, text
+    sim.step(incidents=2)  # the next good file
+    wait_for(lambda: "incidents" in ingest.once())
+    wait_for(lambda: len(dashboard.load()["incidents"]) == len(good) + 2)
+    assert not dashboard.load().versions["incidents"].problems
+    dashboard.store.close()  # type: ignore[union-attr]
+    ingest.db.close()

@@ -164,6 +164,7 @@ class OffAtFirst(ScriptElement):
         """
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.pollwatchOff = true;
+        {{ this._parent.get_name() }}.pollwatchName = {{ this._parent.layer_name|tojson }};
         {% endmacro %}
         """
     )

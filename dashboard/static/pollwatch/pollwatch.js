@@ -773,6 +773,19 @@
         }, 0);
     });
 
+    // An overlay off at first is never put on the map until the user switches it on
+    // (or had switched it on before this rerun): streamlit-folium adds every group, at
+    // each rerun, and taking it off afterwards (above) drew it for a moment each time.
+    var addLayer = L.Map.prototype.addLayer;
+    L.Map.prototype.addLayer = function (layer) {
+        if (layer && layer.pollwatchOff && layer.pollwatchName !== undefined
+                && pollwatch.hidden[layer.pollwatchName] !== false
+                && !(pollwatch.control && pollwatch.control._handlingClick)) {
+            return this;
+        }
+        return addLayer.call(this, layer);
+    };
+
     // streamlit-folium keeps every feature group it ever added in window.feature_group:
     // a rerun removes them from the map and pushes the new ones, but never lets the old
     // go (randyzwitch/streamlit-folium#247), so a wall would hold every picture of the
