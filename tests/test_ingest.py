@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 import pytest
+from test_faults import CONTENT_FAULTS, INCIDENT
 
 from layers.core import growth
 from layers.core.settings import Settings
@@ -21,7 +22,6 @@ from layers.io.files import write_atomic
 from layers.registry import REGISTRY
 from layers.scene import SceneLoader
 from postgres import fresh_database, postgres_cluster, postgres_server, standby_of
-from test_faults import CONTENT_FAULTS
 
 
 @pytest.fixture(scope="module")
@@ -228,20 +228,25 @@ def test_a_bad_file_at_the_folder_leaves_every_dashboard_the_last_good_rows(
         "POLLWATCH_DATABASE": url,
         "POLLWATCH_HISTORY": "off",
     }
+    path = sim.out / "incidents.csv"
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    text = path.read_text(encoding="utf-8") + INCIDENT.format(n=1, time=when)
+    write_atomic(path, text)  # a good version ending on the row the faults spoil
+    wait_for(lambda: "incidents" in ingest.once())
     dashboard = SceneLoader(Settings.from_env(env))
     good = dashboard.load()["incidents"]["id"].tolist()
+    assert good[-1] == "INC-F000000001"
     make, said = CONTENT_FAULTS[fault]
-    path = sim.out / "incidents.csv"
-    write_atomic(path, make(path.read_text(encoding="utf-8")))
+    write_atomic(path, make(text))
     wait_for(lambda: "incidents" in ingest.once())
     dashboard.store.heard.wait(5)  # type: ignore[union-attr]
     scene = dashboard.load()
     assert scene["incidents"]["id"].tolist() == good  # every good row, none made up
-    text = " ".join(p.message for p in scene.versions["incidents"].problems)
-    assert said in text, text
-    sim.step(incidents=2)  # the next good file
+    told = " ".join(p.message for p in scene.versions["incidents"].problems)
+    assert said in told, told
+    write_atomic(path, text + INCIDENT.format(n=2, time=when))  # the next good file
     wait_for(lambda: "incidents" in ingest.once())
-    wait_for(lambda: len(dashboard.load()["incidents"]) == len(good) + 2)
+    wait_for(lambda: len(dashboard.load()["incidents"]) == len(good) + 1)
     assert not dashboard.load().versions["incidents"].problems
     dashboard.store.close()  # type: ignore[union-attr]
     ingest.db.close()
