@@ -102,6 +102,7 @@ def test_every_dashboards_audit_events_land_in_one_trail_in_the_database(
         assert read.events["event"].tolist() == ["sign-in", "export", "view"]
         assert read.events.loc[1, "detail"] == {"file": "<b>x</b>.csv"}
     assert not (tmp_path / "one").exists()  # nothing went to the files
+    assert one.folder == tmp_path / "one"  # where this dashboard keeps its own (packs)
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM pollwatch_audit").fetchone()[0] == 3
 

@@ -43,11 +43,13 @@ def test_a_chip_per_feed_says_its_state_and_age() -> None:
     )
     assert [(c.feed, c.tone, c.text) for c in shown] == [
         ("Incidents", "ok", "3 min"),
-        ("Patrol bases", "warn", "STALE 45 min"),
-        ("Convoy routes", "bad", "FAILED 5 h"),
+        ("Bases", "warn", "STALE 45 min"),  # short names: one line of chips
+        ("Routes", "bad", "FAILED 5 h"),
         ("Areas", "bad", "MISSING"),
-        ("Polling stations", "ok", "exercise"),  # its files' age says nothing
+        ("Stations", "ok", ""),  # an exercise: its files' age says nothing
     ]
+    html = wall.chips_html(shown, [], dark=True)
+    assert ">Stations</span>" in html and ">Bases · STALE 45 min</span>" in html
 
 
 def _incidents() -> gpd.GeoDataFrame:

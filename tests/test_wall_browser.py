@@ -29,6 +29,8 @@ LAYOUT = """() => {
         value: size('.pw-value'), label: size('.pw-label'), chip: size('.pw-chip'),
         clock: size('.pw-clock'),
         chips: [...document.querySelectorAll('.pw-chip')].map(e => e.textContent),
+        chipRows: new Set([...document.querySelectorAll('.pw-chip')]
+            .map(e => Math.round(e.getBoundingClientRect().top))).size,
         sidebar: shown('[data-testid="stSidebar"]'),
         header: shown('header[data-testid="stHeader"]'),
         toolbar: shown('[data-testid="stToolbar"]') || shown('.stDeployButton'),
@@ -76,6 +78,7 @@ def test_the_wall_fills_a_1080p_and_a_4k_screen(sample_folder: Path) -> None:
                 assert seen["chip"] >= 20 * height / 1080 * 0.95
                 assert "EXERCISE" in seen["text"]
                 assert len(seen["chips"]) == len(REGISTRY), seen["chips"]  # one per feed
+                assert seen["chipRows"] == 1, seen["chips"]  # on one line
                 assert frame.evaluate(LEGEND_FITS)  # whole, with no scrolling
                 frame.wait_for_function(f"() => ({HEAT_PAINTED})() > 0.001", timeout=15_000)
                 assert not blocked

@@ -137,6 +137,11 @@ class DatabaseAudit:
         self._conn: Any = None
         self._made = False
 
+    @property
+    def folder(self) -> Path:
+        """This dashboard's own folder (the files of what the database could not take)."""
+        return self.fallback.folder
+
     def _connection(self) -> Any:
         import psycopg  # noqa: PLC0415 - only with a database
 

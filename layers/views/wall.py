@@ -27,6 +27,15 @@ TONES = {
     "failed": "bad",
     "missing": "bad",
 }
+# A feed's name on a wall chip: short, so that every feed's chip fits on one line at
+# 1080p (a feed not named here keeps its title).
+CHIP_NAMES = {
+    "Polling stations": "Stations",
+    "Patrol bases": "Bases",
+    "Convoy routes": "Routes",
+    "Convoy positions": "Convoys",
+    "Storage sites": "Stores",
+}
 TICKER_ITEMS = 6
 TICKER_SEVERITY = "high"
 
@@ -43,20 +52,22 @@ class Chip:
 
 def chips(table: pd.DataFrame) -> list[Chip]:
     """A chip per feed of :func:`layers.analysis.freshness.freshness`'s table, but the
-    optional feeds not provided: 'Incidents 3 min', 'Patrols STALE 45 min', 'Convoy
-    routes FAILED'."""
+    optional feeds not provided: 'Incidents 3 min', 'Bases STALE 45 min', 'Routes
+    FAILED'; an exercise's feeds by name alone (the strip says EXERCISE; their files'
+    age says nothing)."""
     out = []
     for row in table.itertuples():
         if row.state not in TONES:
             continue
         age = "" if pd.isna(row.age_min) else _age(float(row.age_min))
         if row.state == "exercise":  # its files do not change: their age says nothing
-            words = "exercise"
+            words = ""
         elif row.state == "fresh":
             words = age or "fresh"
         else:
             words = f"{str(row.state).upper()} {age}".strip()
-        out.append(Chip(str(row.feed), str(row.state), TONES[str(row.state)], words))
+        name = CHIP_NAMES.get(str(row.feed), str(row.feed))
+        out.append(Chip(name, str(row.state), TONES[str(row.state)], words))
     return out
 
 
@@ -168,7 +179,7 @@ def chips_html(shown: list[Chip], notes: list[str], dark: bool) -> str:
     """A chip per feed, then any notes (a link's unknown filters or time zone)."""
     spans = "".join(
         f'<span class="pw-chip pw-{c.tone}" data-state="{escape(c.state)}">'
-        f"{escape(c.feed)} · {escape(c.text)}</span>"
+        f"{escape(c.feed)}{f' · {escape(c.text)}' if c.text else ''}</span>"
         for c in shown
     )
     said = "".join(f'<span class="pw-note">{escape(n)}</span>' for n in notes)
