@@ -36,7 +36,7 @@ from layers.analysis.picture import Derived, DerivedCache
 from layers.core.ondisk import OnDisk
 from layers.core.problems import Problem
 from layers.core.settings import Settings
-from layers.io.history import replay_time
+from layers.io.history import HistoryError, replay_time
 from layers.map import offline
 from layers.map.basemap import assets_version, base_map
 from layers.map.elements import LegendSection
@@ -381,7 +381,10 @@ def show_banner(scene: Scene, settings: Settings) -> None:
         st.warning(
             plain(f"No replay ({why}): this is the live picture."), icon=":material/history:"
         )
-        first = first_kept(settings)
+        try:
+            first = first_kept(settings)
+        except HistoryError:  # said in the line above
+            first = None
         if first is not None and st.button(
             f"Replay from the history's start ({first:%d %b %Y %H:%M} UTC)", key="replay_first"
         ):

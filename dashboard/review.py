@@ -15,6 +15,7 @@ from dashboard.common import current_scene, log_run, plain, show_banner
 from layers.access.policy import may
 from layers.analysis.after_action import Review
 from layers.core.settings import Settings
+from layers.io.history import HistoryError
 from layers.replay import days_kept, review_of
 from layers.views import charts
 from layers.views import review as review_views
@@ -34,7 +35,11 @@ def page() -> None:
         return
     show_banner(scene, settings)
     now = pd.Timestamp.now(tz="UTC")
-    days = days_kept(settings, now)
+    try:
+        days = days_kept(settings, now)
+    except HistoryError as err:  # its database is down or out of reach
+        st.warning(plain(f"No review now: {err}."), icon=":material/report:")
+        return
     if not days:
         st.info(
             "No history is kept yet: the review is computed from the versions of the feeds "
@@ -43,7 +48,11 @@ def page() -> None:
         )
         return
     day = chosen_day(days)
-    review = _review(settings, day, _version_key(settings, day, now))
+    try:
+        review = _review(settings, day, _version_key(settings, day, now))
+    except HistoryError as err:
+        st.warning(plain(f"No review now: {err}."), icon=":material/report:")
+        return
     if review is None:
         st.info("No history is kept here (POLLWATCH_HISTORY is off).")
         return

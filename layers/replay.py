@@ -17,7 +17,7 @@ import pandas as pd
 from layers.analysis import after_action
 from layers.analysis.after_action import Review
 from layers.core.settings import Settings
-from layers.io.history import History
+from layers.io.history import History, HistoryError
 from layers.scene import Scene, SceneLoader
 
 LOADERS = 8  # loaders of past folders kept (a replay reruns on the same one)
@@ -53,7 +53,10 @@ def settings_at(
         if settings.database:
             return None, "the database holds no history (the ingest keeps it there)"
         return None, "no history is kept here (POLLWATCH_HISTORY is off)"
-    folder = history.folder_at(when.timestamp(), _replay_root(settings), feeds)
+    try:
+        folder = history.folder_at(when.timestamp(), _replay_root(settings), feeds)
+    except HistoryError as err:  # its database is down: the live picture, and why
+        return None, str(err)
     if folder is None:
         return None, f"the history holds nothing from before {when:%d %b %Y %H:%M} UTC"
     # Read as taken then, from that folder: nothing to settle or hold back, nothing to
@@ -95,7 +98,8 @@ def review_of(settings: Settings, day: dt.date, now: pd.Timestamp) -> Review | N
 
 
 def first_kept(settings: Settings) -> pd.Timestamp | None:
-    """When the history's first version was taken, to the second (None: none kept)."""
+    """When the history's first version was taken, to the second (None: none kept);
+    HistoryError when its database cannot be read."""
     history = history_of(settings)
     first = history.first_taken() if history is not None else None
     return None if first is None else pd.Timestamp(first, unit="s", tz="UTC").ceil("s")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import psycopg
+import pytest
 
 from layers import replay
 from layers.access.audit import AuditLog, DatabaseAudit
@@ -19,7 +20,7 @@ from layers.exercise.simulator import Simulator
 from layers.ingest import Ingest
 from layers.io.database import Database
 from layers.io.files import write_atomic
-from layers.io.history import History
+from layers.io.history import History, HistoryError
 from layers.scene import SceneLoader
 from postgres import fresh_database, postgres_cluster, standby_of
 
@@ -146,3 +147,25 @@ def test_the_history_tables_sit_beside_the_feeds_tables_without_a_clash(
         ("pollwatch_history", "versions"),
         ("public", "pollwatch_versions"),
     ]
+
+
+def test_a_replay_with_the_database_down_says_so_and_leaves_the_live_picture(
+    tmp_path: Path,
+) -> None:
+    with postgres_cluster() as db:
+        sim = Simulator(tmp_path / "feeds")
+        source = Settings.from_env(
+            {"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off", "POLLWATCH_CACHE": "off"}
+        )
+        ingest = Ingest.of(source, db.url)
+        ingest.once()
+        ingest.loader.history.flush()  # type: ignore[union-attr]
+        settings = on_database(tmp_path, db.url)
+        now = pd.Timestamp.now(tz="UTC")
+        assert replay.settings_at(settings, now)[0] is not None
+        ingest.db.close()
+        db.stop()
+        past, why = replay.settings_at(settings, now)
+        assert past is None and why.startswith("the database's history could not be read")
+        with pytest.raises(HistoryError):
+            replay.first_kept(settings)

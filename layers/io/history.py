@@ -93,6 +93,11 @@ class Kept:
     data: bytes
 
 
+class HistoryError(RuntimeError):
+    """The store could not be read or written (its database is down or unreachable):
+    a page says so and goes on with the live picture."""
+
+
 _OPEN: dict[Path | str, History] = {}
 _OPEN_LOCK = threading.Lock()
 
@@ -141,9 +146,13 @@ class _Postgres:
         import psycopg  # noqa: PLC0415 - only with a database
 
         self.name = "the database's history"
-        self._url = url
+        self._psycopg = psycopg
         self._connect = partial(
-            psycopg.connect, url, autocommit=True, options="-c search_path=pollwatch_history"
+            psycopg.connect,
+            url,
+            autocommit=True,
+            connect_timeout=5,
+            options="-c search_path=pollwatch_history",
         )
         self._db = self._connect()
         if not read_only:
@@ -169,13 +178,19 @@ class _Postgres:
         }
 
     def rows(self, query: str, args: tuple = ()) -> list[tuple]:
-        with self._conn().cursor() as cur:
-            cur.execute(query.replace("?", "%s"), args)
-            return cur.fetchall() if cur.description is not None else []
+        try:
+            with self._conn().cursor() as cur:
+                cur.execute(query.replace("?", "%s"), args)
+                return cur.fetchall() if cur.description is not None else []
+        except self._psycopg.Error as err:
+            raise HistoryError(_said(err)) from err
 
     def many(self, query: str, rows: list[tuple]) -> None:
-        with self._conn().cursor() as cur:
-            cur.executemany(query.replace("?", "%s"), rows)
+        try:
+            with self._conn().cursor() as cur:
+                cur.executemany(query.replace("?", "%s"), rows)
+        except self._psycopg.Error as err:
+            raise HistoryError(_said(err)) from err
 
     def size(self) -> int:
         return int(
@@ -189,6 +204,11 @@ class _Postgres:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _said(err: Exception) -> str:
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return f"the database's history could not be read ({first})"
 
 
 class History:
