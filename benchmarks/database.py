@@ -134,6 +134,7 @@ def main() -> None:
             f"history in the database after the first read and {args.steps} batches",
             f"{history.size() / 2**20:,.1f} MB",
         )
+        dashboard.store.close()  # type: ignore[union-attr]  # before its server stops
     shutil.rmtree(work, ignore_errors=True)
 
 
