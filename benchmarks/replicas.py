@@ -45,7 +45,7 @@ from sessions import hold  # noqa: E402
 from timing import line  # noqa: E402
 
 from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL, free_port  # noqa: E402
-from dashboard.deploy import start_nginx, start_replica, wait_healthy  # noqa: E402
+from dashboard.deploy import running_site  # noqa: E402
 from layers.core.settings import Settings  # noqa: E402
 from layers.exercise.simulator import Simulator  # noqa: E402
 from layers.ingest import Ingest  # noqa: E402
@@ -125,24 +125,10 @@ def replicas_env(args, url: str, work: Path) -> dict[str, str]:  # type: ignore[
 def site(args, url, replicas, work, tag):  # type: ignore[no-untyped-def]
     """``replicas`` dashboard processes behind nginx: yields the proxy's URL, their
     ports and pids."""
-    env = replicas_env(args, url, work)
     ports = [free_port() for _ in range(replicas)]
-    procs = [start_replica(p, env, work / f"replica-{p}-{tag}.log") for p in ports]
-    proxy = None
-    try:
-        for p in ports:
-            wait_healthy(f"http://127.0.0.1:{p}")
-        proxy_port = free_port()
-        proxy = start_nginx(work / f"nginx-{tag}", proxy_port, ports)
-        wait_healthy(f"http://127.0.0.1:{proxy_port}")
-        yield f"http://127.0.0.1:{proxy_port}", ports, [server_pid(p) for p in ports]
-    finally:
-        if proxy is not None:
-            proxy.terminate()
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
+    env = replicas_env(args, url, work)
+    with running_site(env, work / f"site-{tag}", ports, free_port()) as on:
+        yield on.url, ports, [server_pid(p) for p in ports]
 
 
 def protocol_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[no-untyped-def]

@@ -25,7 +25,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,6 +144,46 @@ def wait_healthy(url: str, limit_s: float = 120.0) -> None:
     raise TimeoutError(f"{url} did not answer its health check in {limit_s:g} s")
 
 
+@dataclass
+class Site:
+    """A site's running parts: the proxy's URL, and each replica's process by its port."""
+
+    url: str
+    replicas: dict[int, subprocess.Popen[bytes]]
+    proxy: subprocess.Popen[bytes]
+
+
+@contextmanager
+def running_site(
+    env: dict[str, str],
+    folder: Path,
+    ports: Sequence[int],
+    proxy_port: int,
+    secrets: Path | None = None,
+) -> Iterator[Site]:
+    """Replicas on ``ports`` (settings ``env``, sign-in ``secrets``) and nginx before them
+    on ``proxy_port``, each answering its health check; all stopped at the end. Logs and
+    nginx's files in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    replicas = {p: start_replica(p, env, folder / f"replica-{p}.log", secrets) for p in ports}
+    proxy = None
+    try:
+        for p in ports:
+            wait_healthy(f"http://127.0.0.1:{p}")
+        proxy = start_nginx(folder / "nginx", proxy_port, list(ports))
+        url = f"http://127.0.0.1:{proxy_port}"
+        wait_healthy(url)
+        yield Site(url, replicas, proxy)
+    finally:
+        for proc in [*([proxy] if proxy is not None else []), *replicas.values()]:
+            proc.terminate()
+        for proc in replicas.values():
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=2)
@@ -159,16 +201,9 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="pollwatch-site-"))
     env = {"POLLWATCH_DATABASE": args.database} if args.database else {}
     ports = [args.first_replica_port + k for k in range(args.replicas)]
-    procs = [start_replica(p, env, folder / f"replica-{p}.log", args.secrets) for p in ports]
-    for p in ports:
-        wait_healthy(f"http://127.0.0.1:{p}")
-    proxy = start_nginx(folder / "nginx", args.port, ports)
-    print(f"the site: http://127.0.0.1:{args.port} ({len(ports)} replicas; logs in {folder})")
-    try:
+    with running_site(env, folder, ports, args.port, args.secrets) as site:
+        print(f"the site: {site.url} ({len(ports)} replicas; logs in {folder})")
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    finally:
-        for proc in [proxy, *procs]:
-            proc.terminate()
 
 
 if __name__ == "__main__":

@@ -58,15 +58,7 @@ def signin(
         port = free_port()
         folder = tmp_path / "secrets"
         folder.mkdir()
-        (folder / "secrets.toml").write_text(
-            "[auth]\n"
-            f'redirect_uri = "http://localhost:{port}/oauth2callback"\n'
-            f'cookie_secret = "{secrets.token_hex(16)}"\n'
-            'client_id = "pollwatch"\n'
-            'client_secret = "pollwatch-secret"\n'
-            "server_metadata_url = "
-            f'"http://localhost:{provider.server_port}/.well-known/openid-configuration"\n'
-        )
+        auth_secrets(folder / "secrets.toml", f"http://localhost:{port}", provider.server_port)
         roles = tmp_path / "roles.toml"
         roles.write_text(ROLES)
         audit = tmp_path / "audit"
@@ -79,6 +71,21 @@ def signin(
         args = ["--secrets.files", str(folder / "secrets.toml")]
         with running_app(env, 120, args=args, port=port):
             yield f"http://localhost:{port}", audit
+
+
+def auth_secrets(path: Path, site: str, provider_port: int) -> Path:
+    """Streamlit's secrets file for sign-in at ``site`` through the provider on
+    ``provider_port``, as Streamlit documents it; a fresh cookie secret."""
+    path.write_text(
+        "[auth]\n"
+        f'redirect_uri = "{site}/oauth2callback"\n'
+        f'cookie_secret = "{secrets.token_hex(16)}"\n'
+        'client_id = "pollwatch"\n'
+        'client_secret = "pollwatch-secret"\n'
+        "server_metadata_url = "
+        f'"http://localhost:{provider_port}/.well-known/openid-configuration"\n'
+    )
+    return path
 
 
 def sign_in(page, url: str, who: str) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from browser import (
     running_app,
     screenshot,
 )
-from dashboard.deploy import start_nginx, start_replica, wait_healthy
+from dashboard.deploy import running_site
 from layers.core.settings import Settings
 from layers.exercise.simulator import Simulator
 from layers.ingest import Ingest
@@ -53,23 +53,9 @@ def test_two_replicas_share_one_picture_and_a_stopped_ones_sessions_move(tmp_pat
         source = Settings.from_env({"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off"})
         ingest = Ingest(SceneLoader(source), Database(url))
         ingest.once()
-        env = {
-            "POLLWATCH_DATABASE": url,
-            "POLLWATCH_FEEDS": str(tmp_path / "no-folder"),
-            "POLLWATCH_TILES": "none",
-            "POLLWATCH_REFRESH_S": "3",
-            "POLLWATCH_HISTORY": "off",
-        }
         ports = [free_port(), free_port()]
-        replicas = {p: start_replica(p, env, tmp_path / f"replica-{p}.log") for p in ports}
-        proxy = None
-        try:
-            for port in ports:
-                wait_healthy(f"http://127.0.0.1:{port}")
-            proxy_port = free_port()
-            proxy = start_nginx(tmp_path / "nginx", proxy_port, ports)
-            site = f"http://127.0.0.1:{proxy_port}"
-            wait_healthy(site)
+        with running_site(replica_env(url, tmp_path), tmp_path / "site", ports, free_port()) as on:
+            site = on.url
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 pages = {}  # replica port -> a page it serves
@@ -103,8 +89,8 @@ def test_two_replicas_share_one_picture_and_a_stopped_ones_sessions_move(tmp_pat
                 print(f"a change on both replicas' screens in {time.monotonic() - changed:.1f} s")
 
                 gone, kept = ports
-                replicas[gone].terminate()
-                replicas[gone].wait(30)
+                on.replicas[gone].terminate()
+                on.replicas[gone].wait(30)
                 moved = pages[gone]
                 sim.step(seconds=1, incidents=3)
                 stopped = time.monotonic()
@@ -116,11 +102,6 @@ def test_two_replicas_share_one_picture_and_a_stopped_ones_sessions_move(tmp_pat
                     )
                 print(f"the stopped replica's session back in {time.monotonic() - stopped:.1f} s")
                 browser.close()
-        finally:
-            if proxy is not None:
-                proxy.terminate()
-            for proc in replicas.values():
-                proc.terminate()
 
 
 LINK_LOST = "() => document.body.innerText.includes('Link to headquarters lost')"
@@ -179,7 +160,7 @@ def test_sign_in_behind_the_proxy_holds_when_its_replica_stops(
     cookie and no new sign-in; every replica's audit events in the database's one trail."""
     from oidc_provider_mock import run_server_in_thread
     from playwright.sync_api import sync_playwright
-    from test_oidc import ROLES, people, sign_in
+    from test_oidc import ROLES, auth_secrets, people, sign_in
 
     require_chromium()
     require_nginx()
@@ -192,35 +173,17 @@ def test_sign_in_behind_the_proxy_holds_when_its_replica_stops(
     with run_server_in_thread(user_claims=people()) as provider:
         proxy_port = free_port()
         site = f"http://localhost:{proxy_port}"
-        secrets = tmp_path / "secrets.toml"  # one file for both replicas
-        secrets.write_text(
-            "[auth]\n"
-            f'redirect_uri = "{site}/oauth2callback"\n'
-            f'cookie_secret = "{os.urandom(16).hex()}"\n'
-            'client_id = "pollwatch"\n'
-            'client_secret = "pollwatch-secret"\n'
-            "server_metadata_url = "
-            f'"http://localhost:{provider.server_port}/.well-known/openid-configuration"\n'
-        )
+        # one file for both replicas: either accepts the other's sign-in cookie
+        secrets = auth_secrets(tmp_path / "secrets.toml", site, provider.server_port)
         roles = tmp_path / "roles.toml"
         roles.write_text(ROLES)
         env = {
-            "POLLWATCH_DATABASE": url,
-            "POLLWATCH_FEEDS": str(tmp_path / "no-folder"),
-            "POLLWATCH_TILES": "none",
-            "POLLWATCH_REFRESH_S": "3",
-            "POLLWATCH_HISTORY": "off",
+            **replica_env(url, tmp_path),
             "POLLWATCH_ROLES": str(roles),
             "POLLWATCH_AUDIT": str(tmp_path / "audit-files"),
         }
         ports = [free_port(), free_port()]
-        replicas = {p: start_replica(p, env, tmp_path / f"replica-{p}.log", secrets) for p in ports}
-        proxy = None
-        try:
-            for port in ports:
-                wait_healthy(f"http://127.0.0.1:{port}")
-            proxy = start_nginx(tmp_path / "nginx", proxy_port, ports)
-            wait_healthy(site)
+        with running_site(env, tmp_path / "site", ports, proxy_port, secrets) as on:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 context = browser.new_context(viewport={"width": 1300, "height": 900})
@@ -243,8 +206,8 @@ def test_sign_in_behind_the_proxy_holds_when_its_replica_stops(
                 assert http_status(mine[0]) == 403  # no cookie, no data
                 held = int(answer.headers["x-pollwatch-replica"].rsplit(":", 1)[1])
 
-                replicas[held].terminate()
-                replicas[held].wait(30)
+                on.replicas[held].terminate()
+                on.replicas[held].wait(30)
                 sim.step(seconds=1, incidents=4)
                 ingest.once()
                 page.wait_for_function(f"() => ({INCIDENTS})() === {before + 4}", timeout=90_000)
@@ -255,16 +218,23 @@ def test_sign_in_behind_the_proxy_holds_when_its_replica_stops(
                 assert other != held
                 screenshot(page, "replicas_signed_in_moved.png")
                 browser.close()
-        finally:
-            if proxy is not None:
-                proxy.terminate()
-            for proc in replicas.values():
-                proc.terminate()
     with psycopg.connect(url) as conn:
         events = conn.execute("SELECT who, event FROM pollwatch_audit").fetchall()
     assert ("ops@m.example", "sign-in") in events
     assert not (tmp_path / "audit-files").exists()  # the database took every event
     ingest.db.close()
+
+
+def replica_env(url: str, tmp_path: Path) -> dict[str, str]:
+    """A replica's settings: the database at ``url`` only (no folder, no history file),
+    refreshing every 3 s."""
+    return {
+        "POLLWATCH_DATABASE": url,
+        "POLLWATCH_FEEDS": str(tmp_path / "no-folder"),
+        "POLLWATCH_TILES": "none",
+        "POLLWATCH_REFRESH_S": "3",
+        "POLLWATCH_HISTORY": "off",
+    }
 
 
 def require_nginx() -> None:
