@@ -25,14 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from timing import line, national_arguments, national_folder  # noqa: E402
+from timing import Batches, line, national_arguments, national_folder  # noqa: E402
 
 from layers.analysis.freshness import reading  # noqa: E402
 from layers.core.settings import Settings  # noqa: E402
 from layers.ingest import Ingest  # noqa: E402
 from layers.io.database import Database  # noqa: E402
-from layers.io.files import write_atomic  # noqa: E402
 from layers.io.history import History  # noqa: E402
 from layers.scene import SceneLoader  # noqa: E402
 from postgres import postgres_cluster, standby_of  # noqa: E402
@@ -89,31 +87,18 @@ def main() -> None:
         dashboard = SceneLoader(Settings.from_env(db_env))
         dashboard.load()
         site = Database(standby.url, make_schema=False)
-        incidents = (feeds / "incidents.csv").read_text(encoding="utf-8")
-        pings = (feeds / "convoy_positions.csv").read_text(encoding="utf-8")
-        sample = pd.read_csv(feeds / "incidents.csv", dtype=str, keep_default_na=False)
-        ping_rows = pd.read_csv(feeds / "convoy_positions.csv", dtype=str, keep_default_na=False)
-        moving = ping_rows.drop_duplicates("convoy_id", keep="last").head(60)
-        rng = np.random.default_rng(3)
+        batches = Batches(feeds)
         batch_s, heard_s, lag_s = [], [], []
-        clock = pd.Timestamp.now(tz="UTC").floor("s")
-        for step in range(args.steps):
-            clock += pd.Timedelta(minutes=1)
-            stamp = clock.strftime("%Y-%m-%dT%H:%M:%SZ")
-            new = sample.sample(int(rng.poisson(3)) + 1, random_state=step)
-            new = new.assign(id=[f"DB-{step}-{k}" for k in range(len(new))], time=stamp)
-            incidents += new.to_csv(index=False, header=False)
-            pings += moving.assign(time=stamp).to_csv(index=False, header=False)
+        for _ in range(args.steps):
             before = len(dashboard.load()["incidents"])
             dashboard.store.heard.clear()
             t0 = time.perf_counter()
-            write_atomic(feeds / "incidents.csv", incidents)
-            write_atomic(feeds / "convoy_positions.csv", pings)
+            added = batches.next()
             made = ingest.once()
             committed = time.perf_counter()
             batch_s.append(committed - t0)
             dashboard.store.heard.wait(10)
-            while len(dashboard.load()["incidents"]) < before + len(new):
+            while len(dashboard.load()["incidents"]) < before + added:
                 time.sleep(0.01)
             heard_s.append(time.perf_counter() - committed)
             newest = max(made.values())

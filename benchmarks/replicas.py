@@ -1,11 +1,13 @@
 """Wall screens on one dashboard process against two behind nginx, on one PostgreSQL.
 
     python benchmarks/replicas.py [--sessions 25,50,100] [--replicas 1,2] [--minutes 3]
-                                  [--every 10] [--browsers]
+                                  [--every 10] [--browsers] [--folder NATIONAL]
 
 Everything is started here: PostgreSQL with PostGIS (Debian's packages), the ingest of a
 live exercise (the simulator's sample scenario, stepped every ``--every`` seconds: new
-incidents and convoy pings, each step ingested once), the dashboard replicas (refresh =
+incidents and convoy pings, each step ingested once; or, with ``--folder``, a copy of that
+folder, the national set for instance, with a batch of incidents and pings appended at
+each step), the dashboard replicas (refresh =
 ``--every``) and nginx before them. For each number of replicas and of sessions, that many
 wall screens are opened through the proxy, one after another, and left alone:
 
@@ -29,12 +31,14 @@ import argparse
 import asyncio
 import calendar
 import os
+import shutil
 import statistics
 import sys
 import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +46,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from screens import PICTURE, WATCH, cpu_seconds, latencies, pct, rss_mb, server_pid  # noqa: E402
 from sessions import hold  # noqa: E402
-from timing import line  # noqa: E402
+from timing import Batches, line, loaded  # noqa: E402
 
 from browser import CHROMIUM, CHROMIUM_ARGS, LOCAL, free_port  # noqa: E402
 from dashboard.deploy import running_site  # noqa: E402
@@ -66,6 +70,13 @@ def main() -> None:
         "--browsers", action="store_true", help="real pages in Chromium, not protocol clients"
     )
     parser.add_argument(
+        "--folder",
+        type=Path,
+        default=None,
+        help="a feed folder (the national set of benchmarks/operations.py) to serve instead "
+        "of the simulator's sample; each change appends a batch of incidents and pings",
+    )
+    parser.add_argument(
         "--browsers-nice", type=int, default=19, help="niceness of the browsers (0: as servers)"
     )
     args = parser.parse_args()
@@ -77,18 +88,33 @@ def main() -> None:
     )
     work = Path(tempfile.mkdtemp(prefix="pollwatch-replicas-"))
     with postgres_cluster() as db:
-        sim = Simulator(work / "feeds")
+        feeds = work / "feeds"
+        if args.folder is not None:  # a copy: the batches append to it
+            shutil.copytree(args.folder, feeds)
+            batches = Batches(feeds)
+            step = batches.next
+        else:
+            sim = Simulator(feeds)
+            step = partial(sim.step, seconds=60, incidents=2)
         source = Settings.from_env(
-            {"POLLWATCH_FEEDS": str(sim.out), "POLLWATCH_HISTORY": "off", "POLLWATCH_CACHE": "off"}
+            {
+                "POLLWATCH_FEEDS": str(feeds),
+                "POLLWATCH_HISTORY": "off",
+                "POLLWATCH_CACHE": "off",
+                "POLLWATCH_SETTLE_S": "0",
+            }
         )
         ingest = Ingest.of(source, db.url)
+        t0 = time.perf_counter()
+        loaded(ingest.loader)  # large files are read in the background: all of them in
         ingest.once()
+        line("the ingest's first read and write", f"{time.perf_counter() - t0:.1f} s")
         results = []
         for replicas in args.replicas:
             for sessions in args.sessions:
                 print(f"-- {replicas} replica(s), {sessions} sessions", flush=True)
                 run = browser_run if args.browsers else protocol_run
-                results.append(run(args, db.url, sim, ingest, replicas, sessions, work))
+                results.append(run(args, db.url, step, ingest, replicas, sessions, work))
         print()
         line("replicas, sessions: holds; change -> every session p50 / p95", "")
         for replicas, sessions, holds, p50, p95 in results:
@@ -131,9 +157,9 @@ def site(args, url, replicas, work, tag):  # type: ignore[no-untyped-def]
         yield on.url, ports, [server_pid(p) for p in ports]
 
 
-def protocol_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[no-untyped-def]
+def protocol_run(args, url, step, ingest, replicas, sessions, work):  # type: ignore[no-untyped-def]
     def change() -> float:
-        sim.step(seconds=60, incidents=2)
+        step()
         ingest.once()
         return time.time()  # committed and announced
 
@@ -177,7 +203,7 @@ def summary(args, replicas, sessions, changes, shown, errors):  # type: ignore[n
     return replicas, sessions, holds, p50, p95
 
 
-def browser_run(args, url, sim, ingest, replicas, sessions, work):  # type: ignore[no-untyped-def]
+def browser_run(args, url, step, ingest, replicas, sessions, work):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     niced = threading.Event()
@@ -212,7 +238,7 @@ def browser_run(args, url, sim, ingest, replicas, sessions, work):  # type: igno
 
                 def writer() -> None:
                     while not stop.wait(args.every):
-                        sim.step(seconds=60, incidents=2)
+                        step()
                         ingest.once()
                         changes.append(time.time())  # committed and announced
 

@@ -108,7 +108,7 @@ async def hold(  # type: ignore[no-untyped-def]
     for one in sessions:
         opened = asyncio.Event()
         tasks.append(asyncio.create_task(one.watch(url, until, opened)))
-        await asyncio.wait_for(opened.wait(), timeout=120)
+        await asyncio.wait_for(opened.wait(), timeout=600)  # a cold national server: minutes
     opening = time.monotonic() - t_open
     await asyncio.sleep(every)  # the last session's first run settles
     rss_open = sum(rss_mb(pid) for pid in pids)

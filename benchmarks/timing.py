@@ -74,3 +74,40 @@ def settled(at: Any, limit_s: float = 900.0) -> Any:
         time.sleep(0.1)
         at.run()
     return at
+
+
+class Batches:
+    """Appended batches on a feed folder, as live systems append them: each one a few new
+    incidents (rows of the folder's own, new ids, the next minute's time) and a new ping
+    of 60 moving convoys; both files rewritten whole, atomically."""
+
+    def __init__(self, feeds: Path, seed: int = 3) -> None:
+        import numpy as np
+        import pandas as pd
+
+        self.feeds = feeds
+        self.incidents = (feeds / "incidents.csv").read_text(encoding="utf-8")
+        self.pings = (feeds / "convoy_positions.csv").read_text(encoding="utf-8")
+        self.sample = pd.read_csv(feeds / "incidents.csv", dtype=str, keep_default_na=False)
+        ping_rows = pd.read_csv(feeds / "convoy_positions.csv", dtype=str, keep_default_na=False)
+        self.moving = ping_rows.drop_duplicates("convoy_id", keep="last").head(60)
+        self.rng = np.random.default_rng(seed)
+        self.clock = pd.Timestamp.now(tz="UTC").floor("s")
+        self.step = 0
+
+    def next(self) -> int:
+        """Write the next batch; the incidents it added."""
+        import pandas as pd
+
+        from layers.io.files import write_atomic
+
+        self.step += 1
+        self.clock += pd.Timedelta(minutes=1)
+        stamp = self.clock.strftime("%Y-%m-%dT%H:%M:%SZ")
+        new = self.sample.sample(int(self.rng.poisson(3)) + 1, random_state=self.step)
+        new = new.assign(id=[f"B-{self.step}-{k}" for k in range(len(new))], time=stamp)
+        self.incidents += new.to_csv(index=False, header=False)
+        self.pings += self.moving.assign(time=stamp).to_csv(index=False, header=False)
+        write_atomic(self.feeds / "incidents.csv", self.incidents)
+        write_atomic(self.feeds / "convoy_positions.csv", self.pings)
+        return len(new)
