@@ -70,6 +70,12 @@ def main() -> None:
         "--browsers", action="store_true", help="real pages in Chromium, not protocol clients"
     )
     parser.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="seconds between the sessions open and the first change (national: 90)",
+    )
+    parser.add_argument(
         "--folder",
         type=Path,
         default=None,
@@ -164,7 +170,9 @@ def protocol_run(args, url, step, ingest, replicas, sessions, work):  # type: ig
         return time.time()  # committed and announced
 
     with site(args, url, replicas, work, f"{replicas}-{sessions}") as (proxy, ports, pids):
-        got = asyncio.run(hold(proxy, sessions, args.minutes * 60, change, args.every, pids))
+        got = asyncio.run(
+            hold(proxy, sessions, args.minutes * 60, change, args.every, pids, args.settle)
+        )
     clients, changes, samples, opening, rss_open = got
     spread = {p: sum(c.replica.endswith(f":{p}") for c in clients) for p in ports}
     line("  opened one after another in", f"{opening:.1f} s")

@@ -96,11 +96,19 @@ class Session:
 
 
 async def hold(  # type: ignore[no-untyped-def]
-    url: str, count: int, seconds: float, change, every: float, pids: list[int]
+    url: str,
+    count: int,
+    seconds: float,
+    change,
+    every: float,
+    pids: list[int],
+    settle: float = 0.0,
 ):
     """Open ``count`` sessions one after another, then change the feeds for ``seconds``:
     ``change()`` every ``every`` seconds (it gives the change's time). ``pids``: the
-    servers' processes (CPU and memory summed)."""
+    servers' processes (CPU and memory summed). ``settle``: seconds left after opening
+    before the first change (a national server still reading shows a first picture
+    before it has every feed)."""
     sessions = [Session() for _ in range(count)]
     until = time.time() + 3600
     tasks = []
@@ -110,7 +118,7 @@ async def hold(  # type: ignore[no-untyped-def]
         tasks.append(asyncio.create_task(one.watch(url, until, opened)))
         await asyncio.wait_for(opened.wait(), timeout=600)  # a cold national server: minutes
     opening = time.monotonic() - t_open
-    await asyncio.sleep(every)  # the last session's first run settles
+    await asyncio.sleep(max(every, settle))  # the last session's first run settles
     rss_open = sum(rss_mb(pid) for pid in pids)
     changes: list[float] = []
     samples: list[tuple[float, float, float]] = []
