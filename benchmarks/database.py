@@ -74,8 +74,10 @@ def main() -> None:
 
         db_env = {**env, "POLLWATCH_DATABASE": primary.url}
         t0 = time.perf_counter()
-        SceneLoader(Settings.from_env(db_env)).load()
+        first = SceneLoader(Settings.from_env(db_env))
+        first.load()
         from_db = time.perf_counter() - t0
+        first.store.close()  # type: ignore[union-attr]
         t0 = time.perf_counter()
         SceneLoader(Settings.from_env(env)).load()
         from_folder = time.perf_counter() - t0
