@@ -198,7 +198,7 @@ FIRST_CLUSTER = """(() => {
     const look = () => {
         for (const frame of document.querySelectorAll("iframe")) {
             const doc = frame.contentDocument;
-            if (doc && doc.querySelector(".pollwatch-cluster, .marker-cluster")) {
+            if (doc && doc.querySelector(".pollwatch-cluster-stations, .marker-cluster")) {
                 window.__firstCluster = performance.now();
                 return;
             }

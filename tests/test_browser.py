@@ -116,6 +116,26 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         main = [n for n, _ in data if "polling_stations-main" in n]
         assert len(main) == 1, main
         assert all(t <= leaflet for n, t in data if "-main-" in n), (data, leaflet)
+        # A layer off at first is fetched when switched on, not with the first drawing.
+        off_at_first = [n for n, _ in data if "deliveries-" in n or "storage_sites-" in n]
+        assert not off_at_first, off_at_first
+        frame.locator(".leaflet-control-layers-overlays label").filter(
+            has_text="Deliveries (by station)"
+        ).locator("input").check()
+        frame.wait_for_function(
+            "() => pollwatch.layers.deliveries && pollwatch.layers.deliveries.ready && "
+            "pollwatch.layers.deliveries.drawn.represented > 0",
+            timeout=30_000,
+        )
+        assert not frame.evaluate("() => pollwatch.layers.deliveries.error")
+        frame.locator(".leaflet-control-layers-overlays label").filter(
+            has_text="Storage sites"
+        ).locator("input").check()
+        frame.wait_for_function(
+            "() => pollwatch.drawnFeatures.storage_outlines > 0 && "
+            "pollwatch.layers.storage_sites.drawn.represented > 0",
+            timeout=30_000,
+        )
         # The offline basemap: land drawn under the layers, towns named by size.
         frame.wait_for_function(TOWNS_NAMED, timeout=30_000)
         towns = frame.evaluate(TOWN_NAMES)

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import geopandas as gpd
@@ -233,6 +234,19 @@ class DerivedCache:
         content = derive_key(name, scene, content=True)
         return None if content is None else self._kept.key("derived", name, content, self._salt)
 
+    def _map_disk_key(self, name: str, scene: Scene) -> str | None:
+        """Where the full build of row-wise layer ``name``'s map dataset is kept on disk
+        (the deliveries' 710,000 events by station: 1.1 s built), or None. Of the
+        derived frame's content, without the minute (the map shows no ages); never of a
+        frame held in place of one whose derive failed."""
+        memo = self._memo.peek(name)
+        if self._kept is None or memo is None or memo.failure is not None:
+            return None
+        if memo.key != derive_key(name, scene):
+            return None
+        content = derive_key(name, scene, minute=False, content=True)
+        return None if content is None else self._kept.key("map", name, content, self._salt)
+
     @staticmethod
     def _empty(name: str, scene: Scene) -> gpd.GeoDataFrame:
         """``name``'s derived frame with no rows: what a layer shows before any good one
@@ -260,7 +274,11 @@ class DerivedCache:
             or not growth.extends(source, held.base_source)
             or len(source) - len(held.base_source) > REBASE_ROWS
         ):
-            base = datasets(frame)
+            disk = self._map_disk_key(layer, scene)
+            if disk is not None and self._kept is not None:
+                base = self._kept.made(disk, partial(datasets, frame), COSTLY_S)
+            else:
+                base = datasets(frame)
             held = _Chunks(context, source, ("map", layer, next(_SERIAL)), base, source, None)
         elif source is not held.source:
             start = len(held.source) if growth.extends(source, held.source) else None

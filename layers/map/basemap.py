@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import folium
 import xyzservices
+from folium.map import FitBounds
 
 from layers.map.elements import Legend, LegendSection, OfflineBasemap, WallFill
 from layers.map.offline import attribution as offline_attribution
@@ -111,7 +112,11 @@ def base_map(
         ).add_to(m)
     if bounds is not None:
         minx, miny, maxx, maxy = bounds
-        m.fit_bounds([[miny, minx], [maxy, maxx]])
+        fit = FitBounds([[miny, minx], [maxy, maxx]])
+        # At once: animated from folium's first view of the world, the zoom took 250 ms
+        # and a long task of its own before the stations could draw.
+        fit.options["animate"] = False
+        fit.add_to(m)
     if wall:
         frame = None if bounds is None else [[bounds[1], bounds[0]], [bounds[3], bounds[2]]]
         WallFill(frame).add_to(m)

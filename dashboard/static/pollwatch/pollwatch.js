@@ -218,23 +218,31 @@
             }
         });
         layer.ghost = null;
+        // Fetched when first on the map: a layer off until switched on (storage sites)
+        // costs the first drawing nothing.
+        var asked = false;
+        function fetchOnce() {
+            if (asked) { return; }
+            asked = true;
+            pollwatch.features(options.name, options.data, options.overlay).then(function (d) {
+                layer.addData(d);
+                layer.drawn = true;
+                pollwatch.drawnFeatures[options.name] = layer.getLayers().length;
+            }).finally(function () {
+                release(options.name, layer.ghost);
+                layer.ghost = null;
+            });
+        }
         layer.onAdd = function (map) {
             L.GeoJSON.prototype.onAdd.call(this, map);
             if (!this.drawn) { this.ghost = claim(options.name); }
+            fetchOnce();
         };
         layer.onRemove = function (map) {
             L.GeoJSON.prototype.onRemove.call(this, map);
             retire(options.name, map, this.getLayers(), this.ghost);
             this.ghost = null;
         };
-        pollwatch.features(options.name, options.data, options.overlay).then(function (d) {
-            layer.addData(d);
-            layer.drawn = true;
-            pollwatch.drawnFeatures[options.name] = layer.getLayers().length;
-        }).finally(function () {
-            release(options.name, layer.ghost);
-            layer.ghost = null;
-        });
         return layer;
     };
 
@@ -683,8 +691,9 @@
                 (this.opts.shareStyle === null ? "#6a51a3" : sharePie(props.hit / count));
             div.textContent = props.point_count_abbreviated;
             var ll = [feature.geometry.coordinates[1], feature.geometry.coordinates[0]];
-            var marker = L.marker(ll, {icon: L.divIcon({html: div, className: "pollwatch-cluster",
-                                                        iconSize: [size, size]})});
+            var icon = L.divIcon({html: div, iconSize: [size, size],
+                                  className: "pollwatch-cluster pollwatch-cluster-" + this.opts.name});
+            var marker = L.marker(ll, {icon: icon});
             var tip = count + " " + this.opts.unit;
             if (this.opts.shareStyle !== null) {
                 tip += ", " + Math.round(100 * props.hit / count) + "% " + this.opts.shareLabel;
