@@ -84,8 +84,8 @@ def map_parts(
     if "incidents" in feeds and now is not None:
         groups.append(render_heat(now, show=wall))
         legend.append(HEAT_LEGEND)
-    # A layer off until switched on (deliveries, storage sites) is fetched when it is:
-    # not at the first drawing, whose datasets the browser reads on one thread.
+    # A layer off until switched on is fetched when it is, not with the first drawing
+    # (whose datasets the browser reads on one thread).
     on = [name for name, group in zip(feeds, groups, strict=False) if group.show]
     drawn = {name: view.sources[name] for name in [*on, "at_risk"] if name in view.sources}
     return page_map(bounds, tiles, legend, wall, dark, first_drawn(drawn)), groups

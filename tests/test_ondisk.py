@@ -325,3 +325,43 @@ def test_point_frames_come_back_from_disk_as_they_went_in(tmp_path: Path) -> Non
         assert frame.geometry.iloc[0] is not frame.geometry.iloc[3]
     pd.testing.assert_frame_equal(other, areas)
     assert inner["n"] == 3 and text == "text"
+
+
+def test_a_restart_takes_a_costly_check_s_findings_from_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deliveries' check (each event's station looked up: 0.3 s at national scale)
+    is not run again after a restart on the same files; what it found is the same. A
+    changed stations file runs it again."""
+    from layers import scene as scene_module
+    from layers.registry import REGISTRY
+
+    monkeypatch.setattr(scene_module, "COSTLY_S", 0.0)  # the sample is small: keep it
+    feeds, kept = feeds_without_a_time_shift(tmp_path / "feeds"), tmp_path / "kept"
+    deliveries = feeds / "deliveries.csv"
+    header, row = deliveries.read_text().splitlines()[:2]
+    cells = dict(zip(header.split(","), row.split(","), strict=True))
+    cells.update(station_id="NO-SUCH-STATION")
+    deliveries.write_text(deliveries.read_text() + ",".join(cells.values()) + "\n")
+    first = loader(feeds, kept)
+    found = first.load().versions["deliveries"].problems
+    assert any(p.kind == "unknown_station" for p in found)
+    assert first.kept is not None
+    wait_written(first.kept)
+
+    layer = REGISTRY["deliveries"]
+    checks: list[int] = []
+
+    def counting(frame, frames, file):  # type: ignore[no-untyped-def]
+        checks.append(len(frame))
+        return layer.check(frame, frames, file)
+
+    monkeypatch.setattr(layer, "DERIVE", replace(layer.DERIVE, check=counting))
+    again = loader(feeds, kept).load()
+    assert not checks  # taken from disk
+    assert again.versions["deliveries"].problems == found
+
+    stations = feeds / "polling_stations.csv"
+    stations.write_bytes(stations.read_bytes().replace(b"\n", b"\r\n", 1))
+    loader(feeds, kept).load()
+    assert checks  # another stations file: checked again
