@@ -218,8 +218,8 @@
             }
         });
         layer.ghost = null;
-        // Fetched when first on the map: a layer off until switched on (storage sites)
-        // costs the first drawing nothing.
+        // Fetched when first on the map: a layer off until switched on costs the first
+        // drawing nothing.
         var asked = false;
         function fetchOnce() {
             if (asked) { return; }
