@@ -133,6 +133,7 @@ def test_the_wall_says_reconnecting_while_its_server_is_down(sample_folder: Path
 # What the map holds on to across updates: streamlit-folium's list of feature groups, the
 # map's click listeners (Leaflet's collapsed layer control, the wall's, adds one), and
 # every listener of the map.
+ALL_READY = """() => Object.values(pollwatch.layers).every((layer) => layer.ready)"""
 HELD = """() => ({groups: window.feature_group.length,
     clicks: (map._events.click || []).length,
     listeners: Object.values(map._events).reduce((n, l) => n + l.length, 0)})"""
@@ -148,8 +149,11 @@ def test_a_wall_lets_go_of_every_picture_it_replaced(tmp_path: Path) -> None:
     with live_app(tmp_path / "live", 1, 1) as (url, page):
         frame = open_wall(page, url + "/wall?window=7d")
         frame.evaluate(WATCH_GROUPS)
+        frame.wait_for_function(ALL_READY, timeout=30_000)
         first = frame.evaluate(HELD)
         frame.wait_for_function("() => window.swaps >= 5", timeout=90_000)
-        frame.wait_for_function(READY, timeout=30_000)
+        # Every layer drawn: one that follows another (the stations at risk) listens to
+        # the map only once that one has drawn.
+        frame.wait_for_function(ALL_READY, timeout=30_000)
         after = frame.evaluate(HELD)
     assert after == first, (first, after)
