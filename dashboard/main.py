@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -18,6 +19,17 @@ from dashboard.common import configure_logging
 from dashboard.datafiles import page_run, serving
 from layers.access.policy import may, shown_feeds
 from layers.access.roles import Role
+
+if TYPE_CHECKING:
+    from streamlit.navigation.page import StreamlitPage
+
+
+def wall_page(url_path: str, default: bool = False) -> StreamlitPage:
+    """The wall view, at ``url_path``."""
+    return st.Page(
+        "wall.py", title="Wall", icon=":material/tv:", url_path=url_path, default=default
+    )
+
 
 configure_logging()
 st.set_page_config(page_title="Pollwatch", page_icon=":ballot_box_with_ballot:", layout="wide")
@@ -29,12 +41,11 @@ if Path(sys.argv[0]).resolve() == Path(__file__).resolve() and not serving():
     )
     st.stop()
 viewer = gate()  # stops here, with a page saying why, for anyone who gets no data
-WALL = {"title": "Wall", "icon": ":material/tv:"}
-wall = st.Page("wall.py", url_path="wall", **WALL)
+
+wall = wall_page("wall")
 if st.query_params.get("view") == "wall":  # any page's link, made a wall screen's
     paths = ("wall", "coverage", "logistics", "review", "briefing", "feeds", "add", "audit")
-    as_wall = [st.Page("wall.py", default=True, url_path="operations", **WALL)]
-    as_wall += [st.Page("wall.py", url_path=path, **WALL) for path in paths]
+    as_wall = [wall_page("operations", default=True), *(wall_page(path) for path in paths)]
     with page_run():
         st.navigation(as_wall, position="hidden").run()
     audit_view("Wall")

@@ -119,23 +119,19 @@ def test_map_draws_every_layer_offline(sample_folder: Path) -> None:
         # A layer off at first is fetched when switched on, not with the first drawing.
         off_at_first = [n for n, _ in data if "deliveries-" in n or "storage_sites-" in n]
         assert not off_at_first, off_at_first
-        frame.locator(".leaflet-control-layers-overlays label").filter(
-            has_text="Deliveries (by station)"
-        ).locator("input").check()
-        frame.wait_for_function(
-            "() => pollwatch.layers.deliveries && pollwatch.layers.deliveries.ready && "
-            "pollwatch.layers.deliveries.drawn.represented > 0",
-            timeout=30_000,
-        )
-        assert not frame.evaluate("() => pollwatch.layers.deliveries.error")
-        frame.locator(".leaflet-control-layers-overlays label").filter(
-            has_text="Storage sites"
-        ).locator("input").check()
-        frame.wait_for_function(
-            "() => pollwatch.drawnFeatures.storage_outlines > 0 && "
-            "pollwatch.layers.storage_sites.drawn.represented > 0",
-            timeout=30_000,
-        )
+        for overlay, layer, outlines in (
+            ("Deliveries (by station)", "deliveries", None),
+            ("Storage sites", "storage_sites", "storage_outlines"),
+        ):
+            frame.locator(".leaflet-control-layers-overlays label").filter(
+                has_text=overlay
+            ).locator("input").check()
+            frame.wait_for_function(
+                f"() => pollwatch.layers.{layer} && pollwatch.layers.{layer}.ready && "
+                + (f"pollwatch.drawnFeatures.{outlines} > 0" if outlines else "true")
+            )
+            stats = frame.evaluate(f"() => pollwatch.layers.{layer}.stats()")
+            assert stats["represented"] > 0 and not stats.get("error"), (layer, stats)
         # The offline basemap: land drawn under the layers, towns named by size.
         frame.wait_for_function(TOWNS_NAMED, timeout=30_000)
         towns = frame.evaluate(TOWN_NAMES)
