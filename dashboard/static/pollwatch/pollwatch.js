@@ -425,7 +425,7 @@
             if (height > 0 && container.style.height !== height + "px") {
                 container.style.height = height + "px";
                 map.invalidateSize();
-                if (bounds && !moved) { map.fitBounds(bounds); }
+                if (bounds && !moved) { map.fitBounds(bounds, {animate: false}); }
             }
         }
         fill();
