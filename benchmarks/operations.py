@@ -8,7 +8,8 @@ rerun after a filter change, and in headless Chromium (network blocked) the time
 the map is drawn (on a server started for that role with nothing kept on disk, then
 warm) and from a filter click to the map redrawn. Then, for the operations page: the
 same after a server restart (parsed feeds kept on disk), in a new browser and in the
-browser that had the page open (a wall PC keeps its cache), and warm; and the stock
+browser that had the page open (a wall PC keeps its cache), and warm; the wall view
+(``/wall``, 1920x1080) right after a restart in a browser that never opened it; and the stock
 approach a user would pick instead (benchmarks/stock.py: streamlit-folium with folium's
 FastMarkerCluster of the same stations), warm, in the same run, with the ratio.
 
@@ -387,6 +388,19 @@ def restart_side(folder: Path, repeat: int) -> list[float]:
     line(
         "operations: page open to stations drawn, warm (same browser)",
         f"{statistics.median(warm):.2f} s (median of {repeat}; max {max(warm):.2f} s)",
+    )
+    walls = []
+    for _ in range(repeat):  # the wall view on a screen that never opened it, at 1080p
+        with (
+            offline_page(1920, 1080, cache=True) as (page, _),
+            running_app(env, timeout=120, port=port) as url,
+        ):
+            walls.append(opened(prepared(page), url + "/wall"))
+    line(
+        "wall: page open to stations drawn right after a restart, new browser",
+        f"{statistics.median(walls):.2f} s (median of {repeat} restarts: "
+        + ", ".join(f"{t:.2f}" for t in walls)
+        + ")",
     )
     return warm
 
