@@ -94,6 +94,8 @@ def made(
 ) -> tuple[str, bytes, dict[str, str]]:
     """Make a file with ``button`` in the operations page's pack panel as ``role`` (the map
     image at ``map_size``); the file's name and bytes, and the headline figures shown."""
+    from playwright.sync_api import expect
+
     who, groups = PEOPLE[role]
     with offline_page(1400, 1000) as (page, blocked):
         page.set_extra_http_headers({"X-Remote-User": who, "X-Remote-Groups": groups})
@@ -102,7 +104,8 @@ def made(
         page.get_by_text("Briefing pack and map image").click()
         if map_size is not None:
             page.get_by_text(map_size, exact=True).click()
-            page.get_by_role("radio", name=map_size).wait_for()
+            # chosen, not only shown: a click on the button before sends the old size
+            expect(page.get_by_role("radio", name=map_size)).to_be_checked(timeout=30_000)
         page.get_by_role("button", name=button).click()
         page.get_by_role("button", name=re.compile(r"^Download (briefing|map)-")).wait_for(
             timeout=90_000

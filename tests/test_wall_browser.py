@@ -95,9 +95,11 @@ def test_the_wall_fills_a_1080p_and_a_4k_screen(sample_folder: Path) -> None:
             after = frame.evaluate(LEGEND_SECTIONS)
             assert "Incidents" not in after and "Polling stations" in after
             screenshot(page, "wall_1080p_light.png")
-            # rotating every 5 s: the next view comes by itself
-            open_wall(page, f"{url}/wall?window=7d&rotate=5")
-            note = page.locator(".pw-note").filter(has_text="View ")
+            # rotating every 5 s: the next view comes by itself (its map may be replaced
+            # as the page opens: the note is what is watched)
+            page.goto(f"{url}/wall?window=7d&rotate=5")
+            note = page.locator(".pw-note").filter(has_text="View ").first
+            note.wait_for(timeout=90_000)
             first = note.inner_text()
             assert first.startswith("View ") and " of " in first
             page.wait_for_function(
