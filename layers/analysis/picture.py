@@ -227,12 +227,15 @@ class DerivedCache:
             notes = [*memo.notes, *notes]
         return _Derived(key, context, scene[name], frame, None, tuple(notes))
 
-    def _disk_key(self, name: str, scene: Scene) -> str | None:
-        """Where layer ``name``'s frame derived from ``scene`` is kept on disk, or None."""
+    def _disk_key(
+        self, name: str, scene: Scene, kind: str = "derived", minute: bool = True
+    ) -> str | None:
+        """Where layer ``name``'s frame derived from ``scene`` (``kind``: or what is built
+        from it) is kept on disk, or None."""
         if self._kept is None:
             return None
-        content = derive_key(name, scene, content=True)
-        return None if content is None else self._kept.key("derived", name, content, self._salt)
+        content = derive_key(name, scene, minute=minute, content=True)
+        return None if content is None else self._kept.key(kind, name, content, self._salt)
 
     def _map_disk_key(self, name: str, scene: Scene) -> str | None:
         """Where the full build of row-wise layer ``name``'s map dataset is kept on disk
@@ -240,12 +243,9 @@ class DerivedCache:
         derived frame's content, without the minute (the map shows no ages); never of a
         frame held in place of one whose derive failed."""
         memo = self._memo.peek(name)
-        if self._kept is None or memo is None or memo.failure is not None:
+        if memo is None or memo.failure is not None or memo.key != derive_key(name, scene):
             return None
-        if memo.key != derive_key(name, scene):
-            return None
-        content = derive_key(name, scene, minute=False, content=True)
-        return None if content is None else self._kept.key("map", name, content, self._salt)
+        return self._disk_key(name, scene, "map", minute=False)
 
     @staticmethod
     def _empty(name: str, scene: Scene) -> gpd.GeoDataFrame:

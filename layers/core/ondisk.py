@@ -174,9 +174,9 @@ class _Points:
         geoms = frame.geometry.to_numpy()
         self.name, self.crs = frame.geometry.name, frame.crs
         self.columns = list(frame.columns)
-        self.missing = shapely.is_missing(geoms)
-        self.empty = ~self.missing & shapely.is_empty(geoms)
-        here = ~(self.missing | self.empty)
+        missing = shapely.is_missing(geoms)
+        self.empty = ~missing & shapely.is_empty(geoms)
+        here = ~(missing | self.empty)
         xy = np.column_stack([shapely.get_x(geoms[here]), shapely.get_y(geoms[here])])
         # Each located row's point among the distinct ones (-1: none of its own), in the
         # order they first come: a pair of floats hashed as one complex number.
